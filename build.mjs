@@ -1,0 +1,29 @@
+// One build for every entry point. Each entry says where it runs; esbuild bundles it with its imports.
+import * as esbuild from 'esbuild';
+
+const production = process.argv.includes('--production');
+
+/** @type {import('esbuild').BuildOptions[]} */
+const entries = [
+  {
+    // The headless command line: Node, CommonJS, one file with a shebang.
+    entryPoints: { cli: 'src/cli/main.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+];
+
+await Promise.all(
+  entries.map((options) =>
+    esbuild.build({
+      bundle: true,
+      outdir: 'dist',
+      sourcemap: true,
+      minify: production,
+      logLevel: 'warning',
+      ...options,
+    }),
+  ),
+);
