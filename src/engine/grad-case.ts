@@ -1,0 +1,134 @@
+// CONTRACTS.md section 2: one forward and backward pass in the open. A case gives the config,
+// tokens, targets, every weight and an optional initial state; the answer is the loss, logits,
+// outputs, final states, every gradient and the trace, nested in PyTorch's shapes.
+
+import { InputError, validateConfig, type DType, type FloatArray, type ModelConfig } from './config';
+import { LSTMModel } from './model';
+
+export interface GradCase {
+  config: ModelConfig;
+  B: number;
+  T: number;
+  tokens: Int32Array; // (B, T)
+  targets: Int32Array; // (B, T) or (B)
+  weights: Map<string, number[]>; // flattened, checked against the parameter shapes
+  h0: number[] | null; // (L*D, B, H) flattened
+  c0: number[] | null;
+}
+
+export type Nested = number | Nested[];
+
+/** Flattens a nested array, checking that it has exactly `shape`. */
+export function flattenNested(value: unknown, shape: readonly number[], what: string): number[] {
+  const out: number[] = [];
+  const walk = (v: unknown, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${what}${path} must be a finite number, got ${JSON.stringify(v)}`);
+      out.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      throw new InputError(`${what}${path} must be an array of ${shape[depth]} (expected shape [${shape.join(', ')}])`);
+    }
+    for (let k = 0; k < v.length; k++) walk(v[k], depth + 1, `${path}[${k}]`);
+  };
+  walk(value, 0, '');
+  return out;
+}
+
+/** Nests flat data into `shape` as plain arrays of numbers (for JSON). */
+export function nest(data: ArrayLike<number>, shape: readonly number[], offset = 0): Nested[] {
+  const [n, ...rest] = shape;
+  const stride = rest.reduce((a, b) => a * b, 1);
+  const out: Nested[] = [];
+  for (let k = 0; k < n; k++) {
+    out.push(rest.length === 0 ? data[offset + k] : nest(data, rest, offset + k * stride));
+  }
+  return out;
+}
+
+function intMatrix(value: unknown, shape: readonly number[], what: string): Int32Array {
+  const flat = flattenNested(value, shape, what);
+  for (const [k, v] of flat.entries()) {
+    if (!Number.isInteger(v)) throw new InputError(`${what} must hold integer token ids; element ${k} is ${v}`);
+  }
+  return Int32Array.from(flat);
+}
+
+/** Checks a parsed case file and returns it in flat form. */
+export function parseGradCase(json: unknown): GradCase {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError('a grad case must be a JSON object');
+  const c = json as Record<string, unknown>;
+  const config = validateConfig(c.config);
+  const tokens = c.tokens;
+  if (!Array.isArray(tokens) || tokens.length === 0 || !Array.isArray(tokens[0]) || tokens[0].length === 0) {
+    throw new InputError('tokens must be a non-empty (B, T) array of token ids');
+  }
+  const B = tokens.length;
+  const T = (tokens[0] as unknown[]).length;
+  const tokenIds = intMatrix(tokens, [B, T], 'tokens');
+  const targetShape = config.mode === 'many_to_many' ? [B, T] : [B];
+  const targets = intMatrix(c.targets, targetShape, 'targets');
+
+  const model = new LSTMModel(config);
+  const weightsIn = c.weights;
+  if (typeof weightsIn !== 'object' || weightsIn === null) throw new InputError('weights must be an object of parameter name to nested array');
+  const weights = new Map<string, number[]>();
+  for (const spec of model.specs) {
+    const w = (weightsIn as Record<string, unknown>)[spec.name];
+    if (w === undefined) throw new InputError(`weights lack ${spec.name} (shape [${spec.shape.join(', ')}])`);
+    weights.set(spec.name, flattenNested(w, spec.shape, `weights["${spec.name}"]`));
+  }
+  for (const name of Object.keys(weightsIn)) {
+    if (!weights.has(name)) throw new InputError(`weights has ${name}, which this config does not have`);
+  }
+  const stateShape = [config.num_layers * model.D, B, config.hidden_size];
+  const state = (name: 'h0' | 'c0'): number[] | null =>
+    c[name] === null || c[name] === undefined ? null : flattenNested(c[name], stateShape, name);
+  return { config, B, T, tokens: tokenIds, targets, weights, h0: state('h0'), c0: state('c0') };
+}
+
+/** Runs a case: forward with the trace recorded, backward, and the answer of section 2. */
+export function runGradCase(gradCase: GradCase, dtype: DType = 'float32'): Record<string, unknown> {
+  const { config, B, T } = gradCase;
+  const model = new LSTMModel(config, dtype);
+  for (const spec of model.specs) model.parameter(spec.name).set(gradCase.weights.get(spec.name) as number[]);
+  const F = dtype === 'float64' ? Float64Array : Float32Array;
+  const state = (s: number[] | null): FloatArray | null => (s ? F.from(s) : null);
+  model.zeroGrad();
+  const loss = model.forward(gradCase.tokens, B, T, gradCase.targets, {
+    h0: state(gradCase.h0),
+    c0: state(gradCase.c0),
+    recordTrace: true,
+  });
+  model.backward();
+
+  const { vocab_size: V, hidden_size: H, num_layers: L } = config;
+  const D = model.D;
+  const hN = new F(L * D * B * H);
+  const cN = new F(L * D * B * H);
+  model.finalState(hN, cN);
+  const grads: Record<string, Nested[]> = {};
+  for (const spec of model.specs) grads[spec.name] = nest(model.gradient(spec.name), spec.shape);
+  const shape3 = [B, T, H];
+  return {
+    loss,
+    logits: nest(model.logits(), config.mode === 'many_to_many' ? [B, T, V] : [B, V]),
+    output: nest(model.output(), [B, T, D * H]),
+    h_n: nest(hN, [L * D, B, H]),
+    c_n: nest(cN, [L * D, B, H]),
+    grads,
+    trace: model.trace().map((e) => ({
+      layer: e.layer,
+      direction: e.direction,
+      i: nest(e.i, shape3),
+      f: nest(e.f, shape3),
+      g: nest(e.g, shape3),
+      o: nest(e.o, shape3),
+      c: nest(e.c, shape3),
+      h: nest(e.h, shape3),
+      dh: nest(e.dh as FloatArray, shape3),
+      dc: nest(e.dc as FloatArray, shape3),
+    })),
+  };
+}
