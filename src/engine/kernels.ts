@@ -117,9 +117,13 @@ export function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
+/** A target that takes no part in the loss, as PyTorch's ignore_index (default -100). */
+export const IGNORE_TARGET = -100;
+
 /**
- * Mean softmax cross-entropy over R rows of V logits with integer targets.
- * Writes the probabilities into `probs` and returns the mean loss (NaN without targets).
+ * Mean softmax cross-entropy over R rows of V logits with integer targets; rows whose target is
+ * IGNORE_TARGET count for nothing. Writes the probabilities into `probs` and returns the mean
+ * loss over the counted rows (NaN without targets).
  */
 export function softmaxCrossEntropyForward(probs: FloatArray, logits: FloatArray, targets: Int32Array | null, R: number, V: number): number {
   let total = 0;
@@ -131,16 +135,26 @@ export function softmaxCrossEntropyForward(probs: FloatArray, logits: FloatArray
     for (let v = 0; v < V; v++) sum += Math.exp(logits[o + v] - max);
     const logSum = Math.log(sum) + max;
     for (let v = 0; v < V; v++) probs[o + v] = Math.exp(logits[o + v] - logSum);
-    if (targets) total += logSum - logits[o + targets[r]];
+    if (targets && targets[r] !== IGNORE_TARGET) total += logSum - logits[o + targets[r]];
   }
-  return targets ? total / R : NaN;
+  return targets ? total / countTargets(targets, R) : NaN;
 }
 
-/** dlogits = (probs - onehot(targets)) / R: the gradient of the mean loss. */
+function countTargets(targets: Int32Array, R: number): number {
+  let n = 0;
+  for (let r = 0; r < R; r++) if (targets[r] !== IGNORE_TARGET) n++;
+  return n;
+}
+
+/** dlogits = (probs - onehot(targets)) / N over the N counted rows: the gradient of the mean loss. */
 export function softmaxCrossEntropyBackward(dlogits: FloatArray, probs: FloatArray, targets: Int32Array, R: number, V: number): void {
-  const scale = 1 / R;
+  const scale = 1 / countTargets(targets, R);
   for (let r = 0; r < R; r++) {
     const o = r * V;
+    if (targets[r] === IGNORE_TARGET) {
+      dlogits.fill(0, o, o + V);
+      continue;
+    }
     for (let v = 0; v < V; v++) dlogits[o + v] = probs[o + v] * scale;
     dlogits[o + targets[r]] -= scale;
   }

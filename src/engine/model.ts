@@ -21,6 +21,7 @@ import {
 import {
   addColumnSums,
   fillRowsWithBiases,
+  IGNORE_TARGET,
   lstmCellBackward,
   lstmCellForward,
   matmul,
@@ -301,7 +302,7 @@ export class LSTMModel {
 
   /**
    * Runs the model on inputs (B, T) of token ids. With targets ((B, T) many-to-many, (B)
-   * many-to-one) returns the mean cross-entropy; without, returns NaN and only the logits and
+   * many-to-one; IGNORE_TARGET where a position has none) returns the mean cross-entropy; without, returns NaN and only the logits and
    * probabilities are meaningful.
    */
   forward(inputs: Int32Array, B: number, T: number, targets: Int32Array | null, options: ForwardOptions = {}): number {
@@ -316,7 +317,7 @@ export class LSTMModel {
     const R = cfg.mode === 'many_to_many' ? BT : B;
     if (targets) {
       if (targets.length !== R) throw new InputError(`targets hold ${targets.length} tokens, expected ${R}`);
-      checkIds(targets, V, 'target');
+      checkIds(targets, V, 'target', true);
     }
     const stateSize = L * D * B * H;
     for (const [name, s] of [['h0', options.h0], ['c0', options.c0]] as const) {
@@ -588,9 +589,10 @@ export class LSTMModel {
   }
 }
 
-function checkIds(ids: Int32Array, V: number, what: string): void {
+function checkIds(ids: Int32Array, V: number, what: string, ignorable = false): void {
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k];
+    if (ignorable && id === IGNORE_TARGET) continue;
     if (id < 0 || id >= V) throw new InputError(`${what} token id ${id} at index ${k} is outside the vocabulary of ${V}`);
   }
 }
