@@ -1,0 +1,72 @@
+// File access for the command line: text in, checkpoints in and out (atomically).
+
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../engine/checkpoint';
+import { InputError } from '../engine/config';
+import { decodeText, type DecodedText } from '../engine/text';
+
+/** Files larger than this are refused for training: tokenizing them would take minutes. */
+export const MAX_TEXT_BYTES = 256 * 1024 * 1024;
+
+function readBytes(path: string, what: string): Uint8Array {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new InputError(`${path} is a folder, not a ${what}`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read it (${code ?? (e as Error).message})`);
+  }
+  if (size > MAX_TEXT_BYTES) throw new InputError(`${path} is ${(size / 2 ** 20).toFixed(0)} MiB; the limit is ${MAX_TEXT_BYTES / 2 ** 20} MiB`);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new InputError(`${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+export function readTextFile(path: string): DecodedText {
+  const bytes = readBytes(path, 'text file');
+  try {
+    return decodeText(bytes);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+export function readCheckpointFile(path: string): Checkpoint {
+  const bytes = readBytes(path, 'checkpoint');
+  try {
+    return decodeCheckpoint(bytes);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Writes the whole file or nothing: a temporary file beside it, flushed, then renamed over it. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function writeCheckpointFile(path: string, ckpt: Checkpoint): void {
+  writeFileAtomic(path, encodeCheckpoint(ckpt));
+}

@@ -1,0 +1,253 @@
+// Checkpoints (CONTRACTS.md section 4): one safetensors file with every parameter under its
+// PyTorch name, the optimizer's moments under optimizer.<slot>.<name>, and string metadata:
+// format, config (model config plus training settings), vocab, training (step, loss, seed and
+// what a resumed run needs to continue exactly). Reading is strict: a file that is not a whole,
+// consistent checkpoint is refused with one clear line, never half-loaded.
+
+import { InputError, validateConfig, type ModelConfig } from './config';
+import { parameterSpecs } from './model';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, type TensorEntry } from './safetensors';
+import type { TokenKind, Vocabulary } from './tokenizer';
+
+export const CHECKPOINT_FORMAT = 'lstm-lens/1';
+
+/** How a model is trained: stored beside the model config in the checkpoint's `config`. */
+export interface TrainingSettings {
+  tokens: TokenKind;
+  /** Vocabulary cap, counting <unk>; 0 for none. */
+  max_vocab: number;
+  sequence_length: number;
+  batch_size: number;
+  /** Total steps of the run (a resumed run continues up to this). */
+  steps: number;
+  optimizer: 'adam' | 'sgd';
+  learning_rate: number;
+  schedule: 'constant' | 'cosine';
+  /** Clip gradients to this global norm; null: no clipping. */
+  clip: number | null;
+  init: 'pytorch' | 'constant';
+  /** The value every weight starts at with init 'constant' (the article: 0.1). */
+  init_value: number;
+  seed: number;
+}
+
+/** Everything a resumed run needs besides weights and moments. */
+export interface TrainingState {
+  step: number;
+  loss: number | null;
+  seed: number;
+  /** The batch sampler's random state (Random.getState()). */
+  rng: number[];
+  /** The batcher's state (BatcherState). */
+  batcher: unknown;
+  /** The state carried between contiguous chunks, (L*D, B, H) each, base64 of float32; null when none. */
+  carry: { h: string; c: string } | null;
+  /** Loss of every step so far (for the loss curve after a reload). */
+  losses: number[];
+  tokens_seen: number;
+  /** What the model was trained on: a label (file name), its length and a hash of its text. */
+  source: { name: string; chars: number; hash: string } | null;
+}
+
+export interface Checkpoint {
+  config: ModelConfig;
+  settings: TrainingSettings;
+  vocab: Vocabulary;
+  /** Parameters by name, in spec order. */
+  params: Map<string, Float32Array>;
+  /** Optimizer state: step count and slot name → parameter name → moments. */
+  optimizer: { step: number; slots: Map<string, Map<string, Float32Array>> };
+  training: TrainingState;
+}
+
+export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
+  const tensors: Array<[string, TensorEntry]> = [];
+  for (const spec of parameterSpecs(ckpt.config)) {
+    const data = ckpt.params.get(spec.name);
+    if (!data) throw new Error(`encodeCheckpoint: missing parameter ${spec.name}`);
+    tensors.push([spec.name, { shape: spec.shape, data }]);
+  }
+  for (const [slot, byName] of ckpt.optimizer.slots) {
+    for (const spec of parameterSpecs(ckpt.config)) {
+      const data = byName.get(spec.name);
+      if (!data) throw new Error(`encodeCheckpoint: missing optimizer.${slot}.${spec.name}`);
+      tensors.push([`optimizer.${slot}.${spec.name}`, { shape: spec.shape, data }]);
+    }
+  }
+  const metadata: Record<string, string> = {
+    format: CHECKPOINT_FORMAT,
+    config: JSON.stringify({ ...ckpt.config, ...ckpt.settings }),
+    vocab: JSON.stringify(ckpt.vocab),
+    training: JSON.stringify({ ...ckpt.training, optimizer_step: ckpt.optimizer.step }),
+  };
+  return encodeSafetensors(tensors, metadata);
+}
+
+function parseJson(text: string | undefined, what: string): Record<string, unknown> {
+  if (text === undefined) throw new CheckpointError(`not an lstm-lens checkpoint: metadata "${what}" is missing`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CheckpointError(`corrupt checkpoint: metadata "${what}" is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CheckpointError(`corrupt checkpoint: metadata "${what}" is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function expect(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new CheckpointError(`corrupt checkpoint: ${message}`);
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+export function validateSettings(s: Record<string, unknown>): TrainingSettings {
+  const bad = (name: string, why: string): never => {
+    throw new InputError(`setting ${name} ${why}, got ${JSON.stringify(s[name])}`);
+  };
+  if (s.tokens !== 'char' && s.tokens !== 'word') bad('tokens', 'must be "char" or "word"');
+  if (!(Number.isInteger(s.max_vocab) && (s.max_vocab as number) >= 0 && s.max_vocab !== 1)) bad('max_vocab', 'must be 0 (no cap) or a whole number >= 2');
+  if (!isPositiveInt(s.sequence_length)) bad('sequence_length', 'must be a whole number >= 1');
+  if (!isPositiveInt(s.batch_size)) bad('batch_size', 'must be a whole number >= 1');
+  if (!isPositiveInt(s.steps)) bad('steps', 'must be a whole number >= 1');
+  if (s.optimizer !== 'adam' && s.optimizer !== 'sgd') bad('optimizer', 'must be "adam" or "sgd"');
+  if (!(isFiniteNumber(s.learning_rate) && s.learning_rate > 0)) bad('learning_rate', 'must be a positive number');
+  if (s.schedule !== 'constant' && s.schedule !== 'cosine') bad('schedule', 'must be "constant" or "cosine"');
+  if (!(s.clip === null || (isFiniteNumber(s.clip) && s.clip > 0))) bad('clip', 'must be a positive number or null');
+  if (s.init !== 'pytorch' && s.init !== 'constant') bad('init', 'must be "pytorch" or "constant"');
+  if (!isFiniteNumber(s.init_value)) bad('init_value', 'must be a number');
+  if (!(Number.isInteger(s.seed) && (s.seed as number) >= 0 && (s.seed as number) <= 0xffffffff)) bad('seed', 'must be a whole number from 0 to 4294967295');
+  return {
+    tokens: s.tokens as TokenKind,
+    max_vocab: s.max_vocab as number,
+    sequence_length: s.sequence_length as number,
+    batch_size: s.batch_size as number,
+    steps: s.steps as number,
+    optimizer: s.optimizer as 'adam' | 'sgd',
+    learning_rate: s.learning_rate as number,
+    schedule: s.schedule as 'constant' | 'cosine',
+    clip: s.clip as number | null,
+    init: s.init as 'pytorch' | 'constant',
+    init_value: s.init_value as number,
+    seed: s.seed as number,
+  };
+}
+
+/** Reads and checks a whole checkpoint; throws CheckpointError (an InputError) on anything wrong. */
+export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  if (metadata.format !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(
+      metadata.format === undefined
+        ? 'not an lstm-lens checkpoint: it has no "format" metadata'
+        : `unsupported checkpoint format "${metadata.format}" (this version reads ${CHECKPOINT_FORMAT})`,
+    );
+  }
+  const configJson = parseJson(metadata.config, 'config');
+  let config: ModelConfig;
+  let settings: TrainingSettings;
+  try {
+    config = validateConfig(configJson);
+    settings = validateSettings(configJson);
+  } catch (e) {
+    throw new CheckpointError(`corrupt checkpoint: ${(e as Error).message}`);
+  }
+  const vocabJson = parseJson(metadata.vocab, 'vocab');
+  const kind = vocabJson.kind;
+  const tokens = vocabJson.tokens;
+  expect(kind === 'char' || kind === 'word', 'vocab.kind must be "char" or "word"');
+  expect(Array.isArray(tokens) && tokens.every((t) => typeof t === 'string'), 'vocab.tokens must be a list of strings');
+  expect(new Set(tokens).size === tokens.length, 'vocab.tokens has duplicates');
+  expect(tokens.length === config.vocab_size, `the vocabulary has ${tokens.length} tokens but config.vocab_size is ${config.vocab_size}`);
+  expect(kind === settings.tokens, `vocab.kind "${kind}" disagrees with the setting tokens "${settings.tokens}"`);
+  const vocab: Vocabulary = { kind, tokens: tokens as string[] };
+
+  const specs = parameterSpecs(config);
+  const known = new Set<string>();
+  const take = (name: string, shape: number[]): Float32Array => {
+    const t = tensors.get(name);
+    expect(t !== undefined, `tensor ${name} is missing`);
+    expect(t.shape.length === shape.length && t.shape.every((n, k) => n === shape[k]), `tensor ${name} has shape [${t.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
+    for (let k = 0; k < t.data.length; k++) {
+      if (!Number.isFinite(t.data[k])) throw new CheckpointError(`corrupt checkpoint: tensor ${name} holds a non-finite value (${t.data[k]}) at index ${k}`);
+    }
+    known.add(name);
+    return t.data;
+  };
+  const params = new Map<string, Float32Array>();
+  for (const spec of specs) params.set(spec.name, take(spec.name, spec.shape));
+
+  const slots = new Map<string, Map<string, Float32Array>>();
+  const slotNames = settings.optimizer === 'adam' ? ['m', 'v'] : [];
+  for (const slot of slotNames) {
+    const byName = new Map<string, Float32Array>();
+    for (const spec of specs) byName.set(spec.name, take(`optimizer.${slot}.${spec.name}`, spec.shape));
+    slots.set(slot, byName);
+  }
+  const extra = [...tensors.keys()].filter((n) => !known.has(n));
+  expect(extra.length === 0, `unexpected tensor ${extra[0]}`);
+
+  const t = parseJson(metadata.training, 'training');
+  expect(Number.isInteger(t.step) && (t.step as number) >= 0, 'training.step must be a whole number');
+  expect(t.loss === null || isFiniteNumber(t.loss), 'training.loss must be a finite number or null');
+  expect(Number.isInteger(t.seed), 'training.seed must be a whole number');
+  expect(Array.isArray(t.rng) && t.rng.every((x) => Number.isInteger(x)), 'training.rng must be a list of whole numbers');
+  expect(t.carry === null || t.carry === undefined || (typeof t.carry === 'object' && typeof (t.carry as Record<string, unknown>).h === 'string' && typeof (t.carry as Record<string, unknown>).c === 'string'), 'training.carry is malformed');
+  const losses = Array.isArray(t.losses) ? t.losses : [];
+  expect(losses.every(isFiniteNumber), 'training.losses must be numbers');
+  const optimizerStep = t.optimizer_step ?? t.step;
+  expect(Number.isInteger(optimizerStep) && (optimizerStep as number) >= 0, 'training.optimizer_step must be a whole number');
+  const source = t.source;
+  expect(
+    source === null || source === undefined || (typeof source === 'object' && typeof (source as Record<string, unknown>).hash === 'string'),
+    'training.source is malformed',
+  );
+  const training: TrainingState = {
+    step: t.step as number,
+    loss: (t.loss as number | null) ?? null,
+    seed: t.seed as number,
+    rng: t.rng as number[],
+    batcher: t.batcher,
+    carry: (t.carry as { h: string; c: string } | null | undefined) ?? null,
+    losses: losses as number[],
+    tokens_seen: isFiniteNumber(t.tokens_seen) ? t.tokens_seen : 0,
+    source: (source as TrainingState['source'] | undefined) ?? null,
+  };
+  return { config, settings, vocab, params, optimizer: { step: optimizerStep as number, slots }, training };
+}
+
+// Base64 of float32 data, for small state kept in the JSON metadata (no Node Buffer in the engine).
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+export function float32ToBase64(data: Float32Array): string {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  let out = '';
+  for (let k = 0; k < bytes.length; k += 3) {
+    const n = (bytes[k] << 16) | ((bytes[k + 1] ?? 0) << 8) | (bytes[k + 2] ?? 0);
+    out += ALPHABET[(n >> 18) & 63] + ALPHABET[(n >> 12) & 63];
+    out += k + 1 < bytes.length ? ALPHABET[(n >> 6) & 63] : '=';
+    out += k + 2 < bytes.length ? ALPHABET[n & 63] : '=';
+  }
+  return out;
+}
+
+export function base64ToFloat32(text: string, expectedLength: number, what: string): Float32Array {
+  const clean = text.replace(/=+$/, '');
+  const bytes = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let acc = 0, bits = 0, o = 0;
+  for (const ch of clean) {
+    const v = ALPHABET.indexOf(ch);
+    if (v < 0) throw new CheckpointError(`corrupt checkpoint: ${what} is not base64`);
+    acc = ((acc << 6) | v) & 0x3fff; // at most 13 bits are pending
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[o++] = (acc >> bits) & 255;
+    }
+  }
+  if (bytes.length !== expectedLength * 4) throw new CheckpointError(`corrupt checkpoint: ${what} holds ${bytes.length / 4} values, expected ${expectedLength}`);
+  const out = new Float32Array(expectedLength);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}

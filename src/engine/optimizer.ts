@@ -1,0 +1,100 @@
+// Optimizers, gradient clipping and the learning-rate schedule, each exactly as PyTorch defines it
+// (torch.optim.SGD, torch.optim.Adam, torch.nn.utils.clip_grad_norm_, CosineAnnealingLR), so a
+// run can be compared with PyTorch step by step. Parameters, gradients and the moments share one
+// flat layout, so every update is a single loop.
+
+import { arrayConstructor, InputError, type DType, type FloatArray } from './config';
+
+export type OptimizerSettings =
+  | { kind: 'sgd'; lr: number }
+  | { kind: 'adam'; lr: number; beta1: number; beta2: number; eps: number };
+
+export type ScheduleSettings = { kind: 'constant' } | { kind: 'cosine'; total_steps: number; min_lr_ratio: number };
+
+export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+
+/**
+ * The learning rate of step `step` (0-based). Cosine: PyTorch's CosineAnnealingLR with
+ * T_max = total_steps and eta_min = lr * min_lr_ratio, stepped once after every update.
+ */
+export function learningRate(lr: number, schedule: ScheduleSettings, step: number): number {
+  if (schedule.kind === 'constant') return lr;
+  const etaMin = lr * schedule.min_lr_ratio;
+  const k = Math.min(step, schedule.total_steps);
+  return etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * k) / schedule.total_steps))) / 2;
+}
+
+/** The L2 norm of all gradients together. */
+export function globalNorm(grads: FloatArray): number {
+  let s = 0;
+  for (let k = 0; k < grads.length; k++) s += grads[k] * grads[k];
+  return Math.sqrt(s);
+}
+
+/**
+ * Scales the gradients so that their global norm is at most maxNorm (clip_grad_norm_: the factor
+ * maxNorm / (norm + 1e-6), applied only when it is below 1). Returns the norm before clipping.
+ */
+export function clipGradients(grads: FloatArray, maxNorm: number): { norm: number; clipped: boolean } {
+  const norm = globalNorm(grads);
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef < 1) {
+    for (let k = 0; k < grads.length; k++) grads[k] *= coef;
+    return { norm, clipped: true };
+  }
+  return { norm, clipped: false };
+}
+
+export class Optimizer {
+  /** Updates taken so far. */
+  step = 0;
+  /** Adam's first and second moments (exp_avg, exp_avg_sq), laid out as the parameters. */
+  readonly m: FloatArray | null;
+  readonly v: FloatArray | null;
+
+  constructor(readonly settings: OptimizerSettings, readonly size: number, dtype: DType = 'float32') {
+    validateOptimizer(settings);
+    const F = arrayConstructor(dtype);
+    this.m = settings.kind === 'adam' ? new F(size) : null;
+    this.v = settings.kind === 'adam' ? new F(size) : null;
+  }
+
+  /** One update of params from grads at learning rate lr. */
+  update(params: FloatArray, grads: FloatArray, lr: number): void {
+    this.step += 1;
+    const s = this.settings;
+    if (s.kind === 'sgd') {
+      for (let k = 0; k < params.length; k++) params[k] -= lr * grads[k];
+      return;
+    }
+    const m = this.m as FloatArray;
+    const v = this.v as FloatArray;
+    const { beta1, beta2, eps } = s;
+    const biasCorrection1 = 1 - Math.pow(beta1, this.step);
+    const biasCorrection2 = 1 - Math.pow(beta2, this.step);
+    const stepSize = lr / biasCorrection1;
+    const sqrtBc2 = Math.sqrt(biasCorrection2);
+    for (let k = 0; k < params.length; k++) {
+      const g = grads[k];
+      const mk = beta1 * m[k] + (1 - beta1) * g;
+      const vk = beta2 * v[k] + (1 - beta2) * g * g;
+      m[k] = mk;
+      v[k] = vk;
+      params[k] -= (stepSize * mk) / (Math.sqrt(vk) / sqrtBc2 + eps);
+    }
+  }
+
+  /** The optimizer's state tensors by slot name (checkpoint names: optimizer.<slot>.<parameter>). */
+  slots(): Array<[string, FloatArray]> {
+    return this.m && this.v ? [['m', this.m], ['v', this.v]] : [];
+  }
+}
+
+export function validateOptimizer(s: OptimizerSettings): void {
+  if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new InputError(`learning rate must be a positive number, got ${s.lr}`);
+  if (s.kind === 'adam') {
+    if (!(s.beta1 >= 0 && s.beta1 < 1)) throw new InputError(`Adam beta1 must be in [0, 1), got ${s.beta1}`);
+    if (!(s.beta2 >= 0 && s.beta2 < 1)) throw new InputError(`Adam beta2 must be in [0, 1), got ${s.beta2}`);
+    if (!(s.eps > 0)) throw new InputError(`Adam eps must be positive, got ${s.eps}`);
+  }
+}
