@@ -1,0 +1,236 @@
+// The safetensors file format (https://github.com/huggingface/safetensors), F32 only.
+//
+//   bytes 0..8       N, the header length, unsigned 64-bit little-endian
+//   bytes 8..8+N     the header: UTF-8 JSON object
+//                      { "__metadata__": { string: string },
+//                        "<name>": { "dtype": "F32", "shape": [d0, d1, ...], "data_offsets": [begin, end] }, ... }
+//                    offsets are relative to the first byte after the header
+//   bytes 8+N..      the data region: each tensor's values, raw little-endian, row-major
+//
+// encodeSafetensors writes the tensors in the order given, contiguous from offset 0, and
+// pads the header with spaces so that the data region starts at a multiple of 8 bytes
+// (as the reference implementation does), so `safetensors.torch.load_file` reads it.
+//
+// decodeSafetensors is strict and total: on any input it either returns every tensor,
+// copied into fresh Float32Arrays, or throws a CheckpointError with a one-line message.
+// Like the reference implementation it requires the tensors to cover the data region
+// exactly: no overlaps, no holes, no trailing bytes.
+
+import { InputError } from './config';
+
+export interface TensorEntry {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** A file that is not a valid checkpoint (an InputError: the command line exits with status 2). */
+export class CheckpointError extends InputError {
+  override name = 'CheckpointError';
+}
+
+/** The reference implementation's limit on the header (100 MB there; 100 MiB here, slightly more lenient). */
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+const METADATA_KEY = '__metadata__';
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A short, single-line rendering of a value for error messages. */
+function brief(value: unknown, max = 80): string {
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = String(value);
+  }
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
+}
+
+/** A tensor name as it appears in messages: bare when it is plain, else quoted (never a line break). */
+function label(name: string): string {
+  return /^[\w.\-]{1,80}$/.test(name) ? name : brief(name);
+}
+
+function isSafeNonNegativeInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+export function encodeSafetensors(tensors: ReadonlyArray<[string, TensorEntry]>, metadata: Record<string, string>): Uint8Array {
+  const seen = new Set<string>();
+  const headerParts: string[] = [];
+  const metaParts: string[] = [];
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') throw new TypeError(`safetensors metadata ${brief(key)} must be a string, got ${typeof value}`);
+    metaParts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
+  }
+  headerParts.push(`${JSON.stringify(METADATA_KEY)}:{${metaParts.join(',')}}`);
+  let offset = 0;
+  for (const [name, { shape, data }] of tensors) {
+    if (name === METADATA_KEY) throw new RangeError(`a tensor cannot be named ${METADATA_KEY}`);
+    if (seen.has(name)) throw new RangeError(`tensor ${label(name)} appears twice`);
+    seen.add(name);
+    let count = 1;
+    for (const d of shape) {
+      if (!isSafeNonNegativeInt(d)) throw new RangeError(`tensor ${label(name)}: shape ${brief(shape)} is not a list of non-negative integers`);
+      count *= d;
+    }
+    if (!(data instanceof Float32Array) || data.length !== count) {
+      throw new RangeError(`tensor ${label(name)}: shape ${brief(shape)} needs ${count} values, got ${data.length}`);
+    }
+    const end = offset + 4 * count;
+    headerParts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${end}]}`);
+    offset = end;
+  }
+  const json = new TextEncoder().encode(`{${headerParts.join(',')}}`);
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, headerLength % 2 ** 32, true);
+  view.setUint32(4, Math.floor(headerLength / 2 ** 32), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength); // space padding
+  let at = 8 + headerLength;
+  for (const [, { data }] of tensors) {
+    if (LITTLE_ENDIAN) {
+      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    } else {
+      for (let i = 0; i < data.length; i++) view.setFloat32(at + 4 * i, data[i], true);
+    }
+    at += data.byteLength;
+  }
+  return out;
+}
+
+interface Located {
+  name: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
+  if (bytes.length < 8) {
+    throw new CheckpointError(`not a checkpoint: file is ${bytes.length} bytes, shorter than a safetensors header`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n64 = view.getBigUint64(0, true);
+  if (n64 > BigInt(bytes.length - 8)) {
+    throw new CheckpointError(`not a checkpoint: header length ${n64} exceeds the file (${bytes.length - 8} bytes after the length)`);
+  }
+  const headerLength = Number(n64);
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new CheckpointError(`not a checkpoint: header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
+  }
+  if (headerLength === 0 || bytes[8] !== 0x7b) {
+    throw new CheckpointError('not a checkpoint: the safetensors header does not start with "{"');
+  }
+  let headerText: string;
+  try {
+    headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerLength));
+  } catch {
+    throw new CheckpointError('not a checkpoint: the safetensors header is not valid UTF-8');
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(headerText);
+  } catch {
+    throw new CheckpointError('not a checkpoint: the safetensors header is not valid JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new CheckpointError('not a checkpoint: the safetensors header is not a JSON object');
+  }
+
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  const located: Located[] = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === METADATA_KEY) {
+      metadata = readMetadata(entry);
+      continue;
+    }
+    const where = `corrupt checkpoint: tensor ${label(name)}`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new CheckpointError(`${where}: its header entry is not an object`);
+    }
+    const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
+    if (typeof dtype !== 'string') throw new CheckpointError(`${where}: dtype is missing or not a string`);
+    if (dtype !== 'F32') throw new CheckpointError(`${where}: dtype ${label(dtype)} is not supported (lstm-lens writes F32)`);
+    if (!Array.isArray(shape) || !shape.every(isSafeNonNegativeInt)) {
+      throw new CheckpointError(`${where}: shape ${brief(shape)} is not a list of non-negative integers`);
+    }
+    if (
+      !Array.isArray(offsets) || offsets.length !== 2 || !isSafeNonNegativeInt(offsets[0]) || !isSafeNonNegativeInt(offsets[1]) ||
+      offsets[0] > offsets[1] || offsets[1] > dataLength
+    ) {
+      throw new CheckpointError(
+        `${where}: data_offsets ${brief(offsets)} are not two ordered integers inside the data region of ${dataLength} bytes`,
+      );
+    }
+    const [begin, end] = offsets as [number, number];
+    // The number of values; past dataLength it is only known to be too big (and stays exact below).
+    let count = (shape as number[]).includes(0) ? 0 : 1;
+    for (const d of shape as number[]) {
+      if (count === 0 || count > dataLength) break;
+      count *= d;
+    }
+    if (4 * count !== end - begin) {
+      throw new CheckpointError(
+        `${where}: data_offsets [${begin}, ${end}] (${end - begin} bytes) do not match shape ${brief(shape)} of F32 ` +
+          `(${count > dataLength ? `more than ${dataLength}` : 4 * count} bytes expected)`,
+      );
+    }
+    located.push({ name, shape: (shape as number[]).slice(), begin, end });
+  }
+
+  // The tensors must tile the data region: sorted by position, each starts where the last ended.
+  const byPosition = located.slice().sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  let previous: Located | null = null;
+  for (const t of byPosition) {
+    if (t.begin < cursor && previous !== null) {
+      throw new CheckpointError(
+        `corrupt checkpoint: tensors ${label(previous.name)} [${previous.begin}, ${previous.end}] and ${label(t.name)} [${t.begin}, ${t.end}] overlap`,
+      );
+    }
+    if (t.begin > cursor) {
+      throw new CheckpointError(
+        `corrupt checkpoint: bytes ${cursor} to ${t.begin} of the data region belong to no tensor (the format requires every byte to be indexed)`,
+      );
+    }
+    cursor = t.end;
+    previous = t;
+  }
+  if (cursor !== dataLength) {
+    throw new CheckpointError(
+      `corrupt checkpoint: ${dataLength - cursor} trailing bytes after the last tensor in the data region (the format requires every byte to be indexed)`,
+    );
+  }
+
+  const tensors = new Map<string, TensorEntry>();
+  for (const t of located) {
+    const data = new Float32Array((t.end - t.begin) / 4);
+    const from = dataStart + t.begin;
+    if (LITTLE_ENDIAN) {
+      new Uint8Array(data.buffer).set(bytes.subarray(from, dataStart + t.end));
+    } else {
+      for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(from + 4 * i, true);
+    }
+    tensors.set(t.name, { shape: t.shape, data });
+  }
+  return { tensors, metadata };
+}
+
+function readMetadata(entry: unknown): Record<string, string> {
+  if (entry === null) return {};
+  if (typeof entry !== 'object' || Array.isArray(entry)) {
+    throw new CheckpointError(`corrupt checkpoint: ${METADATA_KEY} is not an object of strings`);
+  }
+  const pairs = Object.entries(entry as Record<string, unknown>);
+  for (const [key, value] of pairs) {
+    if (typeof value !== 'string') {
+      throw new CheckpointError(`corrupt checkpoint: metadata ${brief(key)} is not a string (got ${brief(value, 40)})`);
+    }
+  }
+  // fromEntries defines own properties, so even a key "__proto__" stays plain data.
+  return Object.fromEntries(pairs) as Record<string, string>;
+}
