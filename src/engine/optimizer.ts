@@ -11,6 +11,9 @@ export type OptimizerSettings =
 
 export type ScheduleSettings = { kind: 'constant' } | { kind: 'cosine'; total_steps: number; min_lr_ratio: number };
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 
 /**
@@ -59,29 +62,46 @@ export class Optimizer {
     this.v = settings.kind === 'adam' ? new F(size) : null;
   }
 
-  /** One update of params from grads at learning rate lr. */
-  update(params: FloatArray, grads: FloatArray, lr: number): void {
-    this.step += 1;
+  /**
+   * One update of params from grads at learning rate lr. If any new value (weight or moment)
+   * would not be finite in the parameters' precision, nothing is changed and false is returned:
+   * a diverging run keeps its last good weights.
+   */
+  update(params: FloatArray, grads: FloatArray, lr: number): boolean {
+    const largest = params instanceof Float32Array ? FLOAT32_MAX : Number.MAX_VALUE;
     const s = this.settings;
     if (s.kind === 'sgd') {
+      for (let k = 0; k < params.length; k++) {
+        if (!(Math.abs(params[k] - lr * grads[k]) <= largest)) return false;
+      }
       for (let k = 0; k < params.length; k++) params[k] -= lr * grads[k];
-      return;
+      this.step += 1;
+      return true;
     }
     const m = this.m as FloatArray;
     const v = this.v as FloatArray;
     const { beta1, beta2, eps } = s;
-    const biasCorrection1 = 1 - Math.pow(beta1, this.step);
-    const biasCorrection2 = 1 - Math.pow(beta2, this.step);
-    const stepSize = lr / biasCorrection1;
-    const sqrtBc2 = Math.sqrt(biasCorrection2);
-    for (let k = 0; k < params.length; k++) {
-      const g = grads[k];
-      const mk = beta1 * m[k] + (1 - beta1) * g;
-      const vk = beta2 * v[k] + (1 - beta2) * g * g;
-      m[k] = mk;
-      v[k] = vk;
-      params[k] -= (stepSize * mk) / (Math.sqrt(vk) / sqrtBc2 + eps);
+    const t = this.step + 1;
+    const stepSize = lr / (1 - Math.pow(beta1, t));
+    const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, t));
+    // Two passes: check that everything stays finite, then write.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < params.length; k++) {
+        const g = grads[k];
+        const mk = beta1 * m[k] + (1 - beta1) * g;
+        const vk = beta2 * v[k] + (1 - beta2) * g * g;
+        const pk = params[k] - (stepSize * mk) / (Math.sqrt(vk) / sqrtBc2 + eps);
+        if (pass === 0) {
+          if (!(Math.abs(pk) <= largest && vk <= largest && Math.abs(mk) <= largest)) return false;
+        } else {
+          m[k] = mk;
+          v[k] = vk;
+          params[k] = pk;
+        }
+      }
     }
+    this.step = t;
+    return true;
   }
 
   /** The optimizer's state tensors by slot name (checkpoint names: optimizer.<slot>.<parameter>). */

@@ -199,7 +199,9 @@ export class Trainer {
     if (!Number.isFinite(norm)) throw new DivergenceError(`the gradient norm became ${norm} at step ${this.stepCount + 1}`);
     const schedule = this.settings.schedule === 'cosine' ? ({ kind: 'cosine', total_steps: this.settings.steps, min_lr_ratio: 0.1 } as const) : ({ kind: 'constant' } as const);
     const lr = learningRate(this.settings.learning_rate, schedule, this.stepCount);
-    this.optimizer.update(model.params, model.grads, lr);
+    if (!this.optimizer.update(model.params, model.grads, lr)) {
+      throw new DivergenceError(`the update of step ${this.stepCount + 1} would make the weights overflow`);
+    }
     if (this.carry) model.finalState(this.carry.h, this.carry.c);
     this.stepCount += 1;
     this.lastLoss = loss;
