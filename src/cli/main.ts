@@ -97,7 +97,8 @@ function parse(args: string[], options: ParseArgsConfig['options'], command: str
     }
     return { values: values as Values, positionals };
   } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message.split('\n')[0]}`);
+    // parseArgs explains some mistakes over several lines; the contract wants one.
+    throw new UsageError(`${command}: ${(e as Error).message.trim().replace(/\s*\n\s*/g, ' ')}`);
   }
 }
 
@@ -285,7 +286,7 @@ function generate(args: string[]): number {
   );
   const primed = generator.prime(typeof values.prime === 'string' ? values.prime : '');
   if (primed.unknown > 0) {
-    process.stderr.write(`note: ${primed.unknown} token${primed.unknown > 1 ? 's' : ''} of the prime ${tokenizer.unknownId >= 0 ? 'read as <unk>' : 'are not in the vocabulary and were skipped'}\n`);
+    process.stderr.write(`note: ${primed.unknown} token${primed.unknown > 1 ? 's' : ''} of the prime ${tokenizer.unknownId >= 0 ? 'read as <unk>' : `${primed.unknown > 1 ? 'are' : 'is'} not in the vocabulary and ${primed.unknown > 1 ? 'were' : 'was'} skipped`}\n`);
   }
   let pending = '';
   for (let k = 0; k < length; k++) {
@@ -397,13 +398,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'bench':
         throw new UsageError('bench is not available in this version yet');
       case undefined:
+        process.stdout.write(`${USAGE}\n`);
+        throw new UsageError('no command given (commands: train, generate, inspect, grad)');
       case 'help':
       case '--help':
       case '-h':
         process.stdout.write(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
+        return 0;
       default:
-        throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+        throw new UsageError(`unknown command "${command}" (commands: train, generate, inspect, grad; see lstm-lens --help)`);
     }
   } catch (e) {
     if (e instanceof InputError) {
