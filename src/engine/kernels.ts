@@ -2,52 +2,41 @@
 //
 // Conventions (as in llm.c): outputs first, then inputs, then sizes. Matrices are row-major and
 // addressed as (array, offset, leading dimension), so a kernel can work on every row of a
-// (B, T, X) buffer at one time step t (offset t*X, leading dimension T*X) without copying.
+// (B, T, X) buffer at one time step t (offset t*X, leading dimension T*X) without copying, and
+// nothing is allocated per call.
 // Sums are accumulated in JavaScript numbers (float64) wherever the loop order allows it.
 
 import type { FloatArray } from './config';
 
-/** A matrix view: element (r, c) is data[offset + r * stride + c]. */
-export interface MatrixView {
-  data: FloatArray;
-  offset: number;
-  stride: number;
-}
-
-export function view(data: FloatArray, offset: number, stride: number): MatrixView {
-  return { data, offset, stride };
-}
-
 /**
  * C (M, N) = op(A) · op(B), or C += op(A) · op(B) when `accumulate` is set.
+ * Each matrix is (array, offset, leading dimension): element (r, c) of A is a[aOff + r * lda + c].
  * op(A) is (M, K): A itself (M, K), or with `transA` the transpose of A stored as (K, M).
  * op(B) is (K, N): B itself (K, N), or with `transB` the transpose of B stored as (N, K).
  */
 export function matmul(
-  C: MatrixView,
-  A: MatrixView,
-  transA: boolean,
-  B: MatrixView,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
+  c: FloatArray, cOff: number, ldc: number,
+  a: FloatArray, aOff: number, lda: number, transA: boolean,
+  b: FloatArray, bOff: number, ldb: number, transB: boolean,
+  M: number, N: number, K: number,
   accumulate: boolean,
 ): void {
-  if (!transA && transB) return matmulNT(C, A, B, M, N, K, accumulate);
-  if (!transA && !transB) return matmulNN(C, A, B, M, N, K, accumulate);
-  if (transA && !transB) return matmulTN(C, A, B, M, N, K, accumulate);
+  if (!transA && transB) return matmulNT(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, M, N, K, accumulate);
+  if (!transA && !transB) return matmulNN(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, M, N, K, accumulate);
+  if (transA && !transB) return matmulTN(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, M, N, K, accumulate);
   throw new Error('matmul: op(A) and op(B) both transposed is not used by the engine');
 }
 
 // C[i, j] (+)= sum_k A[i, k] * B[j, k]: each entry a dot product of two contiguous rows.
-function matmulNT(C: MatrixView, A: MatrixView, B: MatrixView, M: number, N: number, K: number, accumulate: boolean): void {
-  const c = C.data, a = A.data, b = B.data;
+function matmulNT(
+  c: FloatArray, cOff: number, ldc: number, a: FloatArray, aOff: number, lda: number, b: FloatArray, bOff: number, ldb: number,
+  M: number, N: number, K: number, accumulate: boolean,
+): void {
   for (let i = 0; i < M; i++) {
-    const ai = A.offset + i * A.stride;
-    const ci = C.offset + i * C.stride;
+    const ai = aOff + i * lda;
+    const ci = cOff + i * ldc;
     for (let j = 0; j < N; j++) {
-      const bj = B.offset + j * B.stride;
+      const bj = bOff + j * ldb;
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       let k = 0;
       for (; k + 3 < K; k += 4) {
@@ -64,32 +53,36 @@ function matmulNT(C: MatrixView, A: MatrixView, B: MatrixView, M: number, N: num
 }
 
 // C[i, :] (+)= sum_k A[i, k] * B[k, :]: rows of B scaled and added.
-function matmulNN(C: MatrixView, A: MatrixView, B: MatrixView, M: number, N: number, K: number, accumulate: boolean): void {
-  const c = C.data, a = A.data, b = B.data;
+function matmulNN(
+  c: FloatArray, cOff: number, ldc: number, a: FloatArray, aOff: number, lda: number, b: FloatArray, bOff: number, ldb: number,
+  M: number, N: number, K: number, accumulate: boolean,
+): void {
   for (let i = 0; i < M; i++) {
-    const ci = C.offset + i * C.stride;
+    const ci = cOff + i * ldc;
     if (!accumulate) c.fill(0, ci, ci + N);
-    const ai = A.offset + i * A.stride;
+    const ai = aOff + i * lda;
     for (let k = 0; k < K; k++) {
       const aik = a[ai + k];
       if (aik === 0) continue;
-      const bk = B.offset + k * B.stride;
+      const bk = bOff + k * ldb;
       for (let j = 0; j < N; j++) c[ci + j] += aik * b[bk + j];
     }
   }
 }
 
 // C[i, :] (+)= sum_k A[k, i] * B[k, :]: the weight-gradient shape, a sum of outer products.
-function matmulTN(C: MatrixView, A: MatrixView, B: MatrixView, M: number, N: number, K: number, accumulate: boolean): void {
-  const c = C.data, a = A.data, b = B.data;
-  if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, C.offset + i * C.stride, C.offset + i * C.stride + N);
+function matmulTN(
+  c: FloatArray, cOff: number, ldc: number, a: FloatArray, aOff: number, lda: number, b: FloatArray, bOff: number, ldb: number,
+  M: number, N: number, K: number, accumulate: boolean,
+): void {
+  if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + N);
   for (let k = 0; k < K; k++) {
-    const ak = A.offset + k * A.stride;
-    const bk = B.offset + k * B.stride;
+    const ak = aOff + k * lda;
+    const bk = bOff + k * ldb;
     for (let i = 0; i < M; i++) {
       const aki = a[ak + i];
       if (aki === 0) continue;
-      const ci = C.offset + i * C.stride;
+      const ci = cOff + i * ldc;
       for (let j = 0; j < N; j++) c[ci + j] += aki * b[bk + j];
     }
   }
@@ -162,94 +155,77 @@ export function softmaxCrossEntropyBackward(dlogits: FloatArray, probs: FloatArr
 
 /**
  * One time step of the LSTM cell for B rows, fused: gate non-linearities, cell and hidden update.
- * `gates` holds the pre-activations [i | f | g | o] (each H wide) on entry and the activations on exit.
- * The previous state is read from hPrevIn/cPrevIn (null: zeros) and copied to hPrevOut/cPrevOut,
- * which backward needs for the weight gradient and the forget gate.
+ * `gates` (row b at gOff + b*gStride) holds the pre-activations [i | f | g | o] (each H wide) on
+ * entry and the activations on exit. c, h, tanhC, hPrevOut and cPrevOut share one layout (row b at
+ * sOff + b*sStride). The previous state is read from hPrevIn/cPrevIn (row b at pOff + b*pStride;
+ * null: zeros) and copied to hPrevOut/cPrevOut, which backward needs.
  */
 export function lstmCellForward(
-  gates: MatrixView,
-  c: MatrixView,
-  h: MatrixView,
-  tanhC: MatrixView,
-  hPrevOut: MatrixView,
-  cPrevOut: MatrixView,
-  hPrevIn: MatrixView | null,
-  cPrevIn: MatrixView | null,
-  B: number,
-  H: number,
+  gates: FloatArray, gOff: number, gStride: number,
+  c: FloatArray, h: FloatArray, tanhC: FloatArray, hPrevOut: FloatArray, cPrevOut: FloatArray, sOff: number, sStride: number,
+  hPrevIn: FloatArray | null, cPrevIn: FloatArray | null, pOff: number, pStride: number,
+  B: number, H: number,
 ): void {
-  const gd = gates.data;
   for (let b = 0; b < B; b++) {
-    const go = gates.offset + b * gates.stride;
-    const co = c.offset + b * c.stride;
-    const ho = h.offset + b * h.stride;
-    const to = tanhC.offset + b * tanhC.stride;
-    const hpo = hPrevOut.offset + b * hPrevOut.stride;
-    const cpo = cPrevOut.offset + b * cPrevOut.stride;
+    const go = gOff + b * gStride;
+    const so = sOff + b * sStride;
+    const po = pOff + b * pStride;
     for (let j = 0; j < H; j++) {
-      const hp = hPrevIn ? hPrevIn.data[hPrevIn.offset + b * hPrevIn.stride + j] : 0;
-      const cp = cPrevIn ? cPrevIn.data[cPrevIn.offset + b * cPrevIn.stride + j] : 0;
-      const i = sigmoid(gd[go + j]);
-      const f = sigmoid(gd[go + H + j]);
-      const g = Math.tanh(gd[go + 2 * H + j]);
-      const o = sigmoid(gd[go + 3 * H + j]);
-      gd[go + j] = i;
-      gd[go + H + j] = f;
-      gd[go + 2 * H + j] = g;
-      gd[go + 3 * H + j] = o;
+      const hp = hPrevIn ? hPrevIn[po + j] : 0;
+      const cp = cPrevIn ? cPrevIn[po + j] : 0;
+      const i = sigmoid(gates[go + j]);
+      const f = sigmoid(gates[go + H + j]);
+      const g = Math.tanh(gates[go + 2 * H + j]);
+      const o = sigmoid(gates[go + 3 * H + j]);
+      gates[go + j] = i;
+      gates[go + H + j] = f;
+      gates[go + 2 * H + j] = g;
+      gates[go + 3 * H + j] = o;
       const cn = f * cp + i * g;
       const tc = Math.tanh(cn);
-      c.data[co + j] = cn;
-      tanhC.data[to + j] = tc;
-      h.data[ho + j] = o * tc;
-      hPrevOut.data[hpo + j] = hp;
-      cPrevOut.data[cpo + j] = cp;
+      c[so + j] = cn;
+      tanhC[so + j] = tc;
+      h[so + j] = o * tc;
+      hPrevOut[so + j] = hp;
+      cPrevOut[so + j] = cp;
     }
   }
 }
 
 /**
  * Back through one time step of the cell for B rows.
- * dh_t = dOut (from the layer above or the head) + dhNext (from step t+1 through W_hh);
- * dc_t = dcNext (from c_{t+1} through f_{t+1}) + dh_t · o · (1 - tanh²(c_t)).
- * Writes the gate pre-activation gradients into dGates and replaces dcNext with dc_t · f_t, the
- * part of dc that flows to the previous step. The caller turns dGates into dhNext (· W_hh).
- * When dhTrace/dcTrace are given, the total dh_t and dc_t are recorded there.
+ * dh_t = dOut (from the layer above or the head; row b at dOff + b*dStride) + dhNext (from step
+ * t+1 through W_hh; (B, H)); dc_t = dcNext (from c_{t+1} through f_{t+1}) + dh_t · o · (1 - tanh²(c_t)).
+ * Writes the gate pre-activation gradients into dGates (laid out as gates) and replaces dcNext
+ * with dc_t · f_t, the part of dc that flows to the previous step. The caller turns dGates into
+ * dhNext (· W_hh). When dhTrace/dcTrace are given (laid out as tanhC), the total dh_t and dc_t are
+ * recorded there.
  */
 export function lstmCellBackward(
-  dGates: MatrixView,
-  dcNext: FloatArray,
-  dhTrace: MatrixView | null,
-  dcTrace: MatrixView | null,
-  dOut: MatrixView,
-  dhNext: FloatArray,
-  gates: MatrixView,
-  tanhC: MatrixView,
-  cPrev: MatrixView,
-  B: number,
-  H: number,
+  dGates: FloatArray, gates: FloatArray, gOff: number, gStride: number,
+  dcNext: FloatArray, dhNext: FloatArray,
+  dhTrace: FloatArray | null, dcTrace: FloatArray | null, tanhC: FloatArray, cPrev: FloatArray, sOff: number, sStride: number,
+  dOut: FloatArray, dOff: number, dStride: number,
+  B: number, H: number,
 ): void {
-  const gd = gates.data, dgd = dGates.data;
   for (let b = 0; b < B; b++) {
-    const go = gates.offset + b * gates.stride;
-    const dgo = dGates.offset + b * dGates.stride;
-    const to = tanhC.offset + b * tanhC.stride;
-    const cpo = cPrev.offset + b * cPrev.stride;
-    const doo = dOut.offset + b * dOut.stride;
+    const go = gOff + b * gStride;
+    const so = sOff + b * sStride;
+    const dO = dOff + b * dStride;
     for (let j = 0; j < H; j++) {
-      const i = gd[go + j];
-      const f = gd[go + H + j];
-      const g = gd[go + 2 * H + j];
-      const o = gd[go + 3 * H + j];
-      const tc = tanhC.data[to + j];
-      const dh = dOut.data[doo + j] + dhNext[b * H + j];
+      const i = gates[go + j];
+      const f = gates[go + H + j];
+      const g = gates[go + 2 * H + j];
+      const o = gates[go + 3 * H + j];
+      const tc = tanhC[so + j];
+      const dh = dOut[dO + j] + dhNext[b * H + j];
       const dc = dcNext[b * H + j] + dh * o * (1 - tc * tc);
-      if (dhTrace) dhTrace.data[dhTrace.offset + b * dhTrace.stride + j] = dh;
-      if (dcTrace) dcTrace.data[dcTrace.offset + b * dcTrace.stride + j] = dc;
-      dgd[dgo + j] = dc * g * i * (1 - i);
-      dgd[dgo + H + j] = dc * cPrev.data[cpo + j] * f * (1 - f);
-      dgd[dgo + 2 * H + j] = dc * i * (1 - g * g);
-      dgd[dgo + 3 * H + j] = dh * tc * o * (1 - o);
+      if (dhTrace) dhTrace[so + j] = dh;
+      if (dcTrace) dcTrace[so + j] = dc;
+      dGates[go + j] = dc * g * i * (1 - i);
+      dGates[go + H + j] = dc * cPrev[so + j] * f * (1 - f);
+      dGates[go + 2 * H + j] = dc * i * (1 - g * g);
+      dGates[go + 3 * H + j] = dh * tc * o * (1 - o);
       dcNext[b * H + j] = dc * f;
     }
   }

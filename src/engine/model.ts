@@ -27,7 +27,6 @@ import {
   matmul,
   softmaxCrossEntropyBackward,
   softmaxCrossEntropyForward,
-  view,
 } from './kernels';
 import type { Random } from './random';
 
@@ -335,7 +334,7 @@ export class LSTMModel {
     // Layer 0's input: an embedding lookup, or one-hot (handled inside the projection below).
     if (this.embedding && ws.embedded) {
       const E = cfg.embedding_size as number;
-      for (let r = 0; r < BT; r++) ws.embedded.set(this.embedding.subarray(inputs[r] * E, inputs[r] * E + E), r * E);
+      for (let r = 0; r < BT; r++) copyRow(ws.embedded, r * E, this.embedding, inputs[r] * E, E);
     }
 
     for (let l = 0; l < L; l++) {
@@ -354,40 +353,36 @@ export class LSTMModel {
           }
         } else {
           fillRowsWithBiases(buf.gates, p.bih, p.bhh, BT, G);
-          matmul(view(buf.gates, 0, G), view(input, 0, I), false, view(p.wih, 0, I), true, BT, G, I, true);
+          matmul(buf.gates, 0, G, input, 0, I, false, p.wih, 0, I, true, BT, G, I, true);
         }
         // The recurrence, step by step, in this direction's reading order.
         const stateOffset = (l * D + d) * B * H;
         for (let s = 0; s < T; s++) {
           const t = d === 0 ? s : T - 1 - s;
           const tPrev = d === 0 ? t - 1 : t + 1;
-          const hPrevIn = s > 0 ? view(buf.h, tPrev * H, T * H) : options.h0 ? view(options.h0, stateOffset, H) : null;
-          const cPrevIn = s > 0 ? view(buf.c, tPrev * H, T * H) : options.c0 ? view(options.c0, stateOffset, H) : null;
-          const gatesT = view(buf.gates, t * G, T * G);
-          if (hPrevIn) matmul(gatesT, hPrevIn, false, view(p.whh, 0, H), true, B, G, H, true);
+          // The previous state: this direction's last step, or the initial state (row b of (B, H)).
+          const hPrevIn = s > 0 ? buf.h : (options.h0 ?? null);
+          const cPrevIn = s > 0 ? buf.c : (options.c0 ?? null);
+          const pOff = s > 0 ? tPrev * H : stateOffset;
+          const pStride = s > 0 ? T * H : H;
+          if (hPrevIn) matmul(buf.gates, t * G, T * G, hPrevIn, pOff, pStride, false, p.whh, 0, H, true, B, G, H, true);
           lstmCellForward(
-            gatesT,
-            view(buf.c, t * H, T * H),
-            view(buf.h, t * H, T * H),
-            view(buf.tanhC, t * H, T * H),
-            view(buf.hPrev, t * H, T * H),
-            view(buf.cPrev, t * H, T * H),
-            hPrevIn,
-            cPrevIn,
-            B,
-            H,
+            buf.gates, t * G, T * G,
+            buf.c, buf.h, buf.tanhC, buf.hPrev, buf.cPrev, t * H, T * H,
+            hPrevIn, cPrevIn, pOff, pStride,
+            B, H,
           );
         }
         // This direction's half of the layer's output (B, T, D*H).
         const out = ws.outputs[l];
-        for (let r = 0; r < BT; r++) out.set(buf.h.subarray(r * H, r * H + H), r * D * H + d * H);
+        for (let r = 0; r < BT; r++) copyRow(out, r * D * H + d * H, buf.h, r * H, H);
       }
     }
 
     // The head.
     const headInput = this.headInput(ws);
     fillRowsWithBiases(ws.logits, this.headB, null, R, V);
-    matmul(view(ws.logits, 0, V), view(headInput, 0, D * H), false, view(this.headW, 0, D * H), true, R, V, D * H, true);
+    matmul(ws.logits, 0, V, headInput, 0, D * H, false, this.headW, 0, D * H, true, R, V, D * H, true);
     return softmaxCrossEntropyForward(ws.probs, ws.logits, targets, R, V);
   }
 
@@ -401,11 +396,8 @@ export class LSTMModel {
     // h_n forward is the output at t = T-1; h_n backward is the output at t = 0.
     for (let b = 0; b < B; b++) {
       const fwd = (b * T + T - 1) * DH;
-      ws.features.set(top.subarray(fwd, fwd + H), b * DH);
-      if (this.D === 2) {
-        const bwd = b * T * DH + H;
-        ws.features.set(top.subarray(bwd, bwd + H), b * DH + H);
-      }
+      copyRow(ws.features, b * DH, top, fwd, H);
+      if (this.D === 2) copyRow(ws.features, b * DH + H, top, b * T * DH + H, H);
     }
     return ws.features;
   }
@@ -428,18 +420,17 @@ export class LSTMModel {
     // Loss and head.
     softmaxCrossEntropyBackward(ws.dLogits, ws.probs, ws.targets, R, V);
     const headInput = cfg.mode === 'many_to_many' ? ws.outputs[L - 1] : ws.features;
-    matmul(view(this.dHeadW, 0, DH), view(ws.dLogits, 0, V), true, view(headInput, 0, DH), false, V, DH, R, true);
+    matmul(this.dHeadW, 0, DH, ws.dLogits, 0, V, true, headInput, 0, DH, false, V, DH, R, true);
     addColumnSums(this.dHeadB, ws.dLogits, R, V);
     const dTop = ws.dOutputs[L - 1];
     if (cfg.mode === 'many_to_many') {
-      matmul(view(dTop, 0, DH), view(ws.dLogits, 0, V), false, view(this.headW, 0, DH), false, BT, DH, V, false);
+      matmul(dTop, 0, DH, ws.dLogits, 0, V, false, this.headW, 0, DH, false, BT, DH, V, false);
     } else {
-      matmul(view(ws.dFeatures, 0, DH), view(ws.dLogits, 0, V), false, view(this.headW, 0, DH), false, B, DH, V, false);
+      matmul(ws.dFeatures, 0, DH, ws.dLogits, 0, V, false, this.headW, 0, DH, false, B, DH, V, false);
       dTop.fill(0);
       for (let b = 0; b < B; b++) {
-        const fwd = (b * T + T - 1) * DH;
-        dTop.set(ws.dFeatures.subarray(b * DH, b * DH + H), fwd);
-        if (D === 2) dTop.set(ws.dFeatures.subarray(b * DH + H, b * DH + DH), b * T * DH + H);
+        copyRow(dTop, (b * T + T - 1) * DH, ws.dFeatures, b * DH, H);
+        if (D === 2) copyRow(dTop, b * T * DH + H, ws.dFeatures, b * DH + H, H);
       }
     }
 
@@ -457,25 +448,18 @@ export class LSTMModel {
         ws.dcNext.fill(0);
         for (let s = 0; s < T; s++) {
           const t = d === 0 ? T - 1 - s : s;
-          const dGatesT = view(buf.dGates, t * G, T * G);
           lstmCellBackward(
-            dGatesT,
-            ws.dcNext,
-            ws.recordTrace ? view(buf.dh, t * H, T * H) : null,
-            ws.recordTrace ? view(buf.dc, t * H, T * H) : null,
-            view(ws.dOutputs[l], t * DH + d * H, T * DH),
-            ws.dhNext,
-            view(buf.gates, t * G, T * G),
-            view(buf.tanhC, t * H, T * H),
-            view(buf.cPrev, t * H, T * H),
-            B,
-            H,
+            buf.dGates, buf.gates, t * G, T * G,
+            ws.dcNext, ws.dhNext,
+            ws.recordTrace ? buf.dh : null, ws.recordTrace ? buf.dc : null, buf.tanhC, buf.cPrev, t * H, T * H,
+            ws.dOutputs[l], t * DH + d * H, T * DH,
+            B, H,
           );
           // dL/dh_{t-1} through the recurrence: dGates_t · W_hh.
-          if (s < T - 1) matmul(view(ws.dhNext, 0, H), dGatesT, false, view(p.whh, 0, H), false, B, H, G, false);
+          if (s < T - 1) matmul(ws.dhNext, 0, H, buf.dGates, t * G, T * G, false, p.whh, 0, H, false, B, H, G, false);
         }
         // Weight gradients over every step at once.
-        matmul(view(p.dwhh, 0, H), view(buf.dGates, 0, G), true, view(buf.hPrev, 0, H), false, G, H, BT, true);
+        matmul(p.dwhh, 0, H, buf.dGates, 0, G, true, buf.hPrev, 0, H, false, G, H, BT, true);
         addColumnSums(p.dbih, buf.dGates, BT, G);
         addColumnSums(p.dbhh, buf.dGates, BT, G);
         if (input === null) {
@@ -486,8 +470,8 @@ export class LSTMModel {
             for (let j = 0; j < G; j++) p.dwih[j * V + tok] += buf.dGates[o + j];
           }
         } else {
-          matmul(view(p.dwih, 0, I), view(buf.dGates, 0, G), true, view(input, 0, I), false, G, I, BT, true);
-          if (dInput) matmul(view(dInput, 0, I), view(buf.dGates, 0, G), false, view(p.wih, 0, I), false, BT, I, G, true);
+          matmul(p.dwih, 0, I, buf.dGates, 0, G, true, input, 0, I, false, G, I, BT, true);
+          if (dInput) matmul(dInput, 0, I, buf.dGates, 0, G, false, p.wih, 0, I, false, BT, I, G, true);
         }
       }
     }
@@ -524,7 +508,7 @@ export class LSTMModel {
     const R = ws.B * ws.T;
     if (out.length !== R * V) throw new Error(`logitsAtEveryPosition: out holds ${out.length}, expected ${R * V}`);
     fillRowsWithBiases(out, this.headB, null, R, V);
-    matmul(view(out, 0, V), view(ws.outputs[this.config.num_layers - 1], 0, DH), false, view(this.headW, 0, DH), true, R, V, DH, true);
+    matmul(out, 0, V, ws.outputs[this.config.num_layers - 1], 0, DH, false, this.headW, 0, DH, true, R, V, DH, true);
   }
 
   /** Writes the final states h_n and c_n, each (L*D, B, H), of the last forward. */
@@ -587,6 +571,10 @@ export class LSTMModel {
     if (!this.current) throw new Error('the model has not run forward yet');
     return this.current;
   }
+}
+
+function copyRow(dst: FloatArray, dstOffset: number, src: FloatArray, srcOffset: number, n: number): void {
+  for (let k = 0; k < n; k++) dst[dstOffset + k] = src[srcOffset + k];
 }
 
 function checkIds(ids: Int32Array, V: number, what: string, ignorable = false): void {

@@ -12,7 +12,6 @@ import {
   matmul,
   softmaxCrossEntropyBackward,
   softmaxCrossEntropyForward,
-  view,
 } from '../../src/engine/kernels';
 import { LSTMModel } from '../../src/engine/model';
 import { Random } from '../../src/engine/random';
@@ -64,7 +63,7 @@ describe('matmul', () => {
             expected[c] = accumulate ? expected[c] + s : s;
           }
         }
-        matmul(view(C, 4, N + pad), view(A, 2, aCols + pad), transA, view(B, 1, bCols + pad), transB, M, N, K, accumulate);
+        matmul(C, 4, N + pad, A, 2, aCols + pad, transA, B, 1, bCols + pad, transB, M, N, K, accumulate);
         for (let k = 0; k < C.length; k++) assert.ok(Math.abs(C[k] - expected[k]) < 1e-12, `element ${k}: ${C[k]} vs ${expected[k]}`);
       });
     }
@@ -109,7 +108,7 @@ describe('LSTM cell', () => {
     const hp = new Float64Array(B * H), cp = new Float64Array(B * H);
     const forward = (): number => {
       gates.set(pre);
-      lstmCellForward(view(gates, 0, G), view(c, 0, H), view(h, 0, H), view(tanhC, 0, H), view(hp, 0, H), view(cp, 0, H), view(hPrev, 0, H), view(cPrev, 0, H), B, H);
+      lstmCellForward(gates, 0, G, c, h, tanhC, hp, cp, 0, H, hPrev, cPrev, 0, H, B, H);
       let L = 0;
       for (let k = 0; k < B * H; k++) L += wh[k] * h[k] + wc[k] * c[k];
       return L;
@@ -118,7 +117,7 @@ describe('LSTM cell', () => {
     const dGates = new Float64Array(B * G);
     const dcNext = wc.slice(); // in: dL/dc_t from later steps; out: dL/dc_{t-1}
     const dhNext = new Float64Array(B * H);
-    lstmCellBackward(view(dGates, 0, G), dcNext, null, null, view(wh, 0, H), dhNext, view(gates, 0, G), view(tanhC, 0, H), view(cp, 0, H), B, H);
+    lstmCellBackward(dGates, gates, 0, G, dcNext, dhNext, null, null, tanhC, cp, 0, H, wh, 0, H, B, H);
     for (let k = 0; k < B * G; k++) assertClose(dGates[k], numericGradient(forward, pre, k), `dGates[${k}]`);
     for (let k = 0; k < B * H; k++) assertClose(dcNext[k], numericGradient(forward, cPrev, k), `dc_prev[${k}]`);
   });
