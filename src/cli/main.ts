@@ -234,10 +234,13 @@ async function train(args: string[]): Promise<number> {
         }
         throw e;
       }
+      // tokens/s over the last second or two: a window restarts every 2 s; a young window
+      // (under half a second) shows the previous one's rate.
       const now = performance.now();
       windowTokens += trainer.tokensPerStep;
-      if (now - windowStart > 1000 || rate === 0) {
-        rate = (windowTokens * 1000) / Math.max(now - windowStart, 1e-3);
+      const windowAge = now - windowStart;
+      if (windowAge >= 500 || rate === 0) rate = (windowTokens * 1000) / Math.max(windowAge, 1e-3);
+      if (windowAge >= 2000) {
         windowStart = now;
         windowTokens = 0;
       }
