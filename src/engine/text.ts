@@ -40,12 +40,33 @@ export function decodeText(bytes: Uint8Array): DecodedText {
   const notes: string[] = [];
   const hasBom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   // ignoreBOM: false (the default) makes the decoder drop a leading BOM.
-  let text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   if (hasBom) {
     notes.push('removed a byte-order mark');
     if (text.length === 0) throw new InputError('the file is empty (it holds only a byte-order mark)');
   }
 
+  // A U+FFFD that was in the file (bytes EF BF BD) is not an invalid sequence: those
+  // three bytes always decode to exactly one U+FFFD, so subtract their count.
+  let literal = 0;
+  for (let i = 0; i + 2 < bytes.length; i++) {
+    if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) literal++;
+  }
+
+  return checkText(text, notes, literal);
+}
+
+/**
+ * Checks text that is already a string (an editor's document): refuses empty, blank and binary
+ * text with a one-line InputError, and normalizes line endings to LF.
+ */
+export function prepareText(text: string): DecodedText {
+  if (text.length === 0) throw new InputError('the file is empty');
+  return checkText(text, [], 0);
+}
+
+/** The checks shared by bytes and strings. `literalReplacements`: U+FFFD characters that were in the file itself. */
+function checkText(text: string, notes: string[], literalReplacements: number): DecodedText {
   // One pass over the code points: replacement and control characters.
   let codePoints = 0, replacements = 0, controls = 0;
   for (let i = 0; i < text.length; i++) {
@@ -60,14 +81,7 @@ export function decodeText(bytes: Uint8Array): DecodedText {
       controls++;
     }
   }
-  // A U+FFFD that was in the file (bytes EF BF BD) is not an invalid sequence: those
-  // three bytes always decode to exactly one U+FFFD, so subtract their count.
-  let literal = 0;
-  for (let i = 0; i + 2 < bytes.length; i++) {
-    if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) literal++;
-  }
-  const invalid = replacements - literal;
-
+  const invalid = replacements - literalReplacements;
   if (replacements + controls > MAX_BAD_FRACTION * codePoints) {
     const pct = Math.round((100 * (replacements + controls)) / codePoints);
     throw new InputError(
