@@ -13,6 +13,21 @@ const entries = [
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
   },
+  {
+    // The extension host side: Node, CommonJS; `vscode` is provided by VS Code at run time.
+    entryPoints: { extension: 'src/extension/extension.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+  },
+  {
+    // The training and generation worker (worker_threads), started by the extension host.
+    entryPoints: { worker: 'src/worker/worker.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
 ];
 
 await Promise.all(

@@ -12,8 +12,9 @@ import { inspectText } from '../engine/inspect';
 import { parameterCount } from '../engine/model';
 import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer, type ModelShape } from '../engine/trainer';
-import { readCheckpointFile, readTextFile, writeCheckpointFile } from './files';
-import { formatRate, ProgressReporter } from './progress';
+import { readCheckpointFile, readTextFile, writeCheckpointFile } from '../node/files';
+import { formatRate } from '../engine/format';
+import { ProgressReporter } from './progress';
 
 const USAGE = `usage: lstm-lens <command> [options]
 

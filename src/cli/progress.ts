@@ -1,6 +1,8 @@
 // Training progress on stderr: a live bar redrawn in place on a terminal, otherwise a plain line
 // every few seconds (logs and pipes get no control characters).
 
+import { formatDuration, formatRate } from '../engine/format';
+
 export interface ProgressStats {
   step: number;
   total: number;
@@ -47,16 +49,4 @@ export class ProgressReporter {
     const eta = perStep * (s.total - s.step);
     return `step ${s.step}/${s.total}  loss ${s.loss.toFixed(4)}  ${formatRate(s.tokensPerSecond)} tokens/s  ${formatDuration(elapsed)} elapsed, ${formatDuration(eta)} left`;
   }
-}
-
-export function formatRate(x: number): string {
-  if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
-  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
-  return x.toFixed(0);
-}
-
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const m = Math.floor(s / 60);
-  return `${m}:${String(s % 60).padStart(2, '0')}`;
 }

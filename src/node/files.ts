@@ -1,4 +1,5 @@
-// File access for the command line: text in, checkpoints in and out (atomically).
+// File access shared by the command line, the training worker and the extension host: text in,
+// checkpoints in and out (atomically).
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

@@ -1,0 +1,403 @@
+// The extension host side: commands, the status bar item, the output channel, and the training
+// and generation jobs (each in its own worker thread; nothing heavy runs on this thread).
+
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import { InputError } from '../engine/config';
+import { formatRate } from '../engine/format';
+import { prepareText } from '../engine/text';
+import { textFingerprint } from '../engine/trainer';
+import type { WorkerToHost } from '../protocol/worker';
+import { ModelStore } from './modelStore';
+import { InspectPanel } from './inspectPanel';
+import { readSettings, SECTION, SettingsError, trainingPlan, type SettingKey } from './settings';
+import { WorkerJob, type JobOutcome } from './workerJob';
+
+const COMMANDS = {
+  train: 'lstmLens.train',
+  stop: 'lstmLens.stop',
+  generate: 'lstmLens.generate',
+  inspect: 'lstmLens.inspect',
+  forget: 'lstmLens.forget',
+} as const;
+
+/** Prime generation with at most this much of the text before the cursor. */
+const MAX_PRIME_CHARS = 20000;
+
+interface ActiveRun {
+  job: WorkerJob;
+  documentUri: string;
+  name: string;
+  step: number;
+  totalSteps: number;
+  loss: number | null;
+}
+
+export function activate(context: vscode.ExtensionContext): void {
+  const lens = new LstmLens(context);
+  context.subscriptions.push(lens);
+}
+
+export function deactivate(): void {
+  // Runs are stopped (and save their checkpoints) when the LstmLens object is disposed.
+}
+
+class LstmLens implements vscode.Disposable {
+  private readonly output = vscode.window.createOutputChannel('LSTM Lens', { log: true });
+  private readonly statusBar = vscode.window.createStatusBarItem('lstmLens.status', vscode.StatusBarAlignment.Left, 100);
+  private readonly store: ModelStore;
+  private readonly runs = new Map<string, ActiveRun>();
+  private readonly generations = new Set<WorkerJob>();
+  private readonly workerScript: string;
+  private readonly disposables: vscode.Disposable[] = [];
+  private lastRun: ActiveRun | null = null;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.workerScript = path.join(context.extensionPath, 'dist', 'worker.js');
+    this.store = new ModelStore(context.globalStorageUri.fsPath);
+    const removed = this.store.removeTemporaryFiles();
+    if (removed > 0) this.output.info(`removed ${removed} unfinished checkpoint file(s) left by an interrupted save`);
+    this.statusBar.name = 'LSTM Lens';
+    this.statusBar.command = COMMANDS.inspect;
+    this.disposables.push(
+      this.output,
+      this.statusBar,
+      vscode.commands.registerCommand(COMMANDS.train, () => this.train()),
+      vscode.commands.registerCommand(COMMANDS.stop, () => this.stop()),
+      vscode.commands.registerCommand(COMMANDS.generate, () => this.generate()),
+      vscode.commands.registerCommand(COMMANDS.inspect, () => this.inspect()),
+      vscode.commands.registerCommand(COMMANDS.forget, () => this.forget()),
+      vscode.window.onDidChangeActiveTextEditor(() => this.refreshStatusBar()),
+    );
+    this.refreshStatusBar();
+  }
+
+  dispose(): void {
+    for (const run of this.runs.values()) run.job.stop();
+    for (const job of this.generations) void job.kill();
+    for (const d of this.disposables) d.dispose();
+  }
+
+  // ---- training -------------------------------------------------------------------------------
+
+  private async train(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      void vscode.window.showInformationMessage('LSTM Lens: open a file to train on first.');
+      return;
+    }
+    const document = editor.document;
+    const uri = document.uri.toString();
+    const name = displayName(document);
+    const running = this.runs.get(uri);
+    if (running) {
+      const choice = await vscode.window.showInformationMessage(`LSTM Lens is already training on ${name} (step ${running.step}/${running.totalSteps}).`, 'Stop Training');
+      if (choice) running.job.stop();
+      return;
+    }
+    const values = this.readSettingsOrExplain();
+    if (!values) return;
+    if (values.backend === 'webgl') this.output.info('lstmLens.backend is "webgl", which this version does not have yet: training on the CPU');
+
+    // A snapshot of the text (the selection, if any), taken now: later edits do not disturb the run.
+    const selection = editor.selection;
+    const raw = selection.isEmpty ? document.getText() : document.getText(selection);
+    let text: string;
+    try {
+      const prepared = prepareText(raw);
+      text = prepared.text;
+      for (const note of prepared.notes) this.output.info(`${name}: ${note}`);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`LSTM Lens: cannot train on ${name}${selection.isEmpty ? '' : ' (the selection)'}: ${(e as Error).message}.`);
+      return;
+    }
+
+    let resumeFrom: string | null = null;
+    if (this.store.has(uri)) {
+      const decision = await this.askContinueOrRestart(uri, name, text);
+      if (decision === undefined) return;
+      if (decision === 'continue') resumeFrom = this.store.checkpointPath(uri);
+    }
+    const { shape, settings } = trainingPlan(values);
+    const checkpointPath = this.store.prepare(uri);
+    this.output.info(`training on ${name}${selection.isEmpty ? '' : ' (selection)'}: ${text.length} characters; ${resumeFrom ? `continuing the saved model for ${settings.steps} more steps` : `settings ${JSON.stringify({ ...shape, ...settings })}`}`);
+
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const run: ActiveRun = { job: undefined as unknown as WorkerJob, documentUri: uri, name, step: 0, totalSteps: settings.steps, loss: null };
+    let reportProgress: (message: WorkerToHost) => void = () => undefined;
+    run.job = new WorkerJob(
+      this.workerScript,
+      { type: 'train', text, sourceName: name, shape, settings, resumeFrom, checkpointPath, saveEverySteps: 50, progressEveryMs: 200 },
+      {
+        onMessage: (message) => {
+          this.onTrainingMessage(run, message);
+          reportProgress(message);
+        },
+        onMalformed: (error) => this.output.warn(`ignored a malformed message from the training worker: ${error}`),
+      },
+    );
+    this.runs.set(uri, run);
+    this.lastRun = run;
+    void vscode.commands.executeCommand('setContext', 'lstmLens.training', true);
+    this.refreshStatusBar();
+
+    const outcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `LSTM Lens: training on ${name}`, cancellable: true },
+      (progress, token) => {
+        token.onCancellationRequested(() => run.job.stop());
+        let reported = 0;
+        reportProgress = (message) => {
+          if (message.type !== 'progress') return;
+          const fraction = (100 * message.step) / message.totalSteps;
+          progress.report({ message: `step ${message.step}/${message.totalSteps} · loss ${message.loss.toFixed(3)}`, increment: fraction - reported });
+          reported = fraction;
+        };
+        return run.job.outcome;
+      },
+    );
+    delay.disable();
+    this.runs.delete(uri);
+    void vscode.commands.executeCommand('setContext', 'lstmLens.training', this.runs.size > 0);
+    const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+    this.output.info(`extension host event loop delay during the run: p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`);
+    this.onTrainingOutcome(run, outcome);
+    this.refreshStatusBar();
+  }
+
+  private async askContinueOrRestart(uri: string, name: string, text: string): Promise<'continue' | 'restart' | undefined> {
+    let detail: string;
+    try {
+      const ckpt = this.store.load(uri);
+      const summary = this.store.summarize(ckpt);
+      const sameText = summary.source?.hash === textFingerprint(text);
+      detail = `step ${summary.step}, loss ${summary.loss?.toFixed(3) ?? 'n/a'}, ${summary.tokens}-level, vocabulary ${summary.vocabSize}${sameText ? '' : '; trained on a different version of the text'}`;
+    } catch (e) {
+      const choice = await vscode.window.showWarningMessage(`LSTM Lens: the saved model for ${name} cannot be read (${(e as Error).message}). Start afresh?`, { modal: true }, 'Start Afresh');
+      return choice ? 'restart' : undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      [
+        { label: 'Continue training', description: detail, value: 'continue' as const },
+        { label: 'Start afresh', description: 'replace the saved model with a new one from the current settings', value: 'restart' as const },
+      ],
+      { title: `LSTM Lens: ${name} already has a model`, placeHolder: 'Continue the saved model, or start afresh?' },
+    );
+    return picked?.value;
+  }
+
+  private onTrainingMessage(run: ActiveRun, message: WorkerToHost): void {
+    switch (message.type) {
+      case 'started':
+        run.step = message.step;
+        run.totalSteps = message.totalSteps;
+        this.output.info(
+          `${run.name}: ${message.settings.tokens}-level, vocabulary ${message.vocabSize}, ${message.tokens} tokens; ` +
+            `${message.shape.num_layers} layer(s) of ${message.shape.hidden_size}, ${message.shape.embedding_size === null ? 'one-hot input' : `embedding ${message.shape.embedding_size}`}, ` +
+            `${message.shape.mode.replace(/_/g, '-')}${message.shape.bidirectional ? ', bidirectional' : ''}; ${message.parameters.toLocaleString('en-US')} parameters; ` +
+            `batch ${message.batchSize} × ${message.settings.sequence_length}, ${message.settings.optimizer} lr ${message.settings.learning_rate}; steps ${message.step} → ${message.totalSteps}`,
+        );
+        for (const note of message.notes) this.output.info(`${run.name}: ${note}`);
+        break;
+      case 'progress':
+        run.step = message.step;
+        run.loss = message.loss;
+        this.statusText(run, message.tokensPerSecond);
+        if (message.step % 50 === 0 || message.step === message.totalSteps) {
+          this.output.info(`${run.name}: step ${message.step}/${message.totalSteps} loss ${message.loss.toFixed(4)} lr ${message.learningRate.toPrecision(3)} grad norm ${message.gradNorm.toFixed(3)} ${Math.round(message.tokensPerSecond)} tokens/s`);
+        }
+        break;
+      case 'saved':
+        this.output.debug(`${run.name}: checkpoint saved at step ${message.step}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onTrainingOutcome(run: ActiveRun, outcome: JobOutcome): void {
+    if (outcome.kind === 'finished' && outcome.message.type === 'finished') {
+      const m = outcome.message;
+      const summary = `step ${m.step}, loss ${m.loss?.toFixed(4) ?? 'n/a'}, ${Math.round(m.tokensPerSecond)} tokens/s`;
+      this.output.info(`${run.name}: training ${m.reason === 'done' ? 'finished' : 'stopped'}: ${summary}; saved`);
+      void vscode.window
+        .showInformationMessage(`LSTM Lens: Training ${m.reason === 'done' ? 'finished' : 'stopped'} on ${run.name}: ${summary}.`, 'Generate Text at Cursor', 'Inspect States')
+        .then((choice) => {
+          if (choice === 'Generate Text at Cursor') void vscode.commands.executeCommand(COMMANDS.generate);
+          if (choice === 'Inspect States') void vscode.commands.executeCommand(COMMANDS.inspect);
+        });
+      return;
+    }
+    const kept = this.store.has(run.documentUri) ? ' The last saved checkpoint is kept.' : '';
+    const message =
+      outcome.kind === 'crashed'
+        ? `the training worker stopped: ${outcome.message}.${kept}`
+        : outcome.kind === 'failed'
+          ? `${outcome.message}${outcome.reason === 'diverged' ? '' : kept}`
+          : 'unexpected outcome';
+    this.output.error(`${run.name}: ${message}`);
+    void vscode.window.showErrorMessage(`LSTM Lens: ${run.name}: ${message}`, 'Show Log').then((choice) => {
+      if (choice) this.output.show();
+    });
+  }
+
+  private stop(): void {
+    const editor = vscode.window.activeTextEditor;
+    const run = (editor && this.runs.get(editor.document.uri.toString())) ?? (this.runs.size === 1 ? [...this.runs.values()][0] : undefined);
+    if (!run) {
+      void vscode.window.showInformationMessage(this.runs.size === 0 ? 'LSTM Lens: nothing is training.' : 'LSTM Lens: switch to the file whose training you want to stop.');
+      return;
+    }
+    run.job.stop();
+  }
+
+  // ---- generation -----------------------------------------------------------------------------
+
+  private async generate(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      void vscode.window.showInformationMessage('LSTM Lens: open a file and place the cursor where the text should continue.');
+      return;
+    }
+    const document = editor.document;
+    const uri = document.uri.toString();
+    const name = displayName(document);
+    if (!this.store.has(uri)) {
+      const choice = await vscode.window.showInformationMessage(`LSTM Lens: ${name} has no model yet. Train one on it first.`, 'Train LSTM on This File');
+      if (choice) void vscode.commands.executeCommand(COMMANDS.train);
+      return;
+    }
+    const values = this.readSettingsOrExplain();
+    if (!values) return;
+    const start = editor.selection.active;
+    const before = document.getText(new vscode.Range(new vscode.Position(0, 0), start));
+    const prime = before.slice(-MAX_PRIME_CHARS);
+    let insertAt = start;
+    let edits: Promise<unknown> = Promise.resolve();
+    let first = true;
+    let broken = false;
+    const job = new WorkerJob(
+      this.workerScript,
+      { type: 'generate', checkpointPath: this.store.checkpointPath(uri), prime, length: values.length, temperature: values.temperature, topK: values.topK, seed: (Date.now() >>> 0) },
+      {
+        onMessage: (message) => {
+          if (message.type === 'primed' && message.unknown > 0) {
+            this.output.info(`${name}: ${message.unknown} token(s) before the cursor are not in the model's vocabulary; they were ${message.read > 0 ? 'read as <unk> or skipped' : 'skipped'}`);
+          }
+          if (message.type !== 'text' || broken) return;
+          // Consecutive edits without undo stops between them form one undo step.
+          const piece = message.text;
+          const undoStopBefore = first;
+          first = false;
+          edits = edits.then(async () => {
+            if (broken) return;
+            const at = insertAt;
+            const ok = await editor.edit((b) => b.insert(at, piece), { undoStopBefore, undoStopAfter: false });
+            if (!ok) {
+              broken = true;
+              job.stop();
+              return;
+            }
+            insertAt = document.positionAt(document.offsetAt(at) + piece.length);
+          });
+        },
+        onMalformed: (error) => this.output.warn(`ignored a malformed message from the generation worker: ${error}`),
+      },
+    );
+    this.generations.add(job);
+    const outcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `LSTM Lens: generating at the cursor`, cancellable: true },
+      (_progress, token) => {
+        token.onCancellationRequested(() => job.stop());
+        return job.outcome;
+      },
+    );
+    this.generations.delete(job);
+    await edits;
+    // Close the undo step.
+    if (!first && !broken) await editor.edit(() => undefined, { undoStopBefore: false, undoStopAfter: true });
+    if (broken) void vscode.window.showWarningMessage('LSTM Lens: generation stopped because the editor changed.');
+    if (outcome.kind !== 'finished') {
+      this.output.error(`${name}: generation failed: ${outcome.message}`);
+      void vscode.window.showErrorMessage(`LSTM Lens: generation failed: ${outcome.message}`);
+    }
+  }
+
+  // ---- inspection and housekeeping ------------------------------------------------------------
+
+  private inspect(): void {
+    const editor = vscode.window.activeTextEditor;
+    InspectPanel.show(this.context, this.store, editor?.document ?? null, this.output);
+  }
+
+  private async forget(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return;
+    const uri = editor.document.uri.toString();
+    const name = displayName(editor.document);
+    if (this.runs.has(uri)) {
+      void vscode.window.showWarningMessage(`LSTM Lens: ${name} is training; stop it first.`);
+      return;
+    }
+    if (!this.store.has(uri)) {
+      void vscode.window.showInformationMessage(`LSTM Lens: ${name} has no saved model.`);
+      return;
+    }
+    const choice = await vscode.window.showWarningMessage(`Forget the model trained on ${name}? Its checkpoint is deleted.`, { modal: true }, 'Forget Model');
+    if (choice !== 'Forget Model') return;
+    this.store.forget(uri);
+    this.output.info(`${name}: model forgotten`);
+    this.refreshStatusBar();
+  }
+
+  private readSettingsOrExplain() {
+    const config = vscode.workspace.getConfiguration(SECTION);
+    try {
+      return readSettings((key: SettingKey) => config.get(key));
+    } catch (e) {
+      if (!(e instanceof SettingsError || e instanceof InputError)) throw e;
+      void vscode.window.showErrorMessage(`LSTM Lens: ${e.message}.`, 'Open Settings').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', SECTION);
+      });
+      return null;
+    }
+  }
+
+  private statusText(run: ActiveRun, tokensPerSecond: number): void {
+    const active = vscode.window.activeTextEditor?.document.uri.toString();
+    if (active !== undefined && active !== run.documentUri && this.runs.has(active)) return;
+    this.statusBar.text = `$(pulse) LSTM ${run.step}/${run.totalSteps} · loss ${run.loss?.toFixed(3) ?? '…'} · ${formatRate(tokensPerSecond)} tok/s`;
+    this.statusBar.tooltip = `LSTM Lens is training on ${run.name}. Click to inspect its states.`;
+    this.statusBar.show();
+  }
+
+  private refreshStatusBar(): void {
+    const editor = vscode.window.activeTextEditor;
+    const uri = editor?.document.uri.toString();
+    const run = (uri && this.runs.get(uri)) || (this.runs.size > 0 ? this.lastRun : null);
+    if (run && this.runs.has(run.documentUri)) {
+      this.statusBar.text = `$(pulse) LSTM ${run.step}/${run.totalSteps} · loss ${run.loss?.toFixed(3) ?? '…'}`;
+      this.statusBar.show();
+      return;
+    }
+    if (uri && this.store.has(uri)) {
+      try {
+        const summary = this.store.summary(uri);
+        if (!summary) throw new Error('gone');
+        this.statusBar.text = `$(check) LSTM loss ${summary.loss?.toFixed(3) ?? 'n/a'}`;
+        this.statusBar.tooltip = `This file has a model: step ${summary.step}, ${summary.tokens}-level, vocabulary ${summary.vocabSize}. Click to inspect its states.`;
+      } catch {
+        this.statusBar.text = '$(warning) LSTM model unreadable';
+        this.statusBar.tooltip = 'The saved model for this file cannot be read; train again to replace it.';
+      }
+      this.statusBar.show();
+      return;
+    }
+    this.statusBar.hide();
+  }
+}
+
+function displayName(document: vscode.TextDocument): string {
+  return document.isUntitled ? document.uri.path : path.basename(document.uri.path);
+}

@@ -1,0 +1,166 @@
+// The extension's settings (lstmLens.*): one table gives each setting's type, bounds, default and
+// description. package.json's contributes.configuration is generated from it (npm run
+// sync:settings; a test checks they agree), and the same table validates what the user set, so a
+// setting out of range is refused with a message that names it. No `vscode` import: unit-tested in
+// plain Node.
+
+import type { TrainingSettings } from '../engine/checkpoint';
+import type { ModelShape } from '../engine/trainer';
+
+interface NumberSetting {
+  kind: 'integer' | 'number';
+  default: number;
+  minimum: number;
+  maximum: number;
+  /** The value must be above the minimum, not equal to it. */
+  exclusiveMinimum?: boolean;
+  description: string;
+}
+interface EnumSetting {
+  kind: 'enum';
+  default: string;
+  values: readonly string[];
+  descriptions: readonly string[];
+  description: string;
+}
+interface BooleanSetting {
+  kind: 'boolean';
+  default: boolean;
+  description: string;
+}
+type Setting = NumberSetting | EnumSetting | BooleanSetting;
+
+export const SETTINGS = {
+  tokens: {
+    kind: 'enum', default: 'char', values: ['char', 'word'],
+    descriptions: ['One token per character.', 'One token per word (lower-cased; punctuation marks are tokens of their own), as in the article.'],
+    description: 'What the model reads and writes: characters or words.',
+  },
+  mode: {
+    kind: 'enum', default: 'many-to-many', values: ['many-to-many', 'many-to-one'],
+    descriptions: ['Every position predicts the next token (a language model, trained on contiguous streams).', 'Tokens 1..n predict token n+1 (the article\'s setup, trained on random windows).'],
+    description: 'What the model predicts from a sequence.',
+  },
+  hiddenSize: { kind: 'integer', default: 64, minimum: 1, maximum: 1024, description: 'Hidden units per layer (H). The article uses 5.' },
+  layers: { kind: 'integer', default: 1, minimum: 1, maximum: 4, description: 'Stacked LSTM layers (L).' },
+  embeddingSize: { kind: 'integer', default: 0, minimum: 0, maximum: 512, description: 'Size of a learned embedding of the input; 0 for one-hot input, as in the article.' },
+  bidirectional: { kind: 'boolean', default: false, description: 'Read each window in both directions (many-to-one only: a bidirectional model would otherwise see the tokens it must predict).' },
+  sequenceLength: { kind: 'integer', default: 64, minimum: 1, maximum: 512, description: 'Tokens per training sequence (T). The article uses 3.' },
+  batchSize: { kind: 'integer', default: 16, minimum: 1, maximum: 256, description: 'Sequences per training step (B). Lowered automatically for a short text.' },
+  steps: { kind: 'integer', default: 500, minimum: 1, maximum: 1000000, description: 'Training steps of a run (a continued run adds this many).' },
+  learningRate: { kind: 'number', default: 0.004, minimum: 0, exclusiveMinimum: true, maximum: 10, description: 'Learning rate of the optimizer.' },
+  optimizer: {
+    kind: 'enum', default: 'adam', values: ['adam', 'sgd'],
+    descriptions: ['Adam, as torch.optim.Adam with its default betas.', 'Plain stochastic gradient descent, as in the article.'],
+    description: 'The optimizer.',
+  },
+  gradientClip: { kind: 'number', default: 5, minimum: 0, maximum: 1000, description: 'Clip gradients to this global norm; 0 for no clipping.' },
+  initialization: {
+    kind: 'enum', default: 'pytorch', values: ['pytorch', 'constant'],
+    descriptions: ['PyTorch\'s default: uniform in ±1/√H.', 'Every weight 0.1, as in the article.'],
+    description: 'How the weights start.',
+  },
+  seed: { kind: 'integer', default: 0, minimum: 0, maximum: 4294967295, description: 'Seed of the weights and the batches: the same seed gives the same run.' },
+  backend: {
+    kind: 'enum', default: 'auto', values: ['auto', 'cpu', 'webgl'],
+    descriptions: ['The faster of the available backends.', 'The CPU, in a worker thread.', 'The GPU through WebGL2 (not available yet: falls back to the CPU).'],
+    description: 'Where training runs.',
+  },
+  length: { kind: 'integer', default: 200, minimum: 1, maximum: 10000, description: 'Tokens to generate at the cursor.' },
+  temperature: { kind: 'number', default: 0.8, minimum: 0, maximum: 5, description: 'Sampling temperature: 0 always takes the most likely token; higher is more adventurous.' },
+  topK: { kind: 'integer', default: 0, minimum: 0, maximum: 10000, description: 'Sample only among the K most likely tokens; 0 for all.' },
+} as const satisfies Record<string, Setting>;
+
+export type SettingKey = keyof typeof SETTINGS;
+export const SECTION = 'lstmLens';
+
+type ValueOf<S> = S extends EnumSetting ? S['values'][number] : S extends BooleanSetting ? boolean : number;
+export type SettingsValues = { -readonly [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
+
+/** A setting the user set out of range: the message names it. */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+function describeRange(s: NumberSetting): string {
+  const low = s.exclusiveMinimum ? `above ${s.minimum}` : `from ${s.minimum}`;
+  return `${s.kind === 'integer' ? 'a whole number' : 'a number'} ${low} to ${s.maximum}`;
+}
+
+/** Reads every setting through `get` (undefined: the default) and checks it. */
+export function readSettings(get: (key: SettingKey) => unknown): SettingsValues {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const spec: Setting = SETTINGS[key];
+    const raw = get(key);
+    const value = raw === undefined || raw === null ? spec.default : raw;
+    const name = `${SECTION}.${key}`;
+    if (spec.kind === 'boolean') {
+      if (typeof value !== 'boolean') throw new SettingsError(`${name} must be true or false (it is ${JSON.stringify(value)})`);
+    } else if (spec.kind === 'enum') {
+      if (typeof value !== 'string' || !spec.values.includes(value)) throw new SettingsError(`${name} must be one of ${spec.values.map((x) => `"${x}"`).join(', ')} (it is ${JSON.stringify(value)})`);
+    } else {
+      const ok =
+        typeof value === 'number' &&
+        Number.isFinite(value) &&
+        (spec.kind === 'number' || Number.isInteger(value)) &&
+        (spec.exclusiveMinimum ? value > spec.minimum : value >= spec.minimum) &&
+        value <= spec.maximum;
+      if (!ok) throw new SettingsError(`${name} must be ${describeRange(spec)} (it is ${JSON.stringify(value)})`);
+    }
+    out[key] = value;
+  }
+  const values = out as SettingsValues;
+  if (values.bidirectional && values.mode === 'many-to-many') {
+    throw new SettingsError(`${SECTION}.bidirectional needs ${SECTION}.mode "many-to-one": a bidirectional model would see the tokens it must predict`);
+  }
+  return values;
+}
+
+/** The model shape and training settings the engine takes, from the extension's settings. */
+export function trainingPlan(values: SettingsValues): { shape: ModelShape; settings: TrainingSettings } {
+  return {
+    shape: {
+      hidden_size: values.hiddenSize,
+      num_layers: values.layers,
+      embedding_size: values.embeddingSize === 0 ? null : values.embeddingSize,
+      bidirectional: values.bidirectional,
+      mode: values.mode === 'many-to-one' ? 'many_to_one' : 'many_to_many',
+    },
+    settings: {
+      tokens: values.tokens,
+      max_vocab: values.tokens === 'word' ? 10000 : 0,
+      sequence_length: values.sequenceLength,
+      batch_size: values.batchSize,
+      steps: values.steps,
+      optimizer: values.optimizer,
+      learning_rate: values.learningRate,
+      schedule: 'constant',
+      clip: values.gradientClip === 0 ? null : values.gradientClip,
+      init: values.initialization,
+      init_value: 0.1,
+      seed: values.seed,
+    },
+  };
+}
+
+/** contributes.configuration for package.json, generated from the table. */
+export function contributedConfiguration(): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  let order = 0;
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const spec: Setting = SETTINGS[key];
+    const base = { order: order++, default: spec.default, markdownDescription: spec.description };
+    if (spec.kind === 'boolean') properties[`${SECTION}.${key}`] = { type: 'boolean', ...base };
+    else if (spec.kind === 'enum') properties[`${SECTION}.${key}`] = { type: 'string', enum: spec.values, enumDescriptions: spec.descriptions, ...base };
+    else {
+      properties[`${SECTION}.${key}`] = {
+        type: spec.kind,
+        ...base,
+        ...(spec.exclusiveMinimum ? { exclusiveMinimum: spec.minimum } : { minimum: spec.minimum }),
+        maximum: spec.maximum,
+      };
+    }
+  }
+  return { title: 'LSTM Lens', properties };
+}

@@ -1,0 +1,64 @@
+// One job (a training run or a generation) in its own Node worker thread. Every message from the
+// worker is checked before it is passed on; a worker that dies without finishing is reported as
+// such. No `vscode` import: unit-tested in plain Node.
+
+import { Worker } from 'node:worker_threads';
+import { checkWorkerToHost, type GenerateRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+
+export type JobOutcome =
+  | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' }> }
+  | { kind: 'failed'; reason: 'input' | 'diverged' | 'internal'; message: string }
+  | { kind: 'crashed'; message: string };
+
+export interface JobHandlers {
+  onMessage?(message: WorkerToHost): void;
+  /** A message that failed its check: dropped, and reported here for the log. */
+  onMalformed?(error: string): void;
+}
+
+export class WorkerJob {
+  readonly outcome: Promise<JobOutcome>;
+  private readonly worker: Worker;
+  private settled = false;
+
+  constructor(workerScript: string, request: TrainRequest | GenerateRequest, handlers: JobHandlers = {}, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
+    this.worker = new Worker(workerScript, { resourceLimits });
+    this.outcome = new Promise<JobOutcome>((resolve) => {
+      const settle = (outcome: JobOutcome): void => {
+        if (this.settled) return;
+        this.settled = true;
+        resolve(outcome);
+        void this.worker.terminate();
+      };
+      this.worker.on('message', (raw: unknown) => {
+        const checked = checkWorkerToHost(raw);
+        if (!checked.ok) {
+          handlers.onMalformed?.(checked.error);
+          return;
+        }
+        const message = checked.message;
+        handlers.onMessage?.(message);
+        if (message.type === 'finished' || message.type === 'generated') settle({ kind: 'finished', message });
+        else if (message.type === 'failed') settle({ kind: 'failed', reason: message.kind, message: message.message });
+      });
+      this.worker.on('error', (e: Error) => {
+        const oom = /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(`${e.message} ${(e as NodeJS.ErrnoException).code ?? ''}`);
+        settle({ kind: 'crashed', message: oom ? 'the worker ran out of memory (try a smaller model or batch)' : `the worker failed: ${e.message}` });
+      });
+      this.worker.on('exit', (code) => {
+        settle({ kind: 'crashed', message: `the worker stopped unexpectedly (exit code ${code})` });
+      });
+    });
+    this.worker.postMessage(request);
+  }
+
+  /** Asks the job to stop; a training run saves its checkpoint first. */
+  stop(): void {
+    if (!this.settled) this.worker.postMessage({ type: 'stop' });
+  }
+
+  /** Ends the worker at once (no checkpoint is written). */
+  kill(): Promise<number> {
+    return this.worker.terminate();
+  }
+}

@@ -1,0 +1,121 @@
+// Messages between the extension host and its Node workers (training and generation). Each
+// direction is a discriminated union on `type`; the schemas (valibot) are the types, and every
+// message received is checked against them before it is acted on.
+
+import * as v from 'valibot';
+
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
+const finite = v.pipe(v.number(), v.finite());
+
+export const ModelShapeSchema = v.strictObject({
+  hidden_size: positiveInt,
+  num_layers: positiveInt,
+  embedding_size: v.nullable(positiveInt),
+  bidirectional: v.boolean(),
+  mode: v.picklist(['many_to_many', 'many_to_one']),
+});
+
+export const TrainingSettingsSchema = v.strictObject({
+  tokens: v.picklist(['char', 'word']),
+  max_vocab: nonNegativeInt,
+  sequence_length: positiveInt,
+  batch_size: positiveInt,
+  steps: positiveInt,
+  optimizer: v.picklist(['adam', 'sgd']),
+  learning_rate: v.pipe(v.number(), v.finite(), v.gtValue(0)),
+  schedule: v.picklist(['constant', 'cosine']),
+  clip: v.nullable(v.pipe(v.number(), v.finite(), v.gtValue(0))),
+  init: v.picklist(['pytorch', 'constant']),
+  init_value: finite,
+  seed: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+});
+
+/** Host → worker. */
+export const HostToWorkerSchema = v.variant('type', [
+  v.strictObject({
+    type: v.literal('train'),
+    /** The text to train on: a snapshot taken when training was asked for. */
+    text: v.string(),
+    sourceName: v.string(),
+    shape: ModelShapeSchema,
+    settings: TrainingSettingsSchema,
+    /** Continue the run saved here (its shape and settings win; `steps` more steps). */
+    resumeFrom: v.nullable(v.string()),
+    checkpointPath: v.string(),
+    saveEverySteps: positiveInt,
+    progressEveryMs: nonNegativeInt,
+  }),
+  v.strictObject({ type: v.literal('stop') }),
+  v.strictObject({
+    type: v.literal('generate'),
+    checkpointPath: v.string(),
+    prime: v.string(),
+    length: nonNegativeInt,
+    temperature: v.pipe(v.number(), v.finite(), v.minValue(0)),
+    topK: nonNegativeInt,
+    seed: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+  }),
+]);
+
+/** Worker → host. */
+export const WorkerToHostSchema = v.variant('type', [
+  v.strictObject({
+    type: v.literal('started'),
+    step: nonNegativeInt,
+    totalSteps: positiveInt,
+    vocabSize: positiveInt,
+    tokens: nonNegativeInt,
+    parameters: positiveInt,
+    batchSize: positiveInt,
+    shape: ModelShapeSchema,
+    settings: TrainingSettingsSchema,
+    notes: v.array(v.string()),
+  }),
+  v.strictObject({
+    type: v.literal('progress'),
+    step: positiveInt,
+    totalSteps: positiveInt,
+    loss: finite,
+    tokensPerSecond: v.pipe(v.number(), v.minValue(0)),
+    learningRate: finite,
+    gradNorm: finite,
+  }),
+  v.strictObject({ type: v.literal('saved'), step: nonNegativeInt, path: v.string() }),
+  v.strictObject({
+    type: v.literal('finished'),
+    reason: v.picklist(['done', 'stopped']),
+    step: nonNegativeInt,
+    loss: v.nullable(finite),
+    tokensPerSecond: v.pipe(v.number(), v.minValue(0)),
+    path: v.string(),
+  }),
+  v.strictObject({
+    type: v.literal('failed'),
+    /** input: bad text or checkpoint; diverged: the run blew up (last good weights kept); internal: a bug. */
+    kind: v.picklist(['input', 'diverged', 'internal']),
+    message: v.string(),
+  }),
+  v.strictObject({ type: v.literal('primed'), unknown: nonNegativeInt, read: nonNegativeInt }),
+  v.strictObject({ type: v.literal('text'), text: v.string() }),
+  v.strictObject({ type: v.literal('generated'), tokens: nonNegativeInt }),
+]);
+
+export type ModelShapeMessage = v.InferOutput<typeof ModelShapeSchema>;
+export type HostToWorker = v.InferOutput<typeof HostToWorkerSchema>;
+export type WorkerToHost = v.InferOutput<typeof WorkerToHostSchema>;
+export type TrainRequest = Extract<HostToWorker, { type: 'train' }>;
+export type GenerateRequest = Extract<HostToWorker, { type: 'generate' }>;
+
+export type Checked<T> = { ok: true; message: T } | { ok: false; error: string };
+
+function check<T>(schema: v.GenericSchema<unknown, T>, value: unknown): Checked<T> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return { ok: true, message: result.output };
+  const issue = result.issues[0];
+  const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
+  return { ok: false, error: `${path ? `${path}: ` : ''}${issue.message}` };
+}
+
+export const checkHostToWorker = (value: unknown): Checked<HostToWorker> => check(HostToWorkerSchema, value);
+export const checkWorkerToHost = (value: unknown): Checked<WorkerToHost> => check(WorkerToHostSchema, value);

@@ -1,0 +1,144 @@
+// The Node worker (worker_threads) that trains or generates, off the extension host's thread.
+// One worker does one job: the host sends `train` or `generate` first, then possibly `stop`.
+// Every message in is checked; every message out follows src/protocol/worker.ts.
+
+import { parentPort } from 'node:worker_threads';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { InputError } from '../engine/config';
+import { parameterCount } from '../engine/model';
+import { TextGenerator } from '../engine/sampling';
+import { DivergenceError, modelFromCheckpoint, Trainer } from '../engine/trainer';
+import { readCheckpointFile, writeCheckpointFile } from '../node/files';
+import { checkHostToWorker, type GenerateRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+
+if (!parentPort) throw new Error('this module runs as a worker thread');
+const port = parentPort;
+
+function post(message: WorkerToHost): void {
+  port.postMessage(message);
+}
+
+let stopRequested = false;
+let busy = false;
+
+port.on('message', (raw: unknown) => {
+  const checked = checkHostToWorker(raw);
+  if (!checked.ok) {
+    post({ type: 'failed', kind: 'internal', message: `the worker received a malformed message (${checked.error})` });
+    return;
+  }
+  const message = checked.message;
+  if (message.type === 'stop') {
+    stopRequested = true;
+    return;
+  }
+  if (busy) {
+    post({ type: 'failed', kind: 'internal', message: 'the worker is already busy' });
+    return;
+  }
+  busy = true;
+  const job = message.type === 'train' ? train(message) : generate(message);
+  job.catch((e: unknown) => {
+    const kind = e instanceof InputError ? 'input' : e instanceof DivergenceError ? 'diverged' : 'internal';
+    post({ type: 'failed', kind, message: e instanceof Error ? e.message : String(e) });
+  }).finally(() => {
+    port.close();
+  });
+});
+
+async function train(request: TrainRequest): Promise<void> {
+  let trainer: Trainer;
+  if (request.resumeFrom) {
+    const ckpt = readCheckpointFile(request.resumeFrom);
+    trainer = Trainer.resume({ ...ckpt, settings: { ...ckpt.settings, steps: ckpt.training.step + request.settings.steps } }, request.text, request.sourceName);
+  } else {
+    trainer = Trainer.create(request.text, request.sourceName, request.shape, request.settings);
+  }
+  const config = trainer.model.config;
+  const { vocab_size: _v, ...shape } = config;
+  post({
+    type: 'started',
+    step: trainer.step,
+    totalSteps: trainer.settings.steps,
+    vocabSize: config.vocab_size,
+    tokens: trainer.ids.length,
+    parameters: parameterCount(config),
+    batchSize: trainer.settings.batch_size,
+    shape,
+    settings: trainer.settings,
+    notes: trainer.notes,
+  });
+
+  const save = (): void => {
+    writeCheckpointFile(request.checkpointPath, trainer.checkpoint());
+    post({ type: 'saved', step: trainer.step, path: request.checkpointPath });
+  };
+  const started = performance.now();
+  const firstStep = trainer.step;
+  let lastPost = 0;
+  let lastYield = started;
+  while (!trainer.done && !stopRequested) {
+    let result;
+    try {
+      result = trainer.trainStep();
+    } catch (e) {
+      if (e instanceof DivergenceError) {
+        // The weights are still the last good ones: keep them, and say what to try.
+        save();
+        throw new DivergenceError(`training diverged: ${e.message}. Try a lower learning rate (lstmLens.learningRate ${(trainer.settings.learning_rate / 10).toPrecision(2)}); the last good weights are kept.`);
+      }
+      throw e;
+    }
+    const now = performance.now();
+    if (now - lastPost >= request.progressEveryMs || trainer.done) {
+      lastPost = now;
+      const seconds = (now - started) / 1000;
+      post({
+        type: 'progress',
+        step: result.step,
+        totalSteps: trainer.settings.steps,
+        loss: result.loss,
+        tokensPerSecond: ((trainer.step - firstStep) * trainer.tokensPerStep) / Math.max(seconds, 1e-9),
+        learningRate: result.lr,
+        gradNorm: result.gradNorm,
+      });
+    }
+    if (trainer.step % request.saveEverySteps === 0 && !trainer.done) save();
+    if (now - lastYield > 20) {
+      await yieldToEventLoop(); // lets `stop` in
+      lastYield = performance.now();
+    }
+  }
+  save();
+  const seconds = (performance.now() - started) / 1000;
+  post({
+    type: 'finished',
+    reason: trainer.done ? 'done' : 'stopped',
+    step: trainer.step,
+    loss: trainer.loss,
+    tokensPerSecond: ((trainer.step - firstStep) * trainer.tokensPerStep) / Math.max(seconds, 1e-9),
+    path: request.checkpointPath,
+  });
+}
+
+async function generate(request: GenerateRequest): Promise<void> {
+  const ckpt = readCheckpointFile(request.checkpointPath);
+  const { model, tokenizer } = modelFromCheckpoint(ckpt);
+  const generator = new TextGenerator(model, tokenizer, { temperature: request.temperature, topK: request.topK }, request.seed, ckpt.settings.sequence_length);
+  post({ type: 'primed', ...generator.prime(request.prime) });
+  let pending = '';
+  let lastPost = performance.now();
+  let count = 0;
+  for (; count < request.length && !stopRequested; count++) {
+    pending += generator.next().text;
+    const now = performance.now();
+    if (now - lastPost > 30) {
+      post({ type: 'text', text: pending });
+      pending = '';
+      lastPost = now;
+      await yieldToEventLoop();
+    }
+  }
+  if (pending) post({ type: 'text', text: pending });
+  post({ type: 'generated', tokens: count });
+}
