@@ -34,9 +34,21 @@ interface ActiveRun {
   loss: number | null;
 }
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns to other extensions and to the integration tests. */
+export interface LstmLensApi {
+  /** Whether the document has a saved model. */
+  hasModel(documentUri: vscode.Uri): boolean;
+  /** Resolves when no training run is active. */
+  whenIdle(): Promise<void>;
+}
+
+export function activate(context: vscode.ExtensionContext): LstmLensApi {
   const lens = new LstmLens(context);
   context.subscriptions.push(lens);
+  return {
+    hasModel: (uri) => lens.hasModel(uri.toString()),
+    whenIdle: () => lens.whenIdle(),
+  };
 }
 
 export function deactivate(): void {
@@ -71,6 +83,14 @@ class LstmLens implements vscode.Disposable {
       vscode.window.onDidChangeActiveTextEditor(() => this.refreshStatusBar()),
     );
     this.refreshStatusBar();
+  }
+
+  hasModel(documentUri: string): boolean {
+    return this.store.has(documentUri);
+  }
+
+  async whenIdle(): Promise<void> {
+    while (this.runs.size > 0) await Promise.all([...this.runs.values()].map((r) => r.job.outcome));
   }
 
   dispose(): void {
