@@ -48,6 +48,8 @@ export interface Inspection {
   top: Prediction[][];
   /** One entry per layer and direction; dh and dc are the total gradients of `loss`. */
   trace: TraceEntry[];
+  /** dL/dW of `loss` for every parameter (zeros when T < 2), in the parameters' shapes. */
+  parameterGradients: Array<{ name: string; shape: number[]; data: Float32Array<ArrayBuffer> }>;
 }
 
 /**
@@ -90,5 +92,10 @@ export function inspectText(model: LSTMModel, tokenizer: Tokenizer, text: string
     shapes,
     top,
     trace: everyPosition.trace(),
+    parameterGradients: everyPosition.specs.map((spec) => ({
+      name: spec.name,
+      shape: spec.shape,
+      data: Float32Array.from(everyPosition.grads.subarray(spec.offset, spec.offset + spec.size)),
+    })),
   };
 }

@@ -3,6 +3,9 @@
 // message received is checked against them before it is acted on.
 
 import * as v from 'valibot';
+import { checkMessage, type Checked } from './check';
+
+export type { Checked };
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
@@ -107,15 +110,6 @@ export type WorkerToHost = v.InferOutput<typeof WorkerToHostSchema>;
 export type TrainRequest = Extract<HostToWorker, { type: 'train' }>;
 export type GenerateRequest = Extract<HostToWorker, { type: 'generate' }>;
 
-export type Checked<T> = { ok: true; message: T } | { ok: false; error: string };
 
-function check<T>(schema: v.GenericSchema<unknown, T>, value: unknown): Checked<T> {
-  const result = v.safeParse(schema, value);
-  if (result.success) return { ok: true, message: result.output };
-  const issue = result.issues[0];
-  const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
-  return { ok: false, error: `${path ? `${path}: ` : ''}${issue.message}` };
-}
-
-export const checkHostToWorker = (value: unknown): Checked<HostToWorker> => check(HostToWorkerSchema, value);
-export const checkWorkerToHost = (value: unknown): Checked<WorkerToHost> => check(WorkerToHostSchema, value);
+export const checkHostToWorker = (value: unknown): Checked<HostToWorker> => checkMessage(HostToWorkerSchema, value);
+export const checkWorkerToHost = (value: unknown): Checked<WorkerToHost> => checkMessage(WorkerToHostSchema, value);

@@ -1,0 +1,151 @@
+// Messages between the extension host and the Inspect States webview. Each direction is a
+// discriminated union on `type`; the schemas (valibot) are the types, and both sides check every
+// message they receive. Large tensors travel as Float32Array (structured clone), not JSON arrays.
+//
+// Layouts: a trace entry's `states` is (6, T, H): i, f, g, o, c, h of one layer and direction for
+// the T tokens of the sequence (batch 1); `gradients` is (2, T, H): dL/dh_t and dL/dc_t. A
+// parameter gradient block is (rows, cols) row-major.
+
+import * as v from 'valibot';
+import { checkMessage, type Checked } from './check';
+
+export type { Checked };
+
+const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const finite = v.pipe(v.number(), v.finite());
+const floats = v.instance(Float32Array);
+const shape = v.array(nonNegativeInt);
+
+export const STATE_NAMES = ['i', 'f', 'g', 'o', 'c', 'h'] as const;
+export const GRADIENT_NAMES = ['dh', 'dc'] as const;
+export type StateName = (typeof STATE_NAMES)[number];
+export type GradientName = (typeof GRADIENT_NAMES)[number];
+export type TensorName = StateName | GradientName;
+
+const ModelSummarySchema = v.strictObject({
+  file: v.string(),
+  tokens: v.picklist(['char', 'word']),
+  vocabSize: positiveInt,
+  hiddenSize: positiveInt,
+  layers: positiveInt,
+  directions: v.picklist([1, 2]),
+  embeddingSize: v.nullable(positiveInt),
+  mode: v.picklist(['many_to_many', 'many_to_one']),
+  sequenceLength: positiveInt,
+  batchSize: positiveInt,
+  step: nonNegativeInt,
+  loss: v.nullable(finite),
+  parameters: positiveInt,
+});
+
+const TraceEntrySchema = v.pipe(
+  v.strictObject({
+    layer: nonNegativeInt,
+    direction: v.picklist(['forward', 'backward']),
+    states: floats,
+    gradients: v.nullable(floats),
+  }),
+);
+
+const ParameterGradientSchema = v.strictObject({
+  name: v.string(),
+  rows: positiveInt,
+  cols: positiveInt,
+  data: floats,
+});
+
+export const HostToPanelSchema = v.variant('type', [
+  v.strictObject({
+    type: v.literal('model'),
+    summary: ModelSummarySchema,
+    /** Tensors of one forward pass on (batch B, sequence T), then every parameter. */
+    shapes: v.array(v.strictObject({ name: v.string(), shape, kind: v.picklist(['tensor', 'parameter']) })),
+  }),
+  v.strictObject({ type: v.literal('noModel'), file: v.nullable(v.string()), reason: v.string() }),
+  v.strictObject({
+    type: v.literal('training'),
+    running: v.boolean(),
+    step: nonNegativeInt,
+    totalSteps: nonNegativeInt,
+    tokensPerSecond: v.pipe(v.number(), v.minValue(0)),
+    clip: v.nullable(finite),
+    /** Steps since the last message (or the whole history when `reset`). */
+    reset: v.boolean(),
+    history: v.strictObject({
+      step: v.array(positiveInt),
+      loss: v.array(finite),
+      gradNorm: v.array(finite),
+      learningRate: v.array(finite),
+    }),
+  }),
+  v.strictObject({
+    type: v.literal('trace'),
+    step: nonNegativeInt,
+    /** Where the sequence came from, for the heading. */
+    source: v.string(),
+    tokens: v.array(v.string()),
+    T: positiveInt,
+    H: positiveInt,
+    /** Mean cross-entropy of each position predicting the next (NaN-free: null when T < 2). */
+    loss: v.nullable(finite),
+    entries: v.array(TraceEntrySchema),
+    /** For each position, the top next tokens. */
+    predictions: v.array(v.array(v.strictObject({ token: v.string(), p: finite }))),
+    /** dL/dW of the sequence's loss, per layer, direction and block (W_ih, W_hh, biases). */
+    parameterGradients: v.array(ParameterGradientSchema),
+  }),
+  v.strictObject({ type: v.literal('note'), level: v.picklist(['info', 'warning', 'error']), text: v.string() }),
+]);
+
+export const PanelToHostSchema = v.variant('type', [
+  v.strictObject({ type: v.literal('ready') }),
+  v.strictObject({
+    type: v.literal('highlightUnit'),
+    layer: nonNegativeInt,
+    direction: v.picklist(['forward', 'backward']),
+    tensor: v.picklist([...STATE_NAMES, ...GRADIENT_NAMES]),
+    unit: nonNegativeInt,
+  }),
+  v.strictObject({ type: v.literal('clearHighlight') }),
+  v.strictObject({ type: v.literal('chooseSequence'), source: v.picklist(['cursor', 'selection', 'start']) }),
+]);
+
+export type HostToPanel = v.InferOutput<typeof HostToPanelSchema>;
+export type PanelToHost = v.InferOutput<typeof PanelToHostSchema>;
+export type TraceMessage = Extract<HostToPanel, { type: 'trace' }>;
+export type TrainingMessage = Extract<HostToPanel, { type: 'training' }>;
+export type ModelMessage = Extract<HostToPanel, { type: 'model' }>;
+export type ModelSummary = v.InferOutput<typeof ModelSummarySchema>;
+
+
+/** Checks sizes that the schema alone cannot: every array agrees with T, H and the blocks' shapes. */
+function checkTraceSizes(m: TraceMessage): string | null {
+  if (m.tokens.length !== m.T) return `trace: ${m.tokens.length} tokens for T = ${m.T}`;
+  if (m.predictions.length !== m.T) return `trace: ${m.predictions.length} prediction rows for T = ${m.T}`;
+  for (const e of m.entries) {
+    if (e.states.length !== 6 * m.T * m.H) return `trace: states of layer ${e.layer} ${e.direction} hold ${e.states.length} values, expected 6·T·H = ${6 * m.T * m.H}`;
+    if (e.gradients && e.gradients.length !== 2 * m.T * m.H) return `trace: gradients of layer ${e.layer} ${e.direction} hold ${e.gradients.length} values, expected 2·T·H`;
+  }
+  for (const g of m.parameterGradients) {
+    if (g.data.length !== g.rows * g.cols) return `trace: ${g.name} holds ${g.data.length} values for (${g.rows}, ${g.cols})`;
+  }
+  return null;
+}
+
+export function checkHostToPanel(value: unknown): Checked<HostToPanel> {
+  const checked = checkMessage(HostToPanelSchema, value);
+  if (checked.ok && checked.message.type === 'trace') {
+    const problem = checkTraceSizes(checked.message);
+    if (problem) return { ok: false, error: problem };
+  }
+  return checked;
+}
+
+export const checkPanelToHost = (value: unknown): Checked<PanelToHost> => checkMessage(PanelToHostSchema, value);
+
+/** Index of (tensor k, step t, unit j) in a (K, T, H) block. */
+export function at(k: number, t: number, j: number, T: number, H: number): number {
+  return (k * T + t) * H + j;
+}
+
