@@ -86,10 +86,10 @@ function countCodePoints(text: string): number {
   return count;
 }
 
-/** Calls `visit` with each word-rule token of `text` (already lower-cased). */
-function forEachWord(lowered: string, visit: (token: string) => void): void {
+/** Calls `visit` with each word-rule token of `text` (already lower-cased) and where it starts. */
+function forEachWord(lowered: string, visit: (token: string, start: number) => void): void {
   const re = new RegExp(WORD_PATTERN.source, WORD_PATTERN.flags);
-  for (let m = re.exec(lowered); m !== null; m = re.exec(lowered)) visit(m[0]);
+  for (let m = re.exec(lowered); m !== null; m = re.exec(lowered)) visit(m[0], m.index);
 }
 
 /**
@@ -215,6 +215,42 @@ export class Tokenizer {
     if (this.kind === 'char') forEachCodePoint(text, (cp) => out.push(String.fromCodePoint(cp)));
     else forEachWord(text.toLowerCase(), (w) => out.push(w));
     return out;
+  }
+
+  /**
+   * Like encode, and where each token read stands in `text`: spans[2k], spans[2k+1] are the
+   * start and end (UTF-16 offsets) of the token with ids[k]. For showing values over the text.
+   */
+  encodeWithSpans(text: string): Encoded & { spans: Int32Array } {
+    const ids: number[] = [];
+    const spans: number[] = [];
+    let unknown = 0;
+    const add = (id: number, start: number, end: number): void => {
+      if (id < 0) {
+        unknown++;
+        if (this.unknownId < 0) return;
+        id = this.unknownId;
+      }
+      ids.push(id);
+      spans.push(start, end);
+    };
+    if (this.kind === 'char') {
+      for (let i = 0; i < text.length; i++) {
+        const start = i;
+        let cp = text.charCodeAt(i);
+        if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+          const lo = text.charCodeAt(i + 1);
+          if (lo >= 0xdc00 && lo <= 0xdfff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            i++;
+          }
+        }
+        add(cp < 0x10000 ? (this.bmpIds as Int32Array)[cp] : (this.astralIds.get(cp) ?? -1), start, i + 1);
+      }
+    } else {
+      forEachWord(text.toLowerCase(), (w, start) => add(this.wordIds.get(w) ?? -1, start, start + w.length));
+    }
+    return { ids: Int32Array.from(ids), spans: Int32Array.from(spans), unknown };
   }
 
   encode(text: string): Encoded {

@@ -85,6 +85,8 @@ export const HostToPanelSchema = v.variant('type', [
     /** Where the sequence came from, for the heading. */
     source: v.string(),
     tokens: v.array(v.string()),
+    /** Where each token stands in the sequence's text: start, end (UTF-16 offsets) per token, 2·T numbers. */
+    spans: v.array(nonNegativeInt),
     T: positiveInt,
     H: positiveInt,
     /** Mean cross-entropy of each position predicting the next (NaN-free: null when T < 2). */
@@ -122,6 +124,7 @@ export type ModelSummary = v.InferOutput<typeof ModelSummarySchema>;
 /** Checks sizes that the schema alone cannot: every array agrees with T, H and the blocks' shapes. */
 function checkTraceSizes(m: TraceMessage): string | null {
   if (m.tokens.length !== m.T) return `trace: ${m.tokens.length} tokens for T = ${m.T}`;
+  if (m.spans.length !== 2 * m.T) return `trace: ${m.spans.length} span offsets for T = ${m.T}`;
   if (m.predictions.length !== m.T) return `trace: ${m.predictions.length} prediction rows for T = ${m.T}`;
   for (const e of m.entries) {
     if (e.states.length !== 6 * m.T * m.H) return `trace: states of layer ${e.layer} ${e.direction} hold ${e.states.length} values, expected 6·T·H = ${6 * m.T * m.H}`;

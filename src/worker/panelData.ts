@@ -44,11 +44,15 @@ export function modelMessage(ckpt: Pick<Checkpoint, 'config' | 'settings' | 'voc
  * and the parameter gradients of the sequence's loss, split into the panel's blocks.
  */
 export function traceMessage(model: LSTMModel, tokenizer: Tokenizer, text: string, source: string, step: number, topK = 5): TraceMessage | null {
-  const { ids } = tokenizer.encode(text);
-  if (ids.length === 0) return null;
-  const kept = ids.length > MAX_TRACE_TOKENS ? tokenizer.decode(ids.subarray(ids.length - MAX_TRACE_TOKENS)) : text;
+  // Keep the last MAX_TRACE_TOKENS tokens: cut the text at a token's start, so it reads the same.
+  const all = tokenizer.encodeWithSpans(text);
+  if (all.ids.length === 0) return null;
+  const first = Math.max(0, all.ids.length - MAX_TRACE_TOKENS);
+  const cut = all.spans[2 * first];
+  const kept = text.slice(cut);
   const r = inspectText(model, tokenizer, kept, topK);
   if (r.T === 0) return null;
+  const spans = Array.from(tokenizer.encodeWithSpans(kept).spans, (x) => x + cut);
   const H = model.config.hidden_size;
   const T = r.T;
   const entries = r.trace.map((e) => {
@@ -70,6 +74,7 @@ export function traceMessage(model: LSTMModel, tokenizer: Tokenizer, text: strin
     step,
     source,
     tokens: r.tokens,
+    spans,
     T,
     H,
     loss: Number.isFinite(r.loss) ? r.loss : null,

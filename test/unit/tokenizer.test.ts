@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tokenizer, UNKNOWN_TOKEN, type Vocabulary } from '../../src/engine/tokenizer';
 import { InputError } from '../../src/engine/config';
@@ -194,4 +194,24 @@ test('a large text is tokenized in one pass in bounded time', () => {
   assert.equal(enc.ids.length, (Array.from(line).length) * 200_000);
   assert.equal(wenc.ids.length, 15 * 200_000);
   assert.ok(ms < 20000, `took ${ms} ms`);
+});
+
+describe('encodeWithSpans', () => {
+  const text = 'Long ago, the Mice had a 🐭 council; don\'t bell-the-cat!\nThe end.';
+  for (const kind of ['char', 'word'] as const) {
+    it(`${kind}: the same ids as encode, each span holding its token`, () => {
+      const tok = Tokenizer.build(text.slice(0, 40), kind); // a vocabulary that lacks some tokens
+      const plain = tok.encode(text);
+      const withSpans = tok.encodeWithSpans(text);
+      assert.deepEqual(Array.from(withSpans.ids), Array.from(plain.ids));
+      assert.equal(withSpans.unknown, plain.unknown);
+      assert.equal(withSpans.spans.length, 2 * withSpans.ids.length);
+      for (let k = 0; k < withSpans.ids.length; k++) {
+        const piece = text.slice(withSpans.spans[2 * k], withSpans.spans[2 * k + 1]);
+        const token = tok.tokenString(withSpans.ids[k]);
+        if (token !== UNKNOWN_TOKEN) assert.equal(kind === 'word' ? piece.toLowerCase() : piece, token);
+        if (k > 0) assert.ok(withSpans.spans[2 * k] >= withSpans.spans[2 * k - 1], 'spans in order, not overlapping');
+      }
+    });
+  }
 });
