@@ -3,10 +3,10 @@
 // such. No `vscode` import: unit-tested in plain Node.
 
 import { Worker } from 'node:worker_threads';
-import { checkWorkerToHost, type GenerateRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { checkWorkerToHost, type GenerateRequest, type HostToWorker, type InspectRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 
 export type JobOutcome =
-  | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' }> }
+  | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' | 'inspected' }> }
   | { kind: 'failed'; reason: 'input' | 'diverged' | 'internal'; message: string }
   | { kind: 'crashed'; message: string };
 
@@ -21,7 +21,7 @@ export class WorkerJob {
   private readonly worker: Worker;
   private settled = false;
 
-  constructor(workerScript: string, request: TrainRequest | GenerateRequest, handlers: JobHandlers = {}, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
+  constructor(workerScript: string, request: TrainRequest | GenerateRequest | InspectRequest, handlers: JobHandlers = {}, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
     this.worker = new Worker(workerScript, { resourceLimits });
     this.outcome = new Promise<JobOutcome>((resolve) => {
       const settle = (outcome: JobOutcome): void => {
@@ -38,7 +38,7 @@ export class WorkerJob {
         }
         const message = checked.message;
         handlers.onMessage?.(message);
-        if (message.type === 'finished' || message.type === 'generated') settle({ kind: 'finished', message });
+        if (message.type === 'finished' || message.type === 'generated' || message.type === 'inspected') settle({ kind: 'finished', message });
         else if (message.type === 'failed') settle({ kind: 'failed', reason: message.kind, message: message.message });
       });
       this.worker.on('error', (e: Error) => {
@@ -50,6 +50,11 @@ export class WorkerJob {
       });
     });
     this.worker.postMessage(request);
+  }
+
+  /** Sends a message to a running job (for example what the panel wants traced). */
+  send(message: Extract<HostToWorker, { type: 'watch' | 'stop' }>): void {
+    if (!this.settled) this.worker.postMessage(message);
   }
 
   /** Asks the job to stop; a training run saves its checkpoint first. */

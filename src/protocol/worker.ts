@@ -4,6 +4,7 @@
 
 import * as v from 'valibot';
 import { checkMessage, type Checked } from './check';
+import { HostToPanelSchema, checkHostToPanel } from './panel';
 
 export type { Checked };
 
@@ -34,6 +35,13 @@ export const TrainingSettingsSchema = v.strictObject({
   seed: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
 });
 
+/** A text for the panel to trace: its tokens from the start or the end are kept when it is long. */
+export const SequenceSchema = v.strictObject({
+  text: v.string(),
+  source: v.string(),
+  keep: v.picklist(['first', 'last']),
+});
+
 /** Host → worker. */
 export const HostToWorkerSchema = v.variant('type', [
   v.strictObject({
@@ -50,6 +58,20 @@ export const HostToWorkerSchema = v.variant('type', [
     progressEveryMs: nonNegativeInt,
   }),
   v.strictObject({ type: v.literal('stop') }),
+  /** During training: trace this text for the panel every `everyMs` (null: stop tracing). */
+  v.strictObject({
+    type: v.literal('watch'),
+    sequence: v.nullable(SequenceSchema),
+    everyMs: nonNegativeInt,
+  }),
+  /** The saved model reading a text: a `model` and a `trace` panel message, then `inspected`. */
+  v.strictObject({
+    type: v.literal('inspect'),
+    checkpointPath: v.string(),
+    file: v.string(),
+    sequence: SequenceSchema,
+    withModel: v.boolean(),
+  }),
   v.strictObject({
     type: v.literal('generate'),
     checkpointPath: v.string(),
@@ -83,7 +105,18 @@ export const WorkerToHostSchema = v.variant('type', [
     tokensPerSecond: v.pipe(v.number(), v.minValue(0)),
     learningRate: finite,
     gradNorm: finite,
+    /** Every step since the last progress message. */
+    history: v.strictObject({
+      step: v.array(positiveInt),
+      loss: v.array(finite),
+      gradNorm: v.array(finite),
+      learningRate: v.array(finite),
+    }),
+    clip: v.nullable(finite),
   }),
+  /** A message for the Inspect States panel, made in the worker. */
+  v.strictObject({ type: v.literal('panel'), message: HostToPanelSchema }),
+  v.strictObject({ type: v.literal('inspected') }),
   v.strictObject({ type: v.literal('saved'), step: nonNegativeInt, path: v.string() }),
   v.strictObject({
     type: v.literal('finished'),
@@ -109,7 +142,17 @@ export type HostToWorker = v.InferOutput<typeof HostToWorkerSchema>;
 export type WorkerToHost = v.InferOutput<typeof WorkerToHostSchema>;
 export type TrainRequest = Extract<HostToWorker, { type: 'train' }>;
 export type GenerateRequest = Extract<HostToWorker, { type: 'generate' }>;
+export type InspectRequest = Extract<HostToWorker, { type: 'inspect' }>;
+export type Sequence = v.InferOutput<typeof SequenceSchema>;
 
 
 export const checkHostToWorker = (value: unknown): Checked<HostToWorker> => checkMessage(HostToWorkerSchema, value);
-export const checkWorkerToHost = (value: unknown): Checked<WorkerToHost> => checkMessage(WorkerToHostSchema, value);
+export function checkWorkerToHost(value: unknown): Checked<WorkerToHost> {
+  const checked = checkMessage(WorkerToHostSchema, value);
+  // A panel message also gets the panel's own size checks.
+  if (checked.ok && checked.message.type === 'panel') {
+    const inner = checkHostToPanel(checked.message.message);
+    if (!inner.ok) return { ok: false, error: `message.${inner.error}` };
+  }
+  return checked;
+}

@@ -43,13 +43,23 @@ export function modelMessage(ckpt: Pick<Checkpoint, 'config' | 'settings' | 'voc
  * The model reading `text` (its last MAX_TRACE_TOKENS tokens): states, gradients, predictions
  * and the parameter gradients of the sequence's loss, split into the panel's blocks.
  */
-export function traceMessage(model: LSTMModel, tokenizer: Tokenizer, text: string, source: string, step: number, topK = 5): TraceMessage | null {
-  // Keep the last MAX_TRACE_TOKENS tokens: cut the text at a token's start, so it reads the same.
+export function traceMessage(
+  model: LSTMModel,
+  tokenizer: Tokenizer,
+  text: string,
+  source: string,
+  step: number,
+  topK = 5,
+  keep: 'first' | 'last' = 'last',
+): TraceMessage | null {
+  // Keep MAX_TRACE_TOKENS tokens from the end (or the start): cut the text at token boundaries, so it reads the same.
   const all = tokenizer.encodeWithSpans(text);
-  if (all.ids.length === 0) return null;
-  const first = Math.max(0, all.ids.length - MAX_TRACE_TOKENS);
+  const n = all.ids.length;
+  if (n === 0) return null;
+  const first = keep === 'last' ? Math.max(0, n - MAX_TRACE_TOKENS) : 0;
+  const last = keep === 'last' ? n - 1 : Math.min(n, MAX_TRACE_TOKENS) - 1;
   const cut = all.spans[2 * first];
-  const kept = text.slice(cut);
+  const kept = text.slice(cut, all.spans[2 * last + 1]);
   const r = inspectText(model, tokenizer, kept, topK);
   if (r.T === 0) return null;
   const spans = Array.from(tokenizer.encodeWithSpans(kept).spans, (x) => x + cut);

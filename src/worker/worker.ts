@@ -9,17 +9,20 @@ import { parameterCount } from '../engine/model';
 import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer } from '../engine/trainer';
 import { readCheckpointFile, writeCheckpointFile } from '../node/files';
-import { checkHostToWorker, type GenerateRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { modelMessage, traceMessage } from './panelData';
 
 if (!parentPort) throw new Error('this module runs as a worker thread');
 const port = parentPort;
 
-function post(message: WorkerToHost): void {
-  port.postMessage(message);
+function post(message: WorkerToHost, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
 }
 
 let stopRequested = false;
 let busy = false;
+/** What the panel wants traced while training, and how often. */
+let watched: { sequence: Sequence; everyMs: number } | null = null;
 
 port.on('message', (raw: unknown) => {
   const checked = checkHostToWorker(raw);
@@ -32,12 +35,16 @@ port.on('message', (raw: unknown) => {
     stopRequested = true;
     return;
   }
+  if (message.type === 'watch') {
+    watched = message.sequence ? { sequence: message.sequence, everyMs: message.everyMs } : null;
+    return;
+  }
   if (busy) {
     post({ type: 'failed', kind: 'internal', message: 'the worker is already busy' });
     return;
   }
   busy = true;
-  const job = message.type === 'train' ? train(message) : generate(message);
+  const job = message.type === 'train' ? train(message) : message.type === 'generate' ? generate(message) : inspect(message);
   job.catch((e: unknown) => {
     const kind = e instanceof InputError ? 'input' : e instanceof DivergenceError ? 'diverged' : 'internal';
     post({ type: 'failed', kind, message: e instanceof Error ? e.message : String(e) });
@@ -76,7 +83,9 @@ async function train(request: TrainRequest): Promise<void> {
   const started = performance.now();
   const firstStep = trainer.step;
   let lastPost = 0;
+  let lastTrace = 0;
   let lastYield = started;
+  const history = { step: [] as number[], loss: [] as number[], gradNorm: [] as number[], learningRate: [] as number[] };
   while (!trainer.done && !stopRequested) {
     let result;
     try {
@@ -89,6 +98,10 @@ async function train(request: TrainRequest): Promise<void> {
       }
       throw e;
     }
+    history.step.push(result.step);
+    history.loss.push(result.loss);
+    history.gradNorm.push(result.gradNorm);
+    history.learningRate.push(result.lr);
     const now = performance.now();
     if (now - lastPost >= request.progressEveryMs || trainer.done) {
       lastPost = now;
@@ -101,7 +114,15 @@ async function train(request: TrainRequest): Promise<void> {
         tokensPerSecond: ((trainer.step - firstStep) * trainer.tokensPerStep) / Math.max(seconds, 1e-9),
         learningRate: result.lr,
         gradNorm: result.gradNorm,
+        history: { step: history.step.splice(0), loss: history.loss.splice(0), gradNorm: history.gradNorm.splice(0), learningRate: history.learningRate.splice(0) },
+        clip: trainer.settings.clip,
       });
+    }
+    // The panel's trace: the current weights reading the watched text, at most every `everyMs`.
+    if (watched && (now - lastTrace >= watched.everyMs || trainer.done)) {
+      lastTrace = now;
+      const trace = traceMessage(trainer.model, trainer.tokenizer, watched.sequence.text, watched.sequence.source, trainer.step, 5, watched.sequence.keep);
+      if (trace) post({ type: 'panel', message: trace }, trace.entries.flatMap((e) => (e.gradients ? [e.states.buffer, e.gradients.buffer] : [e.states.buffer])));
     }
     if (trainer.step % request.saveEverySteps === 0 && !trainer.done) save();
     if (now - lastYield > 20) {
@@ -141,4 +162,15 @@ async function generate(request: GenerateRequest): Promise<void> {
   }
   if (pending) post({ type: 'text', text: pending });
   post({ type: 'generated', tokens: count });
+}
+
+async function inspect(request: InspectRequest): Promise<void> {
+  const ckpt = readCheckpointFile(request.checkpointPath);
+  const { model, tokenizer } = modelFromCheckpoint(ckpt);
+  if (request.withModel) post({ type: 'panel', message: modelMessage(ckpt, request.file) });
+  const s = request.sequence;
+  const trace = traceMessage(model, tokenizer, s.text, s.source, ckpt.training.step, 5, s.keep);
+  if (trace) post({ type: 'panel', message: trace });
+  else post({ type: 'panel', message: { type: 'note', level: 'info', text: `The text ${s.source} has no tokens this model knows.` } });
+  post({ type: 'inspected' });
 }

@@ -77,7 +77,8 @@ describe('worker protocol', () => {
   it('accepts well-formed messages', () => {
     assert.ok(checkHostToWorker(valid).ok);
     assert.ok(checkHostToWorker({ type: 'stop' }).ok);
-    assert.ok(checkWorkerToHost({ type: 'progress', step: 3, totalSteps: 10, loss: 1.5, tokensPerSecond: 100, learningRate: 0.01, gradNorm: 2 }).ok);
+    const history = { step: [3], loss: [1.5], gradNorm: [2], learningRate: [0.01] };
+    assert.ok(checkWorkerToHost({ type: 'progress', step: 3, totalSteps: 10, loss: 1.5, tokensPerSecond: 100, learningRate: 0.01, gradNorm: 2, history, clip: null }).ok);
   });
   const malformed: Array<[string, unknown]> = [
     ['not an object', 42],
@@ -96,7 +97,9 @@ describe('worker protocol', () => {
     });
   }
   it('refuses worker messages with non-finite numbers', () => {
-    assert.equal(checkWorkerToHost({ type: 'progress', step: 3, totalSteps: 10, loss: Number.NaN, tokensPerSecond: 100, learningRate: 0.01, gradNorm: 2 }).ok, false);
+    const history = { step: [3], loss: [Number.NaN], gradNorm: [2], learningRate: [0.01] };
+    assert.equal(checkWorkerToHost({ type: 'progress', step: 3, totalSteps: 10, loss: 1, tokensPerSecond: 100, learningRate: 0.01, gradNorm: 2, history, clip: null }).ok, false);
+    assert.equal(checkWorkerToHost({ type: 'progress', step: 3, totalSteps: 10, loss: Number.NaN, tokensPerSecond: 100, learningRate: 0.01, gradNorm: 2, history: { ...history, loss: [1] }, clip: null }).ok, false);
   });
 });
 
@@ -146,6 +149,36 @@ describe('jobs in worker threads', { timeout: 120_000 }, () => {
     assert.ok(messages.some((m) => m.type === 'saved'));
     const ckpt = decodeCheckpoint(readFileSync(store.checkpointPath('file:///fox.txt')));
     assert.equal(ckpt.training.step, 40);
+  });
+
+  it('traces the watched text for the panel while training, with every step in the history', async () => {
+    const traces: WorkerToHost[] = [];
+    let steps = 0;
+    const { job } = train({ checkpointPath: store.prepare('file:///watch.txt') }, (m) => {
+      if (m.type === 'panel') traces.push(m);
+      if (m.type === 'progress') steps += m.history.step.length;
+    });
+    job.send({ type: 'watch', sequence: { text: 'the quick brown fox', source: 'the selection', keep: 'last' }, everyMs: 0 });
+    const outcome = await job.outcome;
+    assert.equal(outcome.kind, 'finished');
+    assert.equal(steps, 40);
+    assert.ok(traces.length > 0);
+    const trace = traces[traces.length - 1];
+    assert.ok(trace.type === 'panel' && trace.message.type === 'trace');
+    if (trace.type === 'panel' && trace.message.type === 'trace') {
+      assert.equal(trace.message.T, 'the quick brown fox'.length);
+      assert.equal(trace.message.entries[0].states.length, 6 * trace.message.T * 16);
+    }
+  });
+
+  it('inspects a saved model: the model, then the trace of a text', async () => {
+    const panel: WorkerToHost[] = [];
+    const job = new WorkerJob(WORKER, { type: 'inspect', checkpointPath: store.checkpointPath('file:///fox.txt'), file: 'fox.txt', sequence: { text: 'over the lazy dog', source: 'the cursor', keep: 'last' }, withModel: true }, {
+      onMessage: (m) => { if (m.type === 'panel') panel.push(m); },
+    });
+    const outcome = await job.outcome;
+    assert.equal(outcome.kind, 'finished');
+    assert.deepEqual(panel.map((m) => (m.type === 'panel' ? m.message.type : '')), ['model', 'trace']);
   });
 
   it('continues a saved run for `steps` more steps', async () => {
