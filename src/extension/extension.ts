@@ -8,9 +8,11 @@ import { InputError } from '../engine/config';
 import { formatRate } from '../engine/format';
 import { prepareText } from '../engine/text';
 import { textFingerprint } from '../engine/trainer';
-import type { WorkerToHost } from '../protocol/worker';
+import type { TraceMessage } from '../protocol/panel';
+import type { Sequence, WorkerToHost } from '../protocol/worker';
+import { modelMessage } from '../worker/panelData';
 import { ModelStore } from './modelStore';
-import { InspectPanel } from './inspectPanel';
+import { InspectPanel, type TracePlacement } from './inspectPanel';
 import { readSettings, SECTION, SettingsError, trainingPlan, type SettingKey } from './settings';
 import { WorkerJob, type JobOutcome } from './workerJob';
 
@@ -24,6 +26,13 @@ const COMMANDS = {
 
 /** Prime generation with at most this much of the text before the cursor. */
 const MAX_PRIME_CHARS = 20000;
+/** How often a training worker traces the panel's sequence (a trace costs about one short forward and backward). */
+const TRACE_EVERY_MS = 1000;
+/** Characters around the cursor that the panel traces (the worker keeps at most 96 tokens of them). */
+const SEQUENCE_BEFORE = 1500;
+const SEQUENCE_AFTER = 40;
+
+type SequenceSource = 'cursor' | 'selection' | 'start';
 
 interface ActiveRun {
   job: WorkerJob;
@@ -32,6 +41,10 @@ interface ActiveRun {
   step: number;
   totalSteps: number;
   loss: number | null;
+  /** The 'started' message: what the panel's model summary is made of while training. */
+  started: Extract<WorkerToHost, { type: 'started' }> | null;
+  /** Where the sequence the worker traces for the panel stands in the document. */
+  watchPlacement: TracePlacement | null;
 }
 
 /** What activate() returns to other extensions and to the integration tests. */
@@ -64,6 +77,10 @@ class LstmLens implements vscode.Disposable {
   private readonly workerScript: string;
   private readonly disposables: vscode.Disposable[] = [];
   private lastRun: ActiveRun | null = null;
+  private panel: InspectPanel | null = null;
+  private sequenceSource: SequenceSource = 'cursor';
+  private followTimer: NodeJS.Timeout | null = null;
+  private inspectJob: WorkerJob | null = null;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.workerScript = path.join(context.extensionPath, 'dist', 'worker.js');
@@ -80,7 +97,14 @@ class LstmLens implements vscode.Disposable {
       vscode.commands.registerCommand(COMMANDS.generate, () => this.generate()),
       vscode.commands.registerCommand(COMMANDS.inspect, () => this.inspect()),
       vscode.commands.registerCommand(COMMANDS.forget, () => this.forget()),
-      vscode.window.onDidChangeActiveTextEditor(() => this.refreshStatusBar()),
+      vscode.window.onDidChangeActiveTextEditor(() => {
+        this.refreshStatusBar();
+        this.schedulePanelUpdate();
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        if (e.textEditor === vscode.window.activeTextEditor) this.schedulePanelUpdate();
+      }),
+      vscode.languages.registerHoverProvider({ pattern: '**' }, { provideHover: (document, position, token) => this.hover(document, position, token) }),
     );
     this.refreshStatusBar();
   }
@@ -94,6 +118,8 @@ class LstmLens implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.followTimer) clearTimeout(this.followTimer);
+    this.panel?.dispose();
     for (const run of this.runs.values()) run.job.stop();
     for (const job of this.generations) void job.kill();
     for (const d of this.disposables) d.dispose();
@@ -145,7 +171,7 @@ class LstmLens implements vscode.Disposable {
 
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
-    const run: ActiveRun = { job: undefined as unknown as WorkerJob, documentUri: uri, name, step: 0, totalSteps: settings.steps, loss: null };
+    const run: ActiveRun = { job: undefined as unknown as WorkerJob, documentUri: uri, name, step: 0, totalSteps: settings.steps, loss: null, started: null, watchPlacement: null };
     let reportProgress: (message: WorkerToHost) => void = () => undefined;
     run.job = new WorkerJob(
       this.workerScript,
@@ -162,6 +188,7 @@ class LstmLens implements vscode.Disposable {
     this.lastRun = run;
     void vscode.commands.executeCommand('setContext', 'lstmLens.training', true);
     this.refreshStatusBar();
+    this.schedulePanelUpdate(0);
 
     const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `LSTM Lens: training on ${name}`, cancellable: true },
@@ -184,6 +211,10 @@ class LstmLens implements vscode.Disposable {
     this.output.info(`extension host event loop delay during the run: p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`);
     this.onTrainingOutcome(run, outcome);
     this.refreshStatusBar();
+    if (this.panel && this.panelDocument()?.uri.toString() === uri) {
+      if (run.started) this.panel.show(this.trainingMessage(run, run.started, false, null, { step: [], loss: [], gradNorm: [], learningRate: [] }));
+      this.schedulePanelUpdate(0);
+    }
   }
 
   private async askContinueOrRestart(uri: string, name: string, text: string): Promise<'continue' | 'restart' | undefined> {
@@ -212,6 +243,8 @@ class LstmLens implements vscode.Disposable {
       case 'started':
         run.step = message.step;
         run.totalSteps = message.totalSteps;
+        run.started = message;
+        if (this.panelFollows(run)) this.schedulePanelUpdate(0);
         this.output.info(
           `${run.name}: ${message.settings.tokens}-level, vocabulary ${message.vocabSize}, ${message.tokens} tokens; ` +
             `${message.shape.num_layers} layer(s) of ${message.shape.hidden_size}, ${message.shape.embedding_size === null ? 'one-hot input' : `embedding ${message.shape.embedding_size}`}, ` +
@@ -224,12 +257,18 @@ class LstmLens implements vscode.Disposable {
         run.step = message.step;
         run.loss = message.loss;
         this.statusText(run, message.tokensPerSecond);
+        if (this.panel && this.panelFollows(run) && run.started) {
+          this.panel.show(this.trainingMessage(run, run.started, true, message.tokensPerSecond, message.history));
+        }
         if (message.step % 50 === 0 || message.step === message.totalSteps) {
           this.output.info(`${run.name}: step ${message.step}/${message.totalSteps} loss ${message.loss.toFixed(4)} lr ${message.learningRate.toPrecision(3)} grad norm ${message.gradNorm.toFixed(3)} ${Math.round(message.tokensPerSecond)} tokens/s`);
         }
         break;
       case 'saved':
         this.output.debug(`${run.name}: checkpoint saved at step ${message.step}`);
+        break;
+      case 'panel':
+        if (this.panel && this.panelFollows(run) && run.watchPlacement) this.panel.show(message.message, run.watchPlacement);
         break;
       default:
         break;
@@ -347,8 +386,165 @@ class LstmLens implements vscode.Disposable {
   // ---- inspection and housekeeping ------------------------------------------------------------
 
   private inspect(): void {
-    const editor = vscode.window.activeTextEditor;
-    InspectPanel.show(this.context, this.store, editor?.document ?? null, this.output);
+    if (!this.panel) {
+      this.panel = new InspectPanel(this.context, {
+        chooseSequence: (source) => {
+          this.sequenceSource = source;
+          this.schedulePanelUpdate(0);
+        },
+        panelClosed: () => {
+          this.panel = null;
+          // Nothing to trace for a closed panel: the training worker stops tracing.
+          for (const run of this.runs.values()) run.job.send({ type: 'watch', sequence: null, everyMs: 0 });
+        },
+      }, this.output);
+    }
+    this.panel.reveal();
+    this.schedulePanelUpdate(0);
+  }
+
+  /** The document the panel shows: the active editor's, or the one it showed before. */
+  private panelDocumentUri: string | null = null;
+
+  private panelDocument(): vscode.TextDocument | null {
+    const active = vscode.window.activeTextEditor?.document;
+    if (active && active.uri.scheme !== 'output') {
+      this.panelDocumentUri = active.uri.toString();
+      return active;
+    }
+    return vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.panelDocumentUri) ?? null;
+  }
+
+  private panelFollows(run: ActiveRun): boolean {
+    return this.panel !== null && this.panelDocumentUri === run.documentUri;
+  }
+
+  private schedulePanelUpdate(delayMs = 400): void {
+    if (!this.panel) return;
+    if (this.followTimer) clearTimeout(this.followTimer);
+    this.followTimer = setTimeout(() => {
+      this.followTimer = null;
+      this.updatePanel();
+    }, delayMs);
+  }
+
+  /** The text the panel traces: the selection, the text around the cursor, or the start of the file. */
+  private sequenceFor(editor: vscode.TextEditor | undefined, document: vscode.TextDocument): { sequence: Sequence; placement: TracePlacement } {
+    const text = document.getText();
+    let start = 0;
+    let end = Math.min(text.length, 4000);
+    let source = 'the start of the file';
+    let keep: 'first' | 'last' = 'first';
+    const selection = editor?.selection;
+    if (editor && selection && this.sequenceSource === 'selection' && !selection.isEmpty) {
+      start = document.offsetAt(selection.start);
+      end = document.offsetAt(selection.end);
+      source = 'the selection';
+      keep = 'first';
+    } else if (editor && selection && this.sequenceSource !== 'start') {
+      const cursor = document.offsetAt(selection.active);
+      start = Math.max(0, cursor - SEQUENCE_BEFORE);
+      end = Math.min(text.length, cursor + SEQUENCE_AFTER);
+      source = `the text before line ${selection.active.line + 1}, column ${selection.active.character + 1}`;
+      keep = 'last';
+    }
+    return {
+      sequence: { text: text.slice(start, end), source, keep },
+      placement: { documentUri: document.uri.toString(), documentVersion: document.version, offset: start },
+    };
+  }
+
+  private updatePanel(): void {
+    const panel = this.panel;
+    if (!panel) return;
+    const document = this.panelDocument();
+    if (!document) {
+      panel.setTitle(null);
+      panel.show({ type: 'noModel', file: null, reason: 'Open a file to see the model trained on it.' });
+      return;
+    }
+    const uri = document.uri.toString();
+    const name = displayName(document);
+    panel.setTitle(name);
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
+    const { sequence, placement } = this.sequenceFor(editor, document);
+    const run = this.runs.get(uri);
+    if (run) {
+      if (run.started) panel.show(modelMessage({ config: { vocab_size: run.started.vocabSize, ...run.started.shape }, settings: run.started.settings, vocab: { kind: run.started.settings.tokens, tokens: [] }, training: { step: run.step, loss: run.loss } }, name));
+      run.watchPlacement = placement;
+      run.job.send({ type: 'watch', sequence, everyMs: TRACE_EVERY_MS });
+      return;
+    }
+    if (!this.store.has(uri)) {
+      panel.show({ type: 'noModel', file: name, reason: `${name} has no model yet. Run “LSTM Lens: Train LSTM on This File” to train one and watch it learn here.` });
+      return;
+    }
+    // A short job on the saved model; a newer request replaces an older one.
+    void this.inspectJob?.kill();
+    const job = new WorkerJob(
+      this.workerScript,
+      { type: 'inspect', checkpointPath: this.store.checkpointPath(uri), file: name, sequence, withModel: true },
+      {
+        onMessage: (m) => {
+          if (m.type === 'panel' && this.inspectJob === job) panel.show(m.message, placement);
+        },
+        onMalformed: (error) => this.output.warn(`ignored a malformed message from the inspect worker: ${error}`),
+      },
+    );
+    this.inspectJob = job;
+    void job.outcome.then((outcome) => {
+      if (this.inspectJob === job) this.inspectJob = null;
+      if (outcome.kind === 'failed' || (outcome.kind === 'crashed' && this.inspectJob === null)) {
+        if (outcome.kind === 'failed') panel.show({ type: 'note', level: 'error', text: outcome.message });
+      }
+    });
+  }
+
+  private trainingMessage(
+    run: ActiveRun,
+    started: Extract<WorkerToHost, { type: 'started' }>,
+    running: boolean,
+    tokensPerSecond: number | null,
+    history: Extract<WorkerToHost, { type: 'progress' }>['history'],
+  ): Extract<Parameters<InspectPanel['show']>[0], { type: 'training' }> {
+    return {
+      type: 'training',
+      running,
+      step: run.step,
+      totalSteps: run.totalSteps,
+      tokensPerSecond: tokensPerSecond ?? 0,
+      clip: started.settings.clip,
+      reset: false,
+      history,
+    };
+  }
+
+  /** Hovering a token of a file with a model: the model's top predictions for what comes next. */
+  private async hover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | null> {
+    const uri = document.uri.toString();
+    if (!this.store.has(uri)) return null;
+    const range = document.getWordRangeAtPosition(position) ?? new vscode.Range(position, position.translate(0, 1));
+    const end = document.offsetAt(range.end);
+    const text = document.getText().slice(Math.max(0, end - 2000), end);
+    let trace: TraceMessage | null = null;
+    const job = new WorkerJob(
+      this.workerScript,
+      { type: 'inspect', checkpointPath: this.store.checkpointPath(uri), file: displayName(document), sequence: { text, source: 'the hover', keep: 'last' }, withModel: false },
+      {
+        onMessage: (m) => {
+          if (m.type === 'panel' && m.message.type === 'trace') trace = m.message;
+        },
+      },
+    );
+    token.onCancellationRequested(() => void job.kill());
+    await job.outcome;
+    const t = trace as TraceMessage | null;
+    if (!t || token.isCancellationRequested) return null;
+    const last = t.predictions[t.T - 1];
+    const md = new vscode.MarkdownString();
+    md.appendMarkdown(`**LSTM Lens** · after \`${escapeMarkdown(t.tokens[t.T - 1])}\` the model expects:\n\n`);
+    for (const p of last) md.appendMarkdown(`- \`${escapeMarkdown(JSON.stringify(p.token).slice(1, -1))}\` ${(100 * p.p).toFixed(1)}%\n`);
+    return new vscode.Hover(md, range);
   }
 
   private async forget(): Promise<void> {
@@ -416,6 +612,10 @@ class LstmLens implements vscode.Disposable {
     }
     this.statusBar.hide();
   }
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/[`\\]/g, (c) => `\\${c}`);
 }
 
 function displayName(document: vscode.TextDocument): string {

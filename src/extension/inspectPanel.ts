@@ -1,95 +1,196 @@
-// The Inspect States panel, host side. This version shows the model of the active file: the
-// tensor shapes through the whole computation and every parameter, rendered on the host as static
-// HTML under a Content Security Policy that allows no script at all.
+// The Inspect States panel, host side: the webview (webview/ → dist/webview.js) under a strict
+// Content Security Policy, a ready handshake, every message from it checked, and the link back to
+// the editor: a unit picked in the panel colours the text token by token.
 
 import * as vscode from 'vscode';
-import type { Checkpoint } from '../engine/checkpoint';
-import { tensorShapes } from '../engine/inspect';
-import { parameterSpecs } from '../engine/model';
-import type { ModelStore } from './modelStore';
+import { checkPanelToHost, STATE_NAMES, type HostToPanel, type PanelToHost, type TraceMessage, type TrainingMessage } from '../protocol/panel';
+import { makeNonce, panelHtml } from './panelHtml';
 
-export class InspectPanel {
-  private static current: InspectPanel | null = null;
+/** What the panel asks of the rest of the extension. */
+export interface PanelHost {
+  chooseSequence(source: 'cursor' | 'selection' | 'start'): void;
+  panelClosed(): void;
+}
+
+/** A traced sequence's place in its document, to colour the editor by a unit's values. */
+export interface TracePlacement {
+  documentUri: string;
+  documentVersion: number;
+  /** Offset in the document of the sequence text's first character. */
+  offset: number;
+}
+
+/** Shades of the diverging scale used in the editor: negative blues and positive reds. */
+const SHADES = 5;
+
+export class InspectPanel implements vscode.Disposable {
   private readonly panel: vscode.WebviewPanel;
+  private ready = false;
+  private model: HostToPanel | null = null;
+  private training: TrainingMessage | null = null;
+  private trace: { message: TraceMessage; placement: TracePlacement } | null = null;
+  private readonly decorations: vscode.TextEditorDecorationType[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+  private malformed = 0;
+  private disposed = false;
 
-  private constructor(context: vscode.ExtensionContext) {
-    this.panel = vscode.window.createWebviewPanel('lstmLens.inspect', 'LSTM Lens: States', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      enableScripts: false,
-      localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist')],
+  constructor(
+    context: vscode.ExtensionContext,
+    private readonly host: PanelHost,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    const dist = vscode.Uri.joinPath(context.extensionUri, 'dist');
+    this.panel = vscode.window.createWebviewPanel(
+      'lstmLens.inspect',
+      'LSTM Lens: States',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true, localResourceRoots: [dist], enableFindWidget: true },
+    );
+    this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
+    const webview = this.panel.webview;
+    webview.html = panelHtml({
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
     });
-    this.panel.onDidDispose(() => {
-      InspectPanel.current = null;
-    });
-  }
-
-  static show(context: vscode.ExtensionContext, store: ModelStore, document: vscode.TextDocument | null, log: vscode.LogOutputChannel): void {
-    const view = InspectPanel.current ?? (InspectPanel.current = new InspectPanel(context));
-    view.panel.reveal(undefined, true);
-    const name = document ? document.uri.path.split('/').pop() ?? document.uri.path : null;
-    let ckpt: Checkpoint | null = null;
-    let problem: string | null = null;
-    if (!document) problem = 'Open a file to see its model.';
-    else if (!store.has(document.uri.toString())) problem = `${name} has no model yet: run “LSTM Lens: Train LSTM on This File”.`;
-    else {
-      try {
-        ckpt = store.load(document.uri.toString());
-      } catch (e) {
-        problem = `The saved model for ${name} cannot be read: ${(e as Error).message}`;
-        log.warn(problem);
-      }
+    for (let k = 0; k < 2 * SHADES; k++) {
+      const negative = k < SHADES;
+      const strength = ((k % SHADES) + 1) / SHADES;
+      this.decorations.push(
+        vscode.window.createTextEditorDecorationType({
+          backgroundColor: negative ? `rgba(33, 102, 172, ${0.12 + 0.6 * strength})` : `rgba(178, 24, 43, ${0.12 + 0.6 * strength})`,
+          borderRadius: '2px',
+        }),
+      );
     }
-    view.panel.title = name ? `LSTM Lens: ${name}` : 'LSTM Lens: States';
-    view.panel.webview.html = renderPage(view.panel.webview, ckpt, name, problem);
+    this.disposables.push(
+      ...this.decorations,
+      webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
+      this.panel.onDidDispose(() => this.dispose()),
+      // A hidden webview is torn down; when shown again it says `ready` and gets the data again.
+      this.panel.onDidChangeViewState(() => {
+        if (!this.panel.visible) this.ready = false;
+      }),
+    );
+  }
+
+  get visible(): boolean {
+    return this.panel.visible;
+  }
+
+  reveal(): void {
+    this.panel.reveal(undefined, true);
+  }
+
+  setTitle(file: string | null): void {
+    this.panel.title = file ? `LSTM Lens: ${file}` : 'LSTM Lens: States';
+  }
+
+  /** Posts to the webview once it is ready; until then keeps the latest of each kind for it. */
+  show(message: HostToPanel, placement?: TracePlacement): void {
+    if (message.type === 'model' || message.type === 'noModel') {
+      this.model = message;
+      if (message.type === 'noModel') {
+        this.training = null;
+        this.trace = null;
+      }
+    } else if (message.type === 'training') {
+      this.training = mergeTraining(this.training, message);
+    } else if (message.type === 'trace' && placement) {
+      this.trace = { message, placement };
+    }
+    if (this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  private receive(raw: unknown): void {
+    const checked = checkPanelToHost(raw);
+    if (!checked.ok) {
+      this.malformed++;
+      this.log.warn(`ignored a malformed message from the panel (${checked.error})`);
+      return;
+    }
+    this.handle(checked.message);
+  }
+
+  private handle(message: PanelToHost): void {
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        // Everything the panel needs to draw, latest first-class state only.
+        if (this.model) void this.panel.webview.postMessage(this.model);
+        if (this.training) void this.panel.webview.postMessage({ ...this.training, reset: true });
+        if (this.trace) void this.panel.webview.postMessage(this.trace.message);
+        break;
+      case 'highlightUnit':
+        this.highlight(message);
+        break;
+      case 'clearHighlight':
+        this.clearHighlight();
+        break;
+      case 'chooseSequence':
+        this.host.chooseSequence(message.source);
+        break;
+    }
+  }
+
+  /** Colours the traced tokens in the editor by one unit's values (Karpathy's cell pictures). */
+  private highlight(m: Extract<PanelToHost, { type: 'highlightUnit' }>): void {
+    const trace = this.trace;
+    if (!trace) return;
+    const { message: t, placement } = trace;
+    const entry = t.entries.find((e) => e.layer === m.layer && e.direction === m.direction);
+    if (!entry || m.unit >= t.H) return;
+    const stateIndex = (STATE_NAMES as readonly string[]).indexOf(m.tensor);
+    const source = stateIndex >= 0 ? entry.states : entry.gradients;
+    if (!source) return;
+    const block = stateIndex >= 0 ? stateIndex : m.tensor === 'dh' ? 0 : 1;
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === placement.documentUri);
+    if (!editor) {
+      void vscode.window.showInformationMessage('LSTM Lens: show the traced file in an editor to see the unit over its text.');
+      return;
+    }
+    if (editor.document.version !== placement.documentVersion) {
+      void vscode.window.showInformationMessage('LSTM Lens: the text changed since it was traced; trace it again to colour it.');
+      return;
+    }
+    const values: number[] = [];
+    for (let s = 0; s < t.T; s++) values.push(source[(block * t.T + s) * t.H + m.unit]);
+    const scale = Math.max(1e-12, ...values.map(Math.abs));
+    const buckets: vscode.DecorationOptions[][] = this.decorations.map(() => []);
+    const doc = editor.document;
+    for (let s = 0; s < t.T; s++) {
+      const v = values[s];
+      const strength = Math.min(SHADES - 1, Math.floor((Math.abs(v) / scale) * SHADES));
+      const bucket = (v < 0 ? 0 : SHADES) + strength;
+      const range = new vscode.Range(doc.positionAt(placement.offset + t.spans[2 * s]), doc.positionAt(placement.offset + t.spans[2 * s + 1]));
+      buckets[bucket].push({ range, hoverMessage: new vscode.MarkdownString(`LSTM Lens · layer ${m.layer} ${m.direction} · \`${m.tensor}\` unit ${m.unit} = **${v.toPrecision(4)}**`) });
+    }
+    this.decorations.forEach((d, k) => editor.setDecorations(d, buckets[k]));
+  }
+
+  clearHighlight(): void {
+    for (const editor of vscode.window.visibleTextEditors) for (const d of this.decorations) editor.setDecorations(d, []);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.panel.dispose();
+    this.clearHighlight();
+    if (this.malformed > 0) this.log.info(`the panel sent ${this.malformed} malformed message(s), all ignored`);
+    for (const d of this.disposables) d.dispose();
+    this.host.panelClosed();
   }
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
-
-function nonce(): string {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function renderPage(webview: vscode.Webview, ckpt: Checkpoint | null, name: string | null, problem: string | null): string {
-  const styleNonce = nonce();
-  const csp = `default-src 'none'; img-src ${webview.cspSource}; style-src 'nonce-${styleNonce}'`;
-  let body: string;
-  if (!ckpt) {
-    body = `<p class="problem">${escapeHtml(problem ?? '')}</p>`;
-  } else {
-    const T = ckpt.settings.sequence_length;
-    const B = 1;
-    const rows = tensorShapes(ckpt.config, B, T)
-      .map(([tensor, shape]) => `<tr><td><code>${escapeHtml(tensor)}</code></td><td>(${shape.join(', ')})</td></tr>`)
-      .join('');
-    const params = parameterSpecs(ckpt.config)
-      .map((s) => `<tr><td><code>${escapeHtml(s.name)}</code></td><td>(${s.shape.join(', ')})</td><td class="num">${s.size.toLocaleString('en-US')}</td></tr>`)
-      .join('');
-    const total = parameterSpecs(ckpt.config).reduce((a, s) => a + s.size, 0);
-    const c = ckpt.config;
-    body = `
-      <h1>${escapeHtml(name ?? '')}</h1>
-      <p>${ckpt.vocab.kind}-level, vocabulary ${c.vocab_size}; ${c.num_layers} layer(s) of ${c.hidden_size}${c.bidirectional ? ' in both directions' : ''};
-         ${c.embedding_size === null ? 'one-hot input' : `embedding ${c.embedding_size}`}; ${c.mode.replace(/_/g, '-')}.
-         Trained ${ckpt.training.step} steps; loss ${ckpt.training.loss?.toFixed(4) ?? 'n/a'}.</p>
-      <h2>Tensors of one sequence (batch ${B}, ${T} steps)</h2>
-      <table><thead><tr><th>tensor</th><th>shape</th></tr></thead><tbody>${rows}</tbody></table>
-      <h2>Parameters (${total.toLocaleString('en-US')})</h2>
-      <table><thead><tr><th>parameter</th><th>shape</th><th>count</th></tr></thead><tbody>${params}</tbody></table>`;
-  }
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<style nonce="${styleNonce}">
-  body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }
-  table { border-collapse: collapse; margin-bottom: 1.5em; }
-  th, td { text-align: left; padding: 2px 12px 2px 0; border-bottom: 1px solid var(--vscode-panel-border); }
-  td.num { text-align: right; }
-  code { font-family: var(--vscode-editor-font-family); }
-  .problem { color: var(--vscode-descriptionForeground); }
-</style></head><body>${body}</body></html>`;
+/** The training history kept for a panel that (re)opens: appended, or replaced on reset. */
+function mergeTraining(previous: TrainingMessage | null, next: TrainingMessage): TrainingMessage {
+  if (!previous || next.reset) return { ...next, history: { step: [...next.history.step], loss: [...next.history.loss], gradNorm: [...next.history.gradNorm], learningRate: [...next.history.learningRate] } };
+  const h = previous.history;
+  h.step.push(...next.history.step);
+  h.loss.push(...next.history.loss);
+  h.gradNorm.push(...next.history.gradNorm);
+  h.learningRate.push(...next.history.learningRate);
+  return { ...next, reset: false, history: h };
 }
