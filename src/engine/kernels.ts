@@ -5,8 +5,27 @@
 // (B, T, X) buffer at one time step t (offset t*X, leading dimension T*X) without copying, and
 // nothing is allocated per call.
 // Sums are accumulated in JavaScript numbers (float64) wherever the loop order allows it.
+//
+// matmul on float32 arrays takes the fast path where the platform has WebAssembly SIMD
+// (wasm/simd.ts: the same sums in float32, blocked and vectorized); the loops below are the
+// reference it is tested against, and what float64 (the finite-difference checks) always runs.
 
 import type { FloatArray } from './config';
+import { fastKernelsAvailable, simdMatmul } from './wasm/simd';
+
+let fastPath = true;
+
+/** Turns the SIMD fast path on or off (on by default where available); returns the previous setting. */
+export function useFastKernels(on: boolean): boolean {
+  const before = fastPath;
+  fastPath = on;
+  return before;
+}
+
+/** Whether float32 matmuls run on the SIMD kernels here. */
+export function fastKernelsActive(): boolean {
+  return fastPath && fastKernelsAvailable().simd;
+}
 
 /**
  * C (M, N) = op(A) · op(B), or C += op(A) · op(B) when `accumulate` is set.
@@ -15,6 +34,23 @@ import type { FloatArray } from './config';
  * op(B) is (K, N): B itself (K, N), or with `transB` the transpose of B stored as (N, K).
  */
 export function matmul(
+  c: FloatArray, cOff: number, ldc: number,
+  a: FloatArray, aOff: number, lda: number, transA: boolean,
+  b: FloatArray, bOff: number, ldb: number, transB: boolean,
+  M: number, N: number, K: number,
+  accumulate: boolean,
+): void {
+  if (
+    fastPath && c instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array &&
+    simdMatmul(c, cOff, ldc, a, aOff, lda, transA, b, bOff, ldb, transB, M, N, K, accumulate)
+  ) {
+    return;
+  }
+  matmulReference(c, cOff, ldc, a, aOff, lda, transA, b, bOff, ldb, transB, M, N, K, accumulate);
+}
+
+/** matmul on the plain TypeScript loops only: the reference for the fast path. */
+export function matmulReference(
   c: FloatArray, cOff: number, ldc: number,
   a: FloatArray, aOff: number, lda: number, transA: boolean,
   b: FloatArray, bOff: number, ldb: number, transB: boolean,

@@ -7,7 +7,9 @@
 //
 // Memory: parameters, their gradients (and the optimizer's moments, see optimizer.ts) live each in
 // one contiguous buffer; every parameter is a view into it. Activations live in a Workspace made
-// once per (B, T) and reused; nothing is allocated inside the time loop.
+// once per (B, T) and reused; nothing is allocated inside the time loop. A float32 model keeps
+// these buffers in a WebAssembly memory of its own where the SIMD kernels can read them in place
+// (wasm/simd.ts); everywhere else they are ordinary typed arrays.
 
 import {
   arrayConstructor,
@@ -29,6 +31,10 @@ import {
   softmaxCrossEntropyForward,
 } from './kernels';
 import type { Random } from './random';
+import { createArena, type Arena } from './wasm/simd';
+
+/** Makes a zeroed float array of n values (in the model's arena, when it has one). */
+type Allocate = (n: number) => FloatArray;
 
 export type Direction = 'forward' | 'backward';
 export const DIRECTION_NAMES: readonly Direction[] = ['forward', 'backward'];
@@ -118,9 +124,15 @@ class Workspace {
   hasTargets = false;
   recordTrace = false;
   backwardDone = false;
+  /** Every float buffer above, to give back to the arena when the workspace is evicted. */
+  readonly buffers: FloatArray[] = [];
 
-  constructor(config: ModelConfig, dtype: DType, readonly B: number, readonly T: number) {
-    const F = arrayConstructor(dtype);
+  constructor(config: ModelConfig, allocate: Allocate, readonly B: number, readonly T: number) {
+    const F = (n: number): FloatArray => {
+      const buffer = allocate(n);
+      this.buffers.push(buffer);
+      return buffer;
+    };
     const { vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L } = config;
     const D = directions(config);
     const BT = B * T;
@@ -128,8 +140,8 @@ class Workspace {
     const R = config.mode === 'many_to_many' ? BT : B;
     this.tokens = new Int32Array(BT);
     this.targets = new Int32Array(R);
-    this.embedded = E === null ? null : new F(BT * E);
-    this.dEmbedded = E === null ? null : new F(BT * E);
+    this.embedded = E === null ? null : F(BT * E);
+    this.dEmbedded = E === null ? null : F(BT * E);
     this.recurrent = [];
     this.outputs = [];
     this.dOutputs = [];
@@ -137,28 +149,28 @@ class Workspace {
       const row: RecurrentBuffers[] = [];
       for (let d = 0; d < D; d++) {
         row.push({
-          gates: new F(BT * G),
-          c: new F(BT * H),
-          h: new F(BT * H),
-          tanhC: new F(BT * H),
-          hPrev: new F(BT * H),
-          cPrev: new F(BT * H),
-          dGates: new F(BT * G),
-          dh: new F(BT * H),
-          dc: new F(BT * H),
+          gates: F(BT * G),
+          c: F(BT * H),
+          h: F(BT * H),
+          tanhC: F(BT * H),
+          hPrev: F(BT * H),
+          cPrev: F(BT * H),
+          dGates: F(BT * G),
+          dh: F(BT * H),
+          dc: F(BT * H),
         });
       }
       this.recurrent.push(row);
-      this.outputs.push(new F(BT * D * H));
-      this.dOutputs.push(new F(BT * D * H));
+      this.outputs.push(F(BT * D * H));
+      this.dOutputs.push(F(BT * D * H));
     }
-    this.dhNext = new F(B * H);
-    this.dcNext = new F(B * H);
-    this.features = new F(B * D * H);
-    this.dFeatures = new F(B * D * H);
-    this.logits = new F(R * V);
-    this.probs = new F(R * V);
-    this.dLogits = new F(R * V);
+    this.dhNext = F(B * H);
+    this.dcNext = F(B * H);
+    this.features = F(B * D * H);
+    this.dFeatures = F(B * D * H);
+    this.logits = F(R * V);
+    this.probs = F(R * V);
+    this.dLogits = F(R * V);
   }
 }
 
@@ -207,13 +219,19 @@ export class LSTMModel {
   private readonly dHeadB: FloatArray;
   private readonly workspaces = new Map<string, Workspace>();
   private current: Workspace | null = null;
+  /** Where a float32 model's buffers live for the SIMD kernels; null: ordinary arrays. */
+  private readonly arena: Arena | null;
+  private readonly allocate: Allocate;
 
   constructor(readonly config: ModelConfig, readonly dtype: DType = 'float32') {
     const F = arrayConstructor(dtype);
+    this.arena = dtype === 'float32' ? createArena() : null;
+    const arena = this.arena;
+    this.allocate = arena ? (n) => arena.allocFloats(n) : (n) => new F(n);
     this.specs = parameterSpecs(config);
     const total = parameterCount(config);
-    this.params = new F(total);
-    this.grads = new F(total);
+    this.params = this.allocate(total);
+    this.grads = this.allocate(total);
     this.D = directions(config);
     this.embedding = config.embedding_size === null ? null : this.parameter('embedding.weight');
     this.dEmbedding = config.embedding_size === null ? null : this.gradient('embedding.weight');
@@ -289,10 +307,12 @@ export class LSTMModel {
       // Most recently used last, so the oldest is evicted first.
       this.workspaces.delete(key);
     } else {
-      ws = new Workspace(this.config, this.dtype, B, T);
+      ws = new Workspace(this.config, this.allocate, B, T);
       if (this.workspaces.size >= 4) {
         const oldest = this.workspaces.keys().next().value as string;
+        const evicted = this.workspaces.get(oldest) as Workspace;
         this.workspaces.delete(oldest);
+        if (this.arena) for (const buffer of evicted.buffers) this.arena.release(buffer as Float32Array);
       }
     }
     this.workspaces.set(key, ws);
