@@ -15,6 +15,7 @@ import { DivergenceError, modelFromCheckpoint, Trainer, type ModelShape } from '
 import { readCheckpointFile, readTextFile, writeCheckpointFile } from '../node/files';
 import { formatRate } from '../engine/format';
 import { ProgressReporter } from './progress';
+import { bench } from './bench';
 
 const USAGE = `usage: lstm-lens <command> [options]
 
@@ -23,6 +24,7 @@ commands:
   generate CKPT   continue a text with a trained model
   inspect CKPT    shapes, predictions and the trace of the model reading a text
   grad CASE.json  one forward and backward pass, as JSON (for checks against PyTorch)
+  bench           training and generation speed on the benchmark workload
 
 train FILE [--tokens char|word] [--hidden H] [--layers L] [--embedding E] [--seq T] [--batch B]
            [--steps N] [--lr X] [--seed S] [--out CKPT] [--json]
@@ -400,7 +402,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'grad':
         return grad(rest);
       case 'bench':
-        throw new UsageError('bench is not available in this version yet');
+        return await bench(rest);
       case undefined:
         process.stdout.write(`${USAGE}\n`);
         throw new UsageError('no command given (commands: train, generate, inspect, grad)');
