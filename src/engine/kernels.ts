@@ -133,13 +133,18 @@ export function fillRowsWithBiases(out: FloatArray, bias1: FloatArray, bias2: Fl
   }
 }
 
-/** dbias[j] += sum_r dout[r, j] over R contiguous rows of width N. */
+let columnSums = new Float64Array(0);
+
+/** dbias[j] += sum_r dout[r, j] over R contiguous rows of width N (summed in float64, row by row). */
 export function addColumnSums(dbias: FloatArray, dout: FloatArray, R: number, N: number): void {
-  for (let j = 0; j < N; j++) {
-    let s = 0;
-    for (let r = 0; r < R; r++) s += dout[r * N + j];
-    dbias[j] += s;
+  if (columnSums.length < N) columnSums = new Float64Array(N);
+  const s = columnSums;
+  s.fill(0, 0, N);
+  for (let r = 0; r < R; r++) {
+    const o = r * N;
+    for (let j = 0; j < N; j++) s[j] += dout[o + j];
   }
+  for (let j = 0; j < N; j++) dbias[j] += s[j];
 }
 
 export function sigmoid(x: number): number {
@@ -161,9 +166,14 @@ export function softmaxCrossEntropyForward(probs: FloatArray, logits: FloatArray
     let max = -Infinity;
     for (let v = 0; v < V; v++) if (logits[o + v] > max) max = logits[o + v];
     let sum = 0;
-    for (let v = 0; v < V; v++) sum += Math.exp(logits[o + v] - max);
+    for (let v = 0; v < V; v++) {
+      const e = Math.exp(logits[o + v] - max);
+      probs[o + v] = e;
+      sum += e;
+    }
     const logSum = Math.log(sum) + max;
-    for (let v = 0; v < V; v++) probs[o + v] = Math.exp(logits[o + v] - logSum);
+    const inv = 1 / sum;
+    for (let v = 0; v < V; v++) probs[o + v] *= inv;
     if (targets && targets[r] !== IGNORE_TARGET) total += logSum - logits[o + targets[r]];
   }
   return targets ? total / countTargets(targets, R) : NaN;

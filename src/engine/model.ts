@@ -33,6 +33,9 @@ import {
 import type { Random } from './random';
 import { createArena, type Arena } from './wasm/simd';
 
+/** From this many rows (B*T) on, one-hot input goes through W_ih transposed (contiguous rows). */
+const ONE_HOT_TRANSPOSE_MIN_ROWS = 64;
+
 /** Makes a zeroed float array of n values (in the model's arena, when it has one). */
 type Allocate = (n: number) => FloatArray;
 
@@ -121,6 +124,8 @@ class Workspace {
   readonly logits: FloatArray; // (R, V), R = B*T or B
   readonly probs: FloatArray; // (R, V)
   readonly dLogits: FloatArray; // (R, V)
+  /** One-hot input: W_ih transposed (V, G), so a token's column is a contiguous row; or its gradient. */
+  readonly oneHotT: FloatArray | null;
   hasTargets = false;
   recordTrace = false;
   backwardDone = false;
@@ -171,6 +176,7 @@ class Workspace {
     this.logits = F(R * V);
     this.probs = F(R * V);
     this.dLogits = F(R * V);
+    this.oneHotT = E === null && BT >= ONE_HOT_TRANSPOSE_MIN_ROWS ? F(V * G) : null;
   }
 }
 
@@ -364,8 +370,16 @@ export class LSTMModel {
         const p = this.recurrent[l][d];
         const buf = ws.recurrent[l][d];
         // The input projection of every step at once: gates = X · W_ih^T + b_ih + b_hh.
-        if (input === null) {
-          // One-hot input: the product picks column `token` of W_ih.
+        if (input === null && ws.oneHotT) {
+          // One-hot input: the product picks column `token` of W_ih, a row of its transpose.
+          const wT = ws.oneHotT;
+          for (let j = 0; j < G; j++) for (let v = 0; v < V; v++) wT[v * G + j] = p.wih[j * V + v];
+          for (let r = 0; r < BT; r++) {
+            const w = inputs[r] * G;
+            const o = r * G;
+            for (let j = 0; j < G; j++) buf.gates[o + j] = wT[w + j] + p.bih[j] + p.bhh[j];
+          }
+        } else if (input === null) {
           for (let r = 0; r < BT; r++) {
             const tok = inputs[r];
             const o = r * G;
@@ -482,8 +496,18 @@ export class LSTMModel {
         matmul(p.dwhh, 0, H, buf.dGates, 0, G, true, buf.hPrev, 0, H, false, G, H, BT, true);
         addColumnSums(p.dbih, buf.dGates, BT, G);
         addColumnSums(p.dbhh, buf.dGates, BT, G);
-        if (input === null) {
-          // One-hot input: the gradient of W_ih lands in the columns of the tokens read.
+        if (input === null && ws.oneHotT) {
+          // One-hot input: the gradient of W_ih lands in the columns of the tokens read; summed
+          // in rows of the transpose first.
+          const dT = ws.oneHotT;
+          dT.fill(0);
+          for (let r = 0; r < BT; r++) {
+            const w = ws.tokens[r] * G;
+            const o = r * G;
+            for (let j = 0; j < G; j++) dT[w + j] += buf.dGates[o + j];
+          }
+          for (let j = 0; j < G; j++) for (let v = 0; v < V; v++) p.dwih[j * V + v] += dT[v * G + j];
+        } else if (input === null) {
           for (let r = 0; r < BT; r++) {
             const tok = ws.tokens[r];
             const o = r * G;
