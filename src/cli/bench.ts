@@ -34,7 +34,7 @@ const V = 96;
 const T = 64;
 const B = 32;
 const WARMUP = 3;
-const GENERATE = { hidden: 512, layers: 2, tokens: 200, warmup: 10 };
+const GENERATE = { hidden: 512, layers: 2, tokens: 200, warmup: 50 };
 const CONFIGS: Array<[number, number]> = [[128, 1], [128, 2], [512, 1], [512, 2]];
 
 export interface TrainResult {

@@ -1,0 +1,96 @@
+// npm run bench:peers: the benchmark workload on this engine, PyTorch (where /usr/bin/python3 has
+// torch) and TensorFlow.js (wasm and cpu backends), configuration by configuration in one run, so
+// a shared, noisy machine treats them alike; then the table with the engine's ratios.
+// Every measurement runs in a process of its own (peak memory is its own).
+//
+//   npm run bench:peers [-- --steps N] [--max-seconds S] [--skip-tfjs-cpu]
+// A slow peer's timed steps stop after S seconds (default 90) once it has 3; the table says how many.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { stepFlops } from '../../src/cli/bench';
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '10' },
+    'max-seconds': { type: 'string', default: '90' },
+    'skip-tfjs-cpu': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const steps = values.steps as string;
+const maxSeconds = values['max-seconds'] as string;
+const CONFIGS: Array<[number, number]> = [[128, 1], [128, 2], [512, 1], [512, 2]];
+const PYTHON = '/usr/bin/python3';
+
+type Row = { tokens_per_s: number; steps?: number; peak_rss_mb?: number } | null;
+
+function lastJson(command: string, args: string[]): Record<string, unknown> | null {
+  const run = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (run.status !== 0) {
+    process.stderr.write(`  (${[command, ...args].join(' ')} failed: ${(run.stderr || '').trim().split('\n').pop()})\n`);
+    return null;
+  }
+  const lines = run.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+const tsx = ['--import', 'tsx', 'test/bench/tfjs.ts'];
+const haveTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+const peers = ['engine', ...(haveTorch ? ['pytorch'] : []), 'tfjs-wasm', ...(values['skip-tfjs-cpu'] ? [] : ['tfjs-cpu'])];
+
+const train: Record<string, Record<string, Row>> = {};
+const generate: Record<string, Row> = {};
+let engineGenerate: Row = null;
+let blas = '';
+
+for (const [H, L] of CONFIGS) {
+  const key = `${H}x${L}`;
+  train[key] = {};
+  for (const peer of peers) {
+    process.stderr.write(`H=${H} L=${L}: ${peer}...\n`);
+    let r: Record<string, unknown> | null = null;
+    if (peer === 'engine') {
+      const out = lastJson(process.execPath, ['dist/cli.js', 'bench', '--json', '--hidden', String(H), '--layers', String(L), '--steps', steps]);
+      r = out ? (out.train as Array<Record<string, unknown>>)[0] : null;
+      if (out && !engineGenerate) engineGenerate = out.generate as Row;
+    } else if (peer === 'pytorch') {
+      r = lastJson(PYTHON, ['test/bench/torch_bench.py', '--hidden', String(H), '--layers', String(L), '--steps', steps, '--threads', '2']);
+      if (r) blas = (r.blas as string[]).join(', ');
+    } else {
+      r = lastJson(process.execPath, [...tsx, '--backend', peer.slice(5), '--hidden', String(H), '--layers', String(L), '--steps', steps, '--max-seconds', maxSeconds]);
+    }
+    train[key][peer] = r as Row;
+  }
+}
+generate.engine = engineGenerate;
+for (const peer of peers.slice(1)) {
+  process.stderr.write(`generate: ${peer}...\n`);
+  generate[peer] =
+    peer === 'pytorch'
+      ? (lastJson(PYTHON, ['test/bench/torch_bench.py', '--generate', '--threads', '2']) as Row)
+      : (lastJson(process.execPath, [...tsx, '--backend', peer.slice(5), '--generate']) as Row);
+}
+
+const fmt = (x: number | undefined, d = 0): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const ratio = (a: Row, b: Row): string => (a && b ? `${fmt(a.tokens_per_s / b.tokens_per_s, 2)}x` : '-');
+
+const lines: string[] = [];
+lines.push(`training tokens/s (median; GFLOP/s by the issue's count; peak RSS MB)${blas ? `; PyTorch BLAS: ${blas}, 2 threads` : ''}`);
+lines.push(`| H | L | ${peers.join(' | ')} | engine/PyTorch | engine/tfjs-wasm | engine/tfjs-cpu |`);
+lines.push(`|---|---|${peers.map(() => '---:').join('|')}|---:|---:|---:|`);
+for (const [H, L] of CONFIGS) {
+  const row = train[`${H}x${L}`];
+  const cells = peers.map((p) => {
+    const r = row[p];
+    if (!r) return '-';
+    const gf = (stepFlops(H, L) * r.tokens_per_s) / (32 * 64) / 1e9;
+    return `${fmt(r.tokens_per_s)} (${fmt(gf, 1)} GF/s, ${fmt(r.peak_rss_mb)} MB${r.steps !== undefined && Number(r.steps) < 10 ? `, ${r.steps} steps` : ''})`;
+  });
+  lines.push(`| ${H} | ${L} | ${cells.join(' | ')} | ${ratio(row.engine, row.pytorch)} | ${ratio(row.engine, row['tfjs-wasm'])} | ${ratio(row.engine, row['tfjs-cpu'])} |`);
+}
+lines.push('');
+lines.push(`generation, H=512 L=2, batch 1, 200 tokens: ${peers.map((p) => `${p} ${fmt(generate[p]?.tokens_per_s)}`).join(', ')} tokens/s`);
+process.stdout.write(`${lines.join('\n')}\n`);
+if (values.json) process.stdout.write(`${JSON.stringify({ train, generate, blas })}\n`);
