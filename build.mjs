@@ -30,6 +30,14 @@ const entries = [
     format: 'cjs',
     target: 'node20',
   },
+  {
+    // The Inspect States webview: a browser script with its styles (ours and uPlot's) bundled into
+    // dist/webview.css, both loaded by the page of src/extension/panelHtml.ts under its CSP.
+    entryPoints: { webview: 'webview/main.ts' },
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
 ];
 
 // The engine's SIMD kernels: WebAssembly text assembled into bytes that the engine embeds as a

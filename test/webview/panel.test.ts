@@ -1,0 +1,426 @@
+// The Inspect States webview in headless Chromium: the real page (panelHtml) with the real bundle
+// (dist/webview.js, dist/webview.css), fed the messages of a recorded training run.
+// Needs `npm run build` first (npm test does it) and Chromium at /usr/bin/chromium.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { at, type HostToPanel, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
+import { launchBrowser, loadRecording, openPanel, post, posted, problems, ROOT, settle, showTab, startServer, type Panel, type PanelServer } from './harness';
+import type { ThemeName } from './themes';
+
+const SCREENSHOTS = join(ROOT, 'test', 'webview', 'screenshots');
+const article = loadRecording('article');
+const fable = loadRecording('fable-char');
+
+let server: PanelServer;
+let browser: Browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+function lastTrace(messages: HostToPanel[]): TraceMessage {
+  const trace = [...messages].reverse().find((m): m is TraceMessage => m.type === 'trace');
+  assert.ok(trace, 'the recording has a trace');
+  return trace;
+}
+
+/** Opens a panel, runs the body, and fails on any page error or CSP violation on the way. */
+async function withPanel(options: Parameters<typeof openPanel>[2], body: (panel: Panel) => Promise<void>): Promise<void> {
+  const panel = await openPanel(browser, server, options);
+  try {
+    await body(panel);
+    assert.deepEqual(await problems(panel), []);
+  } finally {
+    await panel.close();
+  }
+}
+
+interface MapInfo {
+  section: string;
+  tensor: string;
+  width: number;
+  height: number;
+  rows: number;
+  cols: number;
+  cellW: number;
+  cellH: number;
+  cssWidth: number;
+  cssHeight: number;
+  colours: number;
+}
+
+/** Every heatmap canvas: its size attributes, its cell, and how many distinct colours it holds. */
+function readMaps(page: Page): Promise<MapInfo[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLCanvasElement>('canvas.hm-canvas')).map((c) => {
+      const ctx = c.getContext('2d');
+      const colours = new Set<number>();
+      if (ctx && c.width > 0 && c.height > 0) {
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 4) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      }
+      return {
+        section: c.closest('section.section')?.id ?? '',
+        tensor: c.dataset.tensor ?? '',
+        width: c.width,
+        height: c.height,
+        rows: Number(c.dataset.rows),
+        cols: Number(c.dataset.cols),
+        cellW: Number(c.dataset.cellW),
+        cellH: Number(c.dataset.cellH),
+        // Its CSS size (the tab may be hidden, with no layout): the same pixels, not rescaled.
+        cssWidth: parseFloat(c.style.width),
+        cssHeight: parseFloat(c.style.height),
+        colours: colours.size,
+      };
+    }),
+  );
+}
+
+/** The centre of cell (row, col) of a heatmap, in page coordinates. */
+async function cellCentre(page: Page, selector: string, row: number, col: number): Promise<{ x: number; y: number }> {
+  const canvas = page.locator(selector);
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  assert.ok(box, `${selector} is laid out`);
+  const cell = await canvas.evaluate((c: HTMLCanvasElement) => ({ w: Number(c.dataset.cellW), h: Number(c.dataset.cellH), width: c.width }));
+  const scale = box.width / cell.width;
+  return { x: box.x + (col + 0.5) * cell.w * scale, y: box.y + (row + 0.5) * cell.h * scale };
+}
+
+async function tooltip(page: Page): Promise<{ hidden: boolean; data: Record<string, string>; value: string; text: string }> {
+  return page.evaluate(() => {
+    const t = document.getElementById('tooltip');
+    if (!t) throw new Error('no #tooltip');
+    return { hidden: t.hidden, data: { ...t.dataset } as Record<string, string>, value: t.querySelector('[data-part="value"]')?.textContent ?? '', text: t.textContent ?? '' };
+  });
+}
+
+/** The printed value agrees with the exact one to its 4 significant digits. */
+function assertPrinted(printed: string, exact: number, what: string): void {
+  const shown = Number(printed.replace('−', '-'));
+  assert.ok(Number.isFinite(shown), `${what}: "${printed}" is a number`);
+  const tolerance = Math.abs(exact) * 5e-4 + 1e-12;
+  assert.ok(Math.abs(shown - exact) <= tolerance, `${what}: printed ${printed}, recorded ${exact}`);
+}
+
+async function chooseLayer(page: Page, layer: number): Promise<void> {
+  await page.click('#layer');
+  await page.click(`#layer vscode-option[value="${layer}"]`);
+  await page.waitForFunction((l) => (document.getElementById('layer') as HTMLElement & { value: string }).value === String(l), layer);
+  await settle(page);
+}
+
+test('sends ready first, then draws the article’s shapes; no CSP violation or error', async () => {
+  await withPanel({}, async ({ page }) => {
+    assert.deepEqual(await posted(page), [{ type: 'ready' }]);
+    await post(page, article);
+    const text = (tensor: string) => page.locator(`#shapes [data-tensor="${tensor}"]`).first().textContent();
+    assert.match((await text('input')) ?? '', /input.*\(1, 3, 10\)/);
+    assert.match((await text('output_l0')) ?? '', /\(1, 3, 5\)/);
+    assert.match((await text('c_l0')) ?? '', /c_l0\s*\(1, 5\)/);
+    assert.match((await text('h_l0')) ?? '', /h_l0\s*\(1, 5\)/);
+    assert.match((await text('logits')) ?? '', /\(1, 10\)/);
+    const table = (await page.locator('#parameter-table').textContent()) ?? '';
+    assert.match(table, /lstm\.weight_ih_l0\s*\(20, 10\)\s*200/);
+    assert.match(table, /total\s*400/);
+    assert.equal((await posted(page)).length, 1, 'drawing posts nothing');
+  });
+});
+
+test('every heatmap is T·cell × H·cell (or cols·cell × rows·cell), drawn at that size, with varied pixels', async () => {
+  for (const [name, messages] of [['article', article], ['fable-char', fable]] as const) {
+    const trace = lastTrace(messages);
+    await withPanel({}, async ({ page }) => {
+      await post(page, messages);
+      const maps = await readMaps(page);
+      const states = maps.filter((m) => m.section === 'states');
+      const gradients = maps.filter((m) => m.section === 'gradients' && (m.tensor === 'dh' || m.tensor === 'dc'));
+      const blocks = maps.filter((m) => m.section === 'gradients' && m.tensor.includes('.'));
+      assert.deepEqual(states.map((m) => m.tensor), ['i', 'f', 'g', 'o', 'c', 'h'], name);
+      assert.deepEqual(gradients.map((m) => m.tensor), ['dh', 'dc'], name);
+      assert.equal(blocks.length, 4 * 3, `${name}: W_ih, W_hh and b for each gate`);
+      for (const m of [...states, ...gradients]) {
+        const what = `${name} ${m.section} ${m.tensor}`;
+        assert.equal(m.rows, trace.H, what);
+        assert.equal(m.cols, trace.T, what);
+        assert.equal(m.cellW, m.cellH, `${what}: square cells`);
+        assert.ok(m.cellW >= 1, what);
+        assert.equal(m.width, trace.T * m.cellW, `${what}: width = T·cell`);
+        assert.equal(m.height, trace.H * m.cellH, `${what}: height = H·cell`);
+        assert.deepEqual([m.cssWidth, m.cssHeight], [m.width, m.height], `${what}: not rescaled by CSS`);
+        assert.ok(m.colours >= 2, `${what}: ${m.colours} colour(s)`);
+      }
+      for (const m of blocks) {
+        assert.equal(m.rows, trace.H, m.tensor);
+        assert.equal(m.width, m.cols * m.cellW, m.tensor);
+        assert.equal(m.height, m.rows * m.cellH, m.tensor);
+      }
+      if (name === 'fable-char') {
+        // Units differ here (the article's constant start makes them all alike), so each block varies.
+        for (const m of blocks) assert.ok(m.colours >= 2, `${m.tensor}: ${m.colours} colour(s)`);
+      }
+    });
+  }
+});
+
+test('hovering a cell shows its token, unit and value; the keyboard moves the same tooltip', async () => {
+  const trace = lastTrace(fable);
+  const { T, H } = trace;
+  const layer0 = trace.entries.find((e) => e.layer === 0 && e.direction === 'forward');
+  assert.ok(layer0?.gradients);
+  const cases = [
+    { tab: 'states', tensor: 'c', k: 4, data: layer0.states, unit: 5, t: 7 },
+    { tab: 'states', tensor: 'f', k: 1, data: layer0.states, unit: 0, t: 0 },
+    { tab: 'states', tensor: 'g', k: 2, data: layer0.states, unit: H - 1, t: T - 1 },
+    { tab: 'gradients', tensor: 'dh', k: 0, data: layer0.gradients, unit: 3, t: 20 },
+  ];
+  await withPanel({}, async ({ page }) => {
+    await post(page, fable);
+    for (const c of cases) {
+      await showTab(page, c.tab);
+      const p = await cellCentre(page, `#${c.tab} canvas[data-tensor="${c.tensor}"]`, c.unit, c.t);
+      await page.mouse.move(p.x, p.y);
+      const tip = await tooltip(page);
+      const what = `${c.tensor}[unit ${c.unit}, t ${c.t}]`;
+      assert.equal(tip.hidden, false, what);
+      assert.equal(tip.data.tensor, c.tensor, what);
+      assert.equal(tip.data.unit, String(c.unit), what);
+      assert.equal(tip.data.step, String(c.t), what);
+      assert.equal(tip.data.token, trace.tokens[c.t], what);
+      assert.match(tip.text, new RegExp(`unit ${c.unit}\\b`), what);
+      assertPrinted(tip.value, c.data[at(c.k, c.t, c.unit, T, H)], what);
+    }
+    await page.mouse.move(1, 1);
+    assert.equal((await tooltip(page)).hidden, true, 'the tooltip goes when the pointer leaves');
+
+    // Keyboard: focus a map, move right twice and down once.
+    await showTab(page, 'states');
+    await page.focus('#states canvas[data-tensor="h"]');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    const tip = await tooltip(page);
+    assert.equal(tip.hidden, false);
+    assert.deepEqual([tip.data.tensor, tip.data.unit, tip.data.step], ['h', '1', '2']);
+    assertPrinted(tip.value, layer0.states[at(5, 2, 1, T, H)], 'h[1, 2] by keyboard');
+  });
+});
+
+test('clicking a cell posts highlightUnit for its unit; Clear posts clearHighlight', async () => {
+  await withPanel({}, async ({ page }) => {
+    await post(page, fable);
+    await showTab(page, 'states');
+    const p = await cellCentre(page, '#states canvas[data-tensor="h"]', 2, 5);
+    await page.mouse.click(p.x, p.y);
+    await settle(page);
+    assert.deepEqual((await posted(page)).slice(1), [{ type: 'highlightUnit', layer: 0, direction: 'forward', tensor: 'h', unit: 2 }]);
+    assert.match((await page.textContent('#selection')) ?? '', /unit 2/);
+
+    // Layer 1, a gate, then Enter on the keyboard.
+    await chooseLayer(page, 1);
+    const q = await cellCentre(page, '#states canvas[data-tensor="f"]', 7, 0);
+    await page.mouse.click(q.x, q.y);
+    await settle(page);
+    await page.focus('#states canvas[data-tensor="c"]');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await settle(page);
+    assert.deepEqual((await posted(page)).slice(2), [
+      { type: 'highlightUnit', layer: 1, direction: 'forward', tensor: 'f', unit: 7 },
+      { type: 'highlightUnit', layer: 1, direction: 'forward', tensor: 'c', unit: 8 },
+    ]);
+
+    await page.click('#clear-highlight');
+    await settle(page);
+    const all = await posted(page);
+    assert.deepEqual(all[all.length - 1], { type: 'clearHighlight' });
+    assert.equal(await page.getAttribute('#clear-highlight', 'disabled'), '', 'nothing left to clear');
+    await page.click('#clear-highlight', { force: true });
+    assert.equal((await posted(page)).length, all.length, 'a disabled Clear posts nothing');
+  });
+});
+
+test('the sequence buttons post chooseSequence', async () => {
+  await withPanel({}, async ({ page }) => {
+    await post(page, article);
+    for (const source of ['cursor', 'selection', 'start'] as const) {
+      await page.click(`#seq-${source}`);
+      const all = await posted(page);
+      assert.deepEqual(all[all.length - 1], { type: 'chooseSequence', source });
+    }
+    await settle(page);
+    assert.match((await page.textContent('#sequence')) ?? '', /Reading the sequence/);
+    await post(page, [lastTrace(article)]);
+    assert.match((await page.textContent('#sequence')) ?? '', /the text at the cursor/);
+  });
+});
+
+test('malformed messages change nothing and throw nothing', async () => {
+  const trace = lastTrace(fable);
+  const entry = trace.entries[0];
+  const bad: unknown[] = [
+    { type: 'bogus' },
+    null,
+    42,
+    'trace',
+    { type: 'model' },
+    { ...trace, entries: [{ ...entry, states: new Float32Array(5) }] },
+    { ...trace, entries: [{ ...entry, states: 'not a Float32Array' }] },
+    { ...trace, entries: [{ ...entry, states: Array.from(entry.states) }] },
+    { ...trace, T: trace.T + 1 },
+    { ...trace, H: 0 },
+    { ...trace, predictions: trace.predictions.slice(1) },
+    { ...trace, extra: true },
+    { type: 'training', running: true, step: 1, totalSteps: 2, tokensPerSecond: 1, clip: null, reset: true, history: { step: ['x'], loss: [1], gradNorm: [1], learningRate: [1] } },
+    { type: 'note', level: 'fatal', text: 'no such level' },
+    { type: 'noModel', file: null },
+  ];
+  await withPanel({}, async (panel) => {
+    const { page } = panel;
+    await post(page, fable);
+    const snapshot = () =>
+      page.evaluate(() => ({
+        html: document.getElementById('app')?.innerHTML ?? '',
+        pixels: Array.from(document.querySelectorAll<HTMLCanvasElement>('canvas.hm-canvas')).map((c) => c.toDataURL()),
+      }));
+    const before = await snapshot();
+    const warnings = panel.console.filter((c) => c.type === 'warning').length;
+    await post(page, bad);
+    await settle(page);
+    const afterwards = await snapshot();
+    assert.equal(afterwards.html, before.html);
+    assert.deepEqual(afterwards.pixels, before.pixels);
+    const ignored = panel.console.filter((c) => c.type === 'warning' && /ignored a message/.test(c.text));
+    assert.ok(panel.console.filter((c) => c.type === 'warning').length - warnings >= bad.length);
+    assert.equal(ignored.length, bad.length);
+    assert.equal((await posted(page)).length, 1, 'nothing posted back');
+  });
+});
+
+test('state restore: a reloaded panel draws the same maps, layer, unit and tab without any message', async () => {
+  let state: unknown;
+  let maps: { h: string; dh: string };
+  await withPanel({}, async ({ page }) => {
+    await post(page, fable);
+    await showTab(page, 'states');
+    await chooseLayer(page, 1);
+    const p = await cellCentre(page, '#states canvas[data-tensor="h"]', 4, 3);
+    await page.mouse.click(p.x, p.y);
+    await showTab(page, 'gradients');
+    await page.waitForFunction(() => {
+      const s = (window as unknown as { __state: { ui?: { tab: string; layer: number; selected: unknown } } | null }).__state;
+      return !!s?.ui && s.ui.tab === 'gradients' && s.ui.layer === 1 && s.ui.selected !== null;
+    });
+    state = await page.evaluate(() => (window as unknown as { __state: unknown }).__state);
+    maps = await page.evaluate(() => ({
+      h: (document.querySelector('#states canvas[data-tensor="h"]') as HTMLCanvasElement).toDataURL(),
+      dh: (document.querySelector('#gradients canvas[data-tensor="dh"]') as HTMLCanvasElement).toDataURL(),
+    }));
+  });
+  assert.ok(JSON.stringify(state).length < 2_000_000, 'the saved state stays small');
+  await withPanel({ state }, async ({ page }) => {
+    await settle(page);
+    assert.deepEqual(await posted(page), [{ type: 'ready' }], 'a restored panel only says ready');
+    const restored = await page.evaluate(() => ({
+      h: (document.querySelector('#states canvas[data-tensor="h"]') as HTMLCanvasElement | null)?.toDataURL(),
+      dh: (document.querySelector('#gradients canvas[data-tensor="dh"]') as HTMLCanvasElement | null)?.toDataURL(),
+      tab: (document.querySelector('vscode-panels') as HTMLElement & { activeid: string }).activeid,
+      layer: (document.getElementById('layer') as HTMLElement & { value: string }).value,
+      points: document.getElementById('chart-loss')?.dataset.points,
+    }));
+    assert.equal(restored.h, maps.h, 'the h map of layer 1, with unit 4 outlined');
+    assert.equal(restored.dh, maps.dh);
+    assert.equal(restored.tab, 'tab-gradients');
+    assert.equal(restored.layer, '1');
+    assert.equal(restored.points, '120', 'the whole loss history');
+    assert.match((await page.textContent('#selection')) ?? '', /unit 4/);
+    assert.match((await page.textContent('#title')) ?? '', /fable-char/);
+  });
+});
+
+test('noModel shows its reason; a note can be dismissed; training resets and appends', async () => {
+  await withPanel({}, async ({ page }) => {
+    const reason = 'notes.txt has no model yet: run “LSTM Lens: Train LSTM on This File”.';
+    await post(page, [{ type: 'noModel', file: 'notes.txt', reason }]);
+    assert.equal(await page.textContent('#no-model-reason'), reason);
+    assert.equal(await page.isVisible('#content'), false);
+
+    await post(page, fable);
+    assert.equal(await page.isVisible('#no-model-reason'), false);
+    assert.equal(await page.getAttribute('#chart-loss', 'data-points'), '120', '40 + 40 + 40 steps');
+
+    await post(page, [{ type: 'note', level: 'warning', text: 'Training stopped: the loss diverged.' }]);
+    assert.match((await page.textContent('#notes')) ?? '', /the loss diverged/);
+    await page.click('#notes vscode-button[aria-label="Dismiss"]');
+    await settle(page);
+    assert.equal(await page.locator('#notes .note').count(), 0);
+
+    const training: TrainingMessage = {
+      type: 'training', running: true, step: 4, totalSteps: 10, tokensPerSecond: 1234, clip: 1, reset: true,
+      history: { step: [1, 2, 3, 4], loss: [3, 2.5, 2.4, 2.2], gradNorm: [0.5, 1.5, 0.9, 2], learningRate: [0.01, 0.01, 0.01, 0.01] },
+    };
+    await post(page, [training]);
+    assert.equal(await page.getAttribute('#chart-loss', 'data-points'), '4', 'reset replaces the history');
+    await post(page, [{ ...training, reset: false, step: 6, history: { step: [5, 6], loss: [2, 1.9], gradNorm: [3, 0.1], learningRate: [0.01, 0.01] } }]);
+    assert.equal(await page.getAttribute('#chart-loss', 'data-points'), '6', 'otherwise it appends');
+    assert.equal(await page.getAttribute('#gradients [data-clip-events]', 'data-clip-events'), '3', 'steps 2, 4 and 5 were clipped');
+    assert.match((await page.textContent('#training-stats')) ?? '', /6 \/ 10/);
+  });
+});
+
+test('a burst of traces is drawn once, with the latest', async () => {
+  const trace = lastTrace(fable);
+  const burst = Array.from({ length: 30 }, (_, i) => ({ ...trace, step: 1000 + i }));
+  await withPanel({}, async ({ page }) => {
+    await post(page, fable.filter((m) => m.type !== 'trace'));
+    await page.evaluate(() => {
+      const w = window as unknown as { __draws: number };
+      w.__draws = 0;
+      new MutationObserver(() => {
+        w.__draws += 1;
+      }).observe(document.getElementById('states') as HTMLElement, { childList: true });
+    });
+    await post(page, burst);
+    const draws = await page.evaluate(() => (window as unknown as { __draws: number }).__draws);
+    assert.ok(draws >= 1 && draws <= 3, `${burst.length} traces drawn ${draws} time(s)`);
+    assert.match((await page.textContent('#sequence')) ?? '', /step 1029/);
+  });
+});
+
+test('screenshots in a light and a dark theme (test/webview/screenshots/)', async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  for (const theme of ['light', 'dark'] as ThemeName[]) {
+    await withPanel({ theme, width: 1100, height: 900 }, async ({ page }) => {
+      await post(page, fable);
+      for (const tab of ['shapes', 'states', 'gradients', 'training', 'predictions']) {
+        await showTab(page, tab);
+        await page.screenshot({ path: join(SCREENSHOTS, `${theme}-${tab}.png`), fullPage: true });
+      }
+      // Hover, to see the tooltip and the cell cursor.
+      await showTab(page, 'states');
+      const p = await cellCentre(page, '#states canvas[data-tensor="c"]', 5, 9);
+      await page.mouse.move(p.x, p.y);
+      await page.screenshot({ path: join(SCREENSHOTS, `${theme}-hover.png`) });
+    });
+    await withPanel({ theme, width: 900, height: 900 }, async ({ page }) => {
+      await post(page, article);
+      for (const tab of ['shapes', 'states']) {
+        await showTab(page, tab);
+        await page.screenshot({ path: join(SCREENSHOTS, `${theme}-article-${tab}.png`), fullPage: true });
+      }
+      await post(page, [{ type: 'noModel', file: 'notes.txt', reason: 'notes.txt has no model yet: run “LSTM Lens: Train LSTM on This File”.' }, { type: 'note', level: 'info', text: 'The model of notes.txt was forgotten.' }]);
+      await page.screenshot({ path: join(SCREENSHOTS, `${theme}-no-model.png`) });
+    });
+  }
+});

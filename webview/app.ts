@@ -1,0 +1,313 @@
+// The Inspect States panel: the page's frame (heading, notes, controls, tabs) and the loop that
+// turns messages into drawing. Messages only update the store; one requestAnimationFrame callback
+// draws whatever is latest, so a burst of traces costs one drawing (of the last).
+
+import { checkHostToPanel } from '../src/protocol/panel';
+import { ChartSet, readTheme } from './charts';
+import { formatCount, formatValue } from './format';
+import type { Host } from './host';
+import type { SectionContext } from './sections/context';
+import { renderGradients } from './sections/gradients';
+import { renderPredictions } from './sections/predictions';
+import { renderShapes } from './sections/shapes';
+import { renderStates } from './sections/states';
+import { renderTraining } from './sections/training';
+import { ALL_PARTS, layerChoices, PanelStore, TABS, type Part, type Selection, type SequenceSource, type TabId } from './store';
+import { Tooltip } from './tooltip';
+import { el } from './ui/dom';
+import { button, dropdown, panels, selectTab, setDisabled, tag } from './ui/toolkit';
+
+type SectionId = TabId;
+
+/** How long "Reading the sequence…" may stand without an answer from the host. */
+const PENDING_TIMEOUT_MS = 10_000;
+
+const SECTIONS: Record<SectionId, { label: string; render: (view: HTMLElement, ctx: SectionContext) => void }> = {
+  shapes: { label: 'Shapes', render: renderShapes },
+  states: { label: 'States', render: renderStates },
+  gradients: { label: 'Gradients', render: renderGradients },
+  training: { label: 'Training', render: renderTraining },
+  predictions: { label: 'Predictions', render: renderPredictions },
+};
+
+const SEQUENCE_BUTTONS: Array<{ source: SequenceSource; label: string; title: string }> = [
+  { source: 'cursor', label: 'At cursor', title: 'Trace the text before the cursor' },
+  { source: 'selection', label: 'Selection', title: 'Trace the selected text' },
+  { source: 'start', label: 'Start of file', title: 'Trace the beginning of the file' },
+];
+
+export class App {
+  private readonly store = new PanelStore();
+  private readonly tooltip = new Tooltip();
+  private readonly views = new Map<SectionId, { element: HTMLElement; charts: ChartSet }>();
+  private readonly heading = el('h1', { id: 'title' });
+  private readonly status = el('span', { class: 'status' });
+  private readonly summary = el('p', { class: 'summary', id: 'summary' });
+  private readonly notes = el('div', { class: 'notes', id: 'notes', attrs: { 'aria-live': 'polite' } });
+  private readonly empty = el('div', { class: 'empty', id: 'empty' });
+  private readonly content = el('div', { class: 'content', id: 'content' });
+  private readonly sequence = el('div', { class: 'sequence', id: 'sequence' });
+  private readonly pickers = el('div', { class: 'pickers', id: 'pickers' });
+  private readonly selection = el('div', { class: 'selection', id: 'selection' });
+  private readonly clearButton: HTMLElement;
+  private readonly tabs: HTMLElement;
+  private frame = 0;
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  private width = 0;
+  private pickersKey = '';
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly host: Host,
+  ) {
+    for (const id of TABS) this.views.set(id, { element: el('section', { class: 'section', id, attrs: { 'aria-labelledby': `tab-${id}` } }), charts: new ChartSet() });
+    this.tabs = panels(
+      TABS.map((id) => ({ id, label: SECTIONS[id].label, view: this.view(id).element })),
+      this.store.ui.tab,
+      (id) => {
+        if (!(TABS as readonly string[]).includes(id) || id === this.store.ui.tab) return;
+        this.store.ui.tab = id as TabId;
+        this.tooltip.hide();
+        this.scheduleSave();
+      },
+    );
+    this.clearButton = button({ label: 'Clear', id: 'clear-highlight', title: 'Remove the highlight from the editor', onClick: () => this.clearSelection() });
+    const sequenceButtons = el(
+      'div',
+      { class: 'sequence-buttons', role: 'group', attrs: { 'aria-label': 'Sequence to trace' } },
+      ...SEQUENCE_BUTTONS.map((b) => button({ label: b.label, id: `seq-${b.source}`, title: b.title, onClick: () => this.chooseSequence(b.source) })),
+    );
+    root.replaceChildren(
+      el('header', { class: 'top' }, el('div', { class: 'title-row' }, el('div', {}, el('div', { class: 'eyebrow', text: 'LSTM Lens' }), this.heading), this.status), this.summary),
+      this.notes,
+      this.empty,
+      this.content,
+    );
+    this.content.append(
+      el('div', { class: 'toolbar', id: 'controls' }, el('div', { class: 'toolbar-row' }, this.sequence, sequenceButtons), el('div', { class: 'toolbar-row' }, this.pickers, el('div', { class: 'selection-wrap' }, this.selection, this.clearButton))),
+      this.tabs,
+    );
+    document.body.append(this.tooltip.element);
+  }
+
+  /** Restores the saved state, listens, then tells the host it may post. */
+  start(): void {
+    if (this.store.restore(this.host.getState())) selectTab(this.tabs, this.store.ui.tab);
+    window.addEventListener('message', (event: MessageEvent) => this.receive(event.data));
+    this.host.post({ type: 'ready' });
+    new ResizeObserver(() => {
+      const w = this.contentWidth();
+      if (Math.abs(w - this.width) >= 16) {
+        this.store.touch('shapes', 'states', 'gradients', 'training');
+        this.schedule();
+      }
+    }).observe(this.root);
+    // A theme change: the charts take their colours from it when drawn.
+    new MutationObserver(() => {
+      this.store.touch('training', 'gradients');
+      this.schedule();
+    }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    this.store.touch(...ALL_PARTS);
+    this.schedule();
+  }
+
+  receive(data: unknown): void {
+    const checked = checkHostToPanel(data);
+    if (!checked.ok) {
+      console.warn(`LSTM Lens: ignored a message from the extension (${checked.error})`);
+      return;
+    }
+    this.store.apply(checked.message);
+    this.schedule();
+  }
+
+  private view(id: SectionId): { element: HTMLElement; charts: ChartSet } {
+    const v = this.views.get(id);
+    if (!v) throw new Error(`no section ${id}`);
+    return v;
+  }
+
+  private schedule(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.draw();
+    });
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      this.host.setState(this.store.save());
+    }, 150);
+  }
+
+  private contentWidth(): number {
+    return Math.max(280, this.root.clientWidth - 16);
+  }
+
+  private draw(): void {
+    const dirty = new Set<Part>(this.store.dirty);
+    this.store.dirty.clear();
+    if (dirty.size === 0) return;
+    this.width = this.contentWidth();
+    const s = this.store;
+    if (dirty.has('header')) this.drawHeader();
+    if (dirty.has('notes')) this.drawNotes();
+    const showing = !!(s.model || s.trace || s.training);
+    this.content.hidden = !showing;
+    this.empty.hidden = showing;
+    if (!showing) this.drawEmpty();
+    if (dirty.has('controls')) this.drawControls();
+    this.drawSelection();
+    const ctx: Omit<SectionContext, 'charts'> = {
+      store: s,
+      tooltip: this.tooltip,
+      width: this.width,
+      theme: readTheme(),
+      select: (selection) => this.select(selection),
+    };
+    for (const id of TABS) {
+      if (!dirty.has(id)) continue;
+      const v = this.view(id);
+      v.charts.dispose();
+      SECTIONS[id].render(v.element, { ...ctx, charts: v.charts });
+    }
+    this.scheduleSave();
+  }
+
+  private drawHeader(): void {
+    const { model, noModel, training, trace } = this.store;
+    this.heading.textContent = model?.summary.file ?? noModel?.file ?? 'Inspect States';
+    const m = model?.summary;
+    if (m) {
+      const parts = [
+        `${m.tokens === 'char' ? 'Characters' : 'Words'}, vocabulary ${formatCount(m.vocabSize)}`,
+        `${m.layers} layer${m.layers === 1 ? '' : 's'} × ${m.hiddenSize} units${m.directions === 2 ? ', both directions' : ''}`,
+        m.embeddingSize === null ? 'one-hot input' : `embedding ${m.embeddingSize}`,
+        m.mode === 'many_to_one' ? 'many-to-one' : 'many-to-many',
+        `${formatCount(m.parameters)} parameters`,
+      ];
+      this.summary.textContent = parts.join(' · ');
+    } else this.summary.textContent = '';
+    this.status.replaceChildren();
+    if (training) {
+      this.status.append(tag(training.running ? `training · step ${training.step} / ${training.totalSteps}` : `trained · step ${training.step}`, training.running ? 'running' : ''));
+    } else if (m) this.status.append(tag(`step ${m.step}${m.loss === null ? '' : ` · loss ${formatValue(m.loss)}`}`));
+    // The sequence line belongs to the trace.
+    this.sequence.replaceChildren();
+    if (this.store.pendingSequence) this.sequence.append(el('span', { class: 'muted', text: 'Reading the sequence…' }));
+    else if (trace) {
+      this.sequence.append(
+        el('span', { class: 'seq-label', text: 'Sequence: ' }),
+        el('strong', { text: trace.source }),
+        el('span', { class: 'muted', text: ` · ${trace.T} token${trace.T === 1 ? '' : 's'} · model at step ${trace.step}${trace.loss === null ? '' : ` · loss ${formatValue(trace.loss)}`}` }),
+      );
+    } else this.sequence.append(el('span', { class: 'muted', text: 'No sequence traced yet.' }));
+  }
+
+  private drawEmpty(): void {
+    const { noModel } = this.store;
+    this.empty.replaceChildren();
+    if (noModel) {
+      this.empty.append(el('h2', { text: noModel.file ? `No model for ${noModel.file}` : 'No model to inspect' }), el('p', { class: 'reason', id: 'no-model-reason', text: noModel.reason }));
+    } else this.empty.append(el('p', { class: 'placeholder', text: 'Waiting for the extension…' }));
+  }
+
+  private drawNotes(): void {
+    this.notes.replaceChildren(
+      ...this.store.notes.map((n) =>
+        el(
+          'div',
+          { class: `note ${n.level}`, role: n.level === 'error' ? 'alert' : 'status', attrs: { 'data-note-id': n.id } },
+          el('span', { class: 'note-icon', text: n.level === 'error' ? '✖' : n.level === 'warning' ? '⚠' : 'ℹ', attrs: { 'aria-hidden': 'true' } }),
+          el('span', { class: 'note-text', text: n.text }),
+          button({ label: '×', appearance: 'icon', ariaLabel: 'Dismiss', title: 'Dismiss', onClick: () => this.dismissNote(n.id) }),
+        ),
+      ),
+    );
+  }
+
+  private dismissNote(id: number): void {
+    this.store.dismissNote(id);
+    this.schedule();
+  }
+
+  /** Layer and direction dropdowns; rebuilt only when their choices change (not to steal focus). */
+  private drawControls(): void {
+    const s = this.store;
+    const choices = layerChoices(s.model, s.trace);
+    const layers = [...new Set(choices.map((c) => c.layer))];
+    const directions = choices.filter((c) => c.layer === s.ui.layer).map((c) => c.direction);
+    const key = JSON.stringify([layers, directions, s.ui.layer, s.ui.direction]);
+    if (key === this.pickersKey) return;
+    this.pickersKey = key;
+    const layer = dropdown({
+      id: 'layer',
+      label: 'Layer',
+      options: (layers.length ? layers : [0]).map((l) => ({ value: String(l), label: `Layer ${l}` })),
+      value: String(s.ui.layer),
+      onChange: (v) => this.chooseLayer(Number(v), s.ui.direction),
+    });
+    const direction = dropdown({
+      id: 'direction',
+      label: 'Direction',
+      options: (directions.length ? directions : ['forward' as const]).map((d) => ({ value: d, label: d })),
+      value: s.ui.direction,
+      onChange: (v) => this.chooseLayer(s.ui.layer, v === 'backward' ? 'backward' : 'forward'),
+    });
+    this.pickers.replaceChildren(layer.element, direction.element);
+  }
+
+  private drawSelection(): void {
+    const sel = this.store.ui.selected;
+    this.selection.replaceChildren(
+      sel
+        ? el('span', {}, el('span', { class: 'sel-dot', attrs: { 'aria-hidden': 'true' } }), 'Highlighting ', el('strong', { text: `unit ${sel.unit}` }), el('span', { class: 'muted', text: ` of ${sel.tensor}, layer ${sel.layer} ${sel.direction}` }))
+        : el('span', { class: 'muted', text: 'Click a cell to highlight its unit in the editor.' }),
+    );
+    setDisabled(this.clearButton, !sel);
+  }
+
+  private chooseLayer(layer: number, direction: 'forward' | 'backward'): void {
+    const choices = layerChoices(this.store.model, this.store.trace);
+    const exact = choices.find((c) => c.layer === layer && c.direction === direction) ?? choices.find((c) => c.layer === layer);
+    if (!exact) return;
+    this.store.ui.layer = exact.layer;
+    this.store.ui.direction = exact.direction;
+    this.tooltip.hide();
+    this.store.touch('controls', 'states', 'gradients');
+    this.schedule();
+  }
+
+  private select(selection: Selection): void {
+    this.store.ui.selected = selection;
+    this.host.post({ type: 'highlightUnit', ...selection });
+    this.store.touch('states', 'gradients');
+    this.schedule();
+  }
+
+  private clearSelection(): void {
+    if (!this.store.ui.selected) return;
+    this.store.ui.selected = null;
+    this.host.post({ type: 'clearHighlight' });
+    this.store.touch('states', 'gradients');
+    this.schedule();
+  }
+
+  private chooseSequence(source: SequenceSource): void {
+    this.store.ui.sequence = source;
+    this.store.pendingSequence = source;
+    this.host.post({ type: 'chooseSequence', source });
+    this.store.touch('header', 'states', 'gradients', 'predictions');
+    this.schedule();
+    // No answer (neither a trace nor a note) within a while: stop saying that it is coming.
+    setTimeout(() => {
+      if (this.store.pendingSequence !== source) return;
+      this.store.pendingSequence = null;
+      this.store.touch('header', 'states', 'gradients', 'predictions');
+      this.schedule();
+    }, PENDING_TIMEOUT_MS);
+  }
+}

@@ -1,0 +1,323 @@
+// What the panel knows: the last model, training and trace messages, the notes, and the reader's
+// choices. Messages are applied here (already checked); drawing happens later, in one animation
+// frame, from whatever is latest. The same data, made JSON, is the state VS Code keeps while the
+// panel is hidden.
+
+import * as v from 'valibot';
+import {
+  checkHostToPanel,
+  GRADIENT_NAMES,
+  STATE_NAMES,
+  type HostToPanel,
+  type ModelMessage,
+  type TraceMessage,
+  type TrainingMessage,
+} from '../src/protocol/panel';
+
+export const TABS = ['shapes', 'states', 'gradients', 'training', 'predictions'] as const;
+export type TabId = (typeof TABS)[number];
+export type Direction = 'forward' | 'backward';
+export type SequenceSource = 'cursor' | 'selection' | 'start';
+
+const unit = v.pipe(v.number(), v.integer(), v.minValue(0));
+const direction = v.picklist(['forward', 'backward']);
+
+const SelectionSchema = v.strictObject({ layer: unit, direction, tensor: v.picklist([...STATE_NAMES, ...GRADIENT_NAMES]), unit });
+export type Selection = v.InferOutput<typeof SelectionSchema>;
+
+const UiSchema = v.object({
+  tab: v.picklist(TABS),
+  layer: unit,
+  direction,
+  selected: v.nullable(SelectionSchema),
+  sequence: v.nullable(v.picklist(['cursor', 'selection', 'start'])),
+});
+export type UiChoices = v.InferOutput<typeof UiSchema>;
+
+export function defaultUi(): UiChoices {
+  return { tab: 'states', layer: 0, direction: 'forward', selected: null, sequence: null };
+}
+
+export interface History {
+  step: number[];
+  loss: number[];
+  gradNorm: number[];
+  learningRate: number[];
+}
+
+export interface Training {
+  running: boolean;
+  step: number;
+  totalSteps: number;
+  tokensPerSecond: number;
+  clip: number | null;
+  history: History;
+}
+
+export interface Note {
+  id: number;
+  level: 'info' | 'warning' | 'error';
+  text: string;
+}
+
+/** The parts of the page that a change asks to redraw. */
+export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'gradients' | 'training' | 'predictions';
+export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'training', 'predictions'];
+
+/**
+ * Steps of history kept. Past it, neighbouring steps are merged two by two (the later step, the
+ * mean loss, the larger gradient norm so that no clipping event is lost, the later learning rate):
+ * a long run keeps its whole shape in bounded memory and a bounded saved state.
+ */
+export const MAX_HISTORY = 20_000;
+
+export function compactHistory(h: History): void {
+  const n = Math.floor(h.step.length / 2);
+  const odd = h.step.length % 2;
+  const out: History = { step: [], loss: [], gradNorm: [], learningRate: [] };
+  for (let i = 0; i < n; i++) {
+    const a = 2 * i;
+    const b = a + 1;
+    out.step.push(h.step[b]);
+    out.loss.push((h.loss[a] + h.loss[b]) / 2);
+    out.gradNorm.push(Math.max(h.gradNorm[a], h.gradNorm[b]));
+    out.learningRate.push(h.learningRate[b]);
+  }
+  if (odd) {
+    const last = h.step.length - 1;
+    out.step.push(h.step[last]);
+    out.loss.push(h.loss[last]);
+    out.gradNorm.push(h.gradNorm[last]);
+    out.learningRate.push(h.learningRate[last]);
+  }
+  Object.assign(h, out);
+}
+
+/** The layers and directions that can be shown: the trace's entries, else the model's. */
+export function layerChoices(model: ModelMessage | null, trace: TraceMessage | null): Array<{ layer: number; direction: Direction }> {
+  if (trace && trace.entries.length > 0) return trace.entries.map((e) => ({ layer: e.layer, direction: e.direction }));
+  if (!model) return [];
+  const out: Array<{ layer: number; direction: Direction }> = [];
+  for (let l = 0; l < model.summary.layers; l++) {
+    out.push({ layer: l, direction: 'forward' });
+    if (model.summary.directions === 2) out.push({ layer: l, direction: 'backward' });
+  }
+  return out;
+}
+
+function sameArchitecture(a: ModelMessage, b: ModelMessage): boolean {
+  const x = a.summary;
+  const y = b.summary;
+  return x.file === y.file && x.vocabSize === y.vocabSize && x.hiddenSize === y.hiddenSize && x.layers === y.layers && x.directions === y.directions && x.embeddingSize === y.embeddingSize && x.tokens === y.tokens;
+}
+
+export class PanelStore {
+  model: ModelMessage | null = null;
+  noModel: { file: string | null; reason: string } | null = null;
+  training: Training | null = null;
+  trace: TraceMessage | null = null;
+  notes: Note[] = [];
+  ui: UiChoices = defaultUi();
+  /** A chooseSequence asked and not answered by a trace yet. */
+  pendingSequence: SequenceSource | null = null;
+  readonly dirty = new Set<Part>();
+  private noteId = 0;
+
+  touch(...parts: readonly Part[]): void {
+    for (const p of parts) this.dirty.add(p);
+  }
+
+  apply(m: HostToPanel): void {
+    switch (m.type) {
+      case 'model': {
+        if (this.model && !sameArchitecture(this.model, m)) {
+          // Another file or another architecture: the old trace and curves belong to another model.
+          this.trace = null;
+          if (this.model.summary.file !== m.summary.file) this.training = null;
+          this.ui.selected = null;
+        }
+        this.model = m;
+        this.noModel = null;
+        this.clampLayer();
+        this.touch(...ALL_PARTS);
+        break;
+      }
+      case 'noModel':
+        this.model = null;
+        this.trace = null;
+        this.training = null;
+        this.ui.selected = null;
+        this.pendingSequence = null;
+        this.noModel = { file: m.file, reason: m.reason };
+        this.touch(...ALL_PARTS);
+        break;
+      case 'training':
+        this.applyTraining(m);
+        this.touch('header', 'training', 'gradients');
+        break;
+      case 'trace':
+        this.trace = m;
+        this.pendingSequence = null;
+        this.clampLayer();
+        if (this.ui.selected && this.ui.selected.unit >= m.H) this.ui.selected = null;
+        this.touch('header', 'controls', 'states', 'gradients', 'predictions');
+        break;
+      case 'note':
+        this.notes.push({ id: ++this.noteId, level: m.level, text: m.text });
+        if (this.notes.length > 5) this.notes.splice(0, this.notes.length - 5);
+        // A note may be the answer to a chooseSequence that has no trace (no selection, say).
+        if (this.pendingSequence) this.touch('header', 'states', 'gradients', 'predictions');
+        this.pendingSequence = null;
+        this.touch('notes');
+        break;
+    }
+  }
+
+  dismissNote(id: number): void {
+    this.notes = this.notes.filter((n) => n.id !== id);
+    this.touch('notes');
+  }
+
+  private applyTraining(m: TrainingMessage): void {
+    const h = m.history;
+    if (m.reset || !this.training) {
+      this.training = {
+        running: m.running,
+        step: m.step,
+        totalSteps: m.totalSteps,
+        tokensPerSecond: m.tokensPerSecond,
+        clip: m.clip,
+        history: { step: [...h.step], loss: [...h.loss], gradNorm: [...h.gradNorm], learningRate: [...h.learningRate] },
+      };
+    } else {
+      const t = this.training;
+      Object.assign(t, { running: m.running, step: m.step, totalSteps: m.totalSteps, tokensPerSecond: m.tokensPerSecond, clip: m.clip });
+      const n = Math.min(h.step.length, h.loss.length, h.gradNorm.length, h.learningRate.length);
+      for (let i = 0; i < n; i++) {
+        t.history.step.push(h.step[i]);
+        t.history.loss.push(h.loss[i]);
+        t.history.gradNorm.push(h.gradNorm[i]);
+        t.history.learningRate.push(h.learningRate[i]);
+      }
+    }
+    while (this.training.history.step.length > MAX_HISTORY) compactHistory(this.training.history);
+  }
+
+  /** Keeps the chosen layer and direction among those that exist. */
+  private clampLayer(): void {
+    const choices = layerChoices(this.model, this.trace);
+    if (choices.length === 0) return;
+    if (!choices.some((c) => c.layer === this.ui.layer && c.direction === this.ui.direction)) {
+      const sameLayer = choices.find((c) => c.layer === this.ui.layer);
+      const c = sameLayer ?? choices[0];
+      this.ui.layer = c.layer;
+      this.ui.direction = c.direction;
+    }
+  }
+
+  // ---- Saved state ----
+
+  /** JSON for vscode.setState: enough to redraw everything without a new message. */
+  save(): SavedState {
+    let trace: TraceMessage | null = this.trace;
+    if (trace) {
+      const floats = trace.entries.reduce((a, e) => a + e.states.length + (e.gradients?.length ?? 0), 0) + trace.parameterGradients.reduce((a, g) => a + g.data.length, 0);
+      if (floats > MAX_SAVED_FLOATS) {
+        // A big model: keep what the chosen layer and direction show.
+        const { layer, direction } = this.ui;
+        const suffix = `_l${layer}${direction === 'backward' ? '_reverse' : ''}`;
+        trace = {
+          ...trace,
+          entries: trace.entries.filter((e) => e.layer === layer && e.direction === direction),
+          parameterGradients: trace.parameterGradients.filter((g) => g.name.endsWith(suffix)),
+        };
+      }
+    }
+    const training: TrainingMessage | null = this.training ? { type: 'training', ...this.training, reset: true } : null;
+    return { version: SAVED_VERSION, ui: this.ui, model: this.model, noModel: this.noModel, training, trace: trace ? encodeFloats(trace) : null };
+  }
+
+  /** Restores a saved state, checking every part as if it were a message; false if there is none. */
+  restore(saved: unknown): boolean {
+    if (!saved || typeof saved !== 'object') return false;
+    const s = saved as Partial<Record<keyof SavedState, unknown>>;
+    if (s.version !== SAVED_VERSION) return false;
+    let any = false;
+    for (const part of [s.model, s.training, s.trace]) {
+      if (part === null || part === undefined) continue;
+      const checked = checkHostToPanel(decodeFloats(part));
+      if (checked.ok) {
+        this.apply(checked.message);
+        any = true;
+      } else console.warn(`LSTM Lens: saved state ignored (${checked.error})`);
+    }
+    if (!any && s.noModel && typeof s.noModel === 'object') {
+      const checked = checkHostToPanel({ type: 'noModel', ...(s.noModel as object) });
+      if (checked.ok) {
+        this.apply(checked.message);
+        any = true;
+      }
+    }
+    const ui = v.safeParse(UiSchema, s.ui);
+    if (ui.success) {
+      this.ui = { ...ui.output };
+      this.clampLayer();
+      any = true;
+    }
+    this.touch(...ALL_PARTS);
+    return any;
+  }
+}
+
+const SAVED_VERSION = 1;
+/** Floats of a trace kept whole in the saved state (8 MB); past it, only the chosen layer's. */
+const MAX_SAVED_FLOATS = 2_000_000;
+
+export interface SavedState {
+  version: number;
+  ui: UiChoices;
+  model: ModelMessage | null;
+  noModel: { file: string | null; reason: string } | null;
+  training: TrainingMessage | null;
+  trace: unknown;
+}
+
+// Float32Arrays as {"$f32": base64}, as in the test recordings: setState keeps JSON only.
+
+function toBase64(f: Float32Array): string {
+  const bytes = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+  let s = '';
+  const CHUNK = 0x8000;
+  for (let i = 0; i < bytes.length; i += CHUNK) s += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  return btoa(s);
+}
+
+function fromBase64(b64: string): Float32Array | null {
+  let s: string;
+  try {
+    s = atob(b64);
+  } catch {
+    return null;
+  }
+  if (s.length % 4 !== 0) return null;
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
+}
+
+export function encodeFloats(value: unknown): unknown {
+  if (value instanceof Float32Array) return { $f32: toBase64(value) };
+  if (Array.isArray(value)) return value.map(encodeFloats);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, encodeFloats(x)]));
+  return value;
+}
+
+export function decodeFloats(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decodeFloats);
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (typeof o.$f32 === 'string' && Object.keys(o).length === 1) return fromBase64(o.$f32) ?? o;
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, decodeFloats(x)]));
+  }
+  return value;
+}
