@@ -88,6 +88,8 @@ export class ChartSet {
       stroke: o.theme.muted,
       font: `11px ${o.theme.font}`,
       labelFont: `11px ${o.theme.font}`,
+      labelSize: 22,
+      labelGap: 0,
       grid: { stroke: o.theme.grid, width: 1 },
       ticks: { stroke: o.theme.lines, width: 1, size: 4 },
     });
@@ -102,7 +104,6 @@ export class ChartSet {
     const opts: uPlot.Options = {
       width: Math.max(200, Math.floor(o.width)),
       height: o.height,
-      pxAlign: 0,
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
       scales: { x: { time: false }, y: o.logY ? { distr: 3 } : {} },
       legend: { live: true },

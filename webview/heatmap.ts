@@ -33,6 +33,8 @@ export interface HeatmapOptions {
   footer?: HTMLElement | null;
   /** Row labels every n rows (unit numbers); false for none. */
   rowAxis?: boolean;
+  /** A row's label on that axis (default: its index). */
+  rowLabel?: (row: number) => string;
   legend?: boolean;
   className?: string;
 }
@@ -124,7 +126,7 @@ export function heatmap(o: HeatmapOptions): HTMLElement {
   const body = el('div', { class: 'hm-body' });
   body.append(el('div', { class: 'hm-corner' }));
   body.append(o.colLabels ? columnAxis(o.colLabels, o.cellW) : el('div', { class: 'hm-cols none' }));
-  body.append(o.rowAxis === false ? el('div', { class: 'hm-rows none' }) : rowAxis(o.rows, o.cellH, o.selectedRow));
+  body.append(o.rowAxis === false ? el('div', { class: 'hm-rows none' }) : rowAxis(o.rows, o.cellH, o.selectedRow, o.rowLabel ?? String));
   body.append(plot);
 
   const caption = el('figcaption', {}, el('span', { class: 'hm-title', text: o.title }), o.subtitle ? el('span', { class: 'hm-sub', text: o.subtitle }) : null);
@@ -198,19 +200,19 @@ function columnAxis(labels: string[], cellW: number): HTMLElement {
 }
 
 /** Unit numbers down the side, every n-th with n a round number; the selected unit marked. */
-function rowAxis(rows: number, cellH: number, selected: number | null): HTMLElement {
+function rowAxis(rows: number, cellH: number, selected: number | null, name: (row: number) => string): HTMLElement {
   const axis = el('div', { class: 'hm-rows', attrs: { 'aria-hidden': 'true' } });
   axis.style.height = `${rows * cellH}px`;
   const raw = Math.ceil(13 / cellH);
   const every = [1, 2, 5, 10, 20, 50, 100, 200, 500].find((n) => n >= raw) ?? 1000;
   for (let r = 0; r < rows; r += every) {
     if (selected !== null && Math.abs(r - selected) * cellH < 12 && r !== selected) continue;
-    const label = el('span', { class: 'hm-row', text: String(r) });
+    const label = el('span', { class: 'hm-row', text: name(r) });
     label.style.top = `${r * cellH + cellH / 2}px`;
     axis.append(label);
   }
   if (selected !== null && selected < rows) {
-    const mark = el('span', { class: 'hm-row selected', text: `${selected} ▸` });
+    const mark = el('span', { class: 'hm-row selected', text: `${name(selected)} ▸` });
     mark.style.top = `${selected * cellH + cellH / 2}px`;
     axis.append(mark);
   }

@@ -270,8 +270,8 @@ export class PanelStore {
 }
 
 const SAVED_VERSION = 1;
-/** Floats of a trace kept whole in the saved state (8 MB); past it, only the chosen layer's. */
-const MAX_SAVED_FLOATS = 2_000_000;
+/** Floats of a trace kept whole in the saved state (2 MB, under 3 MB of JSON); past it, only the chosen layer's. */
+const MAX_SAVED_FLOATS = 500_000;
 
 export interface SavedState {
   version: number;

@@ -26,24 +26,36 @@ export const STATE_TITLES: Record<string, string> = {
   dc: 'dL/dc',
 };
 
-/** Cell size of the units × steps maps: as large as fits `perRow` maps across, within bounds. */
-export function cellSize(width: number, T: number, H: number, perRow: number, gap = 28, axis = 34): number {
-  const each = (width - (perRow - 1) * gap) / perRow - axis;
-  let cell = Math.floor(each / T);
-  cell = Math.min(cell, 32, Math.max(1, Math.floor(420 / H)));
-  return Math.max(1, cell);
+/** Largest and smallest width of a time step in the units × steps maps, in CSS pixels. */
+const MAX_CELL = 40;
+/** Height a map may take before its rows get thinner than its columns. */
+const MAP_HEIGHT = 520;
+
+export interface MapLayout {
+  perRow: number;
+  /** Width of a step (column). */
+  cellW: number;
+  /** Height of a unit (row): the step's width, unless H units would make the map too tall. */
+  cellH: number;
 }
 
-/** How many maps go across, and their cell: the most per row whose cells stay readable (8 px, or
- *  the largest the height allows when that is less). `choices` runs from most to fewest. */
-export function layoutMaps(width: number, T: number, H: number, choices: readonly number[]): { perRow: number; cell: number } {
-  const best = cellSize(width, T, H, 1);
-  const target = Math.min(8, best);
-  for (const perRow of choices) {
-    const cell = cellSize(width, T, H, perRow);
-    if (cell >= target) return { perRow, cell };
-  }
-  return { perRow: 1, cell: best };
+/** Width of a step when `perRow` maps share the width, each with its unit axis. */
+function stepWidth(width: number, T: number, perRow: number, gap = 28, axis = 34): number {
+  const each = (width - (perRow - 1) * gap) / perRow - axis;
+  return Math.max(1, Math.min(MAX_CELL, Math.floor(each / T)));
+}
+
+/**
+ * How many maps go across and their cells: the most per row whose steps stay readable (8 px, or
+ * the widest possible when less). Cells are square unless H is large: then rows get thinner (down
+ * to 1 px) so that a map stays about MAP_HEIGHT tall. `choices` runs from most to fewest.
+ */
+export function layoutMaps(width: number, T: number, H: number, choices: readonly number[]): MapLayout {
+  const target = Math.min(8, stepWidth(width, T, 1));
+  const perRow = choices.find((n) => stepWidth(width, T, n) >= target) ?? 1;
+  const cellW = stepWidth(width, T, perRow);
+  const cellH = Math.max(1, Math.min(cellW, Math.floor(MAP_HEIGHT / H)));
+  return { perRow, cellW, cellH };
 }
 
 export function placeholder(text: string): HTMLElement {

@@ -34,9 +34,9 @@ export function renderGradients(view: HTMLElement, ctx: SectionContext): void {
             'Blue is negative, red positive, scaled to the largest |value| of each map.',
         ),
       );
-      const { perRow, cell } = layoutMaps(ctx.width, trace.T, trace.H, [2, 1]);
-      const grid = el('div', { class: `maps per-row-${perRow}` });
-      grid.append(stateMap(trace, entry.gradients, 0, 'dh', cell, ctx), stateMap(trace, entry.gradients, 1, 'dc', cell, ctx));
+      const layout = layoutMaps(ctx.width, trace.T, trace.H, [2, 1]);
+      const grid = el('div', { class: `maps per-row-${layout.perRow}` });
+      grid.append(stateMap(trace, entry.gradients, 0, 'dh', layout, ctx), stateMap(trace, entry.gradients, 1, 'dc', layout, ctx));
       view.append(grid);
       view.append(normChart(trace, entry.gradients, direction, ctx));
     }
@@ -130,20 +130,29 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
         `each row of a block belongs to one unit. Each matrix has its own scale.${sameBias ? ' b_ih and b_hh get the same gradient, shown once.' : ''}`,
     ),
   );
-  const gap = 18;
+  // Cells as large as fit (up to 14 px); a large layer's blocks merge neighbouring rows or columns
+  // into one cell showing the largest |value| among them, so each block stays about 160 px tall
+  // and the three matrices fit across.
+  const BLOCK_HEIGHT = 160;
   const rowHead = 88;
-  const avail = Math.max(200, ctx.width - rowHead - gap * (1 + biases.length) - 34 * (2 + biases.length));
+  const avail = Math.max(200, ctx.width - rowHead - 18 * (1 + biases.length) - 34);
+  const rowBin = Math.max(1, Math.ceil(H / BLOCK_HEIGHT));
+  const rows = Math.ceil(H / rowBin);
   let cell = Math.floor(avail / (I + H + biases.length));
-  cell = Math.max(2, Math.min(cell, 14, Math.max(2, Math.floor(150 / H))));
-  const room = Math.max(60, avail - (H + biases.length) * cell);
-  const bin = Math.max(1, Math.ceil((I * cell) / room));
-  const colsIh = Math.ceil(I / bin);
+  cell = Math.max(1, Math.min(cell, 14, Math.max(1, Math.floor(BLOCK_HEIGHT / rows))));
+  const room = Math.max(60, avail - biases.length * cell);
+  const colBin = Math.max(1, Math.ceil(((I + H) * cell) / room));
+  const span = (i: number, bin: number, n: number): [number, number] => [i * bin, Math.min(n, (i + 1) * bin) - 1];
+  const describeSpan = (what: string, i: number, bin: number, n: number): string => {
+    const [a, b] = span(i, bin, n);
+    return bin === 1 || a === b ? `${what} ${a}` : `${what}s ${a}–${b}`;
+  };
 
   const isSelected = selected && selected.layer === layer && selected.direction === direction;
   const matrices = [
-    { key: 'W_ih', title: 'dL/dW_ih', g: wih, cols: colsIh, bin, describe: (c: number) => (bin === 1 ? `input ${c}` : `inputs ${c * bin}–${Math.min(I, (c + 1) * bin) - 1} (largest |value|)`) },
-    { key: 'W_hh', title: 'dL/dW_hh', g: whh, cols: whh.cols, bin: 1, describe: (c: number) => `h_{t−1} unit ${c}` },
-    ...biases.map((b) => ({ key: b.label, title: `dL/d${b.label}`, g: b.g, cols: 1, bin: 1, describe: () => 'bias' })),
+    { key: 'W_ih', title: 'dL/dW_ih', g: wih, colBin, describe: (c: number) => describeSpan('input', c, colBin, I) },
+    { key: 'W_hh', title: 'dL/dW_hh', g: whh, colBin, describe: (c: number) => describeSpan('h_{t−1} unit', c, colBin, whh.cols) },
+    ...biases.map((b) => ({ key: b.label, title: `dL/d${b.label}`, g: b.g, colBin: 1, describe: () => 'bias' })),
   ];
   const table = el('div', { class: 'blocks' });
   table.style.gridTemplateColumns = `${rowHead}px repeat(${matrices.length}, max-content)`;
@@ -164,32 +173,37 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
     matrices.forEach((m, i) => {
       const cols = m.g.cols;
       const value = (r: number, c: number): number => {
-        const row = (k * H + r) * cols;
-        if (m.bin === 1) return m.g.data[row + c];
+        if (rowBin === 1 && m.colBin === 1) return m.g.data[(k * H + r) * cols + c];
+        // The merged cell: the value of largest magnitude, with its sign.
+        const [r0, r1] = span(r, rowBin, H);
+        const [c0, c1] = span(c, m.colBin, cols);
         let best = 0;
-        const end = Math.min(cols, (c + 1) * m.bin);
-        for (let x = c * m.bin; x < end; x++) if (Math.abs(m.g.data[row + x]) > Math.abs(best)) best = m.g.data[row + x];
+        for (let y = r0; y <= r1; y++) {
+          const row = (k * H + y) * cols;
+          for (let x = c0; x <= c1; x++) if (Math.abs(m.g.data[row + x]) > Math.abs(best)) best = m.g.data[row + x];
+        }
         return best;
       };
       table.append(
         heatmap({
           name: `${m.key}.${gate}`,
           title: '',
-          heading: `${m.title} · ${gate} block · layer ${layer} ${direction}`,
-          rows: H,
-          cols: m.cols,
+          heading: `${m.title} · ${gate} block · layer ${layer} ${direction}${rowBin > 1 || m.colBin > 1 ? ' (merged cells: largest |value|)' : ''}`,
+          rows,
+          cols: Math.ceil(cols / m.colBin),
           value,
           scale: scales[i],
           cellW: cell,
           cellH: cell,
           colLabels: null,
-          describeRow: (r) => ({ text: `unit ${r}`, data: { unit: String(r), gate } }),
-          describeCol: (c) => ({ text: m.describe(c), data: { col: String(c) } }),
-          selectedRow: isSelected ? selected.unit : null,
-          onSelect: (unit) => ctx.select({ layer, direction, tensor: gate, unit }),
+          describeRow: (r) => ({ text: describeSpan('unit', r, rowBin, H), data: { unit: String(r * rowBin), gate } }),
+          describeCol: (c) => ({ text: m.describe(c), data: { col: String(c * m.colBin) } }),
+          selectedRow: isSelected ? Math.floor(selected.unit / rowBin) : null,
+          onSelect: rowBin === 1 ? (unit) => ctx.select({ layer, direction, tensor: gate, unit }) : undefined,
           tooltip: ctx.tooltip,
           legend: false,
           rowAxis: i === 0,
+          rowLabel: (r) => String(r * rowBin),
           className: 'block-map',
         }),
       );

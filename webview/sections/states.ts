@@ -11,7 +11,7 @@ import { divergingScale, gateScale, maxAbs } from '../colour';
 import { formatPercent, formatValue, showToken } from '../format';
 import { heatmap } from '../heatmap';
 import { el } from '../ui/dom';
-import { layoutMaps, placeholder, STATE_TITLES, type SectionContext } from './context';
+import { layoutMaps, placeholder, STATE_TITLES, type MapLayout, type SectionContext } from './context';
 
 export function renderStates(view: HTMLElement, ctx: SectionContext): void {
   const { trace } = ctx.store;
@@ -36,10 +36,10 @@ export function renderStates(view: HTMLElement, ctx: SectionContext): void {
         'Hover a cell for its value; click it to highlight that unit in the editor.',
     ),
   );
-  const { perRow, cell } = layoutMaps(ctx.width, trace.T, trace.H, [4, 2, 1]);
-  const grid = el('div', { class: `maps per-row-${perRow}` });
+  const layout = layoutMaps(ctx.width, trace.T, trace.H, [4, 2, 1]);
+  const grid = el('div', { class: `maps per-row-${layout.perRow}` });
   STATE_NAMES.forEach((name, k) => {
-    grid.append(stateMap(trace, entry.states, k, name, cell, ctx));
+    grid.append(stateMap(trace, entry.states, k, name, layout, ctx));
   });
   view.append(grid);
 }
@@ -51,7 +51,7 @@ export function waitingText(ctx: SectionContext): string {
 }
 
 /** One map of a (K, T, H) block: tensor k, rows = units, columns = steps. */
-export function stateMap(trace: TraceMessage, data: Float32Array, k: number, name: StateName | 'dh' | 'dc', cell: number, ctx: SectionContext): HTMLElement {
+export function stateMap(trace: TraceMessage, data: Float32Array, k: number, name: StateName | 'dh' | 'dc', layout: MapLayout, ctx: SectionContext): HTMLElement {
   const { T, H } = trace;
   const { layer, direction, selected } = ctx.store.ui;
   const start = at(k, 0, 0, T, H);
@@ -69,8 +69,8 @@ export function stateMap(trace: TraceMessage, data: Float32Array, k: number, nam
     cols: T,
     value,
     scale,
-    cellW: cell,
-    cellH: cell,
+    cellW: layout.cellW,
+    cellH: layout.cellH,
     colLabels: trace.tokens.map(showToken),
     describeRow: (r) => ({ text: `unit ${r}`, data: { unit: String(r) } }),
     describeCol: (c) => ({ text: `“${showToken(trace.tokens[c])}” (t = ${c})`, data: { step: String(c), token: trace.tokens[c] } }),
@@ -107,7 +107,8 @@ function footer(name: string, data: Float32Array, start: number, end: number): H
       'div',
       { class: 'hm-footer saturation', attrs: { 'data-low': lowShare.toFixed(4), 'data-high': highShare.toFixed(4) }, title: name === 'g' ? 'tanh saturation: |g| near 0 adds little to the cell; near 1, tanh is flat' : 'sigmoid saturation: near 0 the gate is shut, near 1 wide open' },
       bar,
-      el('span', { class: 'sat-text' }, el('span', { class: 'sat-key low' }), `${lowLabel}: ${formatPercent(lowShare)}`, el('span', { class: 'sat-key high' }), `${highLabel}: ${formatPercent(highShare)}`),
+      el('span', { class: 'sat-item' }, el('span', { class: 'sat-key low' }), `${lowLabel}: ${formatPercent(lowShare)}`),
+      el('span', { class: 'sat-item' }, el('span', { class: 'sat-key high' }), `${highLabel}: ${formatPercent(highShare)}`),
     );
   }
   let lo = Infinity;

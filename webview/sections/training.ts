@@ -60,16 +60,20 @@ export function renderTraining(view: HTMLElement, ctx: SectionContext): void {
     }),
   );
   const lrConstant = h.learningRate.every((v) => v === h.learningRate[0]);
+  if (lrConstant) {
+    view.append(el('p', { class: 'note-text', id: 'learning-rate' }, `The learning rate stays at ${formatValue(h.learningRate[0])} over these steps.`));
+    return;
+  }
   view.append(
     ctx.charts.add({
       id: 'chart-lr',
-      title: lrConstant ? `Learning rate (constant: ${formatValue(h.learningRate[0])})` : 'Learning rate',
+      title: 'Learning rate',
       xLabel: 'step',
       yLabel: 'rate',
       x: h.step,
       lines: [{ label: 'learning rate', colour: ctx.theme.purple, values: h.learningRate, width: 1.5 }],
       width: ctx.width,
-      height: 130,
+      height: 140,
       theme: ctx.theme,
     }),
   );
