@@ -7,7 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { Trainer } from '../../src/engine/trainer';
 import { at, type HostToPanel, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
+import { modelMessage, traceMessage } from '../../src/worker/panelData';
 import { launchBrowser, loadRecording, openPanel, post, posted, problems, ROOT, settle, showTab, startServer, type Panel, type PanelServer } from './harness';
 import type { ThemeName } from './themes';
 
@@ -396,6 +398,48 @@ test('a burst of traces is drawn once, with the latest', async () => {
     const draws = await page.evaluate(() => (window as unknown as { __draws: number }).__draws);
     assert.ok(draws >= 1 && draws <= 3, `${burst.length} traces drawn ${draws} time(s)`);
     assert.match((await page.textContent('#sequence')) ?? '', /step 1029/);
+  });
+});
+
+test('a bidirectional two-layer model with an embedding, from the engine: both directions, their weights and shapes', async () => {
+  const text = 'long ago the mice had a general council to consider what measures they could take to outwit their common enemy the cat';
+  const trainer = Trainer.create(text, 'bi.txt', { hidden_size: 6, num_layers: 2, embedding_size: 4, bidirectional: true, mode: 'many_to_one' }, {
+    tokens: 'word', max_vocab: 0, sequence_length: 5, batch_size: 2, steps: 4, optimizer: 'adam', learning_rate: 0.01, schedule: 'constant', clip: 1, init: 'pytorch', init_value: 0.1, seed: 7,
+  });
+  for (let i = 0; i < 4; i++) trainer.trainStep();
+  const model = modelMessage({ ...trainer.checkpoint() }, 'bi.txt');
+  const trace = traceMessage(trainer.model, trainer.tokenizer, text, 'the start of the file', 4);
+  assert.ok(trace);
+  assert.equal(trace.entries.length, 4);
+  await withPanel({}, async ({ page }) => {
+    await post(page, [model, trace]);
+    const shapes = (await page.textContent('#shapes')) ?? '';
+    assert.match(shapes, /input x\s*\(2, 5, 4\)/, 'input (B, T, E)');
+    assert.match(shapes, /output_l1\s*\(2, 5, 12\)/, 'outputs (B, T, D·H)');
+    assert.match(shapes, /c_l1_reverse\s*\(2, 6\)/);
+    assert.match(shapes, /h_n, c_n\s*\(4, 2, 6\)/);
+    assert.match((await page.textContent('#parameter-table')) ?? '', /embedding\.weight/);
+
+    await showTab(page, 'states');
+    await chooseLayer(page, 1);
+    await page.click('#direction');
+    await page.click('#direction vscode-option[value="backward"]');
+    await settle(page);
+    const backward = trace.entries.find((e) => e.layer === 1 && e.direction === 'backward');
+    assert.ok(backward);
+    const p = await cellCentre(page, '#states canvas[data-tensor="o"]', 5, 2);
+    await page.mouse.move(p.x, p.y);
+    const tip = await tooltip(page);
+    assert.match(tip.text, /layer 1 backward/);
+    assertPrinted(tip.value, backward.states[at(3, 2, 5, trace.T, trace.H)], 'o of layer 1 backward');
+    await page.mouse.click(p.x, p.y);
+    const all = await posted(page);
+    assert.deepEqual(all[all.length - 1], { type: 'highlightUnit', layer: 1, direction: 'backward', tensor: 'o', unit: 5 });
+    // The weight gradients shown are the reverse direction's.
+    const blocks = await readMaps(page);
+    const ih = blocks.find((m) => m.tensor === 'W_ih.i');
+    assert.ok(ih);
+    assert.deepEqual([ih.rows, ih.cols], [6, 12], 'layer 1 reads both directions of layer 0: I = 2·H');
   });
 });
 

@@ -38,10 +38,10 @@ export function renderShapes(view: HTMLElement, ctx: SectionContext): void {
 // ---- The diagram ----
 
 const X0 = 64; // main column (the left margin holds the recurrence loops)
-const MAIN_W = 300;
+const MAIN_W = 340;
 const SIDE_X = X0 + MAIN_W + 64;
 const SIDE_W = 190;
-const WIDTH = SIDE_X + SIDE_W + 12;
+const WIDTH = SIDE_X + SIDE_W + 28; // room on the right for the links into h_n, c_n
 const ARROW = 30;
 
 function diagram(model: ModelMessage, available: number): SVGSVGElement {
@@ -73,7 +73,7 @@ function diagram(model: ModelMessage, available: number): SVGSVGElement {
     // The layer: its gates per direction, its weights.
     parts.push(svg('rect', { class: 'dg-box dg-layer', x: X0, y: top, width: MAIN_W, height: layerH, rx: 6 }));
     parts.push(text(X0 + 12, top + 20, `LSTM layer ${l}`, 'dg-name'));
-    parts.push(text(X0 + MAIN_W - 12, top + 20, s.directions === 2 ? 'forward + backward' : `${s.hiddenSize} units`, 'dg-sub', 'end'));
+    parts.push(text(X0 + MAIN_W - 12, top + 20, s.directions === 2 ? `${s.hiddenSize} units, each direction its own weights` : `${s.hiddenSize} units`, 'dg-sub', 'end'));
     suffixes.forEach((suffix, d) => {
       const ly = top + 42 + d * 38;
       parts.push(text(X0 + 12, ly, `gates${suffix}`, 'dg-label'));
@@ -85,7 +85,7 @@ function diagram(model: ModelMessage, available: number): SVGSVGElement {
       text(
         X0 + 12,
         top + layerH - 10,
-        `W_ih ${paramShape(`lstm.weight_ih${sfx}`)} · W_hh ${paramShape(`lstm.weight_hh${sfx}`)} · b ${paramShape(`lstm.bias_ih${sfx}`)}${s.directions === 2 ? ' (each direction)' : ''}`,
+        `W_ih ${paramShape(`lstm.weight_ih${sfx}`)} · W_hh ${paramShape(`lstm.weight_hh${sfx}`)} · b ${paramShape(`lstm.bias_ih${sfx}`)}`,
         'dg-param',
       ),
     );
@@ -114,8 +114,11 @@ function diagram(model: ModelMessage, available: number): SVGSVGElement {
       parts.push(text(SIDE_X + 10, y + 18, 'h_n, c_n', 'dg-label'));
       parts.push(text(SIDE_X + SIDE_W - 10, y + 18, shape('h_n'), 'dg-shape', 'end'));
       parts.push(text(SIDE_X + 10, y + 35, 'all final states: L·D × B × H', 'dg-sub'));
-      // Every layer's final states are stacked into h_n and c_n.
-      for (const by of finalBoxes) parts.push(svg('line', { class: 'dg-link', x1: SIDE_X + SIDE_W - 14, y1: by + 56, x2: SIDE_X + SIDE_W - 14, y2: y }));
+      // Every layer's final states are stacked into h_n and c_n: links along the right-hand side.
+      const rail = SIDE_X + SIDE_W + 14;
+      for (const by of finalBoxes) parts.push(svg('line', { class: 'dg-link', x1: SIDE_X + SIDE_W, y1: by + 28, x2: rail, y2: by + 28 }));
+      parts.push(svg('line', { class: 'dg-link', x1: rail, y1: finalBoxes[0] + 28, x2: rail, y2: y + 22 }));
+      parts.push(svg('line', { class: 'dg-link', x1: rail, y1: y + 22, x2: SIDE_X + SIDE_W + 2, y2: y + 22, 'marker-end': 'url(#dg-head)' }));
     }
     y += 44;
   }
