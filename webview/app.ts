@@ -7,7 +7,7 @@ import { ChartSet, readTheme } from './charts';
 import { formatCount, formatValue } from './format';
 import type { Host } from './host';
 import type { SectionContext } from './sections/context';
-import { renderGradients } from './sections/gradients';
+import { renderGradientNorm, renderGradients } from './sections/gradients';
 import { renderPredictions } from './sections/predictions';
 import { renderShapes } from './sections/shapes';
 import { renderStates } from './sections/states';
@@ -17,18 +17,23 @@ import { Tooltip } from './tooltip';
 import { el } from './ui/dom';
 import { button, dropdown, panels, selectTab, setDisabled, tag } from './ui/toolkit';
 
-type SectionId = TabId;
+/** What is drawn on its own: a tab's content, or part of it (the Gradients tab's last chart). */
+type PaneId = Exclude<Part, 'header' | 'notes' | 'controls'>;
 
 /** How long "Reading the sequence…" may stand without an answer from the host. */
 const PENDING_TIMEOUT_MS = 10_000;
 
-const SECTIONS: Record<SectionId, { label: string; render: (view: HTMLElement, ctx: SectionContext) => void }> = {
-  shapes: { label: 'Shapes', render: renderShapes },
-  states: { label: 'States', render: renderStates },
-  gradients: { label: 'Gradients', render: renderGradients },
-  training: { label: 'Training', render: renderTraining },
-  predictions: { label: 'Predictions', render: renderPredictions },
+const TAB_LABELS: Record<TabId, string> = { shapes: 'Shapes', states: 'States', gradients: 'Gradients', training: 'Training', predictions: 'Predictions' };
+
+const PANES: Record<PaneId, { tab: TabId; render: (view: HTMLElement, ctx: SectionContext) => void }> = {
+  shapes: { tab: 'shapes', render: renderShapes },
+  states: { tab: 'states', render: renderStates },
+  gradients: { tab: 'gradients', render: renderGradients },
+  gradnorm: { tab: 'gradients', render: renderGradientNorm },
+  training: { tab: 'training', render: renderTraining },
+  predictions: { tab: 'predictions', render: renderPredictions },
 };
+const PANE_IDS = Object.keys(PANES) as PaneId[];
 
 const SEQUENCE_BUTTONS: Array<{ source: SequenceSource; label: string; title: string }> = [
   { source: 'cursor', label: 'At cursor', title: 'Trace the text before the cursor' },
@@ -39,7 +44,7 @@ const SEQUENCE_BUTTONS: Array<{ source: SequenceSource; label: string; title: st
 export class App {
   private readonly store = new PanelStore();
   private readonly tooltip = new Tooltip();
-  private readonly views = new Map<SectionId, { element: HTMLElement; charts: ChartSet }>();
+  private readonly panes = new Map<PaneId, { element: HTMLElement; charts: ChartSet }>();
   private readonly heading = el('h1', { id: 'title' });
   private readonly status = el('span', { class: 'status' });
   private readonly summary = el('p', { class: 'summary', id: 'summary' });
@@ -60,9 +65,14 @@ export class App {
     private readonly root: HTMLElement,
     private readonly host: Host,
   ) {
-    for (const id of TABS) this.views.set(id, { element: el('section', { class: 'section', id, attrs: { 'aria-labelledby': `tab-${id}` } }), charts: new ChartSet() });
+    const sections = new Map(TABS.map((id) => [id, el('section', { class: 'section', id, attrs: { 'aria-labelledby': `tab-${id}` } })]));
+    for (const id of PANE_IDS) {
+      const element = el('div', { class: 'pane', attrs: { 'data-pane': id } });
+      sections.get(PANES[id].tab)?.append(element);
+      this.panes.set(id, { element, charts: new ChartSet() });
+    }
     this.tabs = panels(
-      TABS.map((id) => ({ id, label: SECTIONS[id].label, view: this.view(id).element })),
+      TABS.map((id) => ({ id, label: TAB_LABELS[id], view: sections.get(id) as HTMLElement })),
       this.store.ui.tab,
       (id) => {
         if (!(TABS as readonly string[]).includes(id) || id === this.store.ui.tab) return;
@@ -98,13 +108,13 @@ export class App {
     new ResizeObserver(() => {
       const w = this.contentWidth();
       if (Math.abs(w - this.width) >= 16) {
-        this.store.touch('shapes', 'states', 'gradients', 'training');
+        this.store.touch('shapes', 'states', 'gradients', 'gradnorm', 'training');
         this.schedule();
       }
     }).observe(this.root);
     // A theme change: the charts take their colours from it when drawn.
     new MutationObserver(() => {
-      this.store.touch('training', 'gradients');
+      this.store.touch('training', 'gradients', 'gradnorm');
       this.schedule();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.store.touch(...ALL_PARTS);
@@ -121,10 +131,10 @@ export class App {
     this.schedule();
   }
 
-  private view(id: SectionId): { element: HTMLElement; charts: ChartSet } {
-    const v = this.views.get(id);
-    if (!v) throw new Error(`no section ${id}`);
-    return v;
+  private pane(id: PaneId): { element: HTMLElement; charts: ChartSet } {
+    const p = this.panes.get(id);
+    if (!p) throw new Error(`no pane ${id}`);
+    return p;
   }
 
   private schedule(): void {
@@ -168,11 +178,11 @@ export class App {
       theme: readTheme(),
       select: (selection) => this.select(selection),
     };
-    for (const id of TABS) {
+    for (const id of PANE_IDS) {
       if (!dirty.has(id)) continue;
-      const v = this.view(id);
-      v.charts.dispose();
-      SECTIONS[id].render(v.element, { ...ctx, charts: v.charts });
+      const p = this.pane(id);
+      p.charts.dispose();
+      PANES[id].render(p.element, { ...ctx, charts: p.charts });
     }
     this.scheduleSave();
   }

@@ -60,9 +60,10 @@ export interface Note {
   text: string;
 }
 
-/** The parts of the page that a change asks to redraw. */
-export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'gradients' | 'training' | 'predictions';
-export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'training', 'predictions'];
+/** The parts of the page that a change asks to redraw ('gradnorm': the gradient norm per training
+ *  step, on the Gradients tab but fed by training messages, so that those leave the maps alone). */
+export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'gradients' | 'gradnorm' | 'training' | 'predictions';
+export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'gradnorm', 'training', 'predictions'];
 
 /**
  * Steps of history kept. Past it, neighbouring steps are merged two by two (the later step, the
@@ -153,7 +154,7 @@ export class PanelStore {
         break;
       case 'training':
         this.applyTraining(m);
-        this.touch('header', 'training', 'gradients');
+        this.touch('header', 'training', 'gradnorm');
         break;
       case 'trace':
         this.trace = m;

@@ -382,22 +382,38 @@ test('noModel shows its reason; a note can be dismissed; training resets and app
   });
 });
 
-test('a burst of traces is drawn once, with the latest', async () => {
+test('a burst of traces is drawn once, with the latest; training messages leave the maps alone', async () => {
   const trace = lastTrace(fable);
   const burst = Array.from({ length: 30 }, (_, i) => ({ ...trace, step: 1000 + i }));
   await withPanel({}, async ({ page }) => {
     await post(page, fable.filter((m) => m.type !== 'trace'));
+    // Count the redrawings of each pane (each replaces the pane's children in one go).
     await page.evaluate(() => {
-      const w = window as unknown as { __draws: number };
-      w.__draws = 0;
-      new MutationObserver(() => {
-        w.__draws += 1;
-      }).observe(document.getElementById('states') as HTMLElement, { childList: true });
+      const w = window as unknown as { __draws: Record<string, number> };
+      w.__draws = {};
+      for (const pane of Array.from(document.querySelectorAll<HTMLElement>('[data-pane]'))) {
+        const id = pane.dataset.pane ?? '';
+        w.__draws[id] = 0;
+        new MutationObserver(() => {
+          w.__draws[id] += 1;
+        }).observe(pane, { childList: true });
+      }
     });
+    const draws = () => page.evaluate(() => ({ ...(window as unknown as { __draws: Record<string, number> }).__draws }));
     await post(page, burst);
-    const draws = await page.evaluate(() => (window as unknown as { __draws: number }).__draws);
-    assert.ok(draws >= 1 && draws <= 3, `${burst.length} traces drawn ${draws} time(s)`);
+    const afterBurst = await draws();
+    assert.ok(afterBurst.states >= 1 && afterBurst.states <= 3, `${burst.length} traces drawn ${afterBurst.states} time(s)`);
     assert.match((await page.textContent('#sequence')) ?? '', /step 1029/);
+
+    const training: TrainingMessage = {
+      type: 'training', running: true, step: 121, totalSteps: 200, tokensPerSecond: 900, clip: 1, reset: false,
+      history: { step: [121], loss: [2.7], gradNorm: [0.4], learningRate: [0.01] },
+    };
+    await post(page, [training]);
+    const afterTraining = await draws();
+    for (const pane of ['states', 'gradients', 'predictions', 'shapes']) assert.equal(afterTraining[pane], afterBurst[pane], `a training message redraws no ${pane}`);
+    assert.equal(afterTraining.training, afterBurst.training + 1);
+    assert.equal(afterTraining.gradnorm, afterBurst.gradnorm + 1);
   });
 });
 

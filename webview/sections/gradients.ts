@@ -42,7 +42,6 @@ export function renderGradients(view: HTMLElement, ctx: SectionContext): void {
     }
     view.append(parameterBlocks(trace, ctx));
   }
-  view.append(trainingNormChart(ctx));
 }
 
 /** ‖dL/dh_t‖ and ‖dL/dc_t‖ against the steps between t and the end this direction reads towards. */
@@ -214,7 +213,11 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
 }
 
 /** The global gradient norm of every training step, the clip threshold, and the clipped steps. */
-function trainingNormChart(ctx: SectionContext): HTMLElement {
+export function renderGradientNorm(view: HTMLElement, ctx: SectionContext): void {
+  view.replaceChildren(gradientNorm(ctx));
+}
+
+function gradientNorm(ctx: SectionContext): HTMLElement {
   const t = ctx.store.training;
   const section = el('section', { class: 'block' });
   section.append(el('h3', { text: 'Gradient norm per training step' }));
