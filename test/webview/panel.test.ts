@@ -11,7 +11,7 @@ import { Trainer } from '../../src/engine/trainer';
 import { at, type HostToPanel, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
 import { modelMessage, traceMessage } from '../../src/worker/panelData';
 import { launchBrowser, loadRecording, openPanel, post, posted, problems, ROOT, settle, showTab, startServer, type Panel, type PanelServer } from './harness';
-import type { ThemeName } from './themes';
+import { THEMES, type ThemeName } from './themes';
 
 const SCREENSHOTS = join(ROOT, 'test', 'webview', 'screenshots');
 const article = loadRecording('article');
@@ -484,4 +484,30 @@ test('screenshots in a light and a dark theme (test/webview/screenshots/)', asyn
       await page.screenshot({ path: join(SCREENSHOTS, `${theme}-no-model.png`) });
     });
   }
+});
+
+test('a theme change while open redraws the charts in the new colours', async () => {
+  await withPanel({ theme: 'dark' }, async ({ page }) => {
+    await post(page, fable);
+    await showTab(page, 'training');
+    const pixel = () =>
+      page.evaluate(() => {
+        // The loss chart's smoothed line: the colour most used in the plot, apart from the background.
+        const canvas = document.querySelector('#chart-loss canvas') as HTMLCanvasElement;
+        const d = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, canvas.width, canvas.height).data;
+        const counts = new Map<number, number>();
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] === 255) counts.set((d[i] << 16) | (d[i + 1] << 8) | d[i + 2], (counts.get((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]) ?? 0) + 1);
+        return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? -1;
+      });
+    const before = await pixel();
+    await page.evaluate((vars) => {
+      for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
+      document.body.classList.replace('vscode-dark', 'vscode-light');
+      document.body.setAttribute('data-vscode-theme-kind', 'vscode-light');
+    }, THEMES.light.vars);
+    await settle(page);
+    assert.notEqual(await pixel(), before, 'the line is drawn in the light theme’s blue');
+    assert.equal(before, 0x3794ff, 'Dark+ charts.blue');
+    assert.equal(await pixel(), 0x1a85ff, 'Light+ charts.blue');
+  });
 });

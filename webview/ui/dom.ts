@@ -45,7 +45,3 @@ function append(e: Element, children: Child[]): void {
     e.append(c);
   }
 }
-
-export function clear(e: Element): void {
-  e.replaceChildren();
-}
