@@ -130,9 +130,9 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
     ),
   );
   // Cells as large as fit (up to 14 px); a large layer's blocks merge neighbouring rows or columns
-  // into one cell showing the largest |value| among them, so each block stays about 160 px tall
+  // into one cell showing the largest |value| among them, so each block stays about 120 px tall
   // and the three matrices fit across.
-  const BLOCK_HEIGHT = 160;
+  const BLOCK_HEIGHT = 120;
   const rowHead = 88;
   const avail = Math.max(200, ctx.width - rowHead - 18 * (1 + biases.length) - 34);
   const rowBin = Math.max(1, Math.ceil(H / BLOCK_HEIGHT));
