@@ -123,6 +123,10 @@ test('LSTM Lens trains on the open file, generates at the cursor, and still gene
       assert.ok(last.loss < first.loss, `the loss did not fall while training: ${JSON.stringify(readings)}`);
       console.log(`training: ${readings.length} readings, loss ${first.loss} at step ${first.step} → ${last.loss} at step ${last.step}; ended with ${JSON.stringify(finished)}`);
 
+      // How responsive the extension host stayed while the worker trained (logged by the extension; reported, not asserted).
+      const delay = await waitUntil('the run\'s event loop delay in the LSTM Lens log', () => vscode.extensionHostLog().split('\n').find((l) => /event loop delay during the run/.test(l)), 30_000);
+      console.log(`extension host while training: ${delay.replace(/^.*event loop delay during the run: /, '')}`);
+
       // Generate at the end of the file.
       const firstAdded = await generateAtEnd(vscode, 'first generation');
       console.log(`generated: ${JSON.stringify(firstAdded)}`);
