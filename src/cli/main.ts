@@ -51,8 +51,8 @@ Trains an LSTM language model on FILE and writes a checkpoint (safetensors).
   --bidirectional        read each window both ways (many-to-one only)
   --seq T                tokens per sequence (default 64 for char, 16 for word)
   --batch B              sequences per step (default 32)
-  --steps N              total steps of the run (default 500)
-  --lr X                 learning rate (default 0.002 for adam, 0.1 for sgd)
+  --steps N              total steps of the run (default 600)
+  --lr X                 learning rate (default 0.004 for adam, 0.1 for sgd)
   --optimizer adam|sgd   (default adam)
   --clip X               clip gradients to this global norm; 0 for none (default 5)
   --schedule S           constant or cosine, decaying to a tenth (default constant)
@@ -191,9 +191,9 @@ async function train(args: string[]): Promise<number> {
       max_vocab: numberOption(values, 'max-vocab', 0, (n) => n === 0 || wholeAtLeast(2)(n), '0 or a whole number >= 2'),
       sequence_length: numberOption(values, 'seq', tokens === 'char' ? 64 : 16, wholeAtLeast(1), 'a whole number >= 1'),
       batch_size: numberOption(values, 'batch', 32, wholeAtLeast(1), 'a whole number >= 1'),
-      steps: numberOption(values, 'steps', 500, wholeAtLeast(1), 'a whole number >= 1'),
+      steps: numberOption(values, 'steps', 600, wholeAtLeast(1), 'a whole number >= 1'),
       optimizer,
-      learning_rate: numberOption(values, 'lr', optimizer === 'adam' ? 0.002 : 0.1, positive, 'a positive number'),
+      learning_rate: numberOption(values, 'lr', optimizer === 'adam' ? 0.004 : 0.1, positive, 'a positive number'),
       schedule: oneOf(values, 'schedule', ['constant', 'cosine'] as const, 'constant'),
       clip: clip === 0 ? null : clip,
       init: oneOf(values, 'init', ['pytorch', 'constant'] as const, 'pytorch'),
