@@ -5,11 +5,14 @@
 // Dimensions (see config.ts): B batch, T steps, V vocabulary, E embedding, I layer input,
 // H hidden, L layers, D directions, G = 4H gate rows (i, f, g, o).
 //
+// The model is written once against the Backend interface (backend.ts): every buffer is a tensor
+// the backend owns, every computation one of its primitives. The CPU backend (the default) keeps
+// each buffer as a typed array in the model's WebAssembly arena; the WebGL2 backend
+// (webview/gpu/) as a float texture.
+//
 // Memory: parameters, their gradients (and the optimizer's moments, see optimizer.ts) live each in
-// one contiguous buffer; every parameter is a view into it. Activations live in a Workspace made
-// once per (B, T) and reused; nothing is allocated inside the time loop. A float32 model keeps
-// these buffers in a WebAssembly memory of its own where the SIMD kernels can read them in place
-// (wasm/simd.ts); everywhere else they are ordinary typed arrays.
+// one group (on the CPU one contiguous buffer; every parameter is a view into it). Activations
+// live in a Workspace made once per (B, T) and reused; nothing is allocated inside the time loop.
 
 import {
   arrayConstructor,
@@ -20,24 +23,13 @@ import {
   type FloatArray,
   type ModelConfig,
 } from './config';
-import {
-  addColumnSums,
-  fillRowsWithBiases,
-  IGNORE_TARGET,
-  lstmCellBackward,
-  lstmCellForward,
-  matmul,
-  softmaxCrossEntropyBackward,
-  softmaxCrossEntropyForward,
-} from './kernels';
+import type { Backend } from './backend';
+import { CpuBackend } from './backend-cpu';
+import { IGNORE_TARGET } from './kernels';
 import type { Random } from './random';
-import { createArena, type Arena } from './wasm/simd';
 
 /** From this many rows (B*T) on, one-hot input goes through W_ih transposed (contiguous rows). */
 const ONE_HOT_TRANSPOSE_MIN_ROWS = 64;
-
-/** Makes a zeroed float array of n values (in the model's arena, when it has one). */
-type Allocate = (n: number) => FloatArray;
 
 export type Direction = 'forward' | 'backward';
 export const DIRECTION_NAMES: readonly Direction[] = ['forward', 'backward'];
@@ -83,58 +75,60 @@ export function parameterCount(config: ModelConfig): number {
   return last.offset + last.size;
 }
 
-/** Weights and their gradients for one layer and direction: views into the flat buffers. */
-interface RecurrentParameters {
-  wih: FloatArray; // (G, I)
-  whh: FloatArray; // (G, H)
-  bih: FloatArray; // (G)
-  bhh: FloatArray; // (G)
-  dwih: FloatArray;
-  dwhh: FloatArray;
-  dbih: FloatArray;
-  dbhh: FloatArray;
+/** Weights and their gradients for one layer and direction: views into the parameter groups. */
+interface RecurrentParameters<T> {
+  wih: T; // (G, I)
+  whh: T; // (G, H)
+  bih: T; // (G)
+  bhh: T; // (G)
+  dwih: T;
+  dwhh: T;
+  dbih: T;
+  dbhh: T;
 }
 
 /** What forward records for one layer and direction; index t is the input position. */
-interface RecurrentBuffers {
-  gates: FloatArray; // (B, T, G) pre-activations, then activations i, f, g, o
-  c: FloatArray; // (B, T, H)
-  h: FloatArray; // (B, T, H)
-  tanhC: FloatArray; // (B, T, H)
-  hPrev: FloatArray; // (B, T, H) the state each step started from
-  cPrev: FloatArray; // (B, T, H)
-  dGates: FloatArray; // (B, T, G)
-  dh: FloatArray; // (B, T, H) total dL/dh_t, filled when the trace is recorded
-  dc: FloatArray; // (B, T, H) total dL/dc_t, filled when the trace is recorded
+interface RecurrentBuffers<T> {
+  gates: T; // (B, T, G) pre-activations, then activations i, f, g, o
+  c: T; // (B, T, H)
+  h: T; // (B, T, H)
+  tanhC: T; // (B, T, H)
+  hPrev: T; // (B, T, H) the state each step started from
+  cPrev: T; // (B, T, H)
+  dGates: T; // (B, T, G)
+  dh: T; // (B, T, H) total dL/dh_t, filled when the trace is recorded
+  dc: T; // (B, T, H) total dL/dc_t, filled when the trace is recorded
 }
 
 /** Activations and their gradients for one (B, T): made once, reused every step. */
-class Workspace {
-  readonly tokens: Int32Array; // (B, T)
+class Workspace<T, I> {
+  readonly tokens: Int32Array; // (B, T) on the host
+  readonly tokenIds: I; // (B, T) on the backend
   readonly targets: Int32Array; // (B, T) or (B)
-  readonly embedded: FloatArray | null; // (B, T, E)
-  readonly dEmbedded: FloatArray | null; // (B, T, E)
-  readonly recurrent: RecurrentBuffers[][]; // [layer][direction]
-  readonly outputs: FloatArray[]; // [layer] (B, T, D*H)
-  readonly dOutputs: FloatArray[]; // [layer] (B, T, D*H)
-  readonly dhNext: FloatArray; // (B, H)
-  readonly dcNext: FloatArray; // (B, H)
-  readonly features: FloatArray; // (B, D*H): many-to-one head input
-  readonly dFeatures: FloatArray; // (B, D*H)
-  readonly logits: FloatArray; // (R, V), R = B*T or B
-  readonly probs: FloatArray; // (R, V)
-  readonly dLogits: FloatArray; // (R, V)
+  readonly targetIds: I;
+  readonly embedded: T | null; // (B, T, E)
+  readonly dEmbedded: T | null; // (B, T, E)
+  readonly recurrent: RecurrentBuffers<T>[][]; // [layer][direction]
+  readonly outputs: T[]; // [layer] (B, T, D*H)
+  readonly dOutputs: T[]; // [layer] (B, T, D*H)
+  readonly dhNext: T; // (B, H)
+  readonly dcNext: T; // (B, H)
+  readonly features: T; // (B, D*H): many-to-one head input
+  readonly dFeatures: T; // (B, D*H)
+  readonly logits: T; // (R, V), R = B*T or B
+  readonly probs: T; // (R, V)
+  readonly dLogits: T; // (R, V)
   /** One-hot input: W_ih transposed (V, G), so a token's column is a contiguous row; or its gradient. */
-  readonly oneHotT: FloatArray | null;
+  readonly oneHotT: T | null;
   hasTargets = false;
   recordTrace = false;
   backwardDone = false;
-  /** Every float buffer above, to give back to the arena when the workspace is evicted. */
-  readonly buffers: FloatArray[] = [];
+  /** Every float buffer above, to give back to the backend when the workspace is evicted. */
+  readonly buffers: T[] = [];
 
-  constructor(config: ModelConfig, allocate: Allocate, readonly B: number, readonly T: number) {
-    const F = (n: number): FloatArray => {
-      const buffer = allocate(n);
+  constructor(config: ModelConfig, backend: Backend<T, I>, readonly B: number, readonly T: number) {
+    const F = (rows: number, cols: number): T => {
+      const buffer = backend.alloc(rows, cols);
       this.buffers.push(buffer);
       return buffer;
     };
@@ -144,47 +138,49 @@ class Workspace {
     const G = 4 * H;
     const R = config.mode === 'many_to_many' ? BT : B;
     this.tokens = new Int32Array(BT);
+    this.tokenIds = backend.allocIds(BT);
     this.targets = new Int32Array(R);
-    this.embedded = E === null ? null : F(BT * E);
-    this.dEmbedded = E === null ? null : F(BT * E);
+    this.targetIds = backend.allocIds(R);
+    this.embedded = E === null ? null : F(BT, E);
+    this.dEmbedded = E === null ? null : F(BT, E);
     this.recurrent = [];
     this.outputs = [];
     this.dOutputs = [];
     for (let l = 0; l < L; l++) {
-      const row: RecurrentBuffers[] = [];
+      const row: RecurrentBuffers<T>[] = [];
       for (let d = 0; d < D; d++) {
         row.push({
-          gates: F(BT * G),
-          c: F(BT * H),
-          h: F(BT * H),
-          tanhC: F(BT * H),
-          hPrev: F(BT * H),
-          cPrev: F(BT * H),
-          dGates: F(BT * G),
-          dh: F(BT * H),
-          dc: F(BT * H),
+          gates: F(BT, G),
+          c: F(BT, H),
+          h: F(BT, H),
+          tanhC: F(BT, H),
+          hPrev: F(BT, H),
+          cPrev: F(BT, H),
+          dGates: F(BT, G),
+          dh: F(BT, H),
+          dc: F(BT, H),
         });
       }
       this.recurrent.push(row);
-      this.outputs.push(F(BT * D * H));
-      this.dOutputs.push(F(BT * D * H));
+      this.outputs.push(F(BT, D * H));
+      this.dOutputs.push(F(BT, D * H));
     }
-    this.dhNext = F(B * H);
-    this.dcNext = F(B * H);
-    this.features = F(B * D * H);
-    this.dFeatures = F(B * D * H);
-    this.logits = F(R * V);
-    this.probs = F(R * V);
-    this.dLogits = F(R * V);
-    this.oneHotT = E === null && BT >= ONE_HOT_TRANSPOSE_MIN_ROWS ? F(V * G) : null;
+    this.dhNext = F(B, H);
+    this.dcNext = F(B, H);
+    this.features = F(B, D * H);
+    this.dFeatures = F(B, D * H);
+    this.logits = F(R, V);
+    this.probs = F(R, V);
+    this.dLogits = F(R, V);
+    this.oneHotT = E === null && BT >= ONE_HOT_TRANSPOSE_MIN_ROWS ? F(V, G) : null;
   }
 }
 
-export interface ForwardOptions {
+export interface ForwardOptions<T = FloatArray> {
   /** Initial hidden state (L*D, B, H) as in PyTorch; zeros when absent. */
-  h0?: FloatArray | null;
+  h0?: T | null;
   /** Initial cell state (L*D, B, H); zeros when absent. */
-  c0?: FloatArray | null;
+  c0?: T | null;
   /** Keep dL/dh_t and dL/dc_t in backward for the trace (gates and states are kept regardless). */
   recordTrace?: boolean;
 }
@@ -209,60 +205,72 @@ export interface TraceEntry {
 
 export type Initializer = { kind: 'pytorch' } | { kind: 'constant'; value: number };
 
-export class LSTMModel {
-  readonly specs: ParameterSpec[];
-  /** Every parameter, one after another in spec order. */
-  readonly params: FloatArray;
-  /** Gradients, same layout as params. backward() accumulates into it; zeroGrad() clears it. */
-  readonly grads: FloatArray;
-  readonly D: 1 | 2;
-  private readonly recurrent: RecurrentParameters[][];
-  private readonly embedding: FloatArray | null;
-  private readonly dEmbedding: FloatArray | null;
-  private readonly headW: FloatArray; // (V, D*H)
-  private readonly headB: FloatArray; // (V)
-  private readonly dHeadW: FloatArray;
-  private readonly dHeadB: FloatArray;
-  private readonly workspaces = new Map<string, Workspace>();
-  private current: Workspace | null = null;
-  /** Where a float32 model's buffers live for the SIMD kernels; null: ordinary arrays. */
-  private readonly arena: Arena | null;
-  private readonly allocate: Allocate;
+/** A parameter's shape as a (rows, cols) tensor: a vector is one row. */
+function tensorShape(spec: ParameterSpec): [number, number] {
+  return spec.shape.length === 2 ? [spec.shape[0], spec.shape[1]] : [1, spec.size];
+}
 
-  constructor(readonly config: ModelConfig, readonly dtype: DType = 'float32') {
-    const F = arrayConstructor(dtype);
-    this.arena = dtype === 'float32' ? createArena() : null;
-    const arena = this.arena;
-    this.allocate = arena ? (n) => arena.allocFloats(n) : (n) => new F(n);
+/**
+ * The model on a backend: T is the backend's tensor, I its integer tensor. Without a backend it
+ * runs on the CPU, where T is a typed array and every accessor below returns the model's own
+ * memory. On another backend the accessors that return a FloatArray read back a copy.
+ */
+export class LSTMModel<T = FloatArray, I = Int32Array> {
+  readonly specs: ParameterSpec[];
+  readonly backend: Backend<T, I>;
+  /** Every parameter, one after another in spec order. */
+  readonly params: T;
+  /** Gradients, same layout as params. backward() accumulates into it; zeroGrad() clears it. */
+  readonly grads: T;
+  /** Each parameter's tensor, in spec order (on the CPU, views into params). */
+  readonly paramTensors: T[];
+  readonly gradTensors: T[];
+  readonly D: 1 | 2;
+  private readonly recurrent: RecurrentParameters<T>[][];
+  private readonly embedding: T | null;
+  private readonly dEmbedding: T | null;
+  private readonly headW: T; // (V, D*H)
+  private readonly headB: T; // (V)
+  private readonly dHeadW: T;
+  private readonly dHeadB: T;
+  private readonly workspaces = new Map<string, Workspace<T, I>>();
+  private current: Workspace<T, I> | null = null;
+
+  constructor(readonly config: ModelConfig, readonly dtype: DType = 'float32', backend?: Backend<T, I>) {
+    this.backend = backend ?? (new CpuBackend(dtype) as unknown as Backend<T, I>);
     this.specs = parameterSpecs(config);
-    const total = parameterCount(config);
-    this.params = this.allocate(total);
-    this.grads = this.allocate(total);
+    const shapes = this.specs.map(tensorShape);
+    const params = this.backend.allocGroup(shapes);
+    const grads = this.backend.allocGroup(shapes);
+    this.params = params.whole;
+    this.grads = grads.whole;
+    this.paramTensors = params.parts;
+    this.gradTensors = grads.parts;
     this.D = directions(config);
-    this.embedding = config.embedding_size === null ? null : this.parameter('embedding.weight');
-    this.dEmbedding = config.embedding_size === null ? null : this.gradient('embedding.weight');
+    this.embedding = config.embedding_size === null ? null : this.parameterTensor('embedding.weight');
+    this.dEmbedding = config.embedding_size === null ? null : this.gradientTensor('embedding.weight');
     this.recurrent = [];
     for (let l = 0; l < config.num_layers; l++) {
-      const row: RecurrentParameters[] = [];
+      const row: RecurrentParameters<T>[] = [];
       for (let d = 0; d < this.D; d++) {
         const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
         row.push({
-          wih: this.parameter(`lstm.weight_ih${suffix}`),
-          whh: this.parameter(`lstm.weight_hh${suffix}`),
-          bih: this.parameter(`lstm.bias_ih${suffix}`),
-          bhh: this.parameter(`lstm.bias_hh${suffix}`),
-          dwih: this.gradient(`lstm.weight_ih${suffix}`),
-          dwhh: this.gradient(`lstm.weight_hh${suffix}`),
-          dbih: this.gradient(`lstm.bias_ih${suffix}`),
-          dbhh: this.gradient(`lstm.bias_hh${suffix}`),
+          wih: this.parameterTensor(`lstm.weight_ih${suffix}`),
+          whh: this.parameterTensor(`lstm.weight_hh${suffix}`),
+          bih: this.parameterTensor(`lstm.bias_ih${suffix}`),
+          bhh: this.parameterTensor(`lstm.bias_hh${suffix}`),
+          dwih: this.gradientTensor(`lstm.weight_ih${suffix}`),
+          dwhh: this.gradientTensor(`lstm.weight_hh${suffix}`),
+          dbih: this.gradientTensor(`lstm.bias_ih${suffix}`),
+          dbhh: this.gradientTensor(`lstm.bias_hh${suffix}`),
         });
       }
       this.recurrent.push(row);
     }
-    this.headW = this.parameter('head.weight');
-    this.headB = this.parameter('head.bias');
-    this.dHeadW = this.gradient('head.weight');
-    this.dHeadB = this.gradient('head.bias');
+    this.headW = this.parameterTensor('head.weight');
+    this.headB = this.parameterTensor('head.bias');
+    this.dHeadW = this.gradientTensor('head.weight');
+    this.dHeadB = this.gradientTensor('head.bias');
   }
 
   spec(name: string): ParameterSpec {
@@ -271,26 +279,44 @@ export class LSTMModel {
     return spec;
   }
 
-  /** The parameter's values: a view into the flat buffer (writes go to the model). */
+  private specIndex(name: string): number {
+    const k = this.specs.findIndex((s) => s.name === name);
+    if (k < 0) throw new InputError(`the model has no parameter named ${name}`);
+    return k;
+  }
+
+  parameterTensor(name: string): T {
+    return this.paramTensors[this.specIndex(name)];
+  }
+
+  gradientTensor(name: string): T {
+    return this.gradTensors[this.specIndex(name)];
+  }
+
+  /** The parameter's values: on the CPU a view into the flat buffer (writes go to the model); elsewhere a copy (write with setParameter). */
   parameter(name: string): FloatArray {
-    const s = this.spec(name);
-    return this.params.subarray(s.offset, s.offset + s.size);
+    return this.backend.read(this.parameterTensor(name));
   }
 
   gradient(name: string): FloatArray {
+    return this.backend.read(this.gradientTensor(name));
+  }
+
+  setParameter(name: string, values: ArrayLike<number>): void {
     const s = this.spec(name);
-    return this.grads.subarray(s.offset, s.offset + s.size);
+    if (values.length !== s.size) throw new InputError(`${name} takes ${s.size} values, got ${values.length}`);
+    this.backend.write(this.parameterTensor(name), values);
   }
 
   /** PyTorch's default initialization, or every value the same constant (the article uses 0.1). */
   initialize(init: Initializer, rng: Random): void {
     if (init.kind === 'constant') {
-      this.params.fill(init.value);
+      this.backend.fill(this.params, init.value);
       return;
     }
     const H = this.config.hidden_size;
     for (const spec of this.specs) {
-      const p = this.params.subarray(spec.offset, spec.offset + spec.size);
+      const p = new Float64Array(spec.size);
       if (spec.name === 'embedding.weight') {
         for (let k = 0; k < p.length; k++) p[k] = rng.normal(); // nn.Embedding: N(0, 1)
       } else {
@@ -299,26 +325,27 @@ export class LSTMModel {
         const bound = 1 / Math.sqrt(fanIn);
         for (let k = 0; k < p.length; k++) p[k] = rng.uniform(-bound, bound);
       }
+      this.backend.write(this.parameterTensor(spec.name), p);
     }
   }
 
   zeroGrad(): void {
-    this.grads.fill(0);
+    this.backend.fill(this.grads, 0);
   }
 
-  private workspace(B: number, T: number): Workspace {
+  private workspace(B: number, T: number): Workspace<T, I> {
     const key = `${B}x${T}`;
     let ws = this.workspaces.get(key);
     if (ws) {
       // Most recently used last, so the oldest is evicted first.
       this.workspaces.delete(key);
     } else {
-      ws = new Workspace(this.config, this.allocate, B, T);
+      ws = new Workspace(this.config, this.backend, B, T);
       if (this.workspaces.size >= 4) {
         const oldest = this.workspaces.keys().next().value as string;
-        const evicted = this.workspaces.get(oldest) as Workspace;
+        const evicted = this.workspaces.get(oldest) as Workspace<T, I>;
         this.workspaces.delete(oldest);
-        if (this.arena) for (const buffer of evicted.buffers) this.arena.release(buffer as Float32Array);
+        for (const buffer of evicted.buffers) this.backend.release(buffer);
       }
     }
     this.workspaces.set(key, ws);
@@ -330,12 +357,13 @@ export class LSTMModel {
    * many-to-one; IGNORE_TARGET where a position has none) returns the mean cross-entropy; without, returns NaN and only the logits and
    * probabilities are meaningful.
    */
-  forward(inputs: Int32Array, B: number, T: number, targets: Int32Array | null, options: ForwardOptions = {}): number {
+  forward(inputs: Int32Array, B: number, T: number, targets: Int32Array | null, options: ForwardOptions<T> = {}): number {
     const cfg = this.config;
     const { vocab_size: V, hidden_size: H, num_layers: L } = cfg;
     const D = this.D;
     const G = 4 * H;
     const BT = B * T;
+    const k = this.backend;
     if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) throw new InputError(`batch ${B} and steps ${T} must be positive integers`);
     if (inputs.length !== BT) throw new InputError(`inputs hold ${inputs.length} tokens, expected B*T = ${BT}`);
     checkIds(inputs, V, 'input');
@@ -346,22 +374,24 @@ export class LSTMModel {
     }
     const stateSize = L * D * B * H;
     for (const [name, s] of [['h0', options.h0], ['c0', options.c0]] as const) {
-      if (s && s.length !== stateSize) throw new InputError(`${name} holds ${s.length} values, expected (L*D, B, H) = ${stateSize}`);
+      const n = s ? k.size(s) : stateSize;
+      if (s && n !== stateSize) throw new InputError(`${name} holds ${n} values, expected (L*D, B, H) = ${stateSize}`);
     }
 
     const ws = this.workspace(B, T);
     this.current = ws;
     ws.tokens.set(inputs);
+    k.writeIds(ws.tokenIds, inputs);
     ws.hasTargets = targets !== null;
-    if (targets) ws.targets.set(targets);
+    if (targets) {
+      ws.targets.set(targets);
+      k.writeIds(ws.targetIds, targets);
+    }
     ws.recordTrace = options.recordTrace ?? false;
     ws.backwardDone = false;
 
     // Layer 0's input: an embedding lookup, or one-hot (handled inside the projection below).
-    if (this.embedding && ws.embedded) {
-      const E = cfg.embedding_size as number;
-      for (let r = 0; r < BT; r++) copyRow(ws.embedded, r * E, this.embedding, inputs[r] * E, E);
-    }
+    if (this.embedding && ws.embedded) k.gatherRows(ws.embedded, this.embedding, ws.tokenIds, BT, cfg.embedding_size as number);
 
     for (let l = 0; l < L; l++) {
       const I = layerInputSize(cfg, l);
@@ -370,24 +400,12 @@ export class LSTMModel {
         const p = this.recurrent[l][d];
         const buf = ws.recurrent[l][d];
         // The input projection of every step at once: gates = X · W_ih^T + b_ih + b_hh.
-        if (input === null && ws.oneHotT) {
-          // One-hot input: the product picks column `token` of W_ih, a row of its transpose.
-          const wT = ws.oneHotT;
-          for (let j = 0; j < G; j++) for (let v = 0; v < V; v++) wT[v * G + j] = p.wih[j * V + v];
-          for (let r = 0; r < BT; r++) {
-            const w = inputs[r] * G;
-            const o = r * G;
-            for (let j = 0; j < G; j++) buf.gates[o + j] = wT[w + j] + p.bih[j] + p.bhh[j];
-          }
-        } else if (input === null) {
-          for (let r = 0; r < BT; r++) {
-            const tok = inputs[r];
-            const o = r * G;
-            for (let j = 0; j < G; j++) buf.gates[o + j] = p.wih[j * V + tok] + p.bih[j] + p.bhh[j];
-          }
+        if (input === null) {
+          // One-hot input: the product picks column `token` of W_ih.
+          k.oneHotProject(buf.gates, p.wih, p.bih, p.bhh, ws.tokenIds, BT, G, V, ws.oneHotT);
         } else {
-          fillRowsWithBiases(buf.gates, p.bih, p.bhh, BT, G);
-          matmul(buf.gates, 0, G, input, 0, I, false, p.wih, 0, I, true, BT, G, I, true);
+          k.fillRowsWithBiases(buf.gates, p.bih, p.bhh, BT, G);
+          k.matmul(buf.gates, 0, G, input, 0, I, false, p.wih, 0, I, true, BT, G, I, true);
         }
         // The recurrence, step by step, in this direction's reading order.
         const stateOffset = (l * D + d) * B * H;
@@ -399,8 +417,8 @@ export class LSTMModel {
           const cPrevIn = s > 0 ? buf.c : (options.c0 ?? null);
           const pOff = s > 0 ? tPrev * H : stateOffset;
           const pStride = s > 0 ? T * H : H;
-          if (hPrevIn) matmul(buf.gates, t * G, T * G, hPrevIn, pOff, pStride, false, p.whh, 0, H, true, B, G, H, true);
-          lstmCellForward(
+          if (hPrevIn) k.matmul(buf.gates, t * G, T * G, hPrevIn, pOff, pStride, false, p.whh, 0, H, true, B, G, H, true);
+          k.lstmCellForward(
             buf.gates, t * G, T * G,
             buf.c, buf.h, buf.tanhC, buf.hPrev, buf.cPrev, t * H, T * H,
             hPrevIn, cPrevIn, pOff, pStride,
@@ -408,31 +426,27 @@ export class LSTMModel {
           );
         }
         // This direction's half of the layer's output (B, T, D*H).
-        const out = ws.outputs[l];
-        for (let r = 0; r < BT; r++) copyRow(out, r * D * H + d * H, buf.h, r * H, H);
+        k.copyRows(ws.outputs[l], d * H, D * H, buf.h, 0, H, BT, H);
       }
     }
 
     // The head.
     const headInput = this.headInput(ws);
-    fillRowsWithBiases(ws.logits, this.headB, null, R, V);
-    matmul(ws.logits, 0, V, headInput, 0, D * H, false, this.headW, 0, D * H, true, R, V, D * H, true);
-    return softmaxCrossEntropyForward(ws.probs, ws.logits, targets, R, V);
+    k.fillRowsWithBiases(ws.logits, this.headB, null, R, V);
+    k.matmul(ws.logits, 0, V, headInput, 0, D * H, false, this.headW, 0, D * H, true, R, V, D * H, true);
+    return k.softmaxCrossEntropyForward(ws.probs, ws.logits, targets ? ws.targetIds : null, R, V);
   }
 
   /** The head's input: every position of the top layer (many-to-many), or its final states (many-to-one). */
-  private headInput(ws: Workspace): FloatArray {
+  private headInput(ws: Workspace<T, I>): T {
     const top = ws.outputs[this.config.num_layers - 1];
     if (this.config.mode === 'many_to_many') return top;
     const { B, T } = ws;
     const H = this.config.hidden_size;
     const DH = this.D * H;
     // h_n forward is the output at t = T-1; h_n backward is the output at t = 0.
-    for (let b = 0; b < B; b++) {
-      const fwd = (b * T + T - 1) * DH;
-      copyRow(ws.features, b * DH, top, fwd, H);
-      if (this.D === 2) copyRow(ws.features, b * DH + H, top, b * T * DH + H, H);
-    }
+    this.backend.copyRows(ws.features, 0, DH, top, (T - 1) * DH, T * DH, B, H);
+    if (this.D === 2) this.backend.copyRows(ws.features, H, DH, top, H, T * DH, B, H);
     return ws.features;
   }
 
@@ -450,39 +464,38 @@ export class LSTMModel {
     const DH = D * H;
     const BT = B * T;
     const R = cfg.mode === 'many_to_many' ? BT : B;
+    const k = this.backend;
 
     // Loss and head.
-    softmaxCrossEntropyBackward(ws.dLogits, ws.probs, ws.targets, R, V);
+    k.softmaxCrossEntropyBackward(ws.dLogits, ws.probs, ws.targetIds, R, V);
     const headInput = cfg.mode === 'many_to_many' ? ws.outputs[L - 1] : ws.features;
-    matmul(this.dHeadW, 0, DH, ws.dLogits, 0, V, true, headInput, 0, DH, false, V, DH, R, true);
-    addColumnSums(this.dHeadB, ws.dLogits, R, V);
+    k.matmul(this.dHeadW, 0, DH, ws.dLogits, 0, V, true, headInput, 0, DH, false, V, DH, R, true);
+    k.addColumnSums(this.dHeadB, ws.dLogits, R, V);
     const dTop = ws.dOutputs[L - 1];
     if (cfg.mode === 'many_to_many') {
-      matmul(dTop, 0, DH, ws.dLogits, 0, V, false, this.headW, 0, DH, false, BT, DH, V, false);
+      k.matmul(dTop, 0, DH, ws.dLogits, 0, V, false, this.headW, 0, DH, false, BT, DH, V, false);
     } else {
-      matmul(ws.dFeatures, 0, DH, ws.dLogits, 0, V, false, this.headW, 0, DH, false, B, DH, V, false);
-      dTop.fill(0);
-      for (let b = 0; b < B; b++) {
-        copyRow(dTop, (b * T + T - 1) * DH, ws.dFeatures, b * DH, H);
-        if (D === 2) copyRow(dTop, b * T * DH + H, ws.dFeatures, b * DH + H, H);
-      }
+      k.matmul(ws.dFeatures, 0, DH, ws.dLogits, 0, V, false, this.headW, 0, DH, false, B, DH, V, false);
+      k.fill(dTop, 0);
+      k.copyRows(dTop, (T - 1) * DH, T * DH, ws.dFeatures, 0, DH, B, H);
+      if (D === 2) k.copyRows(dTop, H, T * DH, ws.dFeatures, H, DH, B, H);
     }
 
-    if (ws.dEmbedded) ws.dEmbedded.fill(0);
+    if (ws.dEmbedded) k.fill(ws.dEmbedded, 0);
     for (let l = L - 1; l >= 0; l--) {
       const I = layerInputSize(cfg, l);
       const input = l === 0 ? ws.embedded : ws.outputs[l - 1];
       const dInput = l === 0 ? ws.dEmbedded : ws.dOutputs[l - 1];
-      if (l > 0) ws.dOutputs[l - 1].fill(0);
+      if (l > 0) k.fill(ws.dOutputs[l - 1], 0);
       for (let d = 0; d < D; d++) {
         const p = this.recurrent[l][d];
         const buf = ws.recurrent[l][d];
         // Back through time, in the reverse of this direction's reading order.
-        ws.dhNext.fill(0);
-        ws.dcNext.fill(0);
+        k.fill(ws.dhNext, 0);
+        k.fill(ws.dcNext, 0);
         for (let s = 0; s < T; s++) {
           const t = d === 0 ? T - 1 - s : s;
-          lstmCellBackward(
+          k.lstmCellBackward(
             buf.dGates, buf.gates, t * G, T * G,
             ws.dcNext, ws.dhNext,
             ws.recordTrace ? buf.dh : null, ws.recordTrace ? buf.dc : null, buf.tanhC, buf.cPrev, t * H, T * H,
@@ -490,73 +503,53 @@ export class LSTMModel {
             B, H,
           );
           // dL/dh_{t-1} through the recurrence: dGates_t · W_hh.
-          if (s < T - 1) matmul(ws.dhNext, 0, H, buf.dGates, t * G, T * G, false, p.whh, 0, H, false, B, H, G, false);
+          if (s < T - 1) k.matmul(ws.dhNext, 0, H, buf.dGates, t * G, T * G, false, p.whh, 0, H, false, B, H, G, false);
         }
         // Weight gradients over every step at once.
-        matmul(p.dwhh, 0, H, buf.dGates, 0, G, true, buf.hPrev, 0, H, false, G, H, BT, true);
-        addColumnSums(p.dbih, buf.dGates, BT, G);
-        addColumnSums(p.dbhh, buf.dGates, BT, G);
-        if (input === null && ws.oneHotT) {
-          // One-hot input: the gradient of W_ih lands in the columns of the tokens read; summed
-          // in rows of the transpose first.
-          const dT = ws.oneHotT;
-          dT.fill(0);
-          for (let r = 0; r < BT; r++) {
-            const w = ws.tokens[r] * G;
-            const o = r * G;
-            for (let j = 0; j < G; j++) dT[w + j] += buf.dGates[o + j];
-          }
-          for (let j = 0; j < G; j++) for (let v = 0; v < V; v++) p.dwih[j * V + v] += dT[v * G + j];
-        } else if (input === null) {
-          for (let r = 0; r < BT; r++) {
-            const tok = ws.tokens[r];
-            const o = r * G;
-            for (let j = 0; j < G; j++) p.dwih[j * V + tok] += buf.dGates[o + j];
-          }
+        k.matmul(p.dwhh, 0, H, buf.dGates, 0, G, true, buf.hPrev, 0, H, false, G, H, BT, true);
+        k.addColumnSums(p.dbih, buf.dGates, BT, G);
+        k.addColumnSums(p.dbhh, buf.dGates, BT, G);
+        if (input === null) {
+          // One-hot input: the gradient of W_ih lands in the columns of the tokens read.
+          k.oneHotGradient(p.dwih, buf.dGates, ws.tokenIds, BT, G, V, ws.oneHotT);
         } else {
-          matmul(p.dwih, 0, I, buf.dGates, 0, G, true, input, 0, I, false, G, I, BT, true);
-          if (dInput) matmul(dInput, 0, I, buf.dGates, 0, G, false, p.wih, 0, I, false, BT, I, G, true);
+          k.matmul(p.dwih, 0, I, buf.dGates, 0, G, true, input, 0, I, false, G, I, BT, true);
+          if (dInput) k.matmul(dInput, 0, I, buf.dGates, 0, G, false, p.wih, 0, I, false, BT, I, G, true);
         }
       }
     }
-    if (this.dEmbedding && ws.dEmbedded) {
-      const E = cfg.embedding_size as number;
-      const dE = this.dEmbedding;
-      for (let r = 0; r < BT; r++) {
-        const o = ws.tokens[r] * E;
-        for (let e = 0; e < E; e++) dE[o + e] += ws.dEmbedded[r * E + e];
-      }
-    }
+    if (this.dEmbedding && ws.dEmbedded) k.scatterAddRows(this.dEmbedding, ws.dEmbedded, ws.tokenIds, BT, cfg.embedding_size as number);
   }
 
-  /** The last forward's logits: (B, T, V) many-to-many, (B, V) many-to-one. A view: copy to keep. */
+  /** The last forward's logits: (B, T, V) many-to-many, (B, V) many-to-one. On the CPU a view: copy to keep. */
   logits(): FloatArray {
-    return this.requireCurrent().logits;
+    return this.backend.read(this.requireCurrent().logits);
   }
 
-  /** Softmax of the logits, same layout. A view: copy to keep. */
+  /** Softmax of the logits, same layout. On the CPU a view: copy to keep. */
   probabilities(): FloatArray {
-    return this.requireCurrent().probs;
+    return this.backend.read(this.requireCurrent().probs);
   }
 
-  /** The top layer's output (B, T, D*H) of the last forward. A view: copy to keep. */
+  /** The top layer's output (B, T, D*H) of the last forward. On the CPU a view: copy to keep. */
   output(): FloatArray {
-    return this.requireCurrent().outputs[this.config.num_layers - 1];
+    return this.backend.read(this.requireCurrent().outputs[this.config.num_layers - 1]);
   }
 
-  /** The head applied at every position of the top layer's output, whatever the mode: (B, T, V). */
-  logitsAtEveryPosition(out: FloatArray): void {
+  /** The head applied at every position of the top layer's output, whatever the mode: out (B*T, V). */
+  logitsAtEveryPosition(out: T): void {
     const ws = this.requireCurrent();
     const V = this.config.vocab_size;
     const DH = this.D * this.config.hidden_size;
     const R = ws.B * ws.T;
-    if (out.length !== R * V) throw new Error(`logitsAtEveryPosition: out holds ${out.length}, expected ${R * V}`);
-    fillRowsWithBiases(out, this.headB, null, R, V);
-    matmul(out, 0, V, ws.outputs[this.config.num_layers - 1], 0, DH, false, this.headW, 0, DH, true, R, V, DH, true);
+    const n = this.backend.size(out);
+    if (n !== R * V) throw new Error(`logitsAtEveryPosition: out holds ${n}, expected ${R * V}`);
+    this.backend.fillRowsWithBiases(out, this.headB, null, R, V);
+    this.backend.matmul(out, 0, V, ws.outputs[this.config.num_layers - 1], 0, DH, false, this.headW, 0, DH, true, R, V, DH, true);
   }
 
   /** Writes the final states h_n and c_n, each (L*D, B, H), of the last forward. */
-  finalState(hN: FloatArray, cN: FloatArray): void {
+  finalState(hN: T, cN: T): void {
     const ws = this.requireCurrent();
     const { B, T } = ws;
     const H = this.config.hidden_size;
@@ -565,11 +558,8 @@ export class LSTMModel {
         const buf = ws.recurrent[l][d];
         const t = d === 0 ? T - 1 : 0;
         const base = (l * this.D + d) * B * H;
-        for (let b = 0; b < B; b++) {
-          const src = (b * T + t) * H;
-          hN.set(buf.h.subarray(src, src + H), base + b * H);
-          cN.set(buf.c.subarray(src, src + H), base + b * H);
-        }
+        this.backend.copyRows(hN, base, H, buf.h, t * H, T * H, B, H);
+        this.backend.copyRows(cN, base, H, buf.c, t * H, T * H, B, H);
       }
     }
   }
@@ -581,13 +571,15 @@ export class LSTMModel {
     const H = this.config.hidden_size;
     const G = 4 * H;
     const F = arrayConstructor(this.dtype);
+    const read = (t: T): FloatArray => this.backend.read(t);
     const entries: TraceEntry[] = [];
     for (let l = 0; l < this.config.num_layers; l++) {
       for (let d = 0; d < this.D; d++) {
         const buf = ws.recurrent[l][d];
+        const gates = read(buf.gates);
         const gate = (k: number): FloatArray => {
           const out = new F(B * T * H);
-          for (let r = 0; r < B * T; r++) out.set(buf.gates.subarray(r * G + k * H, r * G + k * H + H), r * H);
+          for (let r = 0; r < B * T; r++) out.set(gates.subarray(r * G + k * H, r * G + k * H + H), r * H);
           return out;
         };
         const withGradients = ws.backwardDone && ws.recordTrace;
@@ -601,24 +593,20 @@ export class LSTMModel {
           f: gate(1),
           g: gate(2),
           o: gate(3),
-          c: buf.c.slice(),
-          h: buf.h.slice(),
-          dh: withGradients ? buf.dh.slice() : null,
-          dc: withGradients ? buf.dc.slice() : null,
+          c: read(buf.c).slice(),
+          h: read(buf.h).slice(),
+          dh: withGradients ? read(buf.dh).slice() : null,
+          dc: withGradients ? read(buf.dc).slice() : null,
         });
       }
     }
     return entries;
   }
 
-  private requireCurrent(): Workspace {
+  private requireCurrent(): Workspace<T, I> {
     if (!this.current) throw new Error('the model has not run forward yet');
     return this.current;
   }
-}
-
-function copyRow(dst: FloatArray, dstOffset: number, src: FloatArray, srcOffset: number, n: number): void {
-  for (let k = 0; k < n; k++) dst[dstOffset + k] = src[srcOffset + k];
 }
 
 function checkIds(ids: Int32Array, V: number, what: string, ignorable = false): void {

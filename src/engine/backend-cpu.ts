@@ -1,0 +1,205 @@
+// The CPU backend: the reference. Its tensor is the typed array itself (in the model's WebAssembly
+// arena for float32, so the SIMD matmul reads it in place; an ordinary Float64Array for the
+// finite-difference checks), and each primitive is the loop of kernels.ts.
+
+import { arrayConstructor, type DType, type FloatArray } from './config';
+import type { Backend } from './backend';
+import {
+  addColumnSums,
+  fillRowsWithBiases,
+  lstmCellBackward,
+  lstmCellForward,
+  matmul,
+  softmaxCrossEntropyBackward,
+  softmaxCrossEntropyForward,
+} from './kernels';
+import { createArena, type Arena } from './wasm/simd';
+
+export class CpuBackend implements Backend<FloatArray, Int32Array> {
+  readonly name = 'cpu';
+  /** Where a float32 backend's tensors live for the SIMD kernels; null: ordinary arrays. */
+  private readonly arena: Arena | null;
+
+  constructor(readonly dtype: DType = 'float32') {
+    this.arena = dtype === 'float32' ? createArena() : null;
+  }
+
+  alloc(rows: number, cols: number): FloatArray {
+    const n = rows * cols;
+    return this.arena ? this.arena.allocFloats(n) : new (arrayConstructor(this.dtype))(n);
+  }
+
+  allocGroup(shapes: ReadonlyArray<readonly [number, number]>): { whole: FloatArray; parts: FloatArray[] } {
+    const total = shapes.reduce((s, [r, c]) => s + r * c, 0);
+    const whole = this.alloc(1, total);
+    const parts: FloatArray[] = [];
+    let offset = 0;
+    for (const [r, c] of shapes) {
+      parts.push(whole.subarray(offset, offset + r * c));
+      offset += r * c;
+    }
+    return { whole, parts };
+  }
+
+  release(tensor: FloatArray): void {
+    if (this.arena) this.arena.release(tensor as Float32Array);
+  }
+
+  size(tensor: FloatArray): number {
+    return tensor.length;
+  }
+
+  read(tensor: FloatArray): FloatArray {
+    return tensor;
+  }
+
+  write(tensor: FloatArray, data: ArrayLike<number>, offset = 0): void {
+    tensor.set(data, offset);
+  }
+
+  fill(tensor: FloatArray, value: number): void {
+    tensor.fill(value);
+  }
+
+  allocIds(n: number): Int32Array {
+    return new Int32Array(n);
+  }
+
+  writeIds(ids: Int32Array, data: Int32Array): void {
+    ids.set(data);
+  }
+
+  matmul(
+    c: FloatArray, cOff: number, ldc: number,
+    a: FloatArray, aOff: number, lda: number, transA: boolean,
+    b: FloatArray, bOff: number, ldb: number, transB: boolean,
+    M: number, N: number, K: number,
+    accumulate: boolean,
+  ): void {
+    matmul(c, cOff, ldc, a, aOff, lda, transA, b, bOff, ldb, transB, M, N, K, accumulate);
+  }
+
+  fillRowsWithBiases(out: FloatArray, bias1: FloatArray, bias2: FloatArray | null, R: number, N: number): void {
+    fillRowsWithBiases(out, bias1, bias2, R, N);
+  }
+
+  addColumnSums(dbias: FloatArray, dout: FloatArray, R: number, N: number): void {
+    addColumnSums(dbias, dout, R, N);
+  }
+
+  copyRows(dst: FloatArray, dOff: number, dStride: number, src: FloatArray, sOff: number, sStride: number, R: number, N: number): void {
+    for (let r = 0; r < R; r++) {
+      const d = dOff + r * dStride;
+      const s = sOff + r * sStride;
+      for (let k = 0; k < N; k++) dst[d + k] = src[s + k];
+    }
+  }
+
+  gatherRows(dst: FloatArray, table: FloatArray, ids: Int32Array, R: number, N: number): void {
+    for (let r = 0; r < R; r++) {
+      const d = r * N;
+      const s = ids[r] * N;
+      for (let k = 0; k < N; k++) dst[d + k] = table[s + k];
+    }
+  }
+
+  scatterAddRows(dst: FloatArray, src: FloatArray, ids: Int32Array, R: number, N: number): void {
+    for (let r = 0; r < R; r++) {
+      const o = ids[r] * N;
+      for (let k = 0; k < N; k++) dst[o + k] += src[r * N + k];
+    }
+  }
+
+  oneHotProject(gates: FloatArray, wih: FloatArray, bih: FloatArray, bhh: FloatArray, ids: Int32Array, R: number, G: number, V: number, scratch: FloatArray | null): void {
+    if (scratch) {
+      // The product picks column `token` of W_ih: a row of its transpose.
+      const wT = scratch;
+      for (let j = 0; j < G; j++) for (let v = 0; v < V; v++) wT[v * G + j] = wih[j * V + v];
+      for (let r = 0; r < R; r++) {
+        const w = ids[r] * G;
+        const o = r * G;
+        for (let j = 0; j < G; j++) gates[o + j] = wT[w + j] + bih[j] + bhh[j];
+      }
+      return;
+    }
+    for (let r = 0; r < R; r++) {
+      const tok = ids[r];
+      const o = r * G;
+      for (let j = 0; j < G; j++) gates[o + j] = wih[j * V + tok] + bih[j] + bhh[j];
+    }
+  }
+
+  oneHotGradient(dwih: FloatArray, dGates: FloatArray, ids: Int32Array, R: number, G: number, V: number, scratch: FloatArray | null): void {
+    if (scratch) {
+      // Summed in rows of the transpose first.
+      const dT = scratch;
+      dT.fill(0);
+      for (let r = 0; r < R; r++) {
+        const w = ids[r] * G;
+        const o = r * G;
+        for (let j = 0; j < G; j++) dT[w + j] += dGates[o + j];
+      }
+      for (let j = 0; j < G; j++) for (let v = 0; v < V; v++) dwih[j * V + v] += dT[v * G + j];
+      return;
+    }
+    for (let r = 0; r < R; r++) {
+      const tok = ids[r];
+      const o = r * G;
+      for (let j = 0; j < G; j++) dwih[j * V + tok] += dGates[o + j];
+    }
+  }
+
+  lstmCellForward(
+    gates: FloatArray, gOff: number, gStride: number,
+    c: FloatArray, h: FloatArray, tanhC: FloatArray, hPrevOut: FloatArray, cPrevOut: FloatArray, sOff: number, sStride: number,
+    hPrevIn: FloatArray | null, cPrevIn: FloatArray | null, pOff: number, pStride: number,
+    B: number, H: number,
+  ): void {
+    lstmCellForward(gates, gOff, gStride, c, h, tanhC, hPrevOut, cPrevOut, sOff, sStride, hPrevIn, cPrevIn, pOff, pStride, B, H);
+  }
+
+  lstmCellBackward(
+    dGates: FloatArray, gates: FloatArray, gOff: number, gStride: number,
+    dcNext: FloatArray, dhNext: FloatArray,
+    dhTrace: FloatArray | null, dcTrace: FloatArray | null, tanhC: FloatArray, cPrev: FloatArray, sOff: number, sStride: number,
+    dOut: FloatArray, dOff: number, dStride: number,
+    B: number, H: number,
+  ): void {
+    lstmCellBackward(dGates, gates, gOff, gStride, dcNext, dhNext, dhTrace, dcTrace, tanhC, cPrev, sOff, sStride, dOut, dOff, dStride, B, H);
+  }
+
+  softmaxCrossEntropyForward(probs: FloatArray, logits: FloatArray, targets: Int32Array | null, R: number, V: number): number {
+    return softmaxCrossEntropyForward(probs, logits, targets, R, V);
+  }
+
+  softmaxCrossEntropyBackward(dlogits: FloatArray, probs: FloatArray, targets: Int32Array, R: number, V: number): void {
+    softmaxCrossEntropyBackward(dlogits, probs, targets, R, V);
+  }
+
+  sumOfSquares(tensor: FloatArray): number {
+    let s = 0;
+    for (let k = 0; k < tensor.length; k++) s += tensor[k] * tensor[k];
+    return s;
+  }
+
+  scale(tensor: FloatArray, factor: number): void {
+    for (let k = 0; k < tensor.length; k++) tensor[k] *= factor;
+  }
+
+  adamUpdate(params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number, beta2: number, eps: number, step: number): void {
+    const stepSize = lr / (1 - Math.pow(beta1, step));
+    const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, step));
+    for (let k = 0; k < params.length; k++) {
+      const g = grads[k];
+      const mk = beta1 * m[k] + (1 - beta1) * g;
+      const vk = beta2 * v[k] + (1 - beta2) * g * g;
+      m[k] = mk;
+      v[k] = vk;
+      params[k] -= (stepSize * mk) / (Math.sqrt(vk) / sqrtBc2 + eps);
+    }
+  }
+
+  sgdUpdate(params: FloatArray, grads: FloatArray, lr: number): void {
+    for (let k = 0; k < params.length; k++) params[k] -= lr * grads[k];
+  }
+}
