@@ -4,10 +4,11 @@
 // what a resumed run needs to continue exactly). Reading is strict: a file that is not a whole,
 // consistent checkpoint is refused with one clear line, never half-loaded.
 
-import { InputError, validateConfig, type ModelConfig } from './config';
+import { directions, InputError, validateConfig, type ModelConfig } from './config';
 import { parameterSpecs } from './model';
-import { CheckpointError, decodeSafetensors, encodeSafetensors, type TensorEntry } from './safetensors';
-import type { TokenKind, Vocabulary } from './tokenizer';
+import { Random } from './random';
+import { brief, CheckpointError, decodeSafetensors, encodeSafetensors, label, type TensorEntry } from './safetensors';
+import { Tokenizer, type TokenKind, type Vocabulary } from './tokenizer';
 
 export const CHECKPOINT_FORMAT = 'lstm-lens/1';
 
@@ -100,17 +101,28 @@ function expect(condition: boolean, message: string): asserts condition {
 }
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+const isStep = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Tokens in one training step (B·T) at most: the batcher and the model allocate buffers of B·T
+ * (times 4H for the gates), so a batch beyond any real run's is refused here, as bad input,
+ * rather than failing later as an allocation error. The extension allows 256 × 512.
+ */
+export const MAX_TOKENS_PER_STEP = 1 << 22;
 
 export function validateSettings(s: Record<string, unknown>): TrainingSettings {
   const bad = (name: string, why: string): never => {
-    throw new InputError(`setting ${name} ${why}, got ${JSON.stringify(s[name])}`);
+    throw new InputError(`setting ${name} ${why}, got ${brief(s[name], 60)}`);
   };
   if (s.tokens !== 'char' && s.tokens !== 'word') bad('tokens', 'must be "char" or "word"');
-  if (!(Number.isInteger(s.max_vocab) && (s.max_vocab as number) >= 0 && s.max_vocab !== 1)) bad('max_vocab', 'must be 0 (no cap) or a whole number >= 2');
-  if (!isPositiveInt(s.sequence_length)) bad('sequence_length', 'must be a whole number >= 1');
-  if (!isPositiveInt(s.batch_size)) bad('batch_size', 'must be a whole number >= 1');
-  if (!isPositiveInt(s.steps)) bad('steps', 'must be a whole number >= 1');
+  if (!(Number.isSafeInteger(s.max_vocab) && (s.max_vocab as number) >= 0 && s.max_vocab !== 1)) bad('max_vocab', 'must be 0 (no cap) or a whole number >= 2');
+  if (!(isPositiveInt(s.sequence_length) && s.sequence_length <= MAX_TOKENS_PER_STEP)) bad('sequence_length', `must be a whole number from 1 to ${MAX_TOKENS_PER_STEP}`);
+  if (!(isPositiveInt(s.batch_size) && s.batch_size <= MAX_TOKENS_PER_STEP)) bad('batch_size', `must be a whole number from 1 to ${MAX_TOKENS_PER_STEP}`);
+  if ((s.batch_size as number) * (s.sequence_length as number) > MAX_TOKENS_PER_STEP) {
+    throw new InputError(`settings batch_size × sequence_length must be at most ${MAX_TOKENS_PER_STEP} tokens a step, got ${s.batch_size} × ${s.sequence_length}`);
+  }
+  if (!isPositiveInt(s.steps)) bad('steps', 'must be a whole number from 1 to 2^53 - 1');
   if (s.optimizer !== 'adam' && s.optimizer !== 'sgd') bad('optimizer', 'must be "adam" or "sgd"');
   if (!(isFiniteNumber(s.learning_rate) && s.learning_rate > 0)) bad('learning_rate', 'must be a positive number');
   if (s.schedule !== 'constant' && s.schedule !== 'cosine') bad('schedule', 'must be "constant" or "cosine"');
@@ -134,6 +146,12 @@ export function validateSettings(s: Record<string, unknown>): TrainingSettings {
   };
 }
 
+/** An error message from elsewhere as one line of reasonable length (a message may quote the file). */
+function oneLine(message: string, max = 240): string {
+  const s = message.replace(/[\r\n\u2028\u2029]+/g, ' ');
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
+}
+
 /** Reads and checks a whole checkpoint; throws CheckpointError (an InputError) on anything wrong. */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const { tensors, metadata } = decodeSafetensors(bytes);
@@ -141,7 +159,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     throw new CheckpointError(
       metadata.format === undefined
         ? 'not an lstm-lens checkpoint: it has no "format" metadata'
-        : `unsupported checkpoint format "${metadata.format}" (this version reads ${CHECKPOINT_FORMAT})`,
+        : `unsupported checkpoint format ${brief(metadata.format, 40)} (this version reads ${CHECKPOINT_FORMAT})`,
     );
   }
   const configJson = parseJson(metadata.config, 'config');
@@ -151,7 +169,8 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     config = validateConfig(configJson);
     settings = validateSettings(configJson);
   } catch (e) {
-    throw new CheckpointError(`corrupt checkpoint: ${(e as Error).message}`);
+    // validateConfig quotes the bad value; one nested deeper than the stack makes quoting it throw.
+    throw new CheckpointError(`corrupt checkpoint: ${e instanceof InputError ? oneLine(e.message) : 'metadata "config" is malformed'}`);
   }
   const vocabJson = parseJson(metadata.vocab, 'vocab');
   const kind = vocabJson.kind;
@@ -161,7 +180,14 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   expect(new Set(tokens).size === tokens.length, 'vocab.tokens has duplicates');
   expect(tokens.length === config.vocab_size, `the vocabulary has ${tokens.length} tokens but config.vocab_size is ${config.vocab_size}`);
   expect(kind === settings.tokens, `vocab.kind "${kind}" disagrees with the setting tokens "${settings.tokens}"`);
+  expect(settings.max_vocab === 0 || tokens.length <= settings.max_vocab, `the vocabulary has ${tokens.length} tokens, more than max_vocab ${settings.max_vocab}`);
   const vocab: Vocabulary = { kind, tokens: tokens as string[] };
+  // What the tokenizer will require of it (non-empty tokens, one character each for char, no white space in a word).
+  try {
+    Tokenizer.fromVocabulary(vocab);
+  } catch (e) {
+    throw new CheckpointError(`corrupt checkpoint: ${oneLine((e as Error).message)}`);
+  }
 
   const specs = parameterSpecs(config);
   const known = new Set<string>();
@@ -182,26 +208,56 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const slotNames = settings.optimizer === 'adam' ? ['m', 'v'] : [];
   for (const slot of slotNames) {
     const byName = new Map<string, Float32Array>();
-    for (const spec of specs) byName.set(spec.name, take(`optimizer.${slot}.${spec.name}`, spec.shape));
+    for (const spec of specs) {
+      const data = take(`optimizer.${slot}.${spec.name}`, spec.shape);
+      // Adam's v is a running mean of squares: a negative one would make the update NaN.
+      if (slot === 'v') expect(data.every((x) => x >= 0), `tensor optimizer.v.${spec.name} holds a negative value`);
+      byName.set(spec.name, data);
+    }
     slots.set(slot, byName);
   }
   const extra = [...tensors.keys()].filter((n) => !known.has(n));
-  expect(extra.length === 0, `unexpected tensor ${extra[0]}`);
+  expect(extra.length === 0, `unexpected tensor ${label(extra[0] ?? '')}`);
 
+  // The training state: everything Trainer.resume restores, checked here so that a checkpoint that
+  // loads also resumes (only the text it resumes on can still be refused).
   const t = parseJson(metadata.training, 'training');
-  expect(Number.isInteger(t.step) && (t.step as number) >= 0, 'training.step must be a whole number');
+  expect(isStep(t.step), 'training.step must be a whole number from 0 to 2^53 - 1');
   expect(t.loss === null || isFiniteNumber(t.loss), 'training.loss must be a finite number or null');
   expect(Number.isInteger(t.seed), 'training.seed must be a whole number');
-  expect(Array.isArray(t.rng) && t.rng.every((x) => Number.isInteger(x)), 'training.rng must be a list of whole numbers');
-  expect(t.carry === null || t.carry === undefined || (typeof t.carry === 'object' && typeof (t.carry as Record<string, unknown>).h === 'string' && typeof (t.carry as Record<string, unknown>).c === 'string'), 'training.carry is malformed');
-  const losses = Array.isArray(t.losses) ? t.losses : [];
+  try {
+    Random.fromState(t.rng as number[]);
+  } catch (e) {
+    throw new CheckpointError(`corrupt checkpoint: training.rng: ${e instanceof InputError ? oneLine(e.message) : 'malformed'}`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const b = t.batcher;
+  expect(
+    config.mode === 'many_to_many'
+      ? isObject(b) && b.kind === 'streams' && isStep(b.position) && typeof b.started === 'boolean'
+      : isObject(b) && b.kind === 'windows',
+    `training.batcher must be the state of ${config.mode === 'many_to_many' ? 'contiguous streams' : 'random windows'}, got ${brief(b, 60)}`,
+  );
+  const carry = t.carry;
+  expect(carry === null || carry === undefined || (isObject(carry) && typeof carry.h === 'string' && typeof carry.c === 'string'), 'training.carry is malformed');
+  if (isObject(carry)) {
+    // (L*D, B, H) each, finite.
+    const size = config.num_layers * directions(config) * settings.batch_size * config.hidden_size;
+    for (const key of ['h', 'c'] as const) {
+      const values = base64ToFloat32(carry[key] as string, size, `training.carry.${key}`);
+      expect(values.every(Number.isFinite), `training.carry.${key} holds a non-finite value`);
+    }
+  }
+  expect(t.losses === undefined || Array.isArray(t.losses), 'training.losses must be a list of numbers');
+  const losses = (t.losses as unknown[] | undefined) ?? [];
   expect(losses.every(isFiniteNumber), 'training.losses must be numbers');
   const optimizerStep = t.optimizer_step ?? t.step;
-  expect(Number.isInteger(optimizerStep) && (optimizerStep as number) >= 0, 'training.optimizer_step must be a whole number');
+  expect(isStep(optimizerStep), 'training.optimizer_step must be a whole number from 0 to 2^53 - 1');
   const source = t.source;
   expect(
-    source === null || source === undefined || (typeof source === 'object' && typeof (source as Record<string, unknown>).hash === 'string'),
-    'training.source is malformed',
+    source === null || source === undefined ||
+      (isObject(source) && typeof source.name === 'string' && typeof source.hash === 'string' && isStep(source.chars)),
+    'training.source must be null or {name, chars, hash}',
   );
   const training: TrainingState = {
     step: t.step as number,

@@ -35,18 +35,21 @@ const METADATA_KEY = '__metadata__';
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A short, single-line rendering of a value for error messages. */
-function brief(value: unknown, max = 80): string {
+export function brief(value: unknown, max = 80): string {
   let s: string;
   try {
     s = JSON.stringify(value) ?? String(value);
   } catch {
-    s = String(value);
+    // Nested deeper than the call stack: String() would recurse as deep, so say only what it is.
+    s = Array.isArray(value) ? '[...]' : typeof value === 'object' && value !== null ? '{...}' : typeof value;
   }
+  // JSON.stringify escapes \n and \r but not the Unicode line and paragraph separators.
+  s = s.replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
 
 /** A tensor name as it appears in messages: bare when it is plain, else quoted (never a line break). */
-function label(name: string): string {
+export function label(name: string): string {
   return /^[\w.\-]{1,80}$/.test(name) ? name : brief(name);
 }
 
