@@ -41,7 +41,9 @@ export function modelMessage(ckpt: Pick<Checkpoint, 'config' | 'settings' | 'voc
 
 /**
  * The model reading `text` (its last MAX_TRACE_TOKENS tokens): states, gradients, predictions
- * and the parameter gradients of the sequence's loss, split into the panel's blocks.
+ * and the parameter gradients of the sequence's loss, split into the panel's blocks. With
+ * `window` (the training sequence length), a many-to-one model's predictions come from the
+ * window ending at each position, as it was trained.
  */
 export function traceMessage(
   model: LSTMModel,
@@ -51,6 +53,7 @@ export function traceMessage(
   step: number,
   topK = 5,
   keep: 'first' | 'last' = 'last',
+  window: number | null = null,
 ): TraceMessage | null {
   // Keep MAX_TRACE_TOKENS tokens from the end (or the start): cut the text at token boundaries, so it reads the same.
   const all = tokenizer.encodeWithSpans(text);
@@ -89,7 +92,25 @@ export function traceMessage(
     H,
     loss: Number.isFinite(r.loss) ? r.loss : null,
     entries,
-    predictions: r.top.map((row) => row.map((p) => ({ token: p.token, p: p.p }))),
+    predictions: window !== null && model.config.mode === 'many_to_one' ? windowPredictions(model, tokenizer, r.ids, window, topK) : r.top.map((row) => row.map((p) => ({ token: p.token, p: p.p }))),
     parameterGradients,
   };
+}
+
+/**
+ * A many-to-one model was trained to predict from a window of `window` tokens read from a zero
+ * state: at each position, its prediction from the window that ends there (as generation does).
+ */
+function windowPredictions(model: LSTMModel, tokenizer: Tokenizer, ids: Int32Array, window: number, topK: number): Array<Array<{ token: string; p: number }>> {
+  const V = model.config.vocab_size;
+  const k = Math.min(topK, V);
+  const rows: Array<Array<{ token: string; p: number }>> = [];
+  for (let t = 0; t < ids.length; t++) {
+    const slice = ids.subarray(Math.max(0, t - window + 1), t + 1);
+    model.forward(slice, 1, slice.length, null);
+    const probs = model.probabilities();
+    const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => probs[b] - probs[a] || a - b);
+    rows.push(order.slice(0, k).map((id) => ({ token: tokenizer.tokenString(id), p: probs[id] })));
+  }
+  return rows;
 }

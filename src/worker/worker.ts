@@ -121,7 +121,7 @@ async function train(request: TrainRequest): Promise<void> {
     // The panel's trace: the current weights reading the watched text, at most every `everyMs`.
     if (watched && (now - lastTrace >= watched.everyMs || trainer.done)) {
       lastTrace = now;
-      const trace = traceMessage(trainer.model, trainer.tokenizer, watched.sequence.text, watched.sequence.source, trainer.step, 5, watched.sequence.keep);
+      const trace = traceMessage(trainer.model, trainer.tokenizer, watched.sequence.text, watched.sequence.source, trainer.step, 5, watched.sequence.keep, trainer.settings.sequence_length);
       if (trace) post({ type: 'panel', message: trace }, trace.entries.flatMap((e) => (e.gradients ? [e.states.buffer, e.gradients.buffer] : [e.states.buffer])));
     }
     if (trainer.step % request.saveEverySteps === 0 && !trainer.done) save();
@@ -169,7 +169,7 @@ async function inspect(request: InspectRequest): Promise<void> {
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
   if (request.withModel) post({ type: 'panel', message: modelMessage(ckpt, request.file) });
   const s = request.sequence;
-  const trace = traceMessage(model, tokenizer, s.text, s.source, ckpt.training.step, 5, s.keep);
+  const trace = traceMessage(model, tokenizer, s.text, s.source, ckpt.training.step, 5, s.keep, ckpt.settings.sequence_length);
   if (trace) post({ type: 'panel', message: trace });
   else post({ type: 'panel', message: { type: 'note', level: 'info', text: `The text ${s.source} has no tokens this model knows.` } });
   post({ type: 'inspected' });

@@ -25,7 +25,7 @@ const ARTICLE_SETTINGS = {
   'lstmLens.learningRate': 1,
   'lstmLens.gradientClip': 0,
   'lstmLens.initialization': 'constant',
-  'lstmLens.steps': 400,
+  'lstmLens.steps': 3000,
 };
 
 test("Inspect States shows the article's shapes and draws the heatmaps of a real run", { timeout: 300_000 }, async () => {
@@ -92,6 +92,37 @@ test("Inspect States shows the article's shapes and draws the heatmaps of a real
         30_000,
       );
       await vscode.screenshot('panel-3-unit-in-editor');
+
+      // Hovering a word of a file with a model shows what the model expects next.
+      const at = await vscode.page.evaluate(() => {
+        // The middle of the word "general" on the editor's first line, from the rendered text.
+        for (const line of Array.from(document.querySelectorAll('.monaco-editor .view-line'))) {
+          const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const k = (node.textContent ?? '').indexOf('general');
+            if (k < 0) continue;
+            const range = document.createRange();
+            range.setStart(node, k);
+            range.setEnd(node, k + 'general'.length);
+            const r = range.getBoundingClientRect();
+            return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+          }
+        }
+        return null;
+      });
+      assert.ok(at, 'the word "general" is on screen');
+      await vscode.page.mouse.move(at.x - 20, at.y + 40);
+      await vscode.page.mouse.move(at.x, at.y, { steps: 5 });
+      const hover = await waitUntil(
+        'a hover with the model\'s predictions',
+        async () => {
+          const text = (await vscode.page.locator('.monaco-hover').allTextContents()).join(' ');
+          return /LSTM Lens/.test(text) && /%/.test(text) ? text : undefined;
+        },
+        30_000,
+      );
+      assert.match(hover, /after general the model expects/);
+      await vscode.screenshot('panel-4-hover');
       const errors = vscode.extensionHostErrors('lstm-lens.lstm-lens');
       assert.deepEqual(errors, [], `the extension host logged errors:\n${errors.join('\n')}`);
     });
