@@ -132,6 +132,16 @@ test('LSTM Lens trains on the open file, generates at the cursor, and still gene
       console.log(`generated: ${JSON.stringify(firstAdded)}`);
       await vscode.screenshot('lstm-lens-1-generated');
 
+      // The whole generation is one undo step.
+      const withGenerated = await vscode.editorText(FILE);
+      await vscode.focusEditor();
+      await vscode.page.keyboard.press('Control+Z');
+      const undone = await vscode.editorText(FILE);
+      assert.equal(undone, withGenerated.slice(0, withGenerated.length - firstAdded.length), 'one undo removes exactly the generated text');
+      await vscode.focusEditor();
+      await vscode.page.keyboard.press('Control+Shift+Z');
+      assert.equal(await vscode.editorText(FILE), withGenerated, 'redo brings it back');
+
       // The model survives a window reload.
       await vscode.reloadWindow();
       await vscode.openFile(FILE);
