@@ -4,10 +4,19 @@ import * as v from 'valibot';
 
 export type Checked<T> = { ok: true; message: T } | { ok: false; error: string };
 
+/** The longest error a check returns: it is logged, and valibot quotes a received string whole. */
+const MAX_ERROR_LENGTH = 200;
+
 export function checkMessage<T>(schema: v.GenericSchema<unknown, T>, value: unknown): Checked<T> {
   const result = v.safeParse(schema, value);
   if (result.success) return { ok: true, message: result.output };
   const issue = result.issues[0];
   const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
-  return { ok: false, error: `${path ? `${path}: ` : ''}${issue.message}` };
+  return { ok: false, error: oneLine(`${path ? `${path}: ` : ''}${issue.message}`) };
+}
+
+/** An error as one line of at most MAX_ERROR_LENGTH characters (a message may quote what it received). */
+export function oneLine(error: string): string {
+  const s = error.replace(/[\r\n\u2028\u2029]+/g, ' ');
+  return s.length > MAX_ERROR_LENGTH ? `${s.slice(0, MAX_ERROR_LENGTH - 3)}...` : s;
 }

@@ -68,7 +68,7 @@ export const HostToPanelSchema = v.variant('type', [
     running: v.boolean(),
     step: nonNegativeInt,
     totalSteps: nonNegativeInt,
-    tokensPerSecond: v.pipe(v.number(), v.minValue(0)),
+    tokensPerSecond: v.pipe(v.number(), v.finite(), v.minValue(0)),
     clip: v.nullable(finite),
     /** Steps since the last message (or the whole history when `reset`). */
     reset: v.boolean(),
@@ -121,6 +121,15 @@ export type ModelMessage = Extract<HostToPanel, { type: 'model' }>;
 export type ModelSummary = v.InferOutput<typeof ModelSummarySchema>;
 
 
+/** The four columns of a training history must be as long as each other; null when they are. */
+export function historyProblem(h: { step: unknown[]; loss: unknown[]; gradNorm: unknown[]; learningRate: unknown[] }): string | null {
+  const n = h.step.length;
+  if (h.loss.length !== n || h.gradNorm.length !== n || h.learningRate.length !== n) {
+    return `history: ${n} steps with ${h.loss.length} losses, ${h.gradNorm.length} gradient norms and ${h.learningRate.length} learning rates`;
+  }
+  return null;
+}
+
 /** Checks sizes that the schema alone cannot: every array agrees with T, H and the blocks' shapes. */
 function checkTraceSizes(m: TraceMessage): string | null {
   if (m.tokens.length !== m.T) return `trace: ${m.tokens.length} tokens for T = ${m.T}`;
@@ -140,6 +149,10 @@ export function checkHostToPanel(value: unknown): Checked<HostToPanel> {
   const checked = checkMessage(HostToPanelSchema, value);
   if (checked.ok && checked.message.type === 'trace') {
     const problem = checkTraceSizes(checked.message);
+    if (problem) return { ok: false, error: problem };
+  }
+  if (checked.ok && checked.message.type === 'training') {
+    const problem = historyProblem(checked.message.history);
     if (problem) return { ok: false, error: problem };
   }
   return checked;

@@ -4,7 +4,7 @@
 
 import * as v from 'valibot';
 import { checkMessage, type Checked } from './check';
-import { HostToPanelSchema, checkHostToPanel } from './panel';
+import { HostToPanelSchema, checkHostToPanel, historyProblem } from './panel';
 
 export type { Checked };
 
@@ -102,7 +102,7 @@ export const WorkerToHostSchema = v.variant('type', [
     step: positiveInt,
     totalSteps: positiveInt,
     loss: finite,
-    tokensPerSecond: v.pipe(v.number(), v.minValue(0)),
+    tokensPerSecond: v.pipe(v.number(), v.finite(), v.minValue(0)),
     learningRate: finite,
     gradNorm: finite,
     /** Every step since the last progress message. */
@@ -123,7 +123,7 @@ export const WorkerToHostSchema = v.variant('type', [
     reason: v.picklist(['done', 'stopped']),
     step: nonNegativeInt,
     loss: v.nullable(finite),
-    tokensPerSecond: v.pipe(v.number(), v.minValue(0)),
+    tokensPerSecond: v.pipe(v.number(), v.finite(), v.minValue(0)),
     path: v.string(),
   }),
   v.strictObject({
@@ -153,6 +153,10 @@ export function checkWorkerToHost(value: unknown): Checked<WorkerToHost> {
   if (checked.ok && checked.message.type === 'panel') {
     const inner = checkHostToPanel(checked.message.message);
     if (!inner.ok) return { ok: false, error: `message.${inner.error}` };
+  }
+  if (checked.ok && checked.message.type === 'progress') {
+    const problem = historyProblem(checked.message.history);
+    if (problem) return { ok: false, error: problem };
   }
   return checked;
 }

@@ -26,8 +26,13 @@ let watched: { sequence: Sequence; everyMs: number } | null = null;
 
 port.on('message', (raw: unknown) => {
   const checked = checkHostToWorker(raw);
+  // While a job runs, a malformed message or a second job is dropped: a 'failed' answer would end
+  // the job (the host ends a worker that failed) and a training run would lose the steps since
+  // its last checkpoint. Before a job, it is answered and the worker ends.
   if (!checked.ok) {
+    if (busy) return;
     post({ type: 'failed', kind: 'internal', message: `the worker received a malformed message (${checked.error})` });
+    port.close();
     return;
   }
   const message = checked.message;
@@ -39,10 +44,7 @@ port.on('message', (raw: unknown) => {
     watched = message.sequence ? { sequence: message.sequence, everyMs: message.everyMs } : null;
     return;
   }
-  if (busy) {
-    post({ type: 'failed', kind: 'internal', message: 'the worker is already busy' });
-    return;
-  }
+  if (busy) return;
   busy = true;
   const job = message.type === 'train' ? train(message) : message.type === 'generate' ? generate(message) : inspect(message);
   job.catch((e: unknown) => {
