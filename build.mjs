@@ -38,6 +38,13 @@ const entries = [
     format: 'iife',
     target: 'es2022',
   },
+  {
+    // The WebGL2 backend's laboratory for the browser tests and `npm run bench:webgl` (not packaged).
+    entryPoints: { 'gpu-lab': 'webview/gpu/lab.ts' },
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
 ];
 
 // The engine's SIMD kernels: WebAssembly text assembled into bytes that the engine embeds as a

@@ -3,6 +3,7 @@
 // outputs, final states, every gradient and the trace, nested in PyTorch's shapes.
 
 import { InputError, validateConfig, type DType, type FloatArray, type ModelConfig } from './config';
+import type { Backend } from './backend';
 import { LSTMModel } from './model';
 
 export interface GradCase {
@@ -88,13 +89,19 @@ export function parseGradCase(json: unknown): GradCase {
   return { config, B, T, tokens: tokenIds, targets, weights, h0: state('h0'), c0: state('c0') };
 }
 
-/** Runs a case: forward with the trace recorded, backward, and the answer of section 2. */
-export function runGradCase(gradCase: GradCase, dtype: DType = 'float32'): Record<string, unknown> {
+/** Runs a case: forward with the trace recorded, backward, and the answer of section 2 (on the CPU, or on `backend`). */
+export function runGradCase<T = FloatArray, I = Int32Array>(gradCase: GradCase, dtype: DType = 'float32', backend?: Backend<T, I>): Record<string, unknown> {
   const { config, B, T } = gradCase;
-  const model = new LSTMModel(config, dtype);
-  for (const spec of model.specs) model.parameter(spec.name).set(gradCase.weights.get(spec.name) as number[]);
-  const F = dtype === 'float64' ? Float64Array : Float32Array;
-  const state = (s: number[] | null): FloatArray | null => (s ? F.from(s) : null);
+  const model = new LSTMModel<T, I>(config, dtype, backend);
+  const k = model.backend;
+  for (const spec of model.specs) model.setParameter(spec.name, gradCase.weights.get(spec.name) as number[]);
+  const stateSize = config.num_layers * model.D * B * config.hidden_size;
+  const state = (s: number[] | null): T | null => {
+    if (!s) return null;
+    const t = k.alloc(stateSize / config.hidden_size, config.hidden_size);
+    k.write(t, s);
+    return t;
+  };
   model.zeroGrad();
   const loss = model.forward(gradCase.tokens, B, T, gradCase.targets, {
     h0: state(gradCase.h0),
@@ -105,8 +112,8 @@ export function runGradCase(gradCase: GradCase, dtype: DType = 'float32'): Recor
 
   const { vocab_size: V, hidden_size: H, num_layers: L } = config;
   const D = model.D;
-  const hN = new F(L * D * B * H);
-  const cN = new F(L * D * B * H);
+  const hN = k.alloc(L * D * B, H);
+  const cN = k.alloc(L * D * B, H);
   model.finalState(hN, cN);
   const grads: Record<string, Nested[]> = {};
   for (const spec of model.specs) grads[spec.name] = nest(model.gradient(spec.name), spec.shape);
@@ -115,8 +122,8 @@ export function runGradCase(gradCase: GradCase, dtype: DType = 'float32'): Recor
     loss,
     logits: nest(model.logits(), config.mode === 'many_to_many' ? [B, T, V] : [B, V]),
     output: nest(model.output(), [B, T, D * H]),
-    h_n: nest(hN, [L * D, B, H]),
-    c_n: nest(cN, [L * D, B, H]),
+    h_n: nest(k.read(hN), [L * D, B, H]),
+    c_n: nest(k.read(cN), [L * D, B, H]),
     grads,
     trace: model.trace().map((e) => ({
       layer: e.layer,

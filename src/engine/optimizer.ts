@@ -3,6 +3,7 @@
 // run can be compared with PyTorch step by step. Parameters, gradients and the moments share one
 // flat layout, so every update is a single loop.
 
+import type { Backend } from './backend';
 import { arrayConstructor, InputError, type DType, type FloatArray } from './config';
 
 export type OptimizerSettings =
@@ -116,5 +117,42 @@ export function validateOptimizer(s: OptimizerSettings): void {
     if (!(s.beta1 >= 0 && s.beta1 < 1)) throw new InputError(`Adam beta1 must be in [0, 1), got ${s.beta1}`);
     if (!(s.beta2 >= 0 && s.beta2 < 1)) throw new InputError(`Adam beta2 must be in [0, 1), got ${s.beta2}`);
     if (!(s.eps > 0)) throw new InputError(`Adam eps must be positive, got ${s.eps}`);
+  }
+}
+
+/**
+ * The same optimizer and clipping on any backend, its moments kept there (a GPU's own memory):
+ * the update runs as the backend's primitive, and only the gradient norm comes back. Unlike
+ * Optimizer.update it cannot refuse a non-finite update before writing; the caller checks the
+ * loss and the norm first, and with clipping on an Adam step is bounded by lr per weight.
+ */
+export class BackendOptimizer<T, I> {
+  step = 0;
+  readonly m: T | null;
+  readonly v: T | null;
+
+  constructor(readonly settings: OptimizerSettings, private readonly backend: Backend<T, I>, shapes: ReadonlyArray<readonly [number, number]>) {
+    validateOptimizer(settings);
+    this.m = settings.kind === 'adam' ? backend.allocGroup(shapes).whole : null;
+    this.v = settings.kind === 'adam' ? backend.allocGroup(shapes).whole : null;
+  }
+
+  /** clip_grad_norm_ on the backend; returns the norm before clipping. */
+  clip(grads: T, maxNorm: number | null): { norm: number; clipped: boolean } {
+    const norm = Math.sqrt(this.backend.sumOfSquares(grads));
+    if (maxNorm === null) return { norm, clipped: false };
+    const coef = maxNorm / (norm + 1e-6);
+    if (coef < 1) {
+      this.backend.scale(grads, coef);
+      return { norm, clipped: true };
+    }
+    return { norm, clipped: false };
+  }
+
+  update(params: T, grads: T, lr: number): void {
+    const s = this.settings;
+    if (s.kind === 'sgd') this.backend.sgdUpdate(params, grads, lr);
+    else this.backend.adamUpdate(params, grads, this.m as T, this.v as T, lr, s.beta1, s.beta2, s.eps, this.step + 1);
+    this.step += 1;
   }
 }

@@ -1,0 +1,117 @@
+// The GPU backend's laboratory: a browser bundle (dist/gpu-lab.js, not shipped in the extension)
+// that the headless-Chromium tests (test/webview/gpu.test.ts) and `npm run bench:webgl` load into
+// a blank page. It runs the same engine code on the CPU backend and on the WebGL2 backend.
+
+import type { Backend } from '../../src/engine/backend';
+import { StreamBatcher } from '../../src/engine/batching';
+import type { ModelConfig } from '../../src/engine/config';
+import { parseGradCase, runGradCase } from '../../src/engine/grad-case';
+import { LSTMModel } from '../../src/engine/model';
+import { ADAM_DEFAULTS, BackendOptimizer } from '../../src/engine/optimizer';
+import { Random } from '../../src/engine/random';
+import { WebGLBackend, webglUnavailableReason, type GLIds, type GLTensor } from './webgl';
+
+type Which = 'cpu' | 'webgl';
+
+let gpu: WebGLBackend | null = null;
+
+function webgl(): WebGLBackend {
+  if (gpu) return gpu;
+  const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
+  const reason = webglUnavailableReason(gl);
+  if (reason) throw new Error(reason);
+  gpu = new WebGLBackend(gl as WebGL2RenderingContext);
+  return gpu;
+}
+
+function backend(which: Which): Backend<GLTensor, GLIds> | undefined {
+  return which === 'webgl' ? webgl() : undefined;
+}
+
+/** What the page offers: WebGL2 with float render targets, and who renders. */
+function probe(): { available: boolean; reason: string | null; renderer: string } {
+  const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
+  const reason = webglUnavailableReason(gl);
+  const info = gl?.getExtension('WEBGL_debug_renderer_info');
+  const renderer = gl && info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : gl ? String(gl.getParameter(gl.RENDERER)) : 'none';
+  return { available: reason === null, reason, renderer };
+}
+
+/** CONTRACTS.md section 2 on the chosen backend. */
+function gradCase(json: unknown, which: Which): Record<string, unknown> {
+  return runGradCase(parseGradCase(json), 'float32', backend(which));
+}
+
+export interface RunOptions {
+  config: ModelConfig;
+  /** Token ids of the text; the batches are StreamBatcher's, as Trainer makes them. */
+  ids: number[];
+  B: number;
+  T: number;
+  steps: number;
+  lr: number;
+  clip: number | null;
+  seed: number;
+}
+
+export interface RunResult {
+  losses: number[];
+  gradNorms: number[];
+  /** Milliseconds per step, after the first (which compiles the kernels). */
+  stepMs: number[];
+  params: number[];
+  draws: number;
+}
+
+/** Trainer.trainStep's loop (Adam, clipping, carried state) on either backend. */
+function train(options: RunOptions, which: Which): RunResult {
+  const { config, B, T } = options;
+  const model = new LSTMModel<GLTensor, GLIds>(config, 'float32', backend(which));
+  const k = model.backend;
+  const rng = new Random(options.seed);
+  model.initialize({ kind: 'pytorch' }, rng);
+  const shapes = model.specs.map((s) => (s.shape.length === 2 ? ([s.shape[0], s.shape[1]] as const) : ([1, s.size] as const)));
+  const optimizer = new BackendOptimizer({ kind: 'adam', lr: options.lr, ...ADAM_DEFAULTS }, k, shapes);
+  const batcher = new StreamBatcher(Int32Array.from(options.ids), B, T);
+  const rows = config.num_layers * model.D * B;
+  const carryH = k.alloc(rows, config.hidden_size);
+  const carryC = k.alloc(rows, config.hidden_size);
+  const result: RunResult = { losses: [], gradNorms: [], stepMs: [], params: [], draws: 0 };
+  const drawsBefore = gpu?.draws ?? 0;
+  for (let s = 0; s < options.steps; s++) {
+    const start = performance.now();
+    const batch = batcher.next();
+    model.zeroGrad();
+    const carry = !batch.resetState;
+    const loss = model.forward(batch.inputs, batch.B, batch.T, batch.targets, { h0: carry ? carryH : null, c0: carry ? carryC : null });
+    model.backward();
+    const { norm } = optimizer.clip(model.grads, options.clip);
+    optimizer.update(model.params, model.grads, options.lr);
+    model.finalState(carryH, carryC);
+    result.losses.push(loss);
+    result.gradNorms.push(norm);
+    if (s > 0) result.stepMs.push(performance.now() - start);
+  }
+  result.params = Array.from(k.read(model.params));
+  result.draws = (gpu?.draws ?? 0) - drawsBefore;
+  return result;
+}
+
+/** One full optimizer step from the case's weights (forward, backward, clipping, Adam): the gradients it used, the new weights and moments. */
+function optimizerStep(json: unknown, which: Which, lr: number, clip: number): Record<'grads' | 'params' | 'm' | 'v', number[]> {
+  const c = parseGradCase(json);
+  const model = new LSTMModel<GLTensor, GLIds>(c.config, 'float32', backend(which));
+  const k = model.backend;
+  for (const spec of model.specs) model.setParameter(spec.name, c.weights.get(spec.name) as number[]);
+  const shapes = model.specs.map((s) => (s.shape.length === 2 ? ([s.shape[0], s.shape[1]] as const) : ([1, s.size] as const)));
+  const optimizer = new BackendOptimizer({ kind: 'adam', lr, ...ADAM_DEFAULTS }, k, shapes);
+  model.zeroGrad();
+  model.forward(c.tokens, c.B, c.T, c.targets);
+  model.backward();
+  optimizer.clip(model.grads, clip);
+  const grads = Array.from(k.read(model.grads));
+  optimizer.update(model.params, model.grads, lr);
+  return { grads, params: Array.from(k.read(model.params)), m: Array.from(k.read(optimizer.m as GLTensor)), v: Array.from(k.read(optimizer.v as GLTensor)) };
+}
+
+(globalThis as unknown as { lstmGpuLab: unknown }).lstmGpuLab = { probe, gradCase, train, optimizerStep };

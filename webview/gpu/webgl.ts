@@ -1,0 +1,504 @@
+// The WebGL2 backend: every tensor a float32 texture (R32F, rendered into through
+// EXT_color_buffer_float), every primitive of src/engine/backend.ts one or a few small programs
+// (kernels.ts). A tensor of shape (rows, cols) is a texture cols wide and rows high, so the views
+// the model makes (whole rows, a fixed stride of rows: one time step of a (B, T, X) buffer) are
+// sets of texture rows; a kernel draws exactly those rows (one quad, or one per row when strided),
+// and leaves the rest of the texture as it was. Everything stays on the GPU: read() and the loss
+// (and sumOfSquares, for clipping) are the only read-backs.
+//
+// A kernel may not read the texture it draws into (a feedback loop in WebGL), so an in-place
+// update draws into a scratch texture of the same size and then either swaps the two (when it
+// covers the whole tensor) or copies the rows back.
+
+import type { Backend } from '../../src/engine/backend';
+import { IGNORE_TARGET } from '../../src/engine/kernels';
+import * as K from './kernels';
+import type { Kernel } from './kernels';
+
+/** A float tensor: a texture (rows × cols), or a group of them (parameters, gradients, moments). */
+export class GLTensor {
+  constructor(
+    public texture: WebGLTexture | null,
+    readonly rows: number,
+    readonly cols: number,
+    readonly parts: GLTensor[] | null = null,
+  ) {}
+
+  get size(): number {
+    return this.parts ? this.parts.reduce((s, p) => s + p.size, 0) : this.rows * this.cols;
+  }
+}
+
+/** Token ids: a texture of IDS_WIDTH columns, and the host's copy (to count targets). */
+export class GLIds {
+  constructor(readonly texture: WebGLTexture, readonly n: number, readonly host: Int32Array) {}
+}
+
+const IDS_WIDTH = 1024;
+
+/** Why the GPU cannot be used here, in one line; null when it can. */
+export function webglUnavailableReason(gl: WebGL2RenderingContext | null): string | null {
+  if (!gl) return 'WebGL2 is not available';
+  if (!gl.getExtension('EXT_color_buffer_float')) return 'WebGL2 cannot render to float textures (no EXT_color_buffer_float)';
+  return null;
+}
+
+/** A view of a tensor as the engine gives it (offset and leading dimension in floats), made into texture rows. */
+interface View {
+  t: GLTensor;
+  row0: number;
+  col0: number;
+  stride: number;
+  rows: number;
+  cols: number;
+}
+
+interface Compiled {
+  program: WebGLProgram;
+  uniforms: Map<string, WebGLUniformLocation | null>;
+  samplers: string[];
+}
+
+const VERTEX = `#version 300 es
+precision highp float;
+precision highp int;
+uniform ivec4 u_out;   // row0, col0, row stride, cols
+uniform ivec2 u_size;  // texture width, height
+uniform int u_height;  // rows covered by one instance
+void main() {
+  int v = gl_VertexID;
+  float x = (v == 1 || v == 2 || v == 4) ? 1.0 : 0.0;
+  float y = (v == 2 || v == 4 || v == 5) ? 1.0 : 0.0;
+  float px = float(u_out.y) + x * float(u_out.w);
+  float py = float(u_out.x + gl_InstanceID * u_out.z) + y * float(u_height);
+  gl_Position = vec4(px / float(u_size.x) * 2.0 - 1.0, py / float(u_size.y) * 2.0 - 1.0, 0.0, 1.0);
+}`;
+
+function fragmentSource(k: Kernel): string {
+  const lines = ['#version 300 es', 'precision highp float;', 'precision highp int;', 'precision highp sampler2D;', 'out vec4 outColor;', 'uniform ivec4 u_out;'];
+  for (const name of k.inputs) {
+    lines.push(`uniform sampler2D ${name};`, `uniform ivec3 ${name}_v;`);
+    lines.push(`float ${name}_at(int r, int c) { return texelFetch(${name}, ivec2(${name}_v.y + c, ${name}_v.x + r * ${name}_v.z), 0).r; }`);
+  }
+  if (k.ids) {
+    lines.push('uniform sampler2D u_ids;');
+    lines.push(`int id_at(int r) { return int(texelFetch(u_ids, ivec2(r % ${IDS_WIDTH}, r / ${IDS_WIDTH}), 0).r); }`);
+  }
+  for (const n of k.ints ?? []) lines.push(`uniform int ${n};`);
+  for (const n of k.floats ?? []) lines.push(`uniform float ${n};`);
+  lines.push(k.source);
+  lines.push(`void main() {
+  ivec2 p = ivec2(gl_FragCoord.xy);
+  outColor = vec4(compute((p.y - u_out.x) / u_out.z, p.x - u_out.y), 0.0, 0.0, 1.0);
+}`);
+  return lines.join('\n');
+}
+
+export class WebGLBackend implements Backend<GLTensor, GLIds> {
+  readonly name = 'webgl';
+  readonly dtype = 'float32' as const;
+  private readonly programs = new Map<string, Compiled>();
+  private readonly scratch = new Map<string, WebGLTexture>();
+  private readonly framebuffer: WebGLFramebuffer;
+  private readonly vertexShader: WebGLShader;
+  private readonly maxSize: number;
+  /** Kernels drawn so far (for tests and the benchmark). */
+  draws = 0;
+  /** Values read back so far. */
+  readbacks = 0;
+
+  constructor(readonly gl: WebGL2RenderingContext) {
+    const reason = webglUnavailableReason(gl);
+    if (reason) throw new Error(reason);
+    this.framebuffer = gl.createFramebuffer() as WebGLFramebuffer;
+    this.vertexShader = this.shader(gl.VERTEX_SHADER, VERTEX);
+    this.maxSize = gl.getParameter(gl.MAX_TEXTURE_SIZE) as number;
+    gl.disable(gl.DEPTH_TEST);
+    gl.disable(gl.BLEND);
+    gl.bindVertexArray(gl.createVertexArray());
+  }
+
+  // ---- tensors ----
+
+  private texture(cols: number, rows: number): WebGLTexture {
+    const gl = this.gl;
+    if (cols > this.maxSize || rows > this.maxSize) throw new Error(`a ${rows} × ${cols} tensor exceeds this GPU's largest texture (${this.maxSize})`);
+    const tex = gl.createTexture() as WebGLTexture;
+    gl.bindTexture(gl.TEXTURE_2D, tex);
+    gl.texStorage2D(gl.TEXTURE_2D, 1, gl.R32F, cols, rows);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    return tex;
+  }
+
+  alloc(rows: number, cols: number): GLTensor {
+    const t = new GLTensor(this.texture(cols, rows), rows, cols);
+    this.fill(t, 0); // texStorage2D leaves the contents to the implementation
+    return t;
+  }
+
+  allocGroup(shapes: ReadonlyArray<readonly [number, number]>): { whole: GLTensor; parts: GLTensor[] } {
+    const parts = shapes.map(([r, c]) => this.alloc(r, c));
+    return { whole: new GLTensor(null, 1, parts.reduce((s, p) => s + p.size, 0), parts), parts };
+  }
+
+  release(tensor: GLTensor): void {
+    if (tensor.parts) for (const p of tensor.parts) this.release(p);
+    if (tensor.texture) this.gl.deleteTexture(tensor.texture);
+    tensor.texture = null;
+  }
+
+  size(tensor: GLTensor): number {
+    return tensor.size;
+  }
+
+  read(tensor: GLTensor): Float32Array {
+    if (tensor.parts) {
+      const out = new Float32Array(tensor.size);
+      let o = 0;
+      for (const p of tensor.parts) {
+        out.set(this.read(p), o);
+        o += p.size;
+      }
+      return out;
+    }
+    const gl = this.gl;
+    this.attach(tensor.texture as WebGLTexture);
+    const rgba = new Float32Array(tensor.rows * tensor.cols * 4);
+    gl.readPixels(0, 0, tensor.cols, tensor.rows, gl.RGBA, gl.FLOAT, rgba);
+    this.readbacks += tensor.size;
+    const out = new Float32Array(tensor.size);
+    for (let k = 0; k < out.length; k++) out[k] = rgba[4 * k];
+    return out;
+  }
+
+  write(tensor: GLTensor, data: ArrayLike<number>, offset = 0): void {
+    if (tensor.parts) {
+      let o = 0;
+      for (const p of tensor.parts) {
+        const from = Math.max(0, offset - o);
+        const to = Math.min(p.size, offset + data.length - o);
+        if (from < to) {
+          const slice = Float32Array.from({ length: to - from }, (_, k) => data[o + from + k - offset]);
+          this.write(p, slice, from);
+        }
+        o += p.size;
+      }
+      return;
+    }
+    let values: Float32Array;
+    if (offset === 0 && data.length === tensor.size) values = Float32Array.from(data);
+    else {
+      values = this.read(tensor);
+      for (let k = 0; k < data.length; k++) values[offset + k] = data[k];
+    }
+    const gl = this.gl;
+    gl.bindTexture(gl.TEXTURE_2D, tensor.texture);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);
+    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, tensor.cols, tensor.rows, gl.RED, gl.FLOAT, values);
+  }
+
+  fill(tensor: GLTensor, value: number): void {
+    if (tensor.parts) {
+      for (const p of tensor.parts) this.fill(p, value);
+      return;
+    }
+    const gl = this.gl;
+    this.attach(tensor.texture as WebGLTexture);
+    gl.clearBufferfv(gl.COLOR, 0, [value, 0, 0, 0]);
+  }
+
+  allocIds(n: number): GLIds {
+    const rows = Math.ceil(n / IDS_WIDTH);
+    return new GLIds(this.texture(IDS_WIDTH, rows), n, new Int32Array(n));
+  }
+
+  writeIds(ids: GLIds, data: Int32Array): void {
+    ids.host.set(data);
+    const rows = Math.ceil(ids.n / IDS_WIDTH);
+    const values = new Float32Array(rows * IDS_WIDTH);
+    for (let k = 0; k < ids.n; k++) values[k] = data[k];
+    const gl = this.gl;
+    gl.bindTexture(gl.TEXTURE_2D, ids.texture);
+    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, IDS_WIDTH, rows, gl.RED, gl.FLOAT, values);
+  }
+
+  // ---- running a kernel ----
+
+  private shader(type: number, source: string): WebGLShader {
+    const gl = this.gl;
+    const s = gl.createShader(type) as WebGLShader;
+    gl.shaderSource(s, source);
+    gl.compileShader(s);
+    if (!gl.getShaderParameter(s, gl.COMPILE_STATUS) && !gl.isContextLost()) {
+      throw new Error(`shader did not compile: ${gl.getShaderInfoLog(s) ?? ''}\n${source}`);
+    }
+    return s;
+  }
+
+  private compile(k: Kernel): Compiled {
+    const found = this.programs.get(k.name);
+    if (found) return found;
+    const gl = this.gl;
+    const program = gl.createProgram() as WebGLProgram;
+    gl.attachShader(program, this.vertexShader);
+    gl.attachShader(program, this.shader(gl.FRAGMENT_SHADER, fragmentSource(k)));
+    gl.linkProgram(program);
+    if (!gl.getProgramParameter(program, gl.LINK_STATUS) && !gl.isContextLost()) throw new Error(`kernel ${k.name} did not link: ${gl.getProgramInfoLog(program) ?? ''}`);
+    const uniforms = new Map<string, WebGLUniformLocation | null>();
+    const names = ['u_out', 'u_size', 'u_height', 'u_ids', ...(k.ints ?? []), ...(k.floats ?? [])];
+    for (const n of k.inputs) names.push(n, `${n}_v`);
+    for (const n of names) uniforms.set(n, gl.getUniformLocation(program, n));
+    const compiled = { program, uniforms, samplers: [...k.inputs] };
+    this.programs.set(k.name, compiled);
+    return compiled;
+  }
+
+  private attach(texture: WebGLTexture): void {
+    const gl = this.gl;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
+  }
+
+  /** A (rows, cols) view from the engine's (offset, leading dimension) on a tensor of `t.cols` columns. */
+  private view(t: GLTensor, offset: number, ld: number, rows: number, cols: number): View {
+    const W = t.cols;
+    const row0 = Math.floor(offset / W);
+    const col0 = offset - row0 * W;
+    const stride = rows > 1 ? ld / W : 1;
+    if (!Number.isInteger(stride) || stride < 1 || col0 + cols > W || row0 + (rows - 1) * stride >= t.rows) {
+      throw new Error(`webgl: a view (offset ${offset}, ld ${ld}, ${rows} × ${cols}) does not fall on whole rows of a ${t.rows} × ${W} tensor`);
+    }
+    return { t, row0, col0, stride, rows, cols };
+  }
+
+  private whole(t: GLTensor): View {
+    return { t, row0: 0, col0: 0, stride: 1, rows: t.rows, cols: t.cols };
+  }
+
+  private scratchFor(t: GLTensor): WebGLTexture {
+    const key = `${t.cols}x${t.rows}`;
+    let tex = this.scratch.get(key);
+    if (!tex) {
+      tex = this.texture(t.cols, t.rows);
+      this.scratch.set(key, tex);
+    }
+    return tex;
+  }
+
+  /**
+   * Draws kernel `k` into the rows of `out`, reading `inputs` (each a view, in k.inputs' order).
+   * When `out` is also read, draws into scratch and swaps (whole tensor) or copies the rows back.
+   */
+  private run(k: Kernel, out: View, inputs: Array<View | null>, scalars: Record<string, number> = {}, ids: GLIds | null = null): void {
+    const inPlace = inputs.some((v) => v !== null && v.t === out.t);
+    const target = inPlace ? this.scratchFor(out.t) : (out.t.texture as WebGLTexture);
+    this.draw(k, target, out, inputs, scalars, ids);
+    if (!inPlace) return;
+    const covers = out.row0 === 0 && out.col0 === 0 && out.stride === 1 && out.rows === out.t.rows && out.cols === out.t.cols;
+    if (covers) {
+      const key = `${out.t.cols}x${out.t.rows}`;
+      this.scratch.set(key, out.t.texture as WebGLTexture);
+      out.t.texture = target;
+    } else {
+      const tmp = new GLTensor(target, out.t.rows, out.t.cols);
+      this.draw(K.copy, out.t.texture as WebGLTexture, out, [{ ...out, t: tmp }], {}, null);
+    }
+  }
+
+  private draw(k: Kernel, target: WebGLTexture, out: View, inputs: Array<View | null>, scalars: Record<string, number>, ids: GLIds | null): void {
+    const gl = this.gl;
+    const c = this.compile(k);
+    gl.useProgram(c.program);
+    this.attach(target);
+    gl.viewport(0, 0, out.t.cols, out.t.rows);
+    const u = c.uniforms;
+    gl.uniform4i(u.get('u_out') ?? null, out.row0, out.col0, out.stride, out.cols);
+    gl.uniform2i(u.get('u_size') ?? null, out.t.cols, out.t.rows);
+    gl.uniform1i(u.get('u_height') ?? null, out.stride === 1 ? out.rows : 1);
+    let unit = 0;
+    for (let n = 0; n < c.samplers.length; n++) {
+      const v = inputs[n];
+      const name = c.samplers[n];
+      gl.activeTexture(gl.TEXTURE0 + unit);
+      gl.bindTexture(gl.TEXTURE_2D, v ? v.t.texture : null);
+      gl.uniform1i(u.get(name) ?? null, unit);
+      if (v) gl.uniform3i(u.get(`${name}_v`) ?? null, v.row0, v.col0, v.stride);
+      unit++;
+    }
+    if (k.ids) {
+      gl.activeTexture(gl.TEXTURE0 + unit);
+      gl.bindTexture(gl.TEXTURE_2D, (ids as GLIds).texture);
+      gl.uniform1i(u.get('u_ids') ?? null, unit);
+    }
+    for (const n of k.ints ?? []) gl.uniform1i(u.get(n) ?? null, scalars[n] ?? 0);
+    for (const n of k.floats ?? []) gl.uniform1f(u.get(n) ?? null, scalars[n] ?? 0);
+    gl.drawArraysInstanced(gl.TRIANGLES, 0, 6, out.stride === 1 ? 1 : out.rows);
+    this.draws++;
+  }
+
+  /** One float written by a kernel into a 1 × 1 texture, read back. */
+  private readScalar(t: GLTensor): number {
+    return this.read(t)[0];
+  }
+
+  // ---- the primitives ----
+
+  matmul(
+    c: GLTensor, cOff: number, ldc: number,
+    a: GLTensor, aOff: number, lda: number, transA: boolean,
+    b: GLTensor, bOff: number, ldb: number, transB: boolean,
+    M: number, N: number, K_: number,
+    accumulate: boolean,
+  ): void {
+    if (transA && transB) throw new Error('matmul: op(A) and op(B) both transposed is not used by the engine');
+    const out = this.view(c, cOff, ldc, M, N);
+    const av = transA ? this.view(a, aOff, lda, K_, M) : this.view(a, aOff, lda, M, K_);
+    const bv = transB ? this.view(b, bOff, ldb, N, K_) : this.view(b, bOff, ldb, K_, N);
+    this.run(K.matmulKernel(transA, transB, accumulate), out, accumulate ? [av, bv, out] : [av, bv], { K: K_ });
+  }
+
+  fillRowsWithBiases(out: GLTensor, bias1: GLTensor, bias2: GLTensor | null, R: number, N: number): void {
+    const b1 = this.view(bias1, 0, N, 1, N);
+    this.run(K.fillBiases, this.view(out, 0, N, R, N), [b1, bias2 ? this.view(bias2, 0, N, 1, N) : b1], { two: bias2 ? 1 : 0 });
+  }
+
+  addColumnSums(dbias: GLTensor, dout: GLTensor, R: number, N: number): void {
+    const out = this.view(dbias, 0, N, 1, N);
+    this.run(K.columnSums, out, [out, this.view(dout, 0, N, R, N)], { R });
+  }
+
+  copyRows(dst: GLTensor, dOff: number, dStride: number, src: GLTensor, sOff: number, sStride: number, R: number, N: number): void {
+    this.run(K.copy, this.view(dst, dOff, dStride, R, N), [this.view(src, sOff, sStride, R, N)]);
+  }
+
+  gatherRows(dst: GLTensor, table: GLTensor, ids: GLIds, R: number, N: number): void {
+    this.run(K.gatherRows, this.view(dst, 0, N, R, N), [this.whole(table)], {}, ids);
+  }
+
+  scatterAddRows(dst: GLTensor, src: GLTensor, ids: GLIds, R: number, N: number): void {
+    const out = this.whole(dst);
+    this.run(K.scatterAddRows, out, [out, this.view(src, 0, N, R, N)], { R }, ids);
+  }
+
+  oneHotProject(gates: GLTensor, wih: GLTensor, bih: GLTensor, bhh: GLTensor, ids: GLIds, R: number, G: number): void {
+    this.run(K.oneHotProject, this.view(gates, 0, G, R, G), [this.whole(wih), this.whole(bih), this.whole(bhh)], {}, ids);
+  }
+
+  oneHotGradient(dwih: GLTensor, dGates: GLTensor, ids: GLIds, R: number, G: number): void {
+    const out = this.whole(dwih);
+    this.run(K.oneHotGradient, out, [out, this.view(dGates, 0, G, R, G)], { R }, ids);
+  }
+
+  lstmCellForward(
+    gates: GLTensor, gOff: number, gStride: number,
+    c: GLTensor, h: GLTensor, tanhC: GLTensor, hPrevOut: GLTensor, cPrevOut: GLTensor, sOff: number, sStride: number,
+    hPrevIn: GLTensor | null, cPrevIn: GLTensor | null, pOff: number, pStride: number,
+    B: number, H: number,
+  ): void {
+    const g = this.view(gates, gOff, gStride, B, 4 * H);
+    const s = (t: GLTensor): View => this.view(t, sOff, sStride, B, H);
+    // The previous state, kept for backward (and read below from there: c is being written).
+    if (hPrevIn) this.run(K.copy, s(hPrevOut), [this.view(hPrevIn, pOff, pStride, B, H)]);
+    else this.run(K.constant, s(hPrevOut), [], { value: 0 });
+    if (cPrevIn) this.run(K.copy, s(cPrevOut), [this.view(cPrevIn, pOff, pStride, B, H)]);
+    else this.run(K.constant, s(cPrevOut), [], { value: 0 });
+    this.run(K.cellC, s(c), [g, s(cPrevOut)], { H });
+    this.run(K.tanhOf, s(tanhC), [s(c)]);
+    this.run(K.cellH, s(h), [g, s(tanhC)], { H });
+    this.run(K.cellActivate, g, [g], { H });
+  }
+
+  lstmCellBackward(
+    dGates: GLTensor, gates: GLTensor, gOff: number, gStride: number,
+    dcNext: GLTensor, dhNext: GLTensor,
+    dhTrace: GLTensor | null, dcTrace: GLTensor | null, tanhC: GLTensor, cPrev: GLTensor, sOff: number, sStride: number,
+    dOut: GLTensor, dOff: number, dStride: number,
+    B: number, H: number,
+  ): void {
+    const s = (t: GLTensor): View => this.view(t, sOff, sStride, B, H);
+    const next = (t: GLTensor): View => this.view(t, 0, H, B, H);
+    const inputs = [this.view(gates, gOff, gStride, B, 4 * H), s(tanhC), s(cPrev), this.view(dOut, dOff, dStride, B, H), next(dhNext), next(dcNext)];
+    if (dhTrace) this.run(K.cellDh, s(dhTrace), inputs, { H });
+    if (dcTrace) this.run(K.cellDc, s(dcTrace), inputs, { H });
+    this.run(K.cellDGates, this.view(dGates, gOff, gStride, B, 4 * H), inputs, { H });
+    this.run(K.cellDcCarry, next(dcNext), inputs, { H });
+  }
+
+  private rowLoss: GLTensor | null = null;
+  private total: GLTensor | null = null;
+
+  softmaxCrossEntropyForward(probs: GLTensor, logits: GLTensor, targets: GLIds | null, R: number, V: number): number {
+    const lv = this.view(logits, 0, V, R, V);
+    this.run(K.softmax, this.view(probs, 0, V, R, V), [lv], { V });
+    if (!targets) return NaN;
+    if (!this.rowLoss || this.rowLoss.cols < R) {
+      if (this.rowLoss) this.release(this.rowLoss);
+      this.rowLoss = this.alloc(1, R);
+    }
+    this.total ??= this.alloc(1, 1);
+    // Per-row losses laid out as one row (R ≤ the texture size), summed by a second kernel.
+    const rows = this.view(this.rowLoss, 0, R, 1, R);
+    this.run(K.rowLossAsColumns, rows, [lv], { V }, targets);
+    this.run(K.rowSums(false), this.whole(this.total), [rows], { N: R });
+    return this.readScalar(this.total) / countTargets(targets.host, R);
+  }
+
+  softmaxCrossEntropyBackward(dlogits: GLTensor, probs: GLTensor, targets: GLIds, R: number, V: number): void {
+    this.run(K.softmaxBackward, this.view(dlogits, 0, V, R, V), [this.view(probs, 0, V, R, V)], { scale: 1 / countTargets(targets.host, R) }, targets);
+  }
+
+  private sums: GLTensor | null = null;
+
+  sumOfSquares(tensor: GLTensor): number {
+    const parts = tensor.parts ?? [tensor];
+    // Each part's rows summed into a column, then each column into one value of a row: one read-back.
+    const maxRows = Math.max(...parts.map((p) => p.rows));
+    if (!this.sums || this.sums.rows < maxRows || this.sums.cols < parts.length) {
+      if (this.sums) this.release(this.sums);
+      this.sums = this.alloc(Math.max(maxRows, 1), Math.max(parts.length, 1));
+    }
+    const totals = this.alloc(1, parts.length);
+    parts.forEach((p, k) => {
+      const col = this.view(this.sums as GLTensor, k, (this.sums as GLTensor).cols, p.rows, 1);
+      this.run(K.rowSums(true), col, [this.whole(p)], { N: p.cols });
+      this.run(K.columnTotal, this.view(totals, k, parts.length, 1, 1), [col], { R: p.rows });
+    });
+    const values = this.read(totals);
+    this.release(totals);
+    let s = 0;
+    for (const v of values) s += v;
+    return s;
+  }
+
+  scale(tensor: GLTensor, factor: number): void {
+    for (const p of tensor.parts ?? [tensor]) this.run(K.scale, this.whole(p), [this.whole(p)], { factor });
+  }
+
+  adamUpdate(params: GLTensor, grads: GLTensor, m: GLTensor, v: GLTensor, lr: number, beta1: number, beta2: number, eps: number, step: number): void {
+    const stepSize = lr / (1 - Math.pow(beta1, step));
+    const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, step));
+    const ps = params.parts ?? [params];
+    const gs = grads.parts ?? [grads];
+    const ms = m.parts ?? [m];
+    const vs = v.parts ?? [v];
+    for (let k = 0; k < ps.length; k++) {
+      const [p, g, mk, vk] = [this.whole(ps[k]), this.whole(gs[k]), this.whole(ms[k]), this.whole(vs[k])];
+      this.run(K.adamM, mk, [mk, g], { beta1 });
+      this.run(K.adamV, vk, [vk, g], { beta2 });
+      this.run(K.adamP, p, [p, mk, vk], { stepSize, sqrtBc2, eps });
+    }
+  }
+
+  sgdUpdate(params: GLTensor, grads: GLTensor, lr: number): void {
+    const ps = params.parts ?? [params];
+    const gs = grads.parts ?? [grads];
+    for (let k = 0; k < ps.length; k++) this.run(K.sgd, this.whole(ps[k]), [this.whole(ps[k]), this.whole(gs[k])], { lr });
+  }
+}
+
+function countTargets(targets: Int32Array, R: number): number {
+  let n = 0;
+  for (let r = 0; r < R; r++) if (targets[r] !== IGNORE_TARGET) n++;
+  return n;
+}
