@@ -26,6 +26,9 @@
 //   are kept and there is no <unk>. Otherwise the maxVocab - 1 most frequent are kept
 //   (ties: the one that appears first wins), ordered by the rule of the kind above, and
 //   the token "<unk>" is appended as the last id.
+//   Without maxVocab, a text of more than MAX_UNCAPPED_VOCABULARY distinct tokens is refused
+//   (an InputError that asks for a cap): a one-hot model and its logits grow with the
+//   vocabulary, and a million distinct words would ask for tens of gigabytes.
 //
 // encode: a token missing from the vocabulary becomes <unk> when the vocabulary has one,
 //   and is dropped otherwise; either way it is counted in `unknown`.
@@ -50,8 +53,25 @@ export interface Encoded {
   unknown: number;
 }
 
-/** A word (rule 2), or any other single non-white-space code point (rule 3). */
-const WORD_PATTERN = /[\p{L}\p{N}\p{M}]+(?:(?<=[\p{L}\p{M}])['’\-\u2010](?=\p{L})[\p{L}\p{N}\p{M}]+)*|\S/gu;
+/**
+ * The distinct tokens a vocabulary may have when no cap is given. Above it, Tokenizer.build asks
+ * for a cap rather than build a model of the whole vocabulary.
+ */
+export const MAX_UNCAPPED_VOCABULARY = 1 << 16;
+
+/**
+ * Rules 2 and 3 are the pattern
+ *   /[\p{L}\p{N}\p{M}]+(?:(?<=[\p{L}\p{M}])['’\-\u2010](?=\p{L})[\p{L}\p{N}\p{M}]+)*|\S/gu
+ * but that pattern keeps a backtracking entry for every joined part, and a line of millions of
+ * parts ("a-a-a-…", 10 MB) overflows the regular-expression stack. So: a run of letters, digits
+ * and marks, or one other non-space code point (RUN_PATTERN), then the joins found one at a time.
+ */
+const RUN_PATTERN = /([\p{L}\p{N}\p{M}]+)|\S/gu;
+const WORD_RUN = /[\p{L}\p{N}\p{M}]+/uy;
+/** ' ’ - and U+2010, the characters that may join two parts of a word. */
+const isJoiner = (c: number): boolean => c === 0x27 || c === 0x2019 || c === 0x2d || c === 0x2010;
+const ENDS_IN_LETTER_OR_MARK = /[\p{L}\p{M}]$/u;
+const STARTS_WITH_LETTER = /^\p{L}/u;
 const NO_SPACE_BEFORE = new Set(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
 const NO_SPACE_AFTER = new Set(['(', '[', '{']);
 const WHITE_SPACE = /\s/u;
@@ -88,8 +108,27 @@ function countCodePoints(text: string): number {
 
 /** Calls `visit` with each word-rule token of `text` (already lower-cased) and where it starts. */
 function forEachWord(lowered: string, visit: (token: string, start: number) => void): void {
-  const re = new RegExp(WORD_PATTERN.source, WORD_PATTERN.flags);
-  for (let m = re.exec(lowered); m !== null; m = re.exec(lowered)) visit(m[0], m.index);
+  const runs = new RegExp(RUN_PATTERN.source, RUN_PATTERN.flags);
+  const wordRun = new RegExp(WORD_RUN.source, WORD_RUN.flags);
+  for (let m = runs.exec(lowered); m !== null; m = runs.exec(lowered)) {
+    const start = m.index;
+    let end = start + m[0].length;
+    if (m[1] !== undefined) {
+      // A word may continue: a joiner with a letter or mark before it and a letter after it, then another run.
+      while (
+        isJoiner(lowered.charCodeAt(end)) &&
+        ENDS_IN_LETTER_OR_MARK.test(lowered.slice(Math.max(start, end - 2), end)) &&
+        STARTS_WITH_LETTER.test(lowered.slice(end + 1, end + 3))
+      ) {
+        wordRun.lastIndex = end + 1;
+        const next = wordRun.exec(lowered);
+        if (next === null) break;
+        end = wordRun.lastIndex;
+      }
+      runs.lastIndex = end;
+    }
+    visit(end === start + m[0].length ? m[0] : lowered.slice(start, end), start);
+  }
 }
 
 /**
@@ -97,7 +136,13 @@ function forEachWord(lowered: string, visit: (token: string, start: number) => v
  * to keep under `maxVocab`: the indices, in order of first appearance, and whether
  * <unk> is needed.
  */
-function selectTokens(counts: ArrayLike<number>, maxVocab: number): { keep: number[]; needUnknown: boolean } {
+function selectTokens(counts: ArrayLike<number>, maxVocab: number, kind: TokenKind): { keep: number[]; needUnknown: boolean } {
+  if (maxVocab === Infinity && counts.length > MAX_UNCAPPED_VOCABULARY) {
+    throw new InputError(
+      `the text has ${counts.length} distinct ${kind === 'word' ? 'words' : 'characters'}, more than ${MAX_UNCAPPED_VOCABULARY} without a vocabulary cap: ` +
+        'set one (max_vocab; lstm-lens train --max-vocab N keeps the N-1 most frequent and reads the rest as <unk>)',
+    );
+  }
   const all = Array.from({ length: counts.length }, (_, i) => i);
   if (counts.length <= maxVocab) return { keep: all, needUnknown: false };
   // Array.prototype.sort is stable: equal counts keep first-appearance order.
@@ -159,7 +204,7 @@ export class Tokenizer {
         }
       });
       counts = order.map((cp) => (cp < 0x10000 ? bmpCount[cp] : (astralCount.get(cp) ?? 0)));
-      const { keep, needUnknown } = selectTokens(counts, maxVocab);
+      const { keep, needUnknown } = selectTokens(counts, maxVocab, kind);
       const codePoints = keep.map((i) => order[i]).sort((a, b) => a - b);
       tokens = codePoints.map((cp) => String.fromCodePoint(cp));
       if (needUnknown) tokens.push(UNKNOWN_TOKEN);
@@ -168,7 +213,7 @@ export class Tokenizer {
       forEachWord(text.toLowerCase(), (w) => wordCount.set(w, (wordCount.get(w) ?? 0) + 1));
       const words = Array.from(wordCount.keys());
       counts = Array.from(wordCount.values());
-      const { keep, needUnknown } = selectTokens(counts, maxVocab);
+      const { keep, needUnknown } = selectTokens(counts, maxVocab, kind);
       tokens = keep.map((i) => words[i]);
       if (needUnknown) tokens.push(UNKNOWN_TOKEN);
     }

@@ -7,10 +7,26 @@ import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../engine/c
 import { InputError } from '../engine/config';
 import { decodeText, type DecodedText } from '../engine/text';
 
-/** Files larger than this are refused for training: tokenizing them would take minutes. */
+/**
+ * Texts larger than this are refused for training (a file of more bytes, a text of more UTF-16
+ * units): tokenizing 256 MiB takes seconds, but its token ids alone take 1 GiB at char level.
+ */
 export const MAX_TEXT_BYTES = 256 * 1024 * 1024;
 
-function readBytes(path: string, what: string): Uint8Array {
+/**
+ * Checkpoints may be larger than texts: a model the extension's settings allow (hidden 1024,
+ * 4 layers, bidirectional, Adam) writes over a gigabyte. This is what one read can hold (2 GiB).
+ */
+export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
+
+/** Refuses a text too large to train on (an InputError naming the limit). */
+export function checkTextSize(length: number, what = 'the text'): void {
+  if (length > MAX_TEXT_BYTES) {
+    throw new InputError(`${what} is ${(length / 2 ** 20).toFixed(0)} MiB; the limit is ${MAX_TEXT_BYTES / 2 ** 20} MiB (train on a part of it)`);
+  }
+}
+
+function readBytes(path: string, what: string, limit: number): Uint8Array {
   let size: number;
   try {
     const st = statSync(path);
@@ -21,7 +37,7 @@ function readBytes(path: string, what: string): Uint8Array {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read it (${code ?? (e as Error).message})`);
   }
-  if (size > MAX_TEXT_BYTES) throw new InputError(`${path} is ${(size / 2 ** 20).toFixed(0)} MiB; the limit is ${MAX_TEXT_BYTES / 2 ** 20} MiB`);
+  if (size > limit) throw new InputError(`${path} is ${(size / 2 ** 20).toFixed(0)} MiB; the limit for a ${what} is ${(limit / 2 ** 20).toFixed(0)} MiB`);
   try {
     return readFileSync(path);
   } catch (e) {
@@ -30,7 +46,7 @@ function readBytes(path: string, what: string): Uint8Array {
 }
 
 export function readTextFile(path: string): DecodedText {
-  const bytes = readBytes(path, 'text file');
+  const bytes = readBytes(path, 'text file', MAX_TEXT_BYTES);
   try {
     return decodeText(bytes);
   } catch (e) {
@@ -40,7 +56,7 @@ export function readTextFile(path: string): DecodedText {
 }
 
 export function readCheckpointFile(path: string): Checkpoint {
-  const bytes = readBytes(path, 'checkpoint');
+  const bytes = readBytes(path, 'checkpoint', MAX_CHECKPOINT_BYTES);
   try {
     return decodeCheckpoint(bytes);
   } catch (e) {

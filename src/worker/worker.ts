@@ -8,7 +8,7 @@ import { InputError } from '../engine/config';
 import { parameterCount } from '../engine/model';
 import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer } from '../engine/trainer';
-import { readCheckpointFile, writeCheckpointFile } from '../node/files';
+import { checkTextSize, readCheckpointFile, writeCheckpointFile } from '../node/files';
 import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { modelMessage, traceMessage } from './panelData';
 
@@ -56,6 +56,7 @@ port.on('message', (raw: unknown) => {
 });
 
 async function train(request: TrainRequest): Promise<void> {
+  checkTextSize(request.text.length); // the command line's limit on a file, for an editor's text
   let trainer: Trainer;
   if (request.resumeFrom) {
     const ckpt = readCheckpointFile(request.resumeFrom);
