@@ -8,6 +8,7 @@
 // peak resident memory is its own.
 
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { TrainingSettings } from '../engine/checkpoint';
 import { InputError } from '../engine/config';
@@ -15,9 +16,10 @@ import { fastKernelsActive, useFastKernels } from '../engine/kernels';
 import { Random } from '../engine/random';
 import { TextGenerator } from '../engine/sampling';
 import { Trainer } from '../engine/trainer';
-import { fastKernelsAvailable } from '../engine/wasm/simd';
+import { fastKernelsAvailable, matmulPool, poolStats } from '../engine/wasm/simd';
+import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 
-export const BENCH_HELP = `lstm-lens bench [--json] [--hidden H] [--layers L] [--steps N]
+export const BENCH_HELP = `lstm-lens bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
 
 Measures training (tokens/s, GFLOP/s, peak resident memory) on the benchmark workload: char-level,
 vocabulary 96, one-hot input, many-to-many, T = 64, B = 32, Adam (lr 2e-3), clipping at 5, float32.
@@ -27,6 +29,8 @@ of N timed steps (default 10) after 3 warm-up steps. Then generation: H = 512, L
 
   --hidden H, --layers L   only this configuration
   --steps N              timed steps per configuration (default 10; 2000 shows memory staying flat)
+  --threads N            threads for the large multiplies: 1, or 2 (the default where there are two
+                         cores: a helper thread takes part of each large multiply, same results)
   --json                 end stdout with one JSON line: {"train": [...], "generate": {...}}
   --plain                the plain TypeScript kernels only (the reference the SIMD path is checked against)`;
 
@@ -45,6 +49,10 @@ export interface TrainResult {
   peak_rss_mb: number;
   step_ms: number;
   steps: number;
+  /** Threads that ran the large multiplies (2: the helper thread was on). */
+  threads: number;
+  /** Of the chunks of split multiplies, the share the helper thread ran (0 to 1; 0 with one thread). */
+  helper_share: number;
   /** Resident memory (MB) after the warm-up and at points through the timed steps: [step, MB]. */
   rss_mb: Array<[number, number]>;
 }
@@ -54,6 +62,7 @@ export interface GenerateResult {
   layers: number;
   tokens_per_s: number;
   peak_rss_mb: number;
+  threads: number;
 }
 
 /** Floating-point operations of one training step, as the issue counts them. */
@@ -132,6 +141,8 @@ export function benchTrain(H: number, L: number, steps: number): TrainResult {
     step_ms: stepMs,
     steps,
     rss_mb: rss,
+    threads: threadsInUse(),
+    helper_share: poolStats.chunks ? 1 - poolStats.callerChunks / poolStats.chunks : 0,
   };
 }
 
@@ -145,7 +156,12 @@ export function benchGenerate(): GenerateResult {
   const t0 = performance.now();
   for (let k = 0; k < GENERATE.tokens; k++) generator.next();
   const seconds = (performance.now() - t0) / 1000;
-  return { hidden: H, layers: L, tokens_per_s: GENERATE.tokens / seconds, peak_rss_mb: peakRssMb() };
+  return { hidden: H, layers: L, tokens_per_s: GENERATE.tokens / seconds, peak_rss_mb: peakRssMb(), threads: threadsInUse() };
+}
+
+function threadsInUse(): number {
+  const pool = matmulPool();
+  return pool ? pool.helpers + 1 : 1;
 }
 
 function positiveInt(value: string | undefined, name: string, fallback: number): number {
@@ -174,6 +190,7 @@ export async function bench(argv: string[]): Promise<number> {
       hidden: { type: 'string' },
       layers: { type: 'string' },
       steps: { type: 'string' },
+      threads: { type: 'string' },
       plain: { type: 'boolean', default: false },
       part: { type: 'string' }, // internal: train | generate, for the per-configuration processes
       help: { type: 'boolean', short: 'h', default: false },
@@ -191,7 +208,18 @@ export async function bench(argv: string[]): Promise<number> {
   const part = values.part ?? 'all';
   if (!['all', 'train', 'generate'].includes(part)) throw new InputError(`--part must be train or generate, got ${JSON.stringify(part)}`);
   if (values.plain) useFastKernels(false);
-  const passOn = [...(values.plain ? ['--plain'] : []), '--steps', String(steps)];
+  const threads = values.threads === undefined ? Math.min(2, availableParallelism()) : positiveInt(values.threads, 'threads', 1);
+  if (threads > 2) throw new InputError(`--threads must be 1 or 2, got ${threads}`);
+  const passOn = [...(values.plain ? ['--plain'] : []), '--steps', String(steps), '--threads', String(threads)];
+  // The helper thread runs in the processes that measure (the parent only starts them).
+  const pooled = part !== 'all' && threads > 1 && fastKernelsActive() && startMatmulPool(threads);
+  try {
+    return run();
+  } finally {
+    if (pooled) stopMatmulPool();
+  }
+
+  function run(): number {
   const log = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
@@ -199,27 +227,29 @@ export async function bench(argv: string[]): Promise<number> {
   const available = fastKernelsAvailable();
   log(
     `lstm-lens bench: char-level, V=${V}, one-hot, many-to-many, T=${T}, B=${B}, Adam lr 2e-3, clip 5, float32; ` +
-      `kernels: ${fastKernelsActive() ? `WebAssembly SIMD${available.shared ? ' (shared memory)' : ' (copied operands)'}` : 'plain TypeScript'}`,
+      `kernels: ${fastKernelsActive() ? `WebAssembly SIMD${available.shared ? ' (shared memory)' : ' (copied operands)'}` : 'plain TypeScript'}; ` +
+      `threads: ${threads > 1 && fastKernelsActive() && available.shared ? `${threads} (large multiplies split with a helper thread)` : '1'}`,
   );
   const train: TrainResult[] = [];
   let generate: GenerateResult | null = null;
   const configs = CONFIGS.filter(([h, l]) => (hidden === null || h === hidden) && (layers === null || l === layers));
   if (configs.length === 0) configs.push([hidden ?? 128, layers ?? 1]);
   if (part !== 'generate') {
-    log('     H   L     tokens/s   GFLOP/s    step ms   peak RSS MB');
+    log('     H   L     tokens/s   GFLOP/s    step ms   peak RSS MB   threads (helper share)');
     for (const [h, l] of configs) {
       const result = part === 'train' ? benchTrain(h, l, steps) : child(['--part', 'train', '--hidden', String(h), '--layers', String(l), ...passOn]).train[0];
       train.push(result);
-      log(`  ${String(h).padStart(4)} ${String(l).padStart(3)} ${fmt(result.tokens_per_s).padStart(12)} ${fmt(result.gflops, 1).padStart(9)} ${fmt(result.step_ms, 1).padStart(10)} ${fmt(result.peak_rss_mb).padStart(13)}`);
+      log(`  ${String(h).padStart(4)} ${String(l).padStart(3)} ${fmt(result.tokens_per_s).padStart(12)} ${fmt(result.gflops, 1).padStart(9)} ${fmt(result.step_ms, 1).padStart(10)} ${fmt(result.peak_rss_mb).padStart(13)} ${String(result.threads).padStart(9)}${result.threads > 1 ? ` (${fmt(100 * result.helper_share)}%)` : ''}`);
       if (steps >= 100) log(`          resident MB by step: ${result.rss_mb.map(([s, mb]) => `${s}: ${fmt(mb)}`).join(', ')}`);
     }
   }
   if (part !== 'train') {
     generate = part === 'generate' ? benchGenerate() : child(['--part', 'generate', ...passOn]).generate;
-    if (generate) log(`  generate H=${generate.hidden} L=${generate.layers} batch 1, ${GENERATE.tokens} tokens: ${fmt(generate.tokens_per_s)} tokens/s`);
+    if (generate) log(`  generate H=${generate.hidden} L=${generate.layers} batch 1, ${GENERATE.tokens} tokens: ${fmt(generate.tokens_per_s)} tokens/s (threads: ${generate.threads})`);
   }
   if (values.json) {
     log(JSON.stringify({ train, generate }));
   }
   return 0;
+  }
 }

@@ -13,6 +13,7 @@ import { parameterCount } from '../engine/model';
 import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer, type ModelShape } from '../engine/trainer';
 import { readCheckpointFile, readTextFile, writeCheckpointFile } from '../node/files';
+import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { formatRate } from '../engine/format';
 import { ProgressReporter } from './progress';
 import { bench } from './bench';
@@ -218,6 +219,9 @@ async function train(args: string[]): Promise<number> {
     interrupted = true;
   };
   process.on('SIGINT', onInterrupt);
+  // A helper thread takes part of each large multiply where there is a second core (same results;
+  // one thread wherever it cannot start).
+  const pooled = startMatmulPool(2);
   const started = performance.now();
   const firstStep = trainer.step;
   let windowStart = started;
@@ -256,6 +260,7 @@ async function train(args: string[]): Promise<number> {
     }
   } finally {
     process.off('SIGINT', onInterrupt);
+    if (pooled) stopMatmulPool();
     progress?.finish();
   }
   writeCheckpointFile(out, trainer.checkpoint());

@@ -9,6 +9,7 @@ import { parameterCount } from '../engine/model';
 import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer } from '../engine/trainer';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile } from '../node/files';
+import { startMatmulPool } from '../node/matmulPool';
 import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { modelMessage, traceMessage } from './panelData';
 
@@ -56,6 +57,7 @@ port.on('message', (raw: unknown) => {
 });
 
 async function train(request: TrainRequest): Promise<void> {
+  startMatmulPool(2); // a helper thread takes part of each large multiply (same results; one thread where it cannot start)
   checkTextSize(request.text.length); // the command line's limit on a file, for an editor's text
   let trainer: Trainer;
   if (request.resumeFrom) {

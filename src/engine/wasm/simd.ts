@@ -359,13 +359,185 @@ export function simdMatmul(
   }
 
   const acc = accumulate ? 1 : 0;
-  if (!transB) arena.kernels.gemm_nn(cp, cld, ap, transA ? 1 : ald, transA ? ald : 1, bp, bld, M, N, K, acc);
-  else arena.kernels.gemm_nt(cp, cld, ap, ald, bp, bld, M, N, K, acc);
+  if (!transB) gemm(arena, false, cp, cld, ap, transA ? 1 : ald, transA ? ald : 1, bp, bld, M, N, K, acc);
+  else gemm(arena, true, cp, cld, ap, ald, 0, bp, bld, M, N, K, acc);
 
   if (!cHere) {
     const out = arena.floats();
     const base = cp >> 2;
     for (let r = 0; r < M; r++) c.set(out.subarray(base + r * N, base + r * N + N), cOff + r * ldc);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helper threads. Where memory is shared, a large multiply may be split across threads that run
+// the same kernels on the same memory. The engine imports nothing to start threads: a MatmulPool is
+// injected (setMatmulPool) by whoever can start them (src/node/matmulPool.ts in Node). The engine
+// defines the protocol, a control block of Int32 in a SharedArrayBuffer:
+//
+//   TICKET  (seq << 4) | claimed: the job's sequence number and how many of its chunks are taken.
+//           Chunks are claimed by compare-exchange; the caller closes a finished job by storing
+//           (seq << 4) | 15 before it writes the next one's fields, so a helper that read stale
+//           fields fails its compare-exchange and never runs them.
+//   DONE    chunks finished (Atomics.add, then Atomics.notify).
+//   MEM     the memory's id with the helpers (MatmulPool.memoryId).
+//   KERNEL  0: gemm_nn, 1: gemm_nt.
+//   CHUNKS  how many chunks the job has (at most POOL_MAX_CHUNKS).
+//   ARGS    for each chunk, the kernel's arguments (POOL_ARGS_PER_CHUNK slots).
+//
+// A job is split over rows or columns of C, never over K: every element of C is computed by
+// exactly the same operations, in the same order, as in one call, so the results are
+// bit-identical to one thread's (the kernels' tiles all add the products of an element in the
+// same order). The caller takes chunks too, and finishes any the helpers have not taken: a helper
+// that is slow to wake, or missing, costs time, never correctness.
+
+export const POOL_TICKET = 0;
+export const POOL_DONE = 1;
+export const POOL_MEM = 2;
+export const POOL_KERNEL = 3;
+export const POOL_CHUNKS = 4;
+export const POOL_ARGS = 8;
+export const POOL_ARGS_PER_CHUNK = 12;
+export const POOL_MAX_CHUNKS = 8;
+/** Int32 slots of the control block. */
+export const POOL_CONTROL_INTS = POOL_ARGS + POOL_ARGS_PER_CHUNK * POOL_MAX_CHUNKS;
+
+/** Helper threads for the large multiplies, made outside the engine. */
+export interface MatmulPool {
+  /** The control block (POOL_CONTROL_INTS Int32 over a SharedArrayBuffer) the helpers wait on. */
+  readonly control: Int32Array;
+  /** How many helper threads there are (besides the caller). */
+  readonly helpers: number;
+  /** The id (>= 1) under which the helpers know this WebAssembly memory, making it known if need be; 0 where they cannot use it. */
+  memoryId(memory: object): number;
+}
+
+let pool: MatmulPool | null = null;
+let poolSeq = 0;
+/** Split multiplies so far: jobs, their chunks, and the chunks the caller ran itself (tests read it). */
+export const poolStats = { jobs: 0, chunks: 0, callerChunks: 0 };
+/**
+ * Multiplies of fewer multiply-adds (M·N·K) than this run on the caller alone: splitting costs a
+ * wake-up and a wait (tens of microseconds, more on a busy machine), which the per-step recurrence
+ * at H = 128 (2M) and generation at batch 1 (1M) do not repay; H = 512's recurrence (33M), the
+ * head, the input projections and the weight gradients are split.
+ */
+let splitThreshold = 1 << 23;
+
+/** Installs (or, with null, removes) the helper threads; returns the previous pool. */
+export function setMatmulPool(next: MatmulPool | null): MatmulPool | null {
+  const before = pool;
+  pool = next;
+  return before;
+}
+
+/** The pool in use, if any. */
+export function matmulPool(): MatmulPool | null {
+  return pool;
+}
+
+/** Sets the smallest M·N·K that is split across threads (tests use 0 to split everything); returns the previous one. */
+export function setMatmulSplitThreshold(macs: number): number {
+  const before = splitThreshold;
+  splitThreshold = macs;
+  return before;
+}
+
+/** The compiled kernels module for helper threads to instantiate on a shared memory; null where memory is not shared. */
+export function sharedKernelsModule(): WasmModule | null {
+  const c = kernelsModule();
+  return c && c.shared ? c.module : null;
+}
+
+/**
+ * C (+)= op(A)·op(B) on `arena`'s kernels at byte addresses, split across the pool's threads where
+ * it pays. nn: gemm_nn (A(i, k) at a + 4*(i*sai + k*sak)); otherwise gemm_nt (A rows at lda).
+ */
+function gemm(
+  arena: Arena, nt: boolean,
+  cp: number, cld: number, ap: number, sai: number, sak: number, bp: number, bld: number,
+  M: number, N: number, K: number, acc: number,
+): void {
+  if (pool && arena.shared && M * N * K >= splitThreshold && splitGemm(pool, arena, nt, cp, cld, ap, sai, sak, bp, bld, M, N, K, acc)) return;
+  if (!nt) arena.kernels.gemm_nn(cp, cld, ap, sai, sak, bp, bld, M, N, K, acc);
+  else arena.kernels.gemm_nt(cp, cld, ap, sai, bp, bld, M, N, K, acc);
+}
+
+function runChunk(k: KernelExports, nt: boolean, ctl: Int32Array, at: number): void {
+  if (!nt) k.gemm_nn(ctl[at], ctl[at + 1], ctl[at + 2], ctl[at + 3], ctl[at + 4], ctl[at + 5], ctl[at + 6], ctl[at + 7], ctl[at + 8], ctl[at + 9], ctl[at + 10]);
+  else k.gemm_nt(ctl[at], ctl[at + 1], ctl[at + 2], ctl[at + 3], ctl[at + 5], ctl[at + 6], ctl[at + 7], ctl[at + 8], ctl[at + 9], ctl[at + 10]);
+}
+
+function splitGemm(
+  p: MatmulPool, arena: Arena, nt: boolean,
+  cp: number, cld: number, ap: number, sai: number, sak: number, bp: number, bld: number,
+  M: number, N: number, K: number, acc: number,
+): boolean {
+  // Rows of C in multiples of the kernels' tile height where there are enough, else columns in
+  // multiples of the tile width; each chunk writes its own part of C only.
+  const rowAlign = nt ? 2 : 4;
+  const colAlign = nt ? 4 : 8;
+  const want = Math.min(POOL_MAX_CHUNKS, 2 * (p.helpers + 1));
+  let byRows: boolean;
+  let step: number;
+  if (M >= 2 * rowAlign) {
+    byRows = true;
+    step = Math.ceil(Math.ceil(M / want) / rowAlign) * rowAlign;
+  } else if (N >= 2 * colAlign) {
+    byRows = false;
+    step = Math.ceil(Math.ceil(N / want) / colAlign) * colAlign;
+  } else return false;
+  const extent = byRows ? M : N;
+  const n = Math.ceil(extent / step);
+  if (n < 2) return false;
+  const id = p.memoryId(arena.memory);
+  if (id <= 0) return false;
+
+  const ctl = p.control;
+  for (let i = 0; i < n; i++) {
+    const lo = i * step;
+    const size = Math.min(step, extent - lo);
+    const at = POOL_ARGS + i * POOL_ARGS_PER_CHUNK;
+    ctl[at] = byRows ? cp + 4 * lo * cld : cp + 4 * lo;
+    ctl[at + 1] = cld;
+    ctl[at + 2] = byRows ? ap + 4 * lo * sai : ap;
+    ctl[at + 3] = sai;
+    ctl[at + 4] = sak;
+    ctl[at + 5] = byRows ? bp : nt ? bp + 4 * lo * bld : bp + 4 * lo;
+    ctl[at + 6] = bld;
+    ctl[at + 7] = byRows ? size : M;
+    ctl[at + 8] = byRows ? N : size;
+    ctl[at + 9] = K;
+    ctl[at + 10] = acc;
+  }
+  ctl[POOL_MEM] = id;
+  ctl[POOL_KERNEL] = nt ? 1 : 0;
+  ctl[POOL_CHUNKS] = n;
+  Atomics.store(ctl, POOL_DONE, 0);
+  poolSeq = (poolSeq + 1) & 0x7ffffff;
+  if (poolSeq === 0) poolSeq = 1;
+  const base = poolSeq << 4;
+  Atomics.store(ctl, POOL_TICKET, base);
+  Atomics.notify(ctl, POOL_TICKET);
+
+  // Take chunks until none is left (the count may pass n by one: it stays below 15).
+  for (;;) {
+    const i = Atomics.add(ctl, POOL_TICKET, 1) - base;
+    if (i >= n) break;
+    runChunk(arena.kernels, nt, ctl, POOL_ARGS + i * POOL_ARGS_PER_CHUNK);
+    Atomics.add(ctl, POOL_DONE, 1);
+    poolStats.callerChunks++;
+  }
+  poolStats.jobs++;
+  poolStats.chunks += n;
+  Atomics.store(ctl, POOL_TICKET, base | 15); // closed
+  // Wait for the chunks a helper is still running.
+  let spins = 0;
+  for (;;) {
+    const done = Atomics.load(ctl, POOL_DONE);
+    if (done >= n) break;
+    if (++spins > 20000) Atomics.wait(ctl, POOL_DONE, done, 1);
   }
   return true;
 }
