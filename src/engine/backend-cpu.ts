@@ -18,7 +18,7 @@ import { createArena, type Arena } from './wasm/simd';
 export class CpuBackend implements Backend<FloatArray, Int32Array> {
   readonly name = 'cpu';
   /** Where a float32 backend's tensors live for the SIMD kernels; null: ordinary arrays. */
-  private readonly arena: Arena | null;
+  readonly arena: Arena | null;
 
   constructor(readonly dtype: DType = 'float32') {
     this.arena = dtype === 'float32' ? createArena() : null;

@@ -27,6 +27,7 @@ import type { Backend } from './backend';
 import { CpuBackend } from './backend-cpu';
 import { IGNORE_TARGET } from './kernels';
 import type { Random } from './random';
+import type { Arena } from './wasm/simd';
 
 /** From this many rows (B*T) on, one-hot input goes through W_ih transposed (contiguous rows). */
 const ONE_HOT_TRANSPOSE_MIN_ROWS = 64;
@@ -271,6 +272,11 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
     this.headB = this.parameterTensor('head.bias');
     this.dHeadW = this.gradientTensor('head.weight');
     this.dHeadB = this.gradientTensor('head.bias');
+  }
+
+  /** Where a float32 CPU model's buffers live (its backend's WebAssembly arena); null elsewhere. */
+  get arena(): Arena | null {
+    return this.backend instanceof CpuBackend ? this.backend.arena : null;
   }
 
   spec(name: string): ParameterSpec {
