@@ -17,7 +17,7 @@ import { Random } from '../engine/random';
 import { TextGenerator } from '../engine/sampling';
 import { Trainer } from '../engine/trainer';
 import { fastKernelsAvailable, matmulPool, poolStats } from '../engine/wasm/simd';
-import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
+import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../node/matmulPool';
 
 export const BENCH_HELP = `lstm-lens bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
 
@@ -213,6 +213,7 @@ export async function bench(argv: string[]): Promise<number> {
   const passOn = [...(values.plain ? ['--plain'] : []), '--steps', String(steps), '--threads', String(threads)];
   // The helper thread runs in the processes that measure (the parent only starts them).
   const pooled = part !== 'all' && threads > 1 && fastKernelsActive() && startMatmulPool(threads);
+  if (pooled) waitForMatmulPool(); // its start-up is not timed
   try {
     return run();
   } finally {

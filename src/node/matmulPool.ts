@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import {
-  POOL_ARGS, POOL_ARGS_PER_CHUNK, POOL_CHUNKS, POOL_CONTROL_INTS, POOL_DONE, POOL_KERNEL, POOL_MEM, POOL_TICKET,
+  POOL_ARGS, POOL_ARGS_PER_CHUNK, POOL_CHUNKS, POOL_CONTROL_INTS, POOL_DONE, POOL_KERNEL, POOL_MEM, POOL_READY, POOL_TICKET,
   matmulPool, setMatmulPool, sharedKernelsModule, type MatmulPool,
 } from '../engine/wasm/simd';
 
@@ -50,6 +50,8 @@ function serveMatmuls({ control: ctl, module, port, spin }: HelperData): never {
     }
   };
   let last = Atomics.load(ctl, POOL_TICKET) >>> 4;
+  Atomics.add(ctl, POOL_READY, 1);
+  Atomics.notify(ctl, POOL_READY);
   for (;;) {
     let t = Atomics.load(ctl, POOL_TICKET);
     let spins = 0;
@@ -183,6 +185,24 @@ export function startMatmulPool(threads = 2, options: { spin?: number; script?: 
     current = null;
     setMatmulPool(null);
     return false;
+  }
+}
+
+/**
+ * Waits (blocking, at most `timeoutMs`) until every helper thread has started, so that a benchmark
+ * does not time a thread's start-up; returns whether they all have. Training needs no wait: until a
+ * helper is there, the caller does every chunk.
+ */
+export function waitForMatmulPool(timeoutMs = 5000): boolean {
+  if (!current) return false;
+  const ctl = current.control;
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    const ready = Atomics.load(ctl, POOL_READY);
+    if (ready >= current.helpers) return true;
+    const left = end - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(ctl, POOL_READY, ready, Math.min(left, 50));
   }
 }
 

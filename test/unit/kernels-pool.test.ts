@@ -13,7 +13,7 @@ import { fastKernelsActive, matmul } from '../../src/engine/kernels';
 import { Random } from '../../src/engine/random';
 import { Trainer, type ModelShape } from '../../src/engine/trainer';
 import { type Arena, createArena, fastKernelsAvailable, matmulPool, poolStats, setMatmulPool, setMatmulSplitThreshold } from '../../src/engine/wasm/simd';
-import { startMatmulPool, stopMatmulPool } from '../../src/node/matmulPool';
+import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../../src/node/matmulPool';
 
 const rng = new Random(11);
 const HELPER = join(__dirname, 'matmul-helper.cjs');
@@ -74,7 +74,7 @@ describe('multiplies split across helper threads', { skip: !shared && 'no shared
   before(async () => {
     assert.ok(startMatmulPool(2, { script: HELPER }), 'the pool starts');
     threshold = setMatmulSplitThreshold(0); // split everything that can be split
-    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(waitForMatmulPool(20000), 'the helper thread starts');
     waitForHelper(createArena()!);
   });
   after(() => {

@@ -384,6 +384,7 @@ export function simdMatmul(
 //   MEM     the memory's id with the helpers (MatmulPool.memoryId).
 //   KERNEL  0: gemm_nn, 1: gemm_nt.
 //   CHUNKS  how many chunks the job has (at most POOL_MAX_CHUNKS).
+//   READY   helpers started (for a benchmark that waits for them before it measures).
 //   ARGS    for each chunk, the kernel's arguments (POOL_ARGS_PER_CHUNK slots).
 //
 // A job is split over rows or columns of C, never over K: every element of C is computed by
@@ -397,6 +398,8 @@ export const POOL_DONE = 1;
 export const POOL_MEM = 2;
 export const POOL_KERNEL = 3;
 export const POOL_CHUNKS = 4;
+/** Helpers that have started and wait for jobs (each adds 1, then Atomics.notify). */
+export const POOL_READY = 5;
 export const POOL_ARGS = 8;
 export const POOL_ARGS_PER_CHUNK = 12;
 export const POOL_MAX_CHUNKS = 8;
