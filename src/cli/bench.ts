@@ -16,7 +16,7 @@ import { fastKernelsActive, useFastKernels } from '../engine/kernels';
 import { Random } from '../engine/random';
 import { TextGenerator } from '../engine/sampling';
 import { Trainer } from '../engine/trainer';
-import { fastKernelsAvailable, matmulPool, poolStats } from '../engine/wasm/simd';
+import { fastKernelsAvailable, matmulPool, poolStats, setMatmulSplitThreshold } from '../engine/wasm/simd';
 import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../node/matmulPool';
 
 export const BENCH_HELP = `lstm-lens bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
@@ -191,6 +191,7 @@ export async function bench(argv: string[]): Promise<number> {
       layers: { type: 'string' },
       steps: { type: 'string' },
       threads: { type: 'string' },
+      split: { type: 'string' }, // internal: the smallest M·N·K split across threads (for measuring it)
       plain: { type: 'boolean', default: false },
       part: { type: 'string' }, // internal: train | generate, for the per-configuration processes
       help: { type: 'boolean', short: 'h', default: false },
@@ -210,7 +211,8 @@ export async function bench(argv: string[]): Promise<number> {
   if (values.plain) useFastKernels(false);
   const threads = values.threads === undefined ? Math.min(2, availableParallelism()) : positiveInt(values.threads, 'threads', 1);
   if (threads > 2) throw new InputError(`--threads must be 1 or 2, got ${threads}`);
-  const passOn = [...(values.plain ? ['--plain'] : []), '--steps', String(steps), '--threads', String(threads)];
+  const passOn = [...(values.plain ? ['--plain'] : []), '--steps', String(steps), '--threads', String(threads), ...(values.split ? ['--split', values.split] : [])];
+  if (values.split !== undefined) setMatmulSplitThreshold(positiveInt(values.split, 'split', 1));
   // The helper thread runs in the processes that measure (the parent only starts them).
   const pooled = part !== 'all' && threads > 1 && fastKernelsActive() && startMatmulPool(threads);
   if (pooled) waitForMatmulPool(); // its start-up is not timed
