@@ -11,13 +11,14 @@
 // WorkerJob given a worker that talks nonsense, and the model store's paths for hostile URIs.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Worker as RealWorker, type Worker } from 'node:worker_threads';
 import { Random } from '../../src/engine/random';
 import { ModelStore } from '../../src/extension/modelStore';
+import { readCheckpointFile } from '../../src/node/files';
 import { WorkerJob } from '../../src/extension/workerJob';
 import { checkHostToPanel, checkPanelToHost, HostToPanelSchema, PanelToHostSchema } from '../../src/protocol/panel';
 import { checkHostToWorker, checkWorkerToHost, HostToWorkerSchema, WorkerToHostSchema, type TrainRequest, type WorkerToHost } from '../../src/protocol/worker';
@@ -513,12 +514,14 @@ describe('a real worker sent malformed messages', { timeout: 60_000 }, () => {
     assert.ok(checked.ok && checked.message.type === 'failed' && checked.message.kind === 'internal', JSON.stringify(answers[0]));
   });
 
-  it('a malformed watch (or a second job) during training is ignored: the run still finishes, and the traces keep coming', async () => {
+  it('a malformed watch (or a second job) during training is ignored: the run goes on, traces the valid watch, and ends with its checkpoint', async () => {
     const path = join(scratch, 'watch.lstm.safetensors');
     const seen: WorkerToHost[] = [];
     const malformed: string[] = [];
     let sent = false;
-    const job = new WorkerJob(WORKER, request(path, 60), {
+    let stopped = false;
+    // A long run, stopped once the valid watch has been traced: no timing to depend on.
+    const job = new WorkerJob(WORKER, request(path, 1_000_000), {
       onMalformed: (e) => malformed.push(e),
       onMessage: (m) => {
         seen.push(m);
@@ -534,12 +537,19 @@ describe('a real worker sent malformed messages', { timeout: 60_000 }, () => {
           ]) job.send(bad as never);
           job.send({ type: 'watch', sequence: { text: 'the quick brown fox', source: 'the selection', keep: 'last' }, everyMs: 0 });
         }
+        if (m.type === 'panel' && m.message.type === 'trace' && !stopped) {
+          stopped = true;
+          job.stop();
+        }
       },
     });
     const outcome = await job.outcome;
-    assert.ok(outcome.kind === 'finished' && outcome.message.type === 'finished' && outcome.message.reason === 'done' && outcome.message.step === 60, JSON.stringify(outcome));
-    assert.ok(seen.some((m) => m.type === 'panel' && m.message.type === 'trace'), 'the valid watch after the malformed ones was honoured');
+    assert.ok(outcome.kind === 'finished' && outcome.message.type === 'finished' && outcome.message.reason === 'stopped', JSON.stringify(outcome));
+    assert.ok(stopped, 'the valid watch after the malformed ones was honoured');
+    assert.ok(!seen.some((m) => m.type === 'failed'), 'no failure answered');
     assert.deepEqual(malformed, []);
+    assert.equal(readCheckpointFile(path).training.step, outcome.message.step, 'the checkpoint of where it stopped');
+    assert.equal(existsSync(join(scratch, 'second.lstm.safetensors')), false, 'the second job never ran');
   });
 
   it('a worker that talks nonsense: its malformed messages are dropped and reported, the valid end is taken', async () => {
