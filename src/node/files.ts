@@ -3,6 +3,7 @@
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../engine/checkpoint';
 import { InputError } from '../engine/config';
 import { decodeText, type DecodedText } from '../engine/text';
@@ -65,9 +66,16 @@ export function readCheckpointFile(path: string): Checkpoint {
   }
 }
 
-/** Writes the whole file or nothing: a temporary file beside it, flushed, then renamed over it. */
+let temporaryFiles = 0;
+
+/**
+ * Writes the whole file or nothing: a temporary file beside it, flushed, then renamed over it.
+ * The temporary name is unique to this write (process, thread, count): two worker threads of one
+ * process saving the same checkpoint must not share one, or one renames the other's half-written
+ * file and the other's rename fails.
+ */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${threadId}.${++temporaryFiles}.tmp`);
   try {
     const fd = openSync(tmp, 'w');
     try {

@@ -11,7 +11,7 @@
 // WorkerJob given a worker that talks nonsense, and the model store's paths for hostile URIs.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -463,6 +463,44 @@ describe('the model store keeps every path inside its folder', () => {
     store.removeTemporaryFiles();
     assert.deepEqual(readdirSync(join(scratch, 'storage')).sort(), ['.keep.tmp', 'keep.txt', 'models']);
     assert.deepEqual(readdirSync(store.folder), []);
+  });
+});
+
+describe('two threads saving the same checkpoint at once', () => {
+  it('every save succeeds and the file is always one whole save (they used to share a temporary file: ENOENT)', async () => {
+    const target = join(scratch, 'shared.lstm.safetensors');
+    const SIZE = 256 * 1024;
+    // Worker threads of this process, as the extension's training workers are.
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      require('tsx/cjs');
+      const { writeFileAtomic } = require(workerData.files);
+      const bytes = new Uint8Array(workerData.size).fill(workerData.fill);
+      const errors = [];
+      for (let i = 0; i < 100; i++) { try { writeFileAtomic(workerData.target, bytes); } catch (e) { errors.push(String(e.code || e.message)); } }
+      parentPort.postMessage(errors);`;
+    const save = (fill: number): Promise<string[]> => new Promise((done, fail) => {
+      const w = new RealWorker(code, { eval: true, workerData: { files: join(ROOT, 'src', 'node', 'files.ts'), target, size: SIZE, fill } });
+      w.once('message', done);
+      w.once('error', fail);
+    });
+    let reads = 0;
+    const torn: string[] = [];
+    const reader = setInterval(() => {
+      let b: Buffer;
+      try {
+        b = readFileSync(target);
+      } catch {
+        return; // not written yet
+      }
+      reads++;
+      if (b.length !== SIZE || !b.every((x) => x === b[0])) torn.push(`${b.length} bytes`);
+    }, 1);
+    const errors = await Promise.all([save(1), save(2)]);
+    clearInterval(reader);
+    assert.deepEqual(errors, [[], []]);
+    assert.deepEqual(torn, [], `${reads} reads`);
+    assert.deepEqual(readdirSync(scratch).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
   });
 });
 
