@@ -422,11 +422,13 @@ let poolSeq = 0;
 export const poolStats = { jobs: 0, chunks: 0, callerChunks: 0 };
 /**
  * Multiplies of fewer multiply-adds (M·N·K) than this run on the caller alone: splitting costs a
- * wake-up and a wait (tens of microseconds, more on a busy machine), which the per-step recurrence
- * at H = 128 (2M) and generation at batch 1 (1M) do not repay; H = 512's recurrence (33M), the
- * head, the input projections and the weight gradients are split.
+ * hand-over and a wait (microseconds while the helper still spins from the last job, tens when it
+ * must be woken). Measured on 2 cores (lstm-lens bench --split N): at 1M the per-step recurrence
+ * at H = 128 (2M) and generation's batch-1 multiplies (1M) gain 1.1 to 1.5x over not splitting
+ * them (on a busy machine, where the helper shares a core, about 0.95x); 256K did worse, the
+ * hand-over being a larger share of the work.
  */
-let splitThreshold = 1 << 23;
+let splitThreshold = 1 << 20;
 
 /** Installs (or, with null, removes) the helper threads; returns the previous pool. */
 export function setMatmulPool(next: MatmulPool | null): MatmulPool | null {
