@@ -84,10 +84,20 @@ export class ModelStore {
     return had;
   }
 
-  /** Removes temporary files left by a write that was interrupted (a reload mid-save). */
-  removeTemporaryFiles(): number {
+  /**
+   * Removes temporary files left by a write that was interrupted (a reload mid-save). Only files
+   * untouched for `olderThanMs`: another VS Code window shares this folder and may be writing now.
+   */
+  removeTemporaryFiles(olderThanMs = 10 * 60 * 1000, now = Date.now()): number {
     if (!existsSync(this.folder)) return 0;
-    const stale = readdirSync(this.folder).filter((f) => f.startsWith('.') && f.endsWith('.tmp'));
+    const stale = readdirSync(this.folder).filter((f) => {
+      if (!f.startsWith('.') || !f.endsWith('.tmp')) return false;
+      try {
+        return now - statSync(join(this.folder, f)).mtimeMs >= olderThanMs;
+      } catch {
+        return false; // gone already
+      }
+    });
     for (const f of stale) rmSync(join(this.folder, f), { force: true });
     return stale.length;
   }

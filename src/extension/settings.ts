@@ -129,7 +129,8 @@ export function trainingPlan(values: SettingsValues): { shape: ModelShape; setti
     },
     settings: {
       tokens: values.tokens,
-      max_vocab: values.tokens === 'word' ? 10000 : 0,
+      // Caps keep the head small for texts with a huge alphabet or lexicon; the rest reads as <unk>.
+      max_vocab: values.tokens === 'word' ? 10000 : 4096,
       sequence_length: values.sequenceLength,
       batch_size: values.batchSize,
       steps: values.steps,

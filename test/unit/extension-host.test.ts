@@ -2,7 +2,7 @@
 // training and generation jobs in worker threads (dist/worker.js, built by npm test).
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -118,9 +118,16 @@ describe('model store', () => {
     assert.equal(store.forget('file:///corrupt.txt'), true);
     assert.equal(store.has('file:///corrupt.txt'), false);
   });
-  it('removes temporary files left by an interrupted save', () => {
+  it('removes temporary files left by an interrupted save, not a save in progress', () => {
     store.prepare('file:///x.txt');
-    writeFileSync(join(store.folder, '.abc.lstm.safetensors.123.tmp'), 'half');
+    const leftover = join(store.folder, '.abc.lstm.safetensors.123.tmp');
+    writeFileSync(leftover, 'half');
+    // A fresh one may be another window's save in progress: kept.
+    assert.equal(store.removeTemporaryFiles(), 0);
+    assert.ok(existsSync(leftover));
+    // One untouched for longer than the limit is a leftover: removed.
+    const old = new Date(Date.now() - 11 * 60 * 1000);
+    utimesSync(leftover, old, old);
     assert.equal(store.removeTemporaryFiles(), 1);
     assert.equal(store.removeTemporaryFiles(), 0);
   });

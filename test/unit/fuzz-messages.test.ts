@@ -460,7 +460,7 @@ describe('the model store keeps every path inside its folder', () => {
       assert.equal(store.has(uri), true);
       assert.equal(store.forget(uri), true);
     }
-    store.removeTemporaryFiles();
+    store.removeTemporaryFiles(0);
     assert.deepEqual(readdirSync(join(scratch, 'storage')).sort(), ['.keep.tmp', 'keep.txt', 'models']);
     assert.deepEqual(readdirSync(store.folder), []);
   });
