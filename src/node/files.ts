@@ -46,24 +46,23 @@ function readBytes(path: string, what: string, limit: number): Uint8Array {
   }
 }
 
-export function readTextFile(path: string): DecodedText {
-  const bytes = readBytes(path, 'text file', MAX_TEXT_BYTES);
+/** Reads a file and decodes it; a decoding refusal names the file. */
+function readAndDecode<T>(path: string, what: string, limit: number, decode: (bytes: Uint8Array) => T): T {
+  const bytes = readBytes(path, what, limit);
   try {
-    return decodeText(bytes);
+    return decode(bytes);
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${path}: ${e.message}`);
     throw e;
   }
 }
 
+export function readTextFile(path: string): DecodedText {
+  return readAndDecode(path, 'text file', MAX_TEXT_BYTES, decodeText);
+}
+
 export function readCheckpointFile(path: string): Checkpoint {
-  const bytes = readBytes(path, 'checkpoint', MAX_CHECKPOINT_BYTES);
-  try {
-    return decodeCheckpoint(bytes);
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${path}: ${e.message}`);
-    throw e;
-  }
+  return readAndDecode(path, 'checkpoint', MAX_CHECKPOINT_BYTES, decodeCheckpoint);
 }
 
 let temporaryFiles = 0;
