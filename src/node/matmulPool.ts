@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import {
-  POOL_ARGS, POOL_ARGS_PER_CHUNK, POOL_CHUNKS, POOL_CONTROL_INTS, POOL_DONE, POOL_KERNEL, POOL_MEM, POOL_READY, POOL_TICKET,
+  POOL_ARGS, POOL_ARGS_PER_CHUNK, POOL_CHUNKS, POOL_CONTROL_INTS, POOL_DONE, POOL_KERNEL, POOL_FAILED, POOL_MEM, POOL_READY, POOL_TICKET,
   matmulPool, setMatmulPool, sharedKernelsModule, type MatmulPool,
 } from '../engine/wasm/simd';
 
@@ -82,6 +82,8 @@ function serveMatmuls({ control: ctl, module, port, spin }: HelperData): never {
       try {
         if (!nt) k.gemm_nn(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10]);
         else k.gemm_nt(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10]);
+      } catch {
+        Atomics.store(ctl, POOL_FAILED, 1);
       } finally {
         Atomics.add(ctl, POOL_DONE, 1);
         Atomics.notify(ctl, POOL_DONE);

@@ -385,6 +385,8 @@ export function simdMatmul(
 //   KERNEL  0: gemm_nn, 1: gemm_nt.
 //   CHUNKS  how many chunks the job has (at most POOL_MAX_CHUNKS).
 //   READY   helpers started (for a benchmark that waits for them before it measures).
+//   FAILED  non-zero once a helper's kernel call threw: the pool is dropped and the multiply
+//           throws, rather than leave a part of C unwritten.
 //   ARGS    for each chunk, the kernel's arguments (POOL_ARGS_PER_CHUNK slots).
 //
 // A job is split over rows or columns of C, never over K: every element of C is computed by
@@ -400,6 +402,8 @@ export const POOL_KERNEL = 3;
 export const POOL_CHUNKS = 4;
 /** Helpers that have started and wait for jobs (each adds 1, then Atomics.notify). */
 export const POOL_READY = 5;
+/** Set by a helper whose kernel call threw (never expected: the caller checked every bound). */
+export const POOL_FAILED = 6;
 export const POOL_ARGS = 8;
 export const POOL_ARGS_PER_CHUNK = 12;
 export const POOL_MAX_CHUNKS = 8;
@@ -543,6 +547,10 @@ function splitGemm(
     const done = Atomics.load(ctl, POOL_DONE);
     if (done >= n) break;
     if (++spins > 20000) Atomics.wait(ctl, POOL_DONE, done, 1);
+  }
+  if (Atomics.load(ctl, POOL_FAILED) !== 0) {
+    if (pool === p) pool = null;
+    throw new Error('a helper thread failed in a matrix multiply; the engine runs on one thread from now on');
   }
   return true;
 }
