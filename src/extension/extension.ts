@@ -590,9 +590,8 @@ class LstmLens implements vscode.Disposable {
 
   private refreshStatusBar(): void {
     const editor = vscode.window.activeTextEditor;
-    // Focus on the panel (no text editor): keep showing what the last editor showed.
-    if (!editor && this.runs.size === 0) return;
-    const uri = editor?.document.uri.toString();
+    // Focus on the panel (no text editor): show the file the panel or the last run is about.
+    const uri = editor?.document.uri.toString() ?? this.panelDocumentUri ?? this.lastRun?.documentUri;
     const run = (uri && this.runs.get(uri)) || (this.runs.size > 0 ? this.lastRun : null);
     if (run && this.runs.has(run.documentUri)) {
       this.statusBar.text = `$(pulse) LSTM ${run.step}/${run.totalSteps} · loss ${run.loss?.toFixed(3) ?? '…'}`;
