@@ -26,7 +26,7 @@ const FINISHED_NOTIFICATION = /Training finished/;
 /** Small settings, so that training takes seconds. */
 const WORKSPACE_SETTINGS = {
   'lstmLens.hiddenSize': 32,
-  'lstmLens.steps': 150,
+  'lstmLens.steps': 2000, // a few seconds: long enough for the status bar to report several steps
   'lstmLens.sequenceLength': 32,
   'lstmLens.batchSize': 8,
   'lstmLens.tokens': 'char',
