@@ -323,36 +323,17 @@ export function simdMatmul(
   }
   const mem = arena.floats();
   let next = scratch;
-  const place = (size: number): number => {
+  /** An operand's byte address and leading dimension: in place, or copied into the scratch area (when `fill`). */
+  const locate = (here: boolean, x: Float32Array, off: number, ld: number, rows: number, cols: number, fill: boolean): [number, number] => {
+    if (here) return [x.byteOffset + 4 * off, ld];
     const at = next;
-    next += Math.ceil((4 * size) / ALIGN) * ALIGN;
-    return at;
+    next += Math.ceil((4 * rows * cols) / ALIGN) * ALIGN;
+    if (fill) copyIn(mem, at >> 2, x, off, ld, rows, cols);
+    return [at, cols];
   };
-  let ap: number, ald: number, bp: number, bld: number, cp: number, cld: number;
-  if (aHere) {
-    ap = a.byteOffset + 4 * aOff;
-    ald = lda;
-  } else {
-    ap = place(aSize);
-    ald = aCols;
-    copyIn(mem, ap >> 2, a, aOff, lda, aRows, aCols);
-  }
-  if (bHere) {
-    bp = b.byteOffset + 4 * bOff;
-    bld = ldb;
-  } else {
-    bp = place(bSize);
-    bld = bCols;
-    copyIn(mem, bp >> 2, b, bOff, ldb, bRows, bCols);
-  }
-  if (cHere) {
-    cp = c.byteOffset + 4 * cOff;
-    cld = ldc;
-  } else {
-    cp = place(cSize);
-    cld = N;
-    if (accumulate) copyIn(mem, cp >> 2, c, cOff, ldc, M, N);
-  }
+  let [ap, ald] = locate(aHere, a, aOff, lda, aRows, aCols, true);
+  let [bp, bld] = locate(bHere, b, bOff, ldb, bRows, bCols, true);
+  const [cp, cld] = locate(cHere, c, cOff, ldc, M, N, accumulate);
   if (K === 0) {
     ap = bp = cp; // not read
     ald = bld = 1;
