@@ -61,7 +61,7 @@ export interface Checkpoint {
   training: TrainingState;
 }
 
-export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
+export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array<ArrayBuffer> {
   const tensors: Array<[string, TensorEntry]> = [];
   for (const spec of parameterSpecs(ckpt.config)) {
     const data = ckpt.params.get(spec.name);

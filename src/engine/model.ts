@@ -207,7 +207,7 @@ export interface TraceEntry {
 export type Initializer = { kind: 'pytorch' } | { kind: 'constant'; value: number };
 
 /** A parameter's shape as a (rows, cols) tensor: a vector is one row. */
-function tensorShape(spec: ParameterSpec): [number, number] {
+export function tensorShape(spec: ParameterSpec): [number, number] {
   return spec.shape.length === 2 ? [spec.shape[0], spec.shape[1]] : [1, spec.size];
 }
 

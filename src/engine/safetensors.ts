@@ -57,7 +57,7 @@ function isSafeNonNegativeInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-export function encodeSafetensors(tensors: ReadonlyArray<[string, TensorEntry]>, metadata: Record<string, string>): Uint8Array {
+export function encodeSafetensors(tensors: ReadonlyArray<[string, TensorEntry]>, metadata: Record<string, string>): Uint8Array<ArrayBuffer> {
   const seen = new Set<string>();
   const headerParts: string[] = [];
   const metaParts: string[] = [];
