@@ -39,6 +39,14 @@ const entries = [
     target: 'es2022',
   },
   {
+    // The GPU worker: the engine on WebGL2, started by the Inspect States webview from a blob: URL
+    // (its script travels from the host as text: a webview cannot load a worker from its files).
+    entryPoints: { 'gpu-worker': 'webview/gpu/worker.ts' },
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
+  {
     // The WebGL2 backend's laboratory for the browser tests and `npm run bench:webgl` (not packaged).
     entryPoints: { 'gpu-lab': 'webview/gpu/lab.ts' },
     platform: 'browser',

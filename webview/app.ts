@@ -4,6 +4,7 @@
 
 import { checkHostToPanel } from '../src/protocol/panel';
 import { ChartSet, readTheme } from './charts';
+import { GpuRelay, isForGpuRelay } from './gpu/relay';
 import { formatCount, formatValue } from './format';
 import type { Host } from './host';
 import type { SectionContext } from './sections/context';
@@ -60,11 +61,14 @@ export class App {
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   private width = 0;
   private pickersKey = '';
+  /** GPU training runs in this webview: the relay between the host and the GPU worker. */
+  private readonly gpu: GpuRelay;
 
   constructor(
     private readonly root: HTMLElement,
     private readonly host: Host,
   ) {
+    this.gpu = new GpuRelay((message) => this.host.post(message));
     const sections = new Map(TABS.map((id) => [id, el('section', { class: 'section', id, attrs: { 'aria-labelledby': `tab-${id}` } })]));
     for (const id of PANE_IDS) {
       const element = el('div', { class: 'pane', attrs: { 'data-pane': id } });
@@ -122,6 +126,10 @@ export class App {
   }
 
   receive(data: unknown): void {
+    if (isForGpuRelay(data)) {
+      this.gpu.receive(data);
+      return;
+    }
     const checked = checkHostToPanel(data);
     if (!checked.ok) {
       console.warn(`LSTM Lens: ignored a message from the extension (${checked.error})`);
@@ -203,7 +211,7 @@ export class App {
     } else this.summary.textContent = '';
     this.status.replaceChildren();
     if (training) {
-      this.status.append(tag(training.running ? `training · step ${training.step} / ${training.totalSteps}` : `trained · step ${training.step}`, training.running ? 'running' : ''));
+      this.status.append(tag(training.running ? `training${training.backend ? ` on the ${training.backend}` : ''} · step ${training.step} / ${training.totalSteps}` : `trained · step ${training.step}`, training.running ? 'running' : ''));
     } else if (m) this.status.append(tag(`step ${m.step}${m.loss === null ? '' : ` · loss ${formatValue(m.loss)}`}`));
     // The sequence line belongs to the trace.
     this.sequence.replaceChildren();

@@ -1,6 +1,7 @@
 // The webview's side of the VS Code API: typed posting to the extension host, and the saved state
 // that VS Code keeps while the panel is hidden (getState/setState, JSON only).
 
+import type { WebviewGpuToHost } from '../src/protocol/gpu';
 import type { PanelToHost } from '../src/protocol/panel';
 
 interface VsCodeApi {
@@ -12,7 +13,7 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 export interface Host {
-  post(message: PanelToHost): void;
+  post(message: PanelToHost | WebviewGpuToHost): void;
   getState(): unknown;
   setState(state: unknown): void;
 }

@@ -51,6 +51,8 @@ export interface Training {
   totalSteps: number;
   tokensPerSecond: number;
   clip: number | null;
+  /** Where the run trains, when the host says. */
+  backend?: 'CPU' | 'GPU';
   history: History;
 }
 
@@ -188,11 +190,12 @@ export class PanelStore {
         totalSteps: m.totalSteps,
         tokensPerSecond: m.tokensPerSecond,
         clip: m.clip,
+        ...(m.backend ? { backend: m.backend } : {}),
         history: { step: [...h.step], loss: [...h.loss], gradNorm: [...h.gradNorm], learningRate: [...h.learningRate] },
       };
     } else {
       const t = this.training;
-      Object.assign(t, { running: m.running, step: m.step, totalSteps: m.totalSteps, tokensPerSecond: m.tokensPerSecond, clip: m.clip });
+      Object.assign(t, { running: m.running, step: m.step, totalSteps: m.totalSteps, tokensPerSecond: m.tokensPerSecond, clip: m.clip }, m.backend ? { backend: m.backend } : {});
       const n = Math.min(h.step.length, h.loss.length, h.gradNorm.length, h.learningRate.length);
       for (let i = 0; i < n; i++) {
         t.history.step.push(h.step[i]);

@@ -1,6 +1,7 @@
 // The extension host side: commands, the status bar item, the output channel, and the training
 // and generation jobs (each in its own worker thread; nothing heavy runs on this thread).
 
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
@@ -9,11 +10,12 @@ import { formatRate } from '../engine/format';
 import { prepareText } from '../engine/text';
 import { textFingerprint } from '../engine/trainer';
 import type { TraceMessage } from '../protocol/panel';
-import type { Sequence, WorkerToHost } from '../protocol/worker';
+import type { Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
 import { modelMessage } from '../worker/panelData';
 import { ModelStore } from './modelStore';
 import { InspectPanel, type TracePlacement } from './inspectPanel';
 import { readSettings, SECTION, SettingsError, trainingPlan, type SettingKey } from './settings';
+import { GpuTrainingJob, timeOnGpu, type BackendEvent, type TrainingJob } from './gpuJob';
 import { WorkerJob, type JobOutcome } from './workerJob';
 
 const COMMANDS = {
@@ -34,8 +36,14 @@ const SEQUENCE_AFTER = 40;
 
 type SequenceSource = 'cursor' | 'selection' | 'start';
 
+/** Steps timed on each backend when lstmLens.backend is "auto" (after one untimed step). */
+const TIMING_STEPS = 3;
+
+/** Where a run trains, and why there. */
+type Placement = { backend: 'cpu'; why: string } | { backend: 'webgl'; why: string; panel: InspectPanel; workerSource: string };
+
 interface ActiveRun {
-  job: WorkerJob;
+  job: TrainingJob;
   documentUri: string;
   name: string;
   step: number;
@@ -45,6 +53,9 @@ interface ActiveRun {
   started: Extract<WorkerToHost, { type: 'started' }> | null;
   /** Where the sequence the worker traces for the panel stands in the document. */
   watchPlacement: TracePlacement | null;
+  /** 'CPU' or 'GPU', and why, for the status bar. */
+  backend: string;
+  backendWhy: string;
 }
 
 /** What activate() returns to other extensions and to the integration tests. */
@@ -81,6 +92,11 @@ class LstmLens implements vscode.Disposable {
   private sequenceSource: SequenceSource = 'cursor';
   private followTimer: NodeJS.Timeout | null = null;
   private inspectJob: WorkerJob | null = null;
+  /** Files whose run is being prepared (asked about, timed): a second Train waits for the first. */
+  private readonly starting = new Set<string>();
+  /** lstmLens.backend "auto": the choice made for each model and batch size this session. */
+  private readonly autoChoices = new Map<string, Placement>();
+  private gpuWorkerSource: string | null = null;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.workerScript = path.join(context.extensionPath, 'dist', 'worker.js');
@@ -142,9 +158,24 @@ class LstmLens implements vscode.Disposable {
       if (choice) running.job.stop();
       return;
     }
+    if (this.starting.has(uri)) {
+      void vscode.window.showInformationMessage(`LSTM Lens is already starting a run on ${name}.`);
+      return;
+    }
+    this.starting.add(uri);
+    try {
+      await this.startRun(editor, document, uri, name);
+    } catch (e) {
+      this.output.error(`${name}: training could not start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      void vscode.window.showErrorMessage(`LSTM Lens: training on ${name} could not start: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.starting.delete(uri);
+    }
+  }
+
+  private async startRun(editor: vscode.TextEditor, document: vscode.TextDocument, uri: string, name: string): Promise<void> {
     const values = this.readSettingsOrExplain();
     if (!values) return;
-    if (values.backend === 'webgl') this.output.info('lstmLens.backend is "webgl", which this version does not have yet: training on the CPU');
 
     // A snapshot of the text (the selection, if any), taken now: later edits do not disturb the run.
     const selection = editor.selection;
@@ -167,23 +198,30 @@ class LstmLens implements vscode.Disposable {
     }
     const { shape, settings } = trainingPlan(values);
     const checkpointPath = this.store.prepare(uri);
-    this.output.info(`training on ${name}${selection.isEmpty ? '' : ' (selection)'}: ${text.length} characters; ${resumeFrom ? `continuing the saved model for ${settings.steps} more steps` : `settings ${JSON.stringify({ ...shape, ...settings })}`}`);
+    const request: TrainRequest = { type: 'train', text, sourceName: name, shape, settings, resumeFrom, checkpointPath, saveEverySteps: 50, saveEveryMs: 30_000, progressEveryMs: 200, timing: null };
+    const placement = await this.placeRun(values.backend, request, name);
+    if (!placement) return;
+    this.output.info(`training on ${name}${selection.isEmpty ? '' : ' (selection)'} on the ${placement.backend === 'webgl' ? 'GPU' : 'CPU'} (${placement.why}): ${text.length} characters; ${resumeFrom ? `continuing the saved model for ${settings.steps} more steps` : `settings ${JSON.stringify({ ...shape, ...settings })}`}`);
 
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
-    const run: ActiveRun = { job: undefined as unknown as WorkerJob, documentUri: uri, name, step: 0, totalSteps: settings.steps, loss: null, started: null, watchPlacement: null };
+    const run: ActiveRun = {
+      job: undefined as unknown as TrainingJob, documentUri: uri, name, step: 0, totalSteps: settings.steps, loss: null, started: null, watchPlacement: null,
+      backend: placement.backend === 'webgl' ? 'GPU' : 'CPU', backendWhy: placement.why,
+    };
     let reportProgress: (message: WorkerToHost) => void = () => undefined;
-    run.job = new WorkerJob(
-      this.workerScript,
-      { type: 'train', text, sourceName: name, shape, settings, resumeFrom, checkpointPath, saveEverySteps: 50, progressEveryMs: 200 },
-      {
-        onMessage: (message) => {
-          this.onTrainingMessage(run, message);
-          reportProgress(message);
-        },
-        onMalformed: (error) => this.output.warn(`ignored a malformed message from the training worker: ${error}`),
+    const handlers = {
+      onMessage: (message: WorkerToHost) => {
+        this.onTrainingMessage(run, message);
+        reportProgress(message);
       },
-    );
+      onMalformed: (error: string) => this.output.warn(`ignored a malformed message from the training worker: ${error}`),
+      onBackend: (event: BackendEvent) => this.onBackend(run, event),
+    };
+    run.job =
+      placement.backend === 'webgl'
+        ? new GpuTrainingJob(placement.panel, request, handlers, { workerSource: placement.workerSource, startOnCpu: (r, h) => new WorkerJob(this.workerScript, r, h) })
+        : new WorkerJob(this.workerScript, request, handlers);
     this.runs.set(uri, run);
     this.lastRun = run;
     void vscode.commands.executeCommand('setContext', 'lstmLens.training', true);
@@ -215,6 +253,76 @@ class LstmLens implements vscode.Disposable {
       if (run.started) this.panel.show(this.trainingMessage(run, run.started, false, null, { step: [], loss: [], gradNorm: [], learningRate: [] }));
       this.schedulePanelUpdate(0);
     }
+  }
+
+  /** The GPU worker's script, sent to the webview that runs it; null (and logged) when it cannot be read. */
+  private gpuSource(): string | null {
+    try {
+      this.gpuWorkerSource ??= readFileSync(path.join(this.context.extensionPath, 'dist', 'gpu-worker.js'), 'utf8');
+    } catch (e) {
+      this.output.error(`the GPU worker's script cannot be read: ${(e as Error).message}`);
+    }
+    return this.gpuWorkerSource;
+  }
+
+  /**
+   * Where a run trains. "cpu" and "webgl" say so (the GPU trains in the Inspect States panel, which
+   * opens for it). "auto" uses the GPU only where the panel is already open, and then only if a few
+   * timed steps at this size are faster there than on the CPU; the choice is remembered for the
+   * session. Undefined: the user cancelled.
+   */
+  private async placeRun(setting: 'auto' | 'cpu' | 'webgl', request: TrainRequest, name: string): Promise<Placement | undefined> {
+    if (setting === 'cpu') return { backend: 'cpu', why: 'lstmLens.backend is "cpu"' };
+    const source = this.gpuSource();
+    if (source === null) return { backend: 'cpu', why: "the GPU worker's script is missing from the extension" };
+    if (setting === 'webgl') {
+      this.inspect();
+      return this.panel ? { backend: 'webgl', why: 'lstmLens.backend is "webgl"', panel: this.panel, workerSource: source } : { backend: 'cpu', why: 'the Inspect States panel, where the GPU trains, could not open' };
+    }
+    const panel = this.panel;
+    if (!panel) return { backend: 'cpu', why: 'auto: the GPU trains in the Inspect States panel, which is not open' };
+    const s = request.settings;
+    const key = JSON.stringify([request.shape, s.tokens, s.max_vocab, s.batch_size, s.sequence_length, request.resumeFrom ?? request.text.length]);
+    const known = this.autoChoices.get(key);
+    if (known) return known.backend === 'webgl' ? { ...known, panel, workerSource: source, why: `${known.why}, timed earlier` } : { ...known, why: `${known.why}, timed earlier` };
+    const timed = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `LSTM Lens: timing the CPU and the GPU for ${name}…`, cancellable: true },
+      async (_progress, token) => {
+        const cpuJob = new WorkerJob(this.workerScript, { ...request, timing: { steps: TIMING_STEPS } });
+        token.onCancellationRequested(() => void cpuJob.kill());
+        const cpu = await cpuJob.outcome;
+        if (token.isCancellationRequested) return undefined;
+        if (cpu.kind !== 'finished' || cpu.message.type !== 'timed') return { cpu: null, gpu: null };
+        const budget = 10_000 + 2 * (TIMING_STEPS + 1) * cpu.message.msPerStep;
+        const gpu = await timeOnGpu(panel, source, request, TIMING_STEPS, budget);
+        return token.isCancellationRequested ? undefined : { cpu: cpu.message, gpu };
+      },
+    );
+    if (!timed) return undefined;
+    let choice: Placement;
+    const rate = (r: number): string => `${formatRate(r)} tokens/s`;
+    if (!timed.cpu) choice = { backend: 'cpu', why: 'auto: the CPU could not be timed' };
+    else if (!timed.gpu?.ok) choice = { backend: 'cpu', why: `auto: CPU ${rate(timed.cpu.tokensPerSecond)}; GPU not usable: ${timed.gpu?.reason ?? 'not timed'}` };
+    else if (timed.gpu.tokensPerSecond > timed.cpu.tokensPerSecond) {
+      choice = { backend: 'webgl', panel, workerSource: source, why: `auto: GPU ${rate(timed.gpu.tokensPerSecond)} (${timed.gpu.renderer}) faster than CPU ${rate(timed.cpu.tokensPerSecond)}` };
+    } else choice = { backend: 'cpu', why: `auto: CPU ${rate(timed.cpu.tokensPerSecond)} faster than GPU ${rate(timed.gpu.tokensPerSecond)} (${timed.gpu.renderer})` };
+    this.output.info(`${name}: ${choice.why}`);
+    this.autoChoices.set(key, choice);
+    return choice;
+  }
+
+  /** A run's backend was settled, or the GPU gave up and the run continues on the CPU. */
+  private onBackend(run: ActiveRun, event: BackendEvent): void {
+    if (event.backend === 'webgl') {
+      run.backend = 'GPU';
+      this.output.info(`${run.name}: training on the GPU: WebGL2 on ${event.renderer}, in the panel's ${event.thread === 'worker' ? 'Web Worker' : 'main thread (no OffscreenCanvas in its workers)'}`);
+    } else {
+      run.backend = 'CPU';
+      run.backendWhy = `the GPU stopped: ${event.reason}`;
+      this.output.warn(`${run.name}: ${event.reason}: training continues on the CPU from step ${event.fromStep}`);
+      void vscode.window.showWarningMessage(`LSTM Lens: ${event.reason}; training on ${run.name} continues on the CPU from step ${event.fromStep}.`);
+    }
+    this.refreshStatusBar();
   }
 
   private async askContinueOrRestart(uri: string, name: string, text: string): Promise<'continue' | 'restart' | undefined> {
@@ -514,6 +622,7 @@ class LstmLens implements vscode.Disposable {
       totalSteps: run.totalSteps,
       tokensPerSecond: tokensPerSecond ?? 0,
       clip: started.settings.clip,
+      backend: run.backend === 'GPU' ? 'GPU' : 'CPU',
       reset: false,
       history,
     };
@@ -583,8 +692,8 @@ class LstmLens implements vscode.Disposable {
   private statusText(run: ActiveRun, tokensPerSecond: number): void {
     const active = vscode.window.activeTextEditor?.document.uri.toString();
     if (active !== undefined && active !== run.documentUri && this.runs.has(active)) return;
-    this.statusBar.text = `$(pulse) LSTM ${run.step}/${run.totalSteps} · loss ${run.loss?.toFixed(3) ?? '…'} · ${formatRate(tokensPerSecond)} tok/s`;
-    this.statusBar.tooltip = `LSTM Lens is training on ${run.name}. Click to inspect its states.`;
+    this.statusBar.text = `$(pulse) LSTM ${run.step}/${run.totalSteps} · loss ${run.loss?.toFixed(3) ?? '…'} · ${formatRate(tokensPerSecond)} tok/s · ${run.backend}`;
+    this.statusBar.tooltip = `LSTM Lens is training on ${run.name} on the ${run.backend} (${run.backendWhy}). Click to inspect its states.`;
     this.statusBar.show();
   }
 
@@ -594,7 +703,8 @@ class LstmLens implements vscode.Disposable {
     const uri = editor?.document.uri.toString() ?? this.panelDocumentUri ?? this.lastRun?.documentUri;
     const run = (uri && this.runs.get(uri)) || (this.runs.size > 0 ? this.lastRun : null);
     if (run && this.runs.has(run.documentUri)) {
-      this.statusBar.text = `$(pulse) LSTM ${run.step}/${run.totalSteps} · loss ${run.loss?.toFixed(3) ?? '…'}`;
+      this.statusBar.text = `$(pulse) LSTM ${run.step}/${run.totalSteps} · loss ${run.loss?.toFixed(3) ?? '…'} · ${run.backend}`;
+      this.statusBar.tooltip = `LSTM Lens is training on ${run.name} on the ${run.backend} (${run.backendWhy}). Click to inspect its states.`;
       this.statusBar.show();
       return;
     }

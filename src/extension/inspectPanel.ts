@@ -3,7 +3,9 @@
 // the editor: a unit picked in the panel colours the text token by token.
 
 import * as vscode from 'vscode';
+import { checkWebviewGpuToHost, isGpuRelay, type GpuToHost, type HostToWebviewGpu } from '../protocol/gpu';
 import { checkPanelToHost, STATE_NAMES, type HostToPanel, type PanelToHost, type TraceMessage, type TrainingMessage } from '../protocol/panel';
+import type { GpuChannel } from './gpuJob';
 import { makeNonce, panelHtml } from './panelHtml';
 
 /** What the panel asks of the rest of the extension. */
@@ -23,7 +25,7 @@ export interface TracePlacement {
 /** Shades of the diverging scale used in the editor: negative blues and positive reds. */
 const SHADES = 5;
 
-export class InspectPanel implements vscode.Disposable {
+export class InspectPanel implements vscode.Disposable, GpuChannel {
   private readonly panel: vscode.WebviewPanel;
   private ready = false;
   private model: HostToPanel | null = null;
@@ -33,6 +35,9 @@ export class InspectPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private malformed = 0;
   private disposed = false;
+  /** GPU messages posted before the webview was ready, in order. */
+  private readonly gpuQueue: HostToWebviewGpu[] = [];
+  private readonly gpuListeners = new Set<{ onMessage(message: GpuToHost): void; onClosed(): void }>();
 
   constructor(
     context: vscode.ExtensionContext,
@@ -44,7 +49,8 @@ export class InspectPanel implements vscode.Disposable {
       'lstmLens.inspect',
       'LSTM Lens: States',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      { enableScripts: true, localResourceRoots: [dist], enableFindWidget: true },
+      // Kept alive when hidden: a GPU run trains in this webview's worker (webview/gpu/).
+      { enableScripts: true, localResourceRoots: [dist], enableFindWidget: true, retainContextWhenHidden: true },
     );
     this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
     const webview = this.panel.webview;
@@ -68,10 +74,6 @@ export class InspectPanel implements vscode.Disposable {
       ...this.decorations,
       webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       this.panel.onDidDispose(() => this.dispose()),
-      // A hidden webview is torn down; when shown again it says `ready` and gets the data again.
-      this.panel.onDidChangeViewState(() => {
-        if (!this.panel.visible) this.ready = false;
-      }),
     );
   }
 
@@ -103,7 +105,32 @@ export class InspectPanel implements vscode.Disposable {
     if (this.ready) void this.panel.webview.postMessage(message);
   }
 
+  /** GpuChannel: a message for the GPU worker, relayed by the webview (queued until it is ready). */
+  post(message: HostToWebviewGpu): boolean {
+    if (this.disposed) return false;
+    if (this.ready) void this.panel.webview.postMessage(message);
+    else this.gpuQueue.push(message);
+    return true;
+  }
+
+  /** GpuChannel: the GPU worker's messages, checked, and the panel's closing. */
+  listen(onMessage: (message: GpuToHost) => void, onClosed: () => void): { dispose(): void } {
+    const listener = { onMessage, onClosed };
+    this.gpuListeners.add(listener);
+    return { dispose: () => this.gpuListeners.delete(listener) };
+  }
+
   private receive(raw: unknown): void {
+    if (isGpuRelay(raw)) {
+      const gpu = checkWebviewGpuToHost(raw);
+      if (!gpu.ok) {
+        this.malformed++;
+        this.log.warn(`ignored a malformed GPU message from the panel (${gpu.error})`);
+        return;
+      }
+      for (const l of [...this.gpuListeners]) l.onMessage(gpu.message.message);
+      return;
+    }
     const checked = checkPanelToHost(raw);
     if (!checked.ok) {
       this.malformed++;
@@ -121,6 +148,7 @@ export class InspectPanel implements vscode.Disposable {
         if (this.model) void this.panel.webview.postMessage(this.model);
         if (this.training) void this.panel.webview.postMessage({ ...this.training, reset: true });
         if (this.trace) void this.panel.webview.postMessage(this.trace.message);
+        for (const m of this.gpuQueue.splice(0)) void this.panel.webview.postMessage(m);
         break;
       case 'highlightUnit':
         this.highlight(message);
@@ -180,6 +208,8 @@ export class InspectPanel implements vscode.Disposable {
     this.clearHighlight();
     if (this.malformed > 0) this.log.info(`the panel sent ${this.malformed} malformed message(s), all ignored`);
     for (const d of this.disposables) d.dispose();
+    for (const l of [...this.gpuListeners]) l.onClosed();
+    this.gpuListeners.clear();
     this.host.panelClosed();
   }
 }

@@ -18,6 +18,8 @@ export function contentSecurityPolicy(page: Pick<PanelPage, 'cspSource' | 'nonce
     `style-src ${page.cspSource} 'nonce-${page.nonce}'`,
     `img-src ${page.cspSource} data:`,
     `font-src ${page.cspSource}`,
+    // GPU training runs in a worker made from the host's script as a blob: (see webview/gpu/relay.ts).
+    'worker-src blob:',
   ].join('; ');
 }
 

@@ -63,7 +63,11 @@ export const SETTINGS = {
   seed: { kind: 'integer', default: 0, minimum: 0, maximum: 4294967295, description: 'Seed of the weights and the batches: the same seed gives the same run.' },
   backend: {
     kind: 'enum', default: 'auto', values: ['auto', 'cpu', 'webgl'],
-    descriptions: ['The faster of the available backends.', 'The CPU, in a worker thread.', 'The GPU through WebGL2 (not available yet: falls back to the CPU).'],
+    descriptions: [
+      'When the Inspect States panel is open, a few steps are timed on each and the faster trains (the choice is remembered for the session); otherwise the CPU.',
+      'The CPU, in a worker thread.',
+      'The GPU through WebGL2, in a worker of the Inspect States panel (which opens for it); falls back to the CPU, from the last checkpoint, where WebGL2 is missing or fails.',
+    ],
     description: 'Where training runs.',
   },
   length: { kind: 'integer', default: 200, minimum: 1, maximum: 10000, description: 'Tokens to generate at the cursor.' },

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { checkWorkerToHost, type GenerateRequest, type HostToWorker, type InspectRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 
 export type JobOutcome =
-  | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' | 'inspected' }> }
+  | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' | 'inspected' | 'timed' }> }
   | { kind: 'failed'; reason: 'input' | 'diverged' | 'internal'; message: string }
   | { kind: 'crashed'; message: string };
 
@@ -38,7 +38,7 @@ export class WorkerJob {
         }
         const message = checked.message;
         handlers.onMessage?.(message);
-        if (message.type === 'finished' || message.type === 'generated' || message.type === 'inspected') settle({ kind: 'finished', message });
+        if (message.type === 'finished' || message.type === 'generated' || message.type === 'inspected' || message.type === 'timed') settle({ kind: 'finished', message });
         else if (message.type === 'failed') settle({ kind: 'failed', reason: message.kind, message: message.message });
       });
       this.worker.on('error', (e: Error) => {

@@ -61,6 +61,11 @@ export function readTextFile(path: string): DecodedText {
   return readAndDecode(path, 'text file', MAX_TEXT_BYTES, decodeText);
 }
 
+/** A checkpoint's bytes as they are on disk (within the size limit), not yet decoded. */
+export function readCheckpointBytes(path: string): Uint8Array {
+  return readBytes(path, 'checkpoint', MAX_CHECKPOINT_BYTES);
+}
+
 export function readCheckpointFile(path: string): Checkpoint {
   return readAndDecode(path, 'checkpoint', MAX_CHECKPOINT_BYTES, decodeCheckpoint);
 }

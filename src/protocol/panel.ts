@@ -70,6 +70,8 @@ export const HostToPanelSchema = v.variant('type', [
     totalSteps: nonNegativeInt,
     tokensPerSecond: v.pipe(v.number(), v.finite(), v.minValue(0)),
     clip: v.nullable(finite),
+    /** Where the run trains (absent in messages of older recordings). */
+    backend: v.optional(v.picklist(['CPU', 'GPU'])),
     /** Steps since the last message (or the whole history when `reset`). */
     reset: v.boolean(),
     history: v.strictObject({

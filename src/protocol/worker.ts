@@ -42,28 +42,40 @@ export const SequenceSchema = v.strictObject({
   keep: v.picklist(['first', 'last']),
 });
 
+/** A training run: what to train, how, and how often to report and save. */
+const trainFields = {
+  /** The text to train on: a snapshot taken when training was asked for. */
+  text: v.string(),
+  sourceName: v.string(),
+  shape: ModelShapeSchema,
+  settings: TrainingSettingsSchema,
+  saveEverySteps: positiveInt,
+  /** Also save when this long has passed since the last save (0: by steps only). */
+  saveEveryMs: nonNegativeInt,
+  progressEveryMs: nonNegativeInt,
+  /** Only time a few steps at this size (for lstmLens.backend "auto"): answer `timed`, save nothing. */
+  timing: v.nullable(v.strictObject({ steps: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)) })),
+};
+
+export const StopSchema = v.strictObject({ type: v.literal('stop') });
+/** During training: trace this text for the panel every `everyMs` (null: stop tracing). */
+export const WatchSchema = v.strictObject({
+  type: v.literal('watch'),
+  sequence: v.nullable(SequenceSchema),
+  everyMs: nonNegativeInt,
+});
+
 /** Host → worker. */
 export const HostToWorkerSchema = v.variant('type', [
   v.strictObject({
     type: v.literal('train'),
-    /** The text to train on: a snapshot taken when training was asked for. */
-    text: v.string(),
-    sourceName: v.string(),
-    shape: ModelShapeSchema,
-    settings: TrainingSettingsSchema,
+    ...trainFields,
     /** Continue the run saved here (its shape and settings win; `steps` more steps). */
     resumeFrom: v.nullable(v.string()),
     checkpointPath: v.string(),
-    saveEverySteps: positiveInt,
-    progressEveryMs: nonNegativeInt,
   }),
-  v.strictObject({ type: v.literal('stop') }),
-  /** During training: trace this text for the panel every `everyMs` (null: stop tracing). */
-  v.strictObject({
-    type: v.literal('watch'),
-    sequence: v.nullable(SequenceSchema),
-    everyMs: nonNegativeInt,
-  }),
+  StopSchema,
+  WatchSchema,
   /** The saved model reading a text: a `model` and a `trace` panel message, then `inspected`. */
   v.strictObject({
     type: v.literal('inspect'),
@@ -83,55 +95,83 @@ export const HostToWorkerSchema = v.variant('type', [
   }),
 ]);
 
+/** The same run for the webview's GPU worker, which reads and writes no files: a run to continue travels as its checkpoint's bytes. */
+export const GpuTrainSchema = v.strictObject({
+  type: v.literal('train'),
+  ...trainFields,
+  resume: v.nullable(v.instance(Uint8Array)),
+});
+
+const rate = v.pipe(v.number(), v.finite(), v.minValue(0));
+
+export const StartedSchema = v.strictObject({
+  type: v.literal('started'),
+  step: nonNegativeInt,
+  totalSteps: positiveInt,
+  vocabSize: positiveInt,
+  tokens: nonNegativeInt,
+  parameters: positiveInt,
+  batchSize: positiveInt,
+  shape: ModelShapeSchema,
+  settings: TrainingSettingsSchema,
+  notes: v.array(v.string()),
+});
+
+export const ProgressSchema = v.strictObject({
+  type: v.literal('progress'),
+  step: positiveInt,
+  totalSteps: positiveInt,
+  loss: finite,
+  tokensPerSecond: rate,
+  learningRate: finite,
+  gradNorm: finite,
+  /** Every step since the last progress message. */
+  history: v.strictObject({
+    step: v.array(positiveInt),
+    loss: v.array(finite),
+    gradNorm: v.array(finite),
+    learningRate: v.array(finite),
+  }),
+  clip: v.nullable(finite),
+});
+
+/** A message for the Inspect States panel, made in the worker. */
+export const PanelRelaySchema = v.strictObject({ type: v.literal('panel'), message: HostToPanelSchema });
+
+const finishedFields = {
+  type: v.literal('finished'),
+  reason: v.picklist(['done', 'stopped']),
+  step: nonNegativeInt,
+  loss: v.nullable(finite),
+  tokensPerSecond: rate,
+};
+export const GpuFinishedSchema = v.strictObject(finishedFields);
+
+/** The answer to a timing request. */
+export const TimedSchema = v.strictObject({
+  type: v.literal('timed'),
+  firstStepMs: rate,
+  msPerStep: rate,
+  tokensPerSecond: rate,
+});
+
+/** input: bad text or checkpoint; diverged: the run blew up (last good weights kept); internal: a bug. */
+export const FAILURE_KINDS = ['input', 'diverged', 'internal'] as const;
+
 /** Worker → host. */
 export const WorkerToHostSchema = v.variant('type', [
-  v.strictObject({
-    type: v.literal('started'),
-    step: nonNegativeInt,
-    totalSteps: positiveInt,
-    vocabSize: positiveInt,
-    tokens: nonNegativeInt,
-    parameters: positiveInt,
-    batchSize: positiveInt,
-    shape: ModelShapeSchema,
-    settings: TrainingSettingsSchema,
-    notes: v.array(v.string()),
-  }),
-  v.strictObject({
-    type: v.literal('progress'),
-    step: positiveInt,
-    totalSteps: positiveInt,
-    loss: finite,
-    tokensPerSecond: v.pipe(v.number(), v.finite(), v.minValue(0)),
-    learningRate: finite,
-    gradNorm: finite,
-    /** Every step since the last progress message. */
-    history: v.strictObject({
-      step: v.array(positiveInt),
-      loss: v.array(finite),
-      gradNorm: v.array(finite),
-      learningRate: v.array(finite),
-    }),
-    clip: v.nullable(finite),
-  }),
-  /** A message for the Inspect States panel, made in the worker. */
-  v.strictObject({ type: v.literal('panel'), message: HostToPanelSchema }),
+  StartedSchema,
+  ProgressSchema,
+  PanelRelaySchema,
   v.strictObject({ type: v.literal('inspected') }),
   v.strictObject({ type: v.literal('saved'), step: nonNegativeInt, path: v.string() }),
-  v.strictObject({
-    type: v.literal('finished'),
-    reason: v.picklist(['done', 'stopped']),
-    step: nonNegativeInt,
-    loss: v.nullable(finite),
-    tokensPerSecond: v.pipe(v.number(), v.finite(), v.minValue(0)),
-    path: v.string(),
-  }),
+  v.strictObject({ ...finishedFields, path: v.string() }),
   v.strictObject({
     type: v.literal('failed'),
-    /** input: bad text or checkpoint; diverged: the run blew up (last good weights kept); internal: a bug. */
-    kind: v.picklist(['input', 'diverged', 'internal']),
+    kind: v.picklist(FAILURE_KINDS),
     message: v.string(),
   }),
+  TimedSchema,
   v.strictObject({ type: v.literal('primed'), unknown: nonNegativeInt, read: nonNegativeInt }),
   v.strictObject({ type: v.literal('text'), text: v.string() }),
   v.strictObject({ type: v.literal('generated'), tokens: nonNegativeInt }),
@@ -141,6 +181,7 @@ export type ModelShapeMessage = v.InferOutput<typeof ModelShapeSchema>;
 export type HostToWorker = v.InferOutput<typeof HostToWorkerSchema>;
 export type WorkerToHost = v.InferOutput<typeof WorkerToHostSchema>;
 export type TrainRequest = Extract<HostToWorker, { type: 'train' }>;
+export type WatchRequest = Extract<HostToWorker, { type: 'watch' }>;
 export type GenerateRequest = Extract<HostToWorker, { type: 'generate' }>;
 export type InspectRequest = Extract<HostToWorker, { type: 'inspect' }>;
 export type Sequence = v.InferOutput<typeof SequenceSchema>;
@@ -148,14 +189,18 @@ export type Sequence = v.InferOutput<typeof SequenceSchema>;
 
 export const checkHostToWorker = (value: unknown): Checked<HostToWorker> => checkMessage(HostToWorkerSchema, value);
 export function checkWorkerToHost(value: unknown): Checked<WorkerToHost> {
-  const checked = checkMessage(WorkerToHostSchema, value);
+  return checkRelayed(checkMessage(WorkerToHostSchema, value));
+}
+
+/** The checks beyond the schema for a training worker's messages (shared with the GPU worker's). */
+export function checkRelayed<M extends { type: string }>(checked: Checked<M>): Checked<M> {
   // A panel message also gets the panel's own size checks.
   if (checked.ok && checked.message.type === 'panel') {
-    const inner = checkHostToPanel(checked.message.message);
+    const inner = checkHostToPanel((checked.message as unknown as { message: unknown }).message);
     if (!inner.ok) return { ok: false, error: `message.${inner.error}` };
   }
   if (checked.ok && checked.message.type === 'progress') {
-    const problem = historyProblem(checked.message.history);
+    const problem = historyProblem((checked.message as unknown as Extract<WorkerToHost, { type: 'progress' }>).history);
     if (problem) return { ok: false, error: problem };
   }
   return checked;

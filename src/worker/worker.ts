@@ -5,13 +5,13 @@
 import { parentPort } from 'node:worker_threads';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { InputError } from '../engine/config';
-import { parameterCount } from '../engine/model';
 import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer } from '../engine/trainer';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile } from '../node/files';
 import { startMatmulPool } from '../node/matmulPool';
 import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { modelMessage, traceMessage } from './panelData';
+import { runTraining, startedMessage, timeTraining } from './trainingLoop';
 
 if (!parentPort) throw new Error('this module runs as a worker thread');
 const port = parentPort;
@@ -66,85 +66,26 @@ async function train(request: TrainRequest): Promise<void> {
   } else {
     trainer = Trainer.create(request.text, request.sourceName, request.shape, request.settings);
   }
-  const config = trainer.model.config;
-  const { vocab_size: _v, ...shape } = config;
-  post({
-    type: 'started',
-    step: trainer.step,
-    totalSteps: trainer.settings.steps,
-    vocabSize: config.vocab_size,
-    tokens: trainer.ids.length,
-    parameters: parameterCount(config),
-    batchSize: trainer.settings.batch_size,
-    shape,
-    settings: trainer.settings,
-    notes: trainer.notes,
-  });
-
-  const save = (): void => {
-    writeCheckpointFile(request.checkpointPath, trainer.checkpoint());
-    post({ type: 'saved', step: trainer.step, path: request.checkpointPath });
-  };
-  const started = performance.now();
-  const firstStep = trainer.step;
-  let lastPost = 0;
-  let lastTrace = 0;
-  let lastYield = started;
-  const history = { step: [] as number[], loss: [] as number[], gradNorm: [] as number[], learningRate: [] as number[] };
-  while (!trainer.done && !stopRequested) {
-    let result;
-    try {
-      result = trainer.trainStep();
-    } catch (e) {
-      if (e instanceof DivergenceError) {
-        // The weights are still the last good ones: keep them, and say what to try.
-        save();
-        throw new DivergenceError(`training diverged: ${e.message}. Try a lower learning rate (lstmLens.learningRate ${(trainer.settings.learning_rate / 10).toPrecision(2)}); the last good weights are kept.`);
-      }
-      throw e;
-    }
-    history.step.push(result.step);
-    history.loss.push(result.loss);
-    history.gradNorm.push(result.gradNorm);
-    history.learningRate.push(result.lr);
-    const now = performance.now();
-    if (now - lastPost >= request.progressEveryMs || trainer.done) {
-      lastPost = now;
-      const seconds = (now - started) / 1000;
-      post({
-        type: 'progress',
-        step: result.step,
-        totalSteps: trainer.settings.steps,
-        loss: result.loss,
-        tokensPerSecond: ((trainer.step - firstStep) * trainer.tokensPerStep) / Math.max(seconds, 1e-9),
-        learningRate: result.lr,
-        gradNorm: result.gradNorm,
-        history: { step: history.step.splice(0), loss: history.loss.splice(0), gradNorm: history.gradNorm.splice(0), learningRate: history.learningRate.splice(0) },
-        clip: trainer.settings.clip,
-      });
-    }
-    // The panel's trace: the current weights reading the watched text, at most every `everyMs`.
-    if (watched && (now - lastTrace >= watched.everyMs || trainer.done)) {
-      lastTrace = now;
-      const trace = traceMessage(trainer.model, trainer.tokenizer, watched.sequence.text, watched.sequence.source, trainer.step, 5, watched.sequence.keep, trainer.settings.sequence_length);
-      if (trace) post({ type: 'panel', message: trace }, trace.entries.flatMap((e) => (e.gradients ? [e.states.buffer, e.gradients.buffer] : [e.states.buffer])));
-    }
-    if (trainer.step % request.saveEverySteps === 0 && !trainer.done) save();
-    if (now - lastYield > 20) {
-      await yieldToEventLoop(); // lets `stop` in
-      lastYield = performance.now();
-    }
+  if (request.timing) {
+    post({ type: 'timed', ...timeTraining(trainer, request.timing.steps) });
+    return;
   }
-  save();
-  const seconds = (performance.now() - started) / 1000;
-  post({
-    type: 'finished',
-    reason: trainer.done ? 'done' : 'stopped',
-    step: trainer.step,
-    loss: trainer.loss,
-    tokensPerSecond: ((trainer.step - firstStep) * trainer.tokensPerStep) / Math.max(seconds, 1e-9),
-    path: request.checkpointPath,
-  });
+  post(startedMessage(trainer));
+  const result = await runTraining(
+    trainer,
+    {
+      post,
+      save: () => {
+        writeCheckpointFile(request.checkpointPath, trainer.checkpoint());
+        post({ type: 'saved', step: trainer.step, path: request.checkpointPath });
+      },
+      yieldNow: () => yieldToEventLoop(), // lets `stop` and `watch` in
+      stopRequested: () => stopRequested,
+      watched: () => watched,
+    },
+    request,
+  );
+  post({ type: 'finished', ...result, path: request.checkpointPath });
 }
 
 async function generate(request: GenerateRequest): Promise<void> {

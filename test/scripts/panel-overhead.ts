@@ -17,7 +17,7 @@ const plan = trainingPlan(readSettings((k) => overrides[k]));
 const dir = mkdtempSync(join(tmpdir(), 'lstm-lens-overhead-'));
 
 async function run(watch: boolean): Promise<number> {
-  const request: TrainRequest = { type: 'train', text, sourceName: 'fable', ...plan, resumeFrom: null, checkpointPath: join(dir, 'x.safetensors'), saveEverySteps: 1000000, progressEveryMs: 200 };
+  const request: TrainRequest = { type: 'train', text, sourceName: 'fable', ...plan, resumeFrom: null, checkpointPath: join(dir, 'x.safetensors'), saveEverySteps: 1000000, saveEveryMs: 0, progressEveryMs: 200, timing: null };
   let tokensPerSecond = 0;
   let traces = 0;
   const job = new WorkerJob(join(ROOT, 'dist', 'worker.js'), request, {

@@ -104,7 +104,7 @@ function train(document: number, options: { resume?: boolean; steps?: number } =
   const uri = DOCUMENTS[document];
   const request: TrainRequest = {
     type: 'train', text: TEXTS[document], sourceName: uri, shape: SHAPE, settings: { ...SETTINGS, steps: options.steps ?? SETTINGS.steps, seed: rng.int(1000) },
-    resumeFrom: options.resume && store.has(uri) ? store.checkpointPath(uri) : null, checkpointPath: store.prepare(uri), saveEverySteps: 50, progressEveryMs: 250,
+    resumeFrom: options.resume && store.has(uri) ? store.checkpointPath(uri) : null, checkpointPath: store.prepare(uri), saveEverySteps: 50, saveEveryMs: 0, progressEveryMs: 250, timing: null,
   };
   const job = track(new WorkerJob(WORKER, request, { onMessage, onMalformed: () => counts.malformed++ }));
   // The panel is open on this file: trace the start of the text every second, as the extension does.

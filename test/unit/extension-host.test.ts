@@ -73,7 +73,7 @@ describe('settings', () => {
 
 describe('worker protocol', () => {
   const plan = trainingPlan(readSettings(() => undefined));
-  const valid: TrainRequest = { type: 'train', text: 'abc', sourceName: 'a.txt', ...plan, resumeFrom: null, checkpointPath: '/x', saveEverySteps: 10, progressEveryMs: 100 };
+  const valid: TrainRequest = { type: 'train', text: 'abc', sourceName: 'a.txt', ...plan, resumeFrom: null, checkpointPath: '/x', saveEverySteps: 10, saveEveryMs: 0, progressEveryMs: 100, timing: null };
   it('accepts well-formed messages', () => {
     assert.ok(checkHostToWorker(valid).ok);
     assert.ok(checkHostToWorker({ type: 'stop' }).ok);
@@ -140,7 +140,7 @@ describe('jobs in worker threads', { timeout: 120_000 }, () => {
 
   function train(overrides: Partial<TrainRequest> = {}, onMessage?: (m: WorkerToHost) => void) {
     const messages: WorkerToHost[] = [];
-    const request: TrainRequest = { type: 'train', text, sourceName: 'fox.txt', ...base, resumeFrom: null, checkpointPath: store.prepare('file:///fox.txt'), saveEverySteps: 10, progressEveryMs: 0, ...overrides };
+    const request: TrainRequest = { type: 'train', text, sourceName: 'fox.txt', ...base, resumeFrom: null, checkpointPath: store.prepare('file:///fox.txt'), saveEverySteps: 10, saveEveryMs: 0, progressEveryMs: 0, timing: null, ...overrides };
     const job = new WorkerJob(WORKER, request, { onMessage: (m) => { messages.push(m); onMessage?.(m); } });
     return { job, messages };
   }

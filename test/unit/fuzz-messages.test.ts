@@ -20,6 +20,7 @@ import { Random } from '../../src/engine/random';
 import { ModelStore } from '../../src/extension/modelStore';
 import { readCheckpointFile } from '../../src/node/files';
 import { WorkerJob } from '../../src/extension/workerJob';
+import { checkGpuToHost, checkHostToGpu, checkHostToWebviewGpu, checkWebviewGpuToHost, GpuToHostSchema, HostToGpuSchema, HostToWebviewGpuSchema, WebviewGpuToHostSchema } from '../../src/protocol/gpu';
 import { checkHostToPanel, checkPanelToHost, HostToPanelSchema, PanelToHostSchema } from '../../src/protocol/panel';
 import { checkHostToWorker, checkWorkerToHost, HostToWorkerSchema, WorkerToHostSchema, type TrainRequest, type WorkerToHost } from '../../src/protocol/worker';
 
@@ -78,10 +79,15 @@ function variantOption(s: Schema, type: unknown): Schema | undefined {
 // ---------------------------------------------------------------------------------------------
 // Valid messages, with anything a schema allows: empty and huge strings, boundary numbers.
 
-function validString(rng: Random): string {
+/** A string schema's maxLength, if it has one. */
+function maxLength(s: Schema): number {
+  return (s.pipe ?? []).find((a) => a.type === 'max_length')?.requirement as number | undefined ?? Infinity;
+}
+
+function validString(rng: Random, max = Infinity): string {
   const pick = rng.int(12);
   if (pick === 0) return '';
-  if (pick === 1) return 'x'.repeat(1_000_000); // big, but a string is a string
+  if (pick === 1) return 'x'.repeat(Math.min(max, 1_000_000)); // big, but a string is a string
   if (pick === 2) return 'ü-naïve 🐈 \u2028 <script>alert(1)</script>';
   if (pick === 3) return '../../etc/passwd\0';
   if (pick === 4) return '__proto__';
@@ -101,18 +107,22 @@ function validNumber(s: Schema, rng: Random): number {
 
 function validValue(s: Schema, rng: Random, depth = 0): unknown {
   switch (s.type) {
-    case 'string': return validString(rng);
+    case 'string': return validString(rng, maxLength(s));
     case 'number': return validNumber(s, rng);
     case 'boolean': return rng.int(2) === 0;
     case 'literal': return s.literal;
     case 'picklist': return (s.options as unknown[])[rng.int((s.options as unknown[]).length)];
     case 'nullable': return rng.int(3) === 0 ? null : validValue(s.wrapped as Schema, rng, depth);
+    case 'optional': return rng.int(3) === 0 ? undefined : validValue(s.wrapped as Schema, rng, depth);
     case 'array': return Array.from({ length: depth > 4 ? 0 : rng.int(4) }, () => validValue(s.item as Schema, rng, depth + 1));
-    case 'instance': return Float32Array.from({ length: rng.int(6) }, () => rng.normal());
+    case 'instance': return s.class === Uint8Array ? Uint8Array.from({ length: rng.int(6) }, () => rng.int(256)) : Float32Array.from({ length: rng.int(6) }, () => rng.normal());
     case 'variant': return validValue((s.options as Schema[])[rng.int((s.options as Schema[]).length)], rng, depth);
     case 'strict_object': {
       const out: Record<string, unknown> = {};
-      for (const [k, e] of Object.entries(s.entries as Record<string, Schema>)) out[k] = validValue(e, rng, depth + 1);
+      for (const [k, e] of Object.entries(s.entries as Record<string, Schema>)) {
+        const v = validValue(e, rng, depth + 1);
+        if (v !== undefined || e.type !== 'optional') out[k] = v; // an optional field: absent
+      }
       return agree(out, rng);
     }
     default: throw new Error(`the fuzz does not know schema type ${s.type}: teach it`);
@@ -178,6 +188,7 @@ function invalidFor(s: Schema, valid: unknown, rng: Random): { value: unknown; w
   const general: Array<[unknown, string]> = [];
   switch (s.type) {
     case 'string':
+      if (maxLength(s) < Infinity) general.push(['x'.repeat(maxLength(s) + 1), 'a string one over its maximum length']);
       general.push([5, 'a number'], [null, 'null'], [{}, 'an object'], [['a'], 'an array'], [new Float32Array([1, 2]), 'a Float32Array'], [true, 'a boolean'], [new Uint8Array([104, 105]), 'bytes']);
       break;
     case 'number': {
@@ -198,6 +209,14 @@ function invalidFor(s: Schema, valid: unknown, rng: Random): { value: unknown; w
       }
       break;
     }
+    case 'optional': {
+      // What the wrapped schema refuses, except undefined, which this one takes.
+      for (let tries = 0; tries < 10; tries++) {
+        const bad = invalidFor(s.wrapped as Schema, valid ?? validValue(s.wrapped as Schema, rng, 5), rng);
+        if (bad.value !== undefined) return bad;
+      }
+      return { value: null, what: 'null' };
+    }
     case 'nullable': {
       // What the wrapped schema refuses, except null, which this one takes.
       for (let tries = 0; tries < 10 && rng.int(4) !== 0; tries++) {
@@ -217,13 +236,16 @@ function invalidFor(s: Schema, valid: unknown, rng: Random): { value: unknown; w
       break;
     }
     case 'instance':
-      general.push([[1, 2, 3], 'a plain array of numbers'], [new Float64Array(3), 'a Float64Array'], [new Uint8Array(3), 'a Uint8Array'], [new Int32Array(3), 'an Int32Array'], ['AAAA', 'a base64 string'], [{ length: 3 }, 'an object with a length'], [new DataView(new ArrayBuffer(4)), 'a DataView'], [null, 'null']);
+      general.push([[1, 2, 3], 'a plain array of numbers'], [new Float64Array(3), 'a Float64Array'], [new Int32Array(3), 'an Int32Array'], ['AAAA', 'a base64 string'], [{ length: 3 }, 'an object with a length'], [new DataView(new ArrayBuffer(4)), 'a DataView'], [null, 'null']);
+      general.push(s.class === Uint8Array ? [new Float32Array(3), 'a Float32Array'] : [new Uint8Array(3), 'a Uint8Array']);
       break;
     case 'variant':
     case 'strict_object': {
       general.push([null, 'null'], [[], 'an array'], ['ready', 'a string'], [new Float32Array(1), 'a Float32Array'], [42, 'a number']);
       if (valid && typeof valid === 'object' && !Array.isArray(valid)) {
-        const keys = Object.keys(valid);
+        // A required key (an optional one may be absent).
+        const entries = (s.type === 'variant' ? variantOption(s, (valid as Record<string, unknown>)[s.key as string]) : s)?.entries ?? {};
+        const keys = Object.keys(valid).filter((k) => entries[k]?.type !== 'optional');
         const drop = keys[rng.int(keys.length)];
         const dropped = { ...(valid as Record<string, unknown>) };
         delete dropped[drop];
@@ -252,9 +274,9 @@ type Path = Array<string | number>;
 /** Every place in a valid message with the schema that governs it. */
 function places(s: Schema, value: unknown, path: Path = [], out: Array<{ path: Path; schema: Schema; value: unknown }> = []): typeof out {
   out.push({ path, schema: s, value });
-  if (s.type === 'nullable') {
-    // The places inside a non-null value (the value itself is this place, under the nullable).
-    if (value !== null) out.push(...places(s.wrapped as Schema, value, path).slice(1));
+  if (s.type === 'nullable' || s.type === 'optional') {
+    // The places inside a present value (the value itself is this place, under the wrapper).
+    if (value !== null && value !== undefined) out.push(...places(s.wrapped as Schema, value, path).slice(1));
     return out;
   }
   if (s.type === 'variant') {
@@ -320,6 +342,11 @@ const RECEIVERS: Receiver[] = [
   { name: "the host's checkWorkerToHost", schema: asSchema(WorkerToHostSchema), check: checkWorkerToHost },
   { name: "the host's checkPanelToHost", schema: asSchema(PanelToHostSchema), check: checkPanelToHost },
   { name: "the webview's checkHostToPanel", schema: asSchema(HostToPanelSchema), check: checkHostToPanel },
+  // The GPU relay: host → webview → GPU worker, and back.
+  { name: "the webview's checkHostToWebviewGpu", schema: asSchema(HostToWebviewGpuSchema), check: checkHostToWebviewGpu },
+  { name: "the GPU worker's checkHostToGpu", schema: asSchema(HostToGpuSchema), check: checkHostToGpu },
+  { name: "the webview's checkGpuToHost (the GPU worker's answers)", schema: asSchema(GpuToHostSchema), check: checkGpuToHost },
+  { name: "the host's checkWebviewGpuToHost", schema: asSchema(WebviewGpuToHostSchema), check: checkWebviewGpuToHost },
 ];
 
 function pollution(): string | null {
@@ -401,7 +428,7 @@ describe('message fuzz', () => {
     const walk = (s: Schema, at: string): void => {
       switch (s.type) {
         case 'literal': case 'picklist': case 'number': case 'boolean': return;
-        case 'nullable': return walk(s.wrapped as Schema, at);
+        case 'nullable': case 'optional': return walk(s.wrapped as Schema, at);
         case 'array': return walk(s.item as Schema, `${at}[]`);
         case 'variant': for (const o of s.options as Schema[]) walk(o, `${at}(${String((o.entries as Record<string, Schema>)[s.key as string].literal)})`); return;
         case 'strict_object': for (const [k, e] of Object.entries(s.entries as Record<string, Schema>)) walk(e, `${at}.${k}`); return;
@@ -510,7 +537,7 @@ describe('a real worker sent malformed messages', { timeout: 60_000 }, () => {
     type: 'train', text, sourceName: 'fox.txt',
     shape: { hidden_size: 8, num_layers: 1, embedding_size: null, bidirectional: false, mode: 'many_to_many' },
     settings: { tokens: 'char', max_vocab: 0, sequence_length: 8, batch_size: 2, steps, optimizer: 'adam', learning_rate: 0.01, schedule: 'constant', clip: 5, init: 'pytorch', init_value: 0.1, seed: 1 },
-    resumeFrom: null, checkpointPath, saveEverySteps: 1000, progressEveryMs: 0,
+    resumeFrom: null, checkpointPath, saveEverySteps: 1000, saveEveryMs: 0, progressEveryMs: 0, timing: null,
   });
   const exited = (job: WorkerJob): Promise<void> => {
     const worker = (job as unknown as { worker: Worker }).worker;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeNonce, panelHtml } from '../../src/extension/panelHtml';
 import type { HostToPanel } from '../../src/protocol/panel';
+import { SOFTWARE_WEBGL_ARGS } from './gpu-lab';
 import { decodeRecording } from './recording';
 import { THEMES, type ThemeName } from './themes';
 
@@ -55,10 +56,11 @@ export async function startServer(): Promise<PanelServer> {
   return { origin, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-export function launchBrowser(): Promise<Browser> {
+/** Headless Chromium; with `webgl`, with software WebGL2 (SwiftShader) for the GPU path. */
+export function launchBrowser(options: { webgl?: boolean } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [...(options.webgl ? SOFTWARE_WEBGL_ARGS : []), '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
 }
 
@@ -76,14 +78,22 @@ export interface OpenOptions {
   state?: unknown;
   width?: number;
   height?: number;
+  /** The page without OffscreenCanvas (so GPU training runs on its main thread). */
+  noOffscreenCanvas?: boolean;
+  /** The page's canvases without WebGL2. */
+  noWebGL2?: boolean;
 }
 
 /** The stand-in for VS Code's API and theme, run before the page's own script. */
-function initScript(state: unknown, theme: ThemeName | undefined): string {
+function initScript(state: unknown, theme: ThemeName | undefined, o: OpenOptions = {}): string {
   const t = theme ? THEMES[theme] : null;
   return `(() => {
   const theme = ${JSON.stringify(t)};
+  ${o.noOffscreenCanvas ? 'delete window.OffscreenCanvas;' : ''}
+  ${o.noWebGL2 ? "const getContext = HTMLCanvasElement.prototype.getContext; HTMLCanvasElement.prototype.getContext = function (kind, ...rest) { return kind === 'webgl2' ? null : getContext.call(this, kind, ...rest); };" : ''}
   window.__posted = [];
+  // The GPU relay's messages carry typed arrays (checkpoints, traces): kept as VS Code's structured clone keeps them.
+  window.__gpu = [];
   window.__state = ${JSON.stringify(state ?? null)};
   window.__stateWrites = 0;
   window.__violations = [];
@@ -95,7 +105,7 @@ function initScript(state: unknown, theme: ThemeName | undefined): string {
     if (acquired) throw new Error('acquireVsCodeApi may be called only once');
     acquired = true;
     return Object.freeze({
-      postMessage: (m) => { window.__posted.push(JSON.parse(JSON.stringify(m))); },
+      postMessage: (m) => { if (m && m.type === 'gpu') window.__gpu.push(structuredClone(m)); else window.__posted.push(JSON.parse(JSON.stringify(m))); },
       getState: () => window.__state === null ? undefined : JSON.parse(JSON.stringify(window.__state)),
       setState: (s) => { window.__state = JSON.parse(JSON.stringify(s)); window.__stateWrites += 1; return s; },
     });
@@ -130,7 +140,7 @@ export async function openPanel(browser: Browser, server: PanelServer, o: OpenOp
   const panel: Panel = { page, console: [], errors: [], close: () => context.close() };
   page.on('console', (m) => panel.console.push({ type: m.type(), text: m.text() }));
   page.on('pageerror', (e) => panel.errors.push(e.stack ?? e.message));
-  await page.addInitScript({ content: initScript(o.state, o.theme) });
+  await page.addInitScript({ content: initScript(o.state, o.theme, o) });
   await page.goto(`${server.origin}/`);
   await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
   return panel;

@@ -1,0 +1,232 @@
+// A training run on the GPU, as the extension host drives it: the engine on WebGL2 in a Web Worker
+// of the Inspect States webview (webview/gpu/), reached through the panel (a GpuChannel). To the
+// rest of the extension it is a job like a CPU run's WorkerJob: the same messages (started,
+// progress, panel traces, saved, finished), the same stop, the same checkpoint file, which only
+// the host writes, after decoding every byte the webview sent.
+//
+// When the GPU cannot go on (no WebGL2 or float render targets, a lost context, the panel closed,
+// no answer) the run continues on the CPU, in a Node worker, from its last checkpoint, and says so
+// once (onBackend). No `vscode` import: unit-tested in plain Node.
+
+import { decodeCheckpoint } from '../engine/checkpoint';
+import { readCheckpointBytes, writeFileAtomic } from '../node/files';
+import type { GpuToHost, HostToWebviewGpu } from '../protocol/gpu';
+import type { TrainRequest, WatchRequest, WorkerToHost } from '../protocol/worker';
+import { WorkerJob, type JobHandlers, type JobOutcome } from './workerJob';
+
+/** The webview a GPU run lives in, as the job sees it. */
+export interface GpuChannel {
+  /** Posts to the webview (queued until it is ready); false when it is gone. */
+  post(message: HostToWebviewGpu): boolean;
+  /** The webview's GPU messages (already checked against src/protocol/gpu.ts) and its closing. */
+  listen(onMessage: (message: GpuToHost) => void, onClosed: () => void): { dispose(): void };
+}
+
+/** What a training run offers the extension, on either backend. */
+export interface TrainingJob {
+  readonly outcome: Promise<JobOutcome>;
+  send(message: WatchRequest): void;
+  stop(): void;
+}
+
+/** Which backend a run is on, and why it changed. */
+export type BackendEvent =
+  | { backend: 'webgl'; renderer: string; thread: 'worker' | 'main' }
+  | { backend: 'cpu'; reason: string; fromStep: number };
+
+export interface GpuJobHandlers extends JobHandlers {
+  onBackend?(event: BackendEvent): void;
+}
+
+export interface GpuJobOptions {
+  /** The GPU worker's script (dist/gpu-worker.js). */
+  workerSource: string;
+  /** Starts the same run (or its continuation) on the CPU. */
+  startOnCpu(request: TrainRequest, handlers: JobHandlers): WorkerJob;
+  /** How long the webview may take to make its WebGL2 context. */
+  startTimeoutMs?: number;
+}
+
+export class GpuTrainingJob implements TrainingJob {
+  readonly outcome: Promise<JobOutcome>;
+  private resolve!: (outcome: JobOutcome) => void;
+  private settled = false;
+  private cpu: WorkerJob | null = null;
+  private subscription: { dispose(): void } | null = null;
+  private startTimer: ReturnType<typeof setTimeout> | null = null;
+  private started: Extract<WorkerToHost, { type: 'started' }> | null = null;
+  /** The step of the checkpoint file that a CPU continuation would start from (null: none written by this run). */
+  private savedStep: number | null = null;
+  private watch: WatchRequest | null = null;
+  private stopRequested = false;
+
+  constructor(
+    private readonly channel: GpuChannel,
+    private readonly request: TrainRequest,
+    private readonly handlers: GpuJobHandlers,
+    private readonly options: GpuJobOptions,
+  ) {
+    this.outcome = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+    let resume: Uint8Array<ArrayBuffer> | null = null;
+    try {
+      // A plain Uint8Array (not a Node Buffer, which may share a pool) for the webview.
+      resume = request.resumeFrom ? new Uint8Array(readCheckpointBytes(request.resumeFrom)) : null;
+    } catch (e) {
+      this.settle({ kind: 'failed', reason: 'input', message: (e as Error).message });
+      return;
+    }
+    this.subscription = channel.listen(
+      (m) => this.receive(m),
+      () => this.fallBack('the Inspect States panel, where the GPU trained, was closed'),
+    );
+    const { resumeFrom: _r, checkpointPath: _c, type: _t, ...fields } = request;
+    const posted = channel.post({ type: 'gpuWorker', source: options.workerSource }) && channel.post({ type: 'gpu', message: { type: 'train', ...fields, resume } });
+    if (!posted) {
+      this.fallBack('the Inspect States panel, where the GPU trains, is not open');
+      return;
+    }
+    this.startTimer = setTimeout(() => this.fallBack(`the GPU did not start within ${Math.round((options.startTimeoutMs ?? 30000) / 1000)} s`), options.startTimeoutMs ?? 30000);
+  }
+
+  send(message: WatchRequest): void {
+    this.watch = message;
+    if (this.cpu) this.cpu.send(message);
+    else if (!this.settled) this.channel.post({ type: 'gpu', message });
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    if (this.cpu) this.cpu.stop();
+    else if (!this.settled) this.channel.post({ type: 'gpu', message: { type: 'stop' } });
+  }
+
+  private receive(m: GpuToHost): void {
+    if (this.settled || this.cpu) return;
+    switch (m.type) {
+      case 'backend':
+        this.clearStartTimer();
+        this.handlers.onBackend?.({ backend: 'webgl', renderer: m.renderer, thread: m.thread });
+        break;
+      case 'started':
+        this.started = m;
+        if (this.request.resumeFrom) this.savedStep = m.step;
+        this.handlers.onMessage?.(m);
+        break;
+      case 'progress':
+      case 'panel':
+        this.handlers.onMessage?.(m);
+        break;
+      case 'checkpoint':
+        this.save(m.step, m.bytes);
+        break;
+      case 'finished':
+        this.handlers.onMessage?.({ ...m, path: this.request.checkpointPath });
+        this.settle({ kind: 'finished', message: { ...m, path: this.request.checkpointPath } });
+        break;
+      case 'failed':
+        if (m.kind === 'unavailable' || m.kind === 'lost') this.fallBack(m.message);
+        else this.settle({ kind: 'failed', reason: m.kind, message: m.message });
+        break;
+      case 'timed':
+        this.handlers.onMalformed?.('a timing answer to a training run');
+        break;
+    }
+  }
+
+  /** A checkpoint from the webview: decoded in full and matched against the run before it replaces the file. */
+  private save(step: number, bytes: Uint8Array): void {
+    try {
+      const ckpt = decodeCheckpoint(bytes);
+      const s = this.started;
+      if (!s) throw new Error('it came before the run started');
+      const c = ckpt.config;
+      const same =
+        c.vocab_size === s.vocabSize && c.hidden_size === s.shape.hidden_size && c.num_layers === s.shape.num_layers &&
+        c.embedding_size === s.shape.embedding_size && c.bidirectional === s.shape.bidirectional && c.mode === s.shape.mode;
+      if (!same) throw new Error('its model is not the one being trained');
+      if (ckpt.training.step !== step || step < (this.savedStep ?? 0)) throw new Error(`its step (${ckpt.training.step}) is not the run's`);
+      writeFileAtomic(this.request.checkpointPath, bytes);
+      this.savedStep = step;
+      this.handlers.onMessage?.({ type: 'saved', step, path: this.request.checkpointPath });
+    } catch (e) {
+      this.handlers.onMalformed?.(`a checkpoint from the GPU worker was refused: ${(e as Error).message}`);
+    }
+  }
+
+  /** Continues the run on the CPU from its last checkpoint (or from the start). */
+  private fallBack(reason: string): void {
+    if (this.settled || this.cpu) return;
+    this.clearStartTimer();
+    this.subscription?.dispose();
+    this.channel.post({ type: 'gpuTerminate' });
+    const total = this.started?.totalSteps ?? null;
+    const from = this.savedStep ?? this.started?.step ?? 0;
+    if (this.stopRequested || (total !== null && this.savedStep !== null && this.savedStep >= total)) {
+      // Nothing left to do: the run was being stopped, or its last save was its end.
+      const message = { type: 'finished' as const, reason: this.stopRequested ? ('stopped' as const) : ('done' as const), step: from, loss: null, tokensPerSecond: 0, path: this.request.checkpointPath };
+      this.handlers.onMessage?.(message);
+      this.settle({ kind: 'finished', message });
+      return;
+    }
+    const continuing = this.savedStep !== null;
+    const request: TrainRequest = {
+      ...this.request,
+      resumeFrom: continuing ? this.request.checkpointPath : this.request.resumeFrom,
+      settings: { ...this.request.settings, steps: continuing && total !== null ? total - from : this.request.settings.steps },
+    };
+    this.handlers.onBackend?.({ backend: 'cpu', reason, fromStep: continuing ? from : (this.started?.step ?? 0) });
+    this.cpu = this.options.startOnCpu(request, this.handlers);
+    if (this.watch) this.cpu.send(this.watch);
+    if (this.stopRequested) this.cpu.stop();
+    void this.cpu.outcome.then((outcome) => this.settle(outcome));
+  }
+
+  private clearStartTimer(): void {
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = null;
+  }
+
+  private settle(outcome: JobOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.clearStartTimer();
+    this.subscription?.dispose();
+    this.resolve(outcome);
+  }
+}
+
+/** How fast the GPU trains at a run's size (lstmLens.backend "auto"); the reason when it cannot. */
+export function timeOnGpu(
+  channel: GpuChannel,
+  workerSource: string,
+  request: TrainRequest,
+  steps: number,
+  timeoutMs: number,
+): Promise<{ ok: true; msPerStep: number; tokensPerSecond: number; renderer: string } | { ok: false; reason: string }> {
+  return new Promise((resolve) => {
+    let renderer = 'unknown';
+    let done = false;
+    const finish = (result: { ok: true; msPerStep: number; tokensPerSecond: number; renderer: string } | { ok: false; reason: string }): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      subscription.dispose();
+      if (!result.ok) channel.post({ type: 'gpuTerminate' });
+      resolve(result);
+    };
+    const subscription = channel.listen(
+      (m) => {
+        if (m.type === 'backend') renderer = m.renderer;
+        else if (m.type === 'timed') finish({ ok: true, msPerStep: m.msPerStep, tokensPerSecond: m.tokensPerSecond, renderer });
+        else if (m.type === 'failed') finish({ ok: false, reason: m.message });
+      },
+      () => finish({ ok: false, reason: 'the Inspect States panel was closed' }),
+    );
+    const timer = setTimeout(() => finish({ ok: false, reason: `the GPU took more than ${(timeoutMs / 1000).toFixed(0)} s for ${steps + 1} steps` }), timeoutMs);
+    const { resumeFrom: _r, checkpointPath: _c, type: _t, ...fields } = request;
+    const posted = channel.post({ type: 'gpuWorker', source: workerSource }) && channel.post({ type: 'gpu', message: { type: 'train', ...fields, resume: null, timing: { steps } } });
+    if (!posted) finish({ ok: false, reason: 'the Inspect States panel is not open' });
+  });
+}

@@ -1,0 +1,162 @@
+// The training loop that both training workers run: the Node worker on the CPU, and the webview's
+// Web Worker on WebGL2 (webview/gpu/runner.ts). Steps, progress, the panel's trace, checkpoints,
+// stop and divergence are handled here once; how a worker saves (a file, or bytes sent to the
+// host), posts and yields is given to it. Pure: no Node built-ins, no DOM.
+
+import { LSTMModel } from '../engine/model';
+import { parameterCount } from '../engine/model';
+import { DivergenceError, type Trainer } from '../engine/trainer';
+import type { Sequence, WorkerToHost } from '../protocol/worker';
+import { traceMessage } from './panelData';
+
+/** The backend stopped working mid-run (a lost GPU context): the run can continue elsewhere from its last checkpoint. */
+export class BackendLostError extends Error {
+  override name = 'BackendLostError';
+}
+
+export type LoopMessage = Extract<WorkerToHost, { type: 'started' | 'progress' | 'panel' }>;
+
+export interface LoopIO {
+  post(message: LoopMessage, transfer?: ArrayBuffer[]): void;
+  /** Saves the run as it is now (and says so to the host). */
+  save(): void;
+  /** Lets messages in (`stop`, `watch`). */
+  yieldNow(): Promise<void>;
+  stopRequested(): boolean;
+  /** What the panel wants traced, and how often; null for nothing. */
+  watched(): { sequence: Sequence; everyMs: number } | null;
+  /** After each step: why the backend can no longer be used, or null. */
+  backendProblem?(): string | null;
+}
+
+export interface LoopOptions {
+  saveEverySteps: number;
+  /** Also save when this long has passed since the last save (0: by steps only). */
+  saveEveryMs: number;
+  progressEveryMs: number;
+  /** Yield to messages at least this often. */
+  yieldEveryMs?: number;
+}
+
+export interface LoopResult {
+  reason: 'done' | 'stopped';
+  step: number;
+  loss: number | null;
+  tokensPerSecond: number;
+}
+
+export function startedMessage<T, I>(trainer: Trainer<T, I>): Extract<WorkerToHost, { type: 'started' }> {
+  const config = trainer.model.config;
+  const { vocab_size: _v, ...shape } = config;
+  return {
+    type: 'started',
+    step: trainer.step,
+    totalSteps: trainer.settings.steps,
+    vocabSize: config.vocab_size,
+    tokens: trainer.ids.length,
+    parameters: parameterCount(config),
+    batchSize: trainer.settings.batch_size,
+    shape,
+    settings: trainer.settings,
+    notes: trainer.notes,
+  };
+}
+
+/**
+ * The panel's trace of a run's current weights. On the CPU the model itself reads the text; on
+ * another backend the weights are read back once into a CPU copy (kept in `cache`), which reads
+ * it with the same code: a snapshot, at most once per `everyMs`, never inside the time loop.
+ */
+function traceOf<T, I>(trainer: Trainer<T, I>, sequence: Sequence, cache: { model: LSTMModel | null }): Extract<LoopMessage, { type: 'panel' }> | null {
+  let model: LSTMModel;
+  if (trainer.backendName === 'cpu') model = trainer.model as unknown as LSTMModel;
+  else {
+    cache.model ??= new LSTMModel(trainer.model.config);
+    cache.model.params.set(trainer.model.backend.read(trainer.model.params));
+    model = cache.model;
+  }
+  const trace = traceMessage(model, trainer.tokenizer, sequence.text, sequence.source, trainer.step, 5, sequence.keep, trainer.settings.sequence_length);
+  return trace ? { type: 'panel', message: trace } : null;
+}
+
+/** Trains until done or stopped; throws DivergenceError (after saving the last good weights, if they are) or BackendLostError. */
+export async function runTraining<T, I>(trainer: Trainer<T, I>, io: LoopIO, options: LoopOptions): Promise<LoopResult> {
+  const started = performance.now();
+  const firstStep = trainer.step;
+  const yieldEveryMs = options.yieldEveryMs ?? 20;
+  let lastPost = 0;
+  let lastTrace = 0;
+  let lastSave = started;
+  let lastYield = started;
+  const cache: { model: LSTMModel | null } = { model: null };
+  const rate = (now: number): number => ((trainer.step - firstStep) * trainer.tokensPerStep) / Math.max((now - started) / 1000, 1e-9);
+  const history = { step: [] as number[], loss: [] as number[], gradNorm: [] as number[], learningRate: [] as number[] };
+  while (!trainer.done && !io.stopRequested()) {
+    let result;
+    try {
+      result = trainer.trainStep();
+    } catch (e) {
+      if (e instanceof DivergenceError) {
+        // On the CPU the weights are still the last good ones; a GPU may have written a bad update.
+        const finite = trainer.weightsAreFinite();
+        if (finite) io.save();
+        const kept = finite ? 'the last good weights are kept' : 'the last checkpoint is kept';
+        throw new DivergenceError(`training diverged: ${e.message}. Try a lower learning rate (lstmLens.learningRate ${(trainer.settings.learning_rate / 10).toPrecision(2)}); ${kept}.`);
+      }
+      throw e;
+    }
+    const problem = io.backendProblem?.() ?? null;
+    if (problem) throw new BackendLostError(problem);
+    history.step.push(result.step);
+    history.loss.push(result.loss);
+    history.gradNorm.push(result.gradNorm);
+    history.learningRate.push(result.lr);
+    const now = performance.now();
+    if (now - lastPost >= options.progressEveryMs || trainer.done) {
+      lastPost = now;
+      io.post({
+        type: 'progress',
+        step: result.step,
+        totalSteps: trainer.settings.steps,
+        loss: result.loss,
+        tokensPerSecond: rate(now),
+        learningRate: result.lr,
+        gradNorm: result.gradNorm,
+        history: { step: history.step.splice(0), loss: history.loss.splice(0), gradNorm: history.gradNorm.splice(0), learningRate: history.learningRate.splice(0) },
+        clip: trainer.settings.clip,
+      });
+    }
+    // The panel's trace: the current weights reading the watched text, at most every `everyMs`.
+    const watched = io.watched();
+    if (watched && (now - lastTrace >= watched.everyMs || trainer.done)) {
+      lastTrace = now;
+      const trace = traceOf(trainer, watched.sequence, cache);
+      if (trace) io.post(trace, trace.message.type === 'trace' ? trace.message.entries.flatMap((e) => (e.gradients ? [e.states.buffer, e.gradients.buffer] : [e.states.buffer])) : []);
+    }
+    const dueBySteps = trainer.step % options.saveEverySteps === 0;
+    const dueByTime = options.saveEveryMs > 0 && now - lastSave >= options.saveEveryMs;
+    if ((dueBySteps || dueByTime) && !trainer.done) {
+      io.save();
+      lastSave = performance.now();
+    }
+    if (now - lastYield > yieldEveryMs) {
+      await io.yieldNow();
+      lastYield = performance.now();
+    }
+  }
+  io.save();
+  return { reason: trainer.done ? 'done' : 'stopped', step: trainer.step, loss: trainer.loss, tokensPerSecond: rate(performance.now()) };
+}
+
+/**
+ * How fast this backend trains at this size: one step first (it compiles the GPU's kernels and
+ * allocates the workspace), then `steps` timed steps. The trainer is used up (its weights move).
+ */
+export function timeTraining<T, I>(trainer: Trainer<T, I>, steps: number): { firstStepMs: number; msPerStep: number; tokensPerSecond: number } {
+  const t0 = performance.now();
+  trainer.trainStep();
+  const t1 = performance.now();
+  for (let s = 0; s < steps; s++) trainer.trainStep();
+  const msPerStep = (performance.now() - t1) / steps;
+  return { firstStepMs: t1 - t0, msPerStep, tokensPerSecond: (trainer.tokensPerStep * 1000) / Math.max(msPerStep, 1e-9) };
+}

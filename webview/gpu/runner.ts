@@ -1,0 +1,108 @@
+// The GPU worker's job: a training run of the engine on the WebGL2 backend, driven by the host's
+// messages (src/protocol/gpu.ts). The same code runs in the webview's Web Worker (worker.ts, on an
+// OffscreenCanvas) and, where a worker cannot have WebGL2, on the webview's main thread (relay.ts),
+// yielding between steps so the panel stays responsive. The loop itself is the Node worker's
+// (src/worker/trainingLoop.ts): progress, traces, checkpoints and stop behave the same.
+
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint';
+import { InputError } from '../../src/engine/config';
+import { DivergenceError, Trainer } from '../../src/engine/trainer';
+import { checkHostToGpu, type GpuToHost, type GpuTrainRequest } from '../../src/protocol/gpu';
+import type { WatchRequest } from '../../src/protocol/worker';
+import { BackendLostError, runTraining, startedMessage, timeTraining } from '../../src/worker/trainingLoop';
+import { WebGLBackend, webglUnavailableReason } from './webgl';
+
+/** Where the run's WebGL2 context comes from: an OffscreenCanvas in a worker, a canvas element on the main thread. */
+export interface GpuSurface {
+  thread: 'worker' | 'main';
+  /** A WebGL2 context and a way to learn that it was lost; null context when there is none. */
+  context(): { gl: WebGL2RenderingContext | null; onLost(listener: () => void): void };
+}
+
+export class GpuRunner {
+  private busy = false;
+  private stopRequested = false;
+  private watched: { sequence: NonNullable<WatchRequest['sequence']>; everyMs: number } | null = null;
+
+  constructor(
+    private readonly post: (message: GpuToHost, transfer?: ArrayBuffer[]) => void,
+    private readonly surface: GpuSurface,
+  ) {}
+
+  /** Every message from the host, checked; a malformed one is answered while idle and dropped during a run (a failure would end it). */
+  receive(raw: unknown): void {
+    const checked = checkHostToGpu(raw);
+    if (!checked.ok) {
+      if (!this.busy) this.post({ type: 'failed', kind: 'internal', message: `the GPU worker received a malformed message (${checked.error})` });
+      return;
+    }
+    const message = checked.message;
+    if (message.type === 'stop') this.stopRequested = true;
+    else if (message.type === 'watch') this.watched = message.sequence ? { sequence: message.sequence, everyMs: message.everyMs } : null;
+    else if (!this.busy) {
+      this.busy = true;
+      this.stopRequested = false;
+      this.train(message)
+        .catch((e: unknown) => {
+          const kind = e instanceof InputError ? 'input' : e instanceof DivergenceError ? 'diverged' : e instanceof BackendLostError ? 'lost' : 'internal';
+          this.post({ type: 'failed', kind, message: e instanceof Error ? e.message : String(e) });
+        })
+        .finally(() => {
+          this.busy = false;
+        });
+    }
+  }
+
+  private async train(request: GpuTrainRequest): Promise<void> {
+    const { gl, onLost } = this.surface.context();
+    const reason = webglUnavailableReason(gl);
+    if (reason || !gl) {
+      this.post({ type: 'failed', kind: 'unavailable', message: reason ?? 'WebGL2 is not available' });
+      return;
+    }
+    let lost = false;
+    onLost(() => {
+      lost = true;
+    });
+    const backend = new WebGLBackend(gl);
+    this.post({ type: 'backend', renderer: rendererOf(gl), thread: this.surface.thread });
+    let trainer: Trainer<unknown, unknown>;
+    if (request.resume) {
+      const ckpt = decodeCheckpoint(request.resume);
+      trainer = Trainer.resume({ ...ckpt, settings: { ...ckpt.settings, steps: ckpt.training.step + request.settings.steps } }, request.text, request.sourceName, backend) as Trainer<unknown, unknown>;
+    } else {
+      trainer = Trainer.create(request.text, request.sourceName, request.shape, request.settings, backend) as Trainer<unknown, unknown>;
+    }
+    const problem = (): string | null => (lost || gl.isContextLost() ? 'the GPU context was lost' : null);
+    if (request.timing) {
+      const timed = timeTraining(trainer, request.timing.steps);
+      if (problem()) throw new BackendLostError(problem() as string);
+      this.post({ type: 'timed', ...timed });
+      return;
+    }
+    this.post(startedMessage(trainer));
+    const result = await runTraining(
+      trainer,
+      {
+        post: (m, transfer) => this.post(m, transfer),
+        save: () => {
+          if (problem()) return; // what a lost context reads back is not the model
+          const bytes = encodeCheckpoint(trainer.checkpoint());
+          this.post({ type: 'checkpoint', step: trainer.step, bytes }, [bytes.buffer as ArrayBuffer]);
+        },
+        yieldNow: () => new Promise((resolve) => setTimeout(resolve, 0)),
+        stopRequested: () => this.stopRequested,
+        watched: () => this.watched,
+        backendProblem: problem,
+      },
+      request,
+    );
+    this.post({ type: 'finished', ...result });
+  }
+}
+
+/** Who renders: the unmasked renderer where the browser tells it. */
+export function rendererOf(gl: WebGL2RenderingContext): string {
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)).slice(0, 500);
+}
