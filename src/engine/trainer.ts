@@ -16,6 +16,7 @@ import {
 } from './checkpoint';
 import type { Backend } from './backend';
 import { InputError, type FloatArray, type Mode, type ModelConfig } from './config';
+import { checkTrainingMemory } from './memory';
 import { LSTMModel, tensorShape } from './model';
 import { ADAM_DEFAULTS, BackendOptimizer, clipGradients, globalNorm, learningRate, Optimizer, type OptimizerSettings } from './optimizer';
 import { Random } from './random';
@@ -170,6 +171,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     }
     this.settings = { ...settings, batch_size: B };
     const config: ModelConfig = { vocab_size: tokenizer.size, ...shape };
+    checkTrainingMemory(config, B, T, undefined, settings.optimizer); // one line naming what to lower, before anything is allocated
     this.model = new LSTMModel<T, I>(config, 'float32', backend);
     const optimizerSettings: OptimizerSettings =
       settings.optimizer === 'adam' ? { kind: 'adam', lr: settings.learning_rate, ...ADAM_DEFAULTS } : { kind: 'sgd', lr: settings.learning_rate };
