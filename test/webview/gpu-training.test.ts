@@ -269,6 +269,35 @@ describe('GPU training without a worker\'s OffscreenCanvas, or without WebGL2', 
     }
   });
 
+  it('a context lost mid-run ends the run as lost, after its last good checkpoint (the host then continues on the CPU from there)', async () => {
+    const panel = await openPanel(browser, server, { noOffscreenCanvas: true, captureWebGL2: true });
+    try {
+      await startRun(panel.page, request({ settings: { ...SETTINGS, steps: 100_000 }, saveEverySteps: 5 }));
+      await panel.page.waitForFunction(
+        () => (window as unknown as { __gpu: Array<{ message: { type: string; step?: number } }> }).__gpu.some((m) => m.message.type === 'checkpoint' && (m.message.step ?? 0) >= 10),
+        undefined,
+        { timeout: 120_000 },
+      );
+      await panel.page.evaluate(() => {
+        const gl = (window as unknown as { __gl2: WebGL2RenderingContext[] }).__gl2.at(-1);
+        gl?.getExtension('WEBGL_lose_context')?.loseContext();
+      });
+      const messages = await waitForEnd(panel.page, 60_000);
+      const failed = messages.at(-1);
+      assert.ok(failed && failed.type === 'failed' && failed.kind === 'lost', JSON.stringify(failed));
+      assert.equal(failed.message, 'the GPU context was lost');
+      // Every checkpoint it sent is whole and finite: nothing read from the lost context was saved.
+      const checkpoints = messages.filter((m) => m.type === 'checkpoint');
+      for (const c of checkpoints) {
+        const ckpt = decodeCheckpoint(c.bytes);
+        for (const [name, values] of ckpt.params) assert.ok(values.every(Number.isFinite) && values.some((x) => x !== 0), `${name} at step ${c.step}`);
+      }
+      console.log(`context lost after checkpoint ${checkpoints.at(-1)?.step}: ${failed.message}`);
+    } finally {
+      await panel.close();
+    }
+  });
+
   it('without WebGL2 the run fails at once as unavailable, in one line (the host then trains on the CPU)', async () => {
     const panel = await openPanel(browser, server, { noOffscreenCanvas: true, noWebGL2: true });
     try {

@@ -82,6 +82,8 @@ export interface OpenOptions {
   noOffscreenCanvas?: boolean;
   /** The page's canvases without WebGL2. */
   noWebGL2?: boolean;
+  /** The page's WebGL2 contexts kept in window.__gl2 as they are made (to lose one on purpose). */
+  captureWebGL2?: boolean;
 }
 
 /** The stand-in for VS Code's API and theme, run before the page's own script. */
@@ -91,6 +93,7 @@ function initScript(state: unknown, theme: ThemeName | undefined, o: OpenOptions
   const theme = ${JSON.stringify(t)};
   ${o.noOffscreenCanvas ? 'delete window.OffscreenCanvas;' : ''}
   ${o.noWebGL2 ? "const getContext = HTMLCanvasElement.prototype.getContext; HTMLCanvasElement.prototype.getContext = function (kind, ...rest) { return kind === 'webgl2' ? null : getContext.call(this, kind, ...rest); };" : ''}
+  ${o.captureWebGL2 ? "window.__gl2 = []; const original = HTMLCanvasElement.prototype.getContext; HTMLCanvasElement.prototype.getContext = function (kind, ...rest) { const c = original.call(this, kind, ...rest); if (kind === 'webgl2' && c) window.__gl2.push(c); return c; };" : ''}
   window.__posted = [];
   // The GPU relay's messages carry typed arrays (checkpoints, traces): kept as VS Code's structured clone keeps them.
   window.__gpu = [];

@@ -81,22 +81,30 @@ export class GpuRunner {
       return;
     }
     this.post(startedMessage(trainer));
-    const result = await runTraining(
-      trainer,
-      {
-        post: (m, transfer) => this.post(m, transfer),
-        save: () => {
-          if (problem()) return; // what a lost context reads back is not the model
-          const bytes = encodeCheckpoint(trainer.checkpoint());
-          this.post({ type: 'checkpoint', step: trainer.step, bytes }, [bytes.buffer as ArrayBuffer]);
+    let result;
+    try {
+      result = await runTraining(
+        trainer,
+        {
+          post: (m, transfer) => this.post(m, transfer),
+          save: () => {
+            if (problem()) return; // what a lost context reads back is not the model
+            const bytes = encodeCheckpoint(trainer.checkpoint());
+            this.post({ type: 'checkpoint', step: trainer.step, bytes }, [bytes.buffer as ArrayBuffer]);
+          },
+          yieldNow: () => new Promise((resolve) => setTimeout(resolve, 0)),
+          stopRequested: () => this.stopRequested,
+          watched: () => this.watched,
+          backendProblem: problem,
         },
-        yieldNow: () => new Promise((resolve) => setTimeout(resolve, 0)),
-        stopRequested: () => this.stopRequested,
-        watched: () => this.watched,
-        backendProblem: problem,
-      },
-      request,
-    );
+        request,
+      );
+    } catch (e) {
+      // Whatever a step did when the context went away (an error, or zeros read back), it is a lost context.
+      const lostNow = problem();
+      if (lostNow && !(e instanceof BackendLostError)) throw new BackendLostError(lostNow);
+      throw e;
+    }
     this.post({ type: 'finished', ...result });
   }
 }
