@@ -8,7 +8,7 @@ import { InputError } from '../engine/config';
 import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer } from '../engine/trainer';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile } from '../node/files';
-import { startMatmulPool } from '../node/matmulPool';
+import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { modelMessage, traceMessage } from './panelData';
 import { runTraining, startedMessage, timeTraining } from './trainingLoop';
@@ -52,6 +52,9 @@ port.on('message', (raw: unknown) => {
     const kind = e instanceof InputError ? 'input' : e instanceof DivergenceError ? 'diverged' : 'internal';
     post({ type: 'failed', kind, message: e instanceof Error ? e.message : String(e) });
   }).finally(() => {
+    // The helper thread is ended here, not left to the worker's exit: left, each run's helper kept
+    // about 1.4 KB of the extension host's heap for good (found by the soak: +3 MB in 30 minutes).
+    stopMatmulPool();
     port.close();
   });
 });
