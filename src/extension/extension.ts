@@ -135,8 +135,10 @@ class LstmLens implements vscode.Disposable {
 
   dispose(): void {
     if (this.followTimer) clearTimeout(this.followTimer);
-    this.panel?.dispose();
+    // Runs first: a GPU run whose panel closes after it was asked to stop ends there, rather than
+    // continuing on the CPU while the window goes away.
     for (const run of this.runs.values()) run.job.stop();
+    this.panel?.dispose();
     for (const job of this.generations) void job.kill();
     for (const d of this.disposables) d.dispose();
   }
