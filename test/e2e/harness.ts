@@ -69,6 +69,8 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** The browser viewport; default 1400×900. */
   viewport?: { width: number; height: number };
+  /** User keybindings (written to keybindings.json before start-up), e.g. to run a command with one key press. */
+  keybindings?: Array<{ key: string; command: string; when?: string; args?: unknown }>;
 }
 
 export interface SeenText {
@@ -93,6 +95,10 @@ export interface VSCode {
   runCommand(title: string): Promise<void>;
   /** Chooses the first item of the open quick pick whose label matches. */
   pickQuickItem(label: RegExp | string, timeoutMs?: number): Promise<void>;
+  /** The labels of the quick input's rows when it is open (a quick pick, the palette); null when it is closed. */
+  quickInputRows(): Promise<string[] | null>;
+  /** The folder an extension's globalStorageUri points to (under the user-data dir): "publisher.name". */
+  globalStorageDir(extensionId: string): string;
   /**
    * The active editor's text, exactly: saves the editor (Ctrl+S), waits until it is no longer dirty,
    * and reads the file from disk. `relativePath` defaults to the file last opened with openFile().
@@ -120,8 +126,11 @@ export interface VSCode {
   setCursorToEnd(): Promise<void>;
   /** Focuses the active editor without moving its cursor. */
   focusEditor(): Promise<void>;
-  /** "Developer: Reload Window", then waits for the new workbench. */
-  reloadWindow(): Promise<void>;
+  /**
+   * "Developer: Reload Window", then waits for the new workbench. With `key`, presses that key (a
+   * keybinding of workbench.action.reloadWindow) instead of going through the command palette.
+   */
+  reloadWindow(key?: string): Promise<void>;
   /** The first frame (webviews are nested iframes) holding an element that matches; waits for it. */
   frameWith(selector: string, timeoutMs?: number): Promise<Frame>;
   /** Saves test/e2e/screenshots/NAME.png; returns its path. */
@@ -356,8 +365,9 @@ export async function startVSCode(options: StartOptions): Promise<VSCode> {
       throw new Error(`installing ${path.basename(vsix)} failed (exit ${install.status ?? install.signal}):\n${tail(installOutput)}`);
     }
 
-    // 2. User settings.
+    // 2. User settings (and keybindings, when given).
     fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...(options.settings ?? {}) }, null, 2));
+    if (options.keybindings) fs.writeFileSync(path.join(userDataDir, 'User', 'keybindings.json'), JSON.stringify(options.keybindings, null, 2));
 
     // 3. code-server, in a process group of its own so that stop() ends its children too.
     const port = await freePort();
@@ -542,6 +552,15 @@ export async function startVSCode(options: StartOptions): Promise<VSCode> {
         await chooseRow(`a quick pick item matching ${pattern}`, (text) => pattern.test(text), timeoutMs);
       },
 
+      async quickInputRows(): Promise<string[] | null> {
+        if (!(await page.locator(QUICK_INPUT).first().isVisible())) return null;
+        return page.evaluate<string[]>(
+          `[...document.querySelectorAll(${JSON.stringify(QUICK_ROWS)})].map((row) => { const l = row.querySelector('.label-name') || row; return (l.textContent || '').trim(); })`,
+        );
+      },
+
+      globalStorageDir: (extensionId: string) => path.join(userDataDir, 'User', 'globalStorage', extensionId.toLowerCase()),
+
       async editorText(relativePath?: string): Promise<string> {
         const file = relativePath ?? lastOpened;
         if (!file) throw new Error('editorText: no file given and none opened with openFile()');
@@ -610,9 +629,10 @@ export async function startVSCode(options: StartOptions): Promise<VSCode> {
 
       focusEditor,
 
-      async reloadWindow(): Promise<void> {
+      async reloadWindow(key?: string): Promise<void> {
         await page.evaluate('window.__e2eBeforeReload = true');
-        await vscode.runCommand('Developer: Reload Window');
+        if (key) await page.keyboard.press(key);
+        else await vscode.runCommand('Developer: Reload Window');
         await waitUntil('the page to reload', async () =>
           (await page.evaluate<boolean>('window.__e2eBeforeReload === true').catch(() => true)) ? undefined : true, 60_000);
         await waitForWorkbench(120_000).catch((e: Error) => {
