@@ -178,6 +178,21 @@ describe('an absurd configuration is refused before anything is allocated', () =
     console.log(`refused: ${message}`);
   });
 
+  it('the trainer refuses it the same way, before it builds the model', () => {
+    const settings: TrainingSettings = {
+      tokens: 'char', max_vocab: 0, sequence_length: 64, batch_size: 32, steps: 10, optimizer: 'adam', learning_rate: 0.002,
+      schedule: 'constant', clip: 5, init: 'pytorch', init_value: 0.1, seed: 1,
+    };
+    const text = 'the quick brown fox jumps over the lazy dog. '.repeat(200);
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    assert.throws(
+      () => Trainer.create(text, 'text', { hidden_size: 100_000, num_layers: 1, embedding_size: null, bidirectional: false, mode: 'many_to_many' }, settings),
+      (e: unknown) => e instanceof InputError && /^this model would need about .* the limit is 4 GiB: lower the hidden size \(--hidden \/ lstmLens\.hiddenSize\)$/.test(e.message),
+    );
+    assert.ok(process.memoryUsage().arrayBuffers - before < 4 * MiB, 'nothing big was allocated');
+  });
+
   it('a batch of 256 × 512 at hidden 1024, 4 layers (within the extension\'s settings): the activations, batch and sequence first', () => {
     const message = refusal(config({ vocab_size: 96, hidden_size: 1024, num_layers: 4 }), 256, 512);
     assert.match(message, /: activations [\d.]+ (GiB|TiB) \(batch 256 × 512 steps × hidden 1024 × 4 layers\)/);
