@@ -20,6 +20,7 @@ export class WorkerJob {
   readonly outcome: Promise<JobOutcome>;
   private readonly worker: Worker;
   private settled = false;
+  private exited = false;
 
   constructor(workerScript: string, request: TrainRequest | GenerateRequest | InspectRequest, handlers: JobHandlers = {}, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
     this.worker = new Worker(workerScript, { resourceLimits });
@@ -28,7 +29,7 @@ export class WorkerJob {
         if (this.settled) return;
         this.settled = true;
         resolve(outcome);
-        void this.worker.terminate();
+        this.endSoon();
       };
       this.worker.on('message', (raw: unknown) => {
         const checked = checkWorkerToHost(raw);
@@ -46,6 +47,7 @@ export class WorkerJob {
         settle({ kind: 'crashed', message: oom ? 'the worker ran out of memory (try a smaller model or batch)' : `the worker failed: ${e.message}` });
       });
       this.worker.on('exit', (code) => {
+        this.exited = true;
         settle({ kind: 'crashed', message: `the worker stopped unexpectedly (exit code ${code})` });
       });
     });
@@ -60,6 +62,18 @@ export class WorkerJob {
   /** Asks the job to stop; a training run saves its checkpoint first. */
   stop(): void {
     if (!this.settled) this.worker.postMessage({ type: 'stop' });
+  }
+
+  /**
+   * After its last message a worker closes its port and exits by itself; it is terminated only if
+   * it has not within a moment. (Terminating one that is already exiting leaves about a kilobyte
+   * of this thread's heap behind for good, which the soak showed as a slow climb.)
+   */
+  private endSoon(): void {
+    if (this.exited) return;
+    const timer = setTimeout(() => void this.worker.terminate(), 2000);
+    timer.unref();
+    this.worker.once('exit', () => clearTimeout(timer));
   }
 
   /** Ends the worker at once (no checkpoint is written). */
