@@ -165,6 +165,23 @@ function listModels(folder: string): { checkpoints: string[]; temporary: string[
   };
 }
 
+/** Waits until nothing in the folder has changed (names, sizes, times) for 5 s. */
+async function folderQuiet(folder: string): Promise<void> {
+  let snapshot = '';
+  let changedAt = Date.now();
+  await waitUntil(`${path.basename(folder)} to stay the same for 5 s`, () => {
+    const now = fs.readdirSync(folder).sort().map((n) => {
+      const st = fs.statSync(path.join(folder, n), { throwIfNoEntry: false });
+      return `${n}:${st?.size}:${st?.mtimeMs}`;
+    }).join('|');
+    if (now !== snapshot) {
+      snapshot = now;
+      changedAt = Date.now();
+    }
+    return Date.now() - changedAt >= 5_000 ? true : undefined;
+  }, 120_000, () => snapshot);
+}
+
 /** Reads a checkpoint with the engine's own reader and checks that it is whole: every weight present and finite. */
 function readWhole(file: string): Checkpoint {
   const ckpt = decodeCheckpoint(fs.readFileSync(file));
@@ -336,7 +353,7 @@ test('Stop and Train pressed rapidly: one run at a time, each continuing where t
   }
 });
 
-test('The window reloaded while a run writes its checkpoint: a whole checkpoint, a working extension, stale temporary files removed', { timeout: 600_000 }, async () => {
+test('The window reloaded while a run writes its checkpoint: a whole checkpoint, a working extension, stale temporary files removed', { timeout: 600_000 }, async (t) => {
   assert.ok(fs.existsSync(VSIX), `${VSIX} does not exist: build it with \`npm run package\``);
   // A big model (hidden 1024: a 53 MB checkpoint, written in a good part of a second) on tiny
   // batches: saves are long next to the steps between them (every 50).
@@ -393,20 +410,7 @@ test('The window reloaded while a run writes its checkpoint: a whole checkpoint,
         }
       };
       if (oldHost) await waitUntil(`the old window's extension host (process ${oldHost}) to exit`, () => (alive(oldHost) ? undefined : true), 60_000);
-      // And the folder stays the same for 5 s.
-      let snapshot = '';
-      let changedAt = Date.now();
-      await waitUntil('the models folder to stay the same for 5 s', () => {
-        const now = fs.readdirSync(models).sort().map((n) => {
-          const st = fs.statSync(path.join(models, n), { throwIfNoEntry: false });
-          return `${n}:${st?.size}:${st?.mtimeMs}`;
-        }).join('|');
-        if (now !== snapshot) {
-          snapshot = now;
-          changedAt = Date.now();
-        }
-        return Date.now() - changedAt >= 5_000 ? true : undefined;
-      }, 120_000, () => snapshot);
+      await folderQuiet(models);
       // The checkpoint on disk is whole: the one before, or a newer one.
       const afterReload = readWhole(checkpoint);
       assert.ok(afterReload.training.step >= saved, `the checkpoint went back from step ${saved} to ${afterReload.training.step}`);
@@ -447,20 +451,42 @@ test('The window reloaded while a run writes its checkpoint: a whole checkpoint,
       assert.equal(readWhole(checkpoint).training.step, Number(stopped[1]), 'the checkpoint holds the step it stopped at');
       await vscode.screenshot('interruptions-3-after-reload');
 
-      // Ten minutes on (the temporary files made old), the next activation removes them all.
+      // Ten minutes on (the temporary files made old), the window is reloaded again, this time while
+      // a continued run trains between two saves (every 50 steps); the next activation removes every
+      // old temporary file.
       const remaining = listModels(models).temporary;
       for (const f of remaining) fs.utimesSync(f, twoHoursAgo, twoHoursAgo);
       await vscode.focusEditor();
+      await press(vscode, 'train');
+      await waitUntil('Train to ask whether to continue', async () => ((await questionOpen(vscode)) ? true : undefined), 120_000);
+      await answerQuestion(vscode, 'continue');
+      const resumedFrom = Number(stopped[1]);
+      const between = await waitUntil('the run to be 10 to 40 steps past a save', async () => {
+        const s = await trainingStep(vscode);
+        return s && s.step > resumedFrom + 5 && s.step % 50 >= 10 && s.step % 50 <= 40 ? s.step : undefined;
+      }, 300_000, async () => JSON.stringify(await vscode.statusBarText()));
+      await vscode.focusEditor();
       await vscode.reloadWindow(KEYS.reload.press);
+      await folderQuiet(models);
+      const onTheWayOut = readWhole(checkpoint).training.step;
+      console.log(`reloaded at step ${between} of a run, between two saves: the checkpoint after the reload is at step ${onTheWayOut}`);
+      assert.ok(onTheWayOut >= resumedFrom, `the checkpoint went back from step ${resumedFrom} to ${onTheWayOut}`);
+      await t.test('a run reloaded away saves its last steps on the way out', {
+        todo: 'deactivate() returns at once, so the extension host exits before the worker has saved: the steps since the last save (up to 50) are lost',
+      }, () => {
+        assert.ok(onTheWayOut >= between, `reloaded at step ${between}; the checkpoint holds step ${onTheWayOut}`);
+      });
+
       await vscode.openFile(FILE);
       await vscode.focusEditor();
       await press(vscode, 'train');
       await waitUntil('Train to ask whether to continue', async () => ((await questionOpen(vscode)) ? true : undefined), 120_000);
       await answerQuestion(vscode, 'dismiss');
-      assert.deepEqual(listModels(models).temporary, [], 'no temporary file is left');
+      for (const f of remaining) assert.equal(fs.existsSync(f), false, `${path.basename(f)}, old, is removed`);
+      const tenMinutesAgo = Date.now() - 10 * 60_000;
+      assert.deepEqual(listModels(models).temporary.filter((f) => fs.statSync(f).mtimeMs < tenMinutesAgo), [], 'no old temporary file is left');
       const removed = new RegExp(`removed ${remaining.length} unfinished checkpoint file`);
       await waitUntil(`the log to say ${remaining.length} files were removed`, () => (lensLog(vscode, true).some((l) => removed.test(l)) ? true : undefined), 30_000, () => JSON.stringify(lensLog(vscode, true).slice(0, 5)));
-      assert.equal(readWhole(checkpoint).training.step, Number(stopped[1]));
       checkNothingFailed(vscode);
     });
   } finally {
