@@ -66,8 +66,12 @@ export interface LstmLensApi {
   whenIdle(): Promise<void>;
 }
 
+/** The running extension, for deactivate(). */
+let active: LstmLens | null = null;
+
 export function activate(context: vscode.ExtensionContext): LstmLensApi {
   const lens = new LstmLens(context);
+  active = lens;
   context.subscriptions.push(lens);
   return {
     hasModel: (uri) => lens.hasModel(uri.toString()),
@@ -75,8 +79,14 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
   };
 }
 
-export function deactivate(): void {
-  // Runs are stopped (and save their checkpoints) when the LstmLens object is disposed.
+/**
+ * Stops every run and waits for their final saves, so that a reload or a closed window keeps the
+ * steps since the last periodic save. VS Code waits about 5 s for deactivate before the extension
+ * host exits; a run that has not saved within 4 s keeps its last periodic checkpoint.
+ */
+export async function deactivate(): Promise<void> {
+  await active?.stopAll(4_000);
+  active = null;
 }
 
 class LstmLens implements vscode.Disposable {
@@ -97,6 +107,8 @@ class LstmLens implements vscode.Disposable {
   /** lstmLens.backend "auto": the choice made for each model and batch size this session. */
   private readonly autoChoices = new Map<string, Placement>();
   private gpuWorkerSource: string | null = null;
+  /** After dispose, late messages of runs that are ending are dropped (the output channel is closed). */
+  private disposed = false;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.workerScript = path.join(context.extensionPath, 'dist', 'worker.js');
@@ -133,7 +145,19 @@ class LstmLens implements vscode.Disposable {
     while (this.runs.size > 0) await Promise.all([...this.runs.values()].map((r) => r.job.outcome));
   }
 
+  /** Asks every run to stop and waits (at most timeoutMs) for them to save and end. */
+  async stopAll(timeoutMs: number): Promise<void> {
+    const outcomes = [...this.runs.values()].map((run) => {
+      run.job.stop();
+      return run.job.outcome;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(outcomes), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   dispose(): void {
+    this.disposed = true;
     if (this.followTimer) clearTimeout(this.followTimer);
     // Runs first: a GPU run whose panel closes after it was asked to stop ends there, rather than
     // continuing on the CPU while the window goes away.
@@ -168,6 +192,7 @@ class LstmLens implements vscode.Disposable {
     try {
       await this.startRun(editor, document, uri, name);
     } catch (e) {
+      if (this.disposed) return;
       this.output.error(`${name}: training could not start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       void vscode.window.showErrorMessage(`LSTM Lens: training on ${name} could not start: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -214,11 +239,16 @@ class LstmLens implements vscode.Disposable {
     let reportProgress: (message: WorkerToHost) => void = () => undefined;
     const handlers = {
       onMessage: (message: WorkerToHost) => {
+        if (this.disposed) return;
         this.onTrainingMessage(run, message);
         reportProgress(message);
       },
-      onMalformed: (error: string) => this.output.warn(`ignored a malformed message from the training worker: ${error}`),
-      onBackend: (event: BackendEvent) => this.onBackend(run, event),
+      onMalformed: (error: string) => {
+        if (!this.disposed) this.output.warn(`ignored a malformed message from the training worker: ${error}`);
+      },
+      onBackend: (event: BackendEvent) => {
+        if (!this.disposed) this.onBackend(run, event);
+      },
     };
     run.job =
       placement.backend === 'webgl'
@@ -246,6 +276,7 @@ class LstmLens implements vscode.Disposable {
     );
     delay.disable();
     this.runs.delete(uri);
+    if (this.disposed) return;
     void vscode.commands.executeCommand('setContext', 'lstmLens.training', this.runs.size > 0);
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);
     this.output.info(`extension host event loop delay during the run: p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`);
