@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT, waitUntil, withVSCode, type VSCode } from './harness';
+import { assertNothingFailed } from './lens';
 
 const VSIX = path.join(REPO_ROOT, 'lstm-lens.vsix');
 const FILE = 'fable.txt';
@@ -62,10 +63,7 @@ test('closing and reopening the panel mid-run, then stopping, loses nothing', { 
       await waitUntil('the status bar to show the saved model', async () => ((await vscode.statusBarText()).some((t) => /LSTM loss \d/.test(t)) ? true : undefined), 30_000);
       await vscode.screenshot('faults-2-stopped');
 
-      const failures = vscode.notificationHistory().filter((n) => /^LSTM Lens: .*(failed|cannot|unreadable|stopped unexpectedly)/i.test(n.text));
-      assert.deepEqual(failures, [], `the extension reported failures: ${JSON.stringify(failures)}`);
-      const errors = vscode.extensionHostErrors('lstm-lens.lstm-lens');
-      assert.deepEqual(errors, [], `the extension host logged errors:\n${errors.join('\n')}`);
+      assertNothingFailed(vscode);
     });
   } finally {
     fs.rmSync(workspace, { recursive: true, force: true });

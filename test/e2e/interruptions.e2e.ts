@@ -19,14 +19,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { decodeCheckpoint, type Checkpoint } from '../../src/engine/checkpoint';
 import { REPO_ROOT, waitUntil, withVSCode, type VSCode } from './harness';
+import { assertNothingFailed, extensionId, lensLog } from './lens';
 
 const VSIX = path.join(REPO_ROOT, 'lstm-lens.vsix');
 const FILE = 'fable.txt';
-
-function extensionId(): string {
-  const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { publisher?: string; name: string };
-  return `${manifest.publisher ?? 'undefined_publisher'}.${manifest.name}`;
-}
 
 /** One key for each command the tests press (keys nothing else in the workbench uses). */
 const KEYS = {
@@ -40,7 +36,6 @@ const KEYBINDINGS = Object.values(KEYS).map(({ key, command }) => ({ key, comman
 const TRAINING_STATUS = /LSTM (\d+)\/(\d+) .*loss (\d+\.\d+)/;
 /** What Train says when the file's run is running or stopping, or a Train of it is asking or starting it. */
 const BUSY = /LSTM Lens is already (training|starting a run) on fable\.txt/;
-const FAILURE = /^LSTM Lens: .*(failed|cannot|unreadable|stopped unexpectedly|ran out of memory|error)/i;
 
 function makeWorkspace(settings: Record<string, unknown>): string {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-lens-e2e-interruptions-'));
@@ -88,26 +83,6 @@ async function toastsQuiet(vscode: VSCode): Promise<void> {
     }
     return Date.now() - last >= 1_000 ? true : undefined;
   }, 60_000);
-}
-
-/**
- * The lines of the extension's own log (its output channel): by default every window's, oldest
- * first; with `currentWindow`, only the present window's (a window reloaded mid-run never logs that
- * run's end).
- */
-function lensLog(vscode: VSCode, currentWindow = false): string[] {
-  const sections: Array<{ order: number[]; lines: string[] }> = [];
-  for (const line of vscode.extensionHostLog().split('\n')) {
-    if (line.startsWith('=== ')) {
-      const ours = /LSTM Lens\.log$/.test(line);
-      // logs/<session time>/exthost<N>/...: order by session, then extension host number.
-      const m = line.match(/(\d{8}T\d{6}).*exthost(\d+)/);
-      if (ours) sections.push({ order: m ? [Number(m[1].replace('T', '')), Number(m[2])] : [0, 0], lines: [] });
-      else sections.push({ order: [-1, -1], lines: [] });
-    } else if (line.trim() && sections.length) sections[sections.length - 1].lines.push(line);
-  }
-  const ours = sections.filter((sec) => sec.order[0] >= 0).sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
-  return currentWindow ? (ours.at(-1)?.lines ?? []) : ours.flatMap((sec) => sec.lines);
 }
 
 interface Run {
@@ -251,13 +226,6 @@ async function trainingStep(vscode: VSCode): Promise<{ step: number; total: numb
   return m ? { step: Number(m[1]), total: Number(m[2]) } : undefined;
 }
 
-function checkNothingFailed(vscode: VSCode): void {
-  const failures = vscode.notificationHistory().filter((n) => FAILURE.test(n.text));
-  assert.deepEqual(failures, [], `the extension reported failures: ${JSON.stringify(failures)}`);
-  const errors = vscode.extensionHostErrors(extensionId());
-  assert.deepEqual(errors, [], `the extension host logged errors:\n${errors.join('\n')}`);
-}
-
 test('Stop and Train pressed rapidly: one run at a time, each continuing where the last stopped, and a last run that finishes', { timeout: 600_000 }, async () => {
   assert.ok(fs.existsSync(VSIX), `${VSIX} does not exist: build it with \`npm run package\``);
   const settings = { 'lstmLens.hiddenSize': 24, 'lstmLens.steps': 100000, 'lstmLens.sequenceLength': 32, 'lstmLens.batchSize': 4 };
@@ -346,7 +314,7 @@ test('Stop and Train pressed rapidly: one run at a time, each continuing where t
       assert.equal(ckpt.training.step, final.from! + 150);
       assert.equal(ckpt.optimizer.step, ckpt.training.step);
       assert.deepEqual(temporary, [], 'every save completed');
-      checkNothingFailed(vscode);
+      assertNothingFailed(vscode);
     });
   } finally {
     fs.rmSync(workspace, { recursive: true, force: true });
@@ -484,7 +452,7 @@ test('The window reloaded while a run writes its checkpoint: a whole checkpoint,
       assert.deepEqual(listModels(models).temporary.filter((f) => fs.statSync(f).mtimeMs < tenMinutesAgo), [], 'no old temporary file is left');
       const removed = new RegExp(`removed ${remaining.length} unfinished checkpoint file`);
       await waitUntil(`the log to say ${remaining.length} files were removed`, () => (lensLog(vscode, true).some((l) => removed.test(l)) ? true : undefined), 30_000, () => JSON.stringify(lensLog(vscode, true).slice(0, 5)));
-      checkNothingFailed(vscode);
+      assertNothingFailed(vscode);
     });
   } finally {
     fs.rmSync(workspace, { recursive: true, force: true });

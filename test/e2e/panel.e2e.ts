@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT, waitUntil, withVSCode } from './harness';
+import { assertNothingFailed } from './lens';
 
 const VSIX = path.join(REPO_ROOT, 'lstm-lens.vsix');
 const FILE = 'article.txt';
@@ -123,8 +124,7 @@ test("Inspect States shows the article's shapes and draws the heatmaps of a real
       );
       assert.match(hover, /after general the model expects/);
       await vscode.screenshot('panel-4-hover');
-      const errors = vscode.extensionHostErrors('lstm-lens.lstm-lens');
-      assert.deepEqual(errors, [], `the extension host logged errors:\n${errors.join('\n')}`);
+      assertNothingFailed(vscode);
     });
   } finally {
     fs.rmSync(workspace, { recursive: true, force: true });
