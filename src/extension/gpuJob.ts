@@ -8,10 +8,9 @@
 // no answer) the run continues on the CPU, in a Node worker, from its last checkpoint, and says so
 // once (onBackend). No `vscode` import: unit-tested in plain Node.
 
-import { decodeCheckpoint } from '../engine/checkpoint';
-import { readCheckpointBytes, writeFileAtomic } from '../node/files';
+import { readCheckpointBytes } from '../node/files';
 import type { GpuToHost, HostToWebviewGpu } from '../protocol/gpu';
-import type { TrainRequest, WatchRequest, WorkerToHost } from '../protocol/worker';
+import type { StoreRequest, TrainRequest, WatchRequest, WorkerToHost } from '../protocol/worker';
 import { WorkerJob, type JobHandlers, type JobOutcome } from './workerJob';
 
 /** The webview a GPU run lives in, as the job sees it. */
@@ -43,6 +42,8 @@ export interface GpuJobOptions {
   workerSource: string;
   /** Starts the same run (or its continuation) on the CPU. */
   startOnCpu(request: TrainRequest, handlers: JobHandlers): WorkerJob;
+  /** Checks and writes a checkpoint off this thread (a Node worker's `store` job). */
+  store(request: StoreRequest): WorkerJob;
   /** How long the webview may take to make its WebGL2 context. */
   startTimeoutMs?: number;
 }
@@ -59,6 +60,11 @@ export class GpuTrainingJob implements TrainingJob {
   private savedStep: number | null = null;
   private watch: WatchRequest | null = null;
   private stopRequested = false;
+  /** The checkpoints being checked and written, in order: the run ends, or continues on the CPU, after the last. */
+  private saving: Promise<void> = Promise.resolve();
+  /** The newest step sent to be saved (a later one may not go back). */
+  private sentStep = 0;
+  private fallingBack = false;
 
   constructor(
     private readonly channel: GpuChannel,
@@ -90,20 +96,25 @@ export class GpuTrainingJob implements TrainingJob {
     this.startTimer = setTimeout(() => this.fallBack(`the GPU did not start within ${Math.round((options.startTimeoutMs ?? 30000) / 1000)} s`), options.startTimeoutMs ?? 30000);
   }
 
+  /** Resolves when every checkpoint received so far has been written or refused. */
+  whenSaved(): Promise<void> {
+    return this.saving;
+  }
+
   send(message: WatchRequest): void {
     this.watch = message;
     if (this.cpu) this.cpu.send(message);
-    else if (!this.settled) this.channel.post({ type: 'gpu', message });
+    else if (!this.settled && !this.fallingBack) this.channel.post({ type: 'gpu', message });
   }
 
   stop(): void {
     this.stopRequested = true;
     if (this.cpu) this.cpu.stop();
-    else if (!this.settled) this.channel.post({ type: 'gpu', message: { type: 'stop' } });
+    else if (!this.settled && !this.fallingBack) this.channel.post({ type: 'gpu', message: { type: 'stop' } });
   }
 
   private receive(m: GpuToHost): void {
-    if (this.settled || this.cpu) return;
+    if (this.settled || this.cpu || this.fallingBack) return;
     switch (m.type) {
       case 'backend':
         this.clearStartTimer();
@@ -121,13 +132,17 @@ export class GpuTrainingJob implements TrainingJob {
       case 'checkpoint':
         this.save(m.step, m.bytes);
         break;
-      case 'finished':
-        this.handlers.onMessage?.({ ...m, path: this.request.checkpointPath });
-        this.settle({ kind: 'finished', message: { ...m, path: this.request.checkpointPath } });
+      case 'finished': {
+        const message = { ...m, path: this.request.checkpointPath };
+        void this.saving.then(() => {
+          this.handlers.onMessage?.(message);
+          this.settle({ kind: 'finished', message });
+        });
         break;
+      }
       case 'failed':
         if (m.kind === 'unavailable' || m.kind === 'lost') this.fallBack(m.message);
-        else this.settle({ kind: 'failed', reason: m.kind, message: m.message });
+        else void this.saving.then(() => this.settle({ kind: 'failed', reason: m.kind as 'input' | 'diverged' | 'internal', message: m.message }));
         break;
       case 'timed':
         this.handlers.onMalformed?.('a timing answer to a training run');
@@ -135,32 +150,51 @@ export class GpuTrainingJob implements TrainingJob {
     }
   }
 
-  /** A checkpoint from the webview: decoded in full and matched against the run before it replaces the file. */
+  /**
+   * A checkpoint from the webview: decoded in full and matched against the run by a Node worker
+   * (a big model's checkpoint takes seconds to check: not on the extension host's thread), which
+   * writes it to this run's own path. Saves go one after another.
+   */
   private save(step: number, bytes: Uint8Array): void {
-    try {
-      const ckpt = decodeCheckpoint(bytes);
-      const s = this.started;
-      if (!s) throw new Error('it came before the run started');
-      const c = ckpt.config;
-      const same =
-        c.vocab_size === s.vocabSize && c.hidden_size === s.shape.hidden_size && c.num_layers === s.shape.num_layers &&
-        c.embedding_size === s.shape.embedding_size && c.bidirectional === s.shape.bidirectional && c.mode === s.shape.mode;
-      if (!same) throw new Error('its model is not the one being trained');
-      if (ckpt.training.step !== step || step < (this.savedStep ?? 0)) throw new Error(`its step (${ckpt.training.step}) is not the run's`);
-      writeFileAtomic(this.request.checkpointPath, bytes);
-      this.savedStep = step;
-      this.handlers.onMessage?.({ type: 'saved', step, path: this.request.checkpointPath });
-    } catch (e) {
-      this.handlers.onMalformed?.(`a checkpoint from the GPU worker was refused: ${(e as Error).message}`);
+    const s = this.started;
+    if (!s) {
+      this.handlers.onMalformed?.('a checkpoint from the GPU worker was refused: it came before the run started');
+      return;
     }
+    const notBefore = Math.max(this.sentStep, this.savedStep ?? 0);
+    this.sentStep = Math.max(this.sentStep, step);
+    const request: StoreRequest = {
+      type: 'store', bytes: bytes as Uint8Array<ArrayBuffer>, checkpointPath: this.request.checkpointPath,
+      expect: { vocabSize: s.vocabSize, shape: s.shape, step, notBefore },
+    };
+    // The chain never rejects: a save that cannot even start is reported like a refused one.
+    this.saving = this.saving.then(async () => {
+      try {
+        const outcome = await this.options.store(request).outcome;
+        if (outcome.kind === 'finished' && outcome.message.type === 'stored') {
+          this.savedStep = step;
+          if (!this.settled) this.handlers.onMessage?.({ type: 'saved', step, path: this.request.checkpointPath });
+          return;
+        }
+        this.handlers.onMalformed?.(`a checkpoint from the GPU worker was refused: ${outcome.message}`);
+      } catch (e) {
+        this.handlers.onMalformed?.(`a checkpoint from the GPU worker could not be saved: ${(e as Error).message}`);
+      }
+    });
   }
 
   /** Continues the run on the CPU from its last checkpoint (or from the start). */
   private fallBack(reason: string): void {
-    if (this.settled || this.cpu) return;
+    if (this.settled || this.cpu || this.fallingBack) return;
+    this.fallingBack = true;
     this.clearStartTimer();
     this.subscription?.dispose();
     this.channel.post({ type: 'gpuTerminate' });
+    void this.saving.then(() => this.continueOnCpu(reason));
+  }
+
+  private continueOnCpu(reason: string): void {
+    if (this.settled) return;
     const total = this.started?.totalSteps ?? null;
     const from = this.savedStep ?? this.started?.step ?? 0;
     if (this.stopRequested || (total !== null && this.savedStep !== null && this.savedStep >= total)) {

@@ -3,10 +3,10 @@
 // such. No `vscode` import: unit-tested in plain Node.
 
 import { Worker } from 'node:worker_threads';
-import { checkWorkerToHost, type GenerateRequest, type HostToWorker, type InspectRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { checkWorkerToHost, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 
 export type JobOutcome =
-  | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' | 'inspected' | 'timed' }> }
+  | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' | 'inspected' | 'timed' | 'stored' }> }
   | { kind: 'failed'; reason: 'input' | 'diverged' | 'internal'; message: string }
   | { kind: 'crashed'; message: string };
 
@@ -22,7 +22,7 @@ export class WorkerJob {
   private settled = false;
   private exited = false;
 
-  constructor(workerScript: string, request: TrainRequest | GenerateRequest | InspectRequest, handlers: JobHandlers = {}, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
+  constructor(workerScript: string, request: TrainRequest | GenerateRequest | InspectRequest | StoreRequest, handlers: JobHandlers = {}, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
     this.worker = new Worker(workerScript, { resourceLimits });
     this.outcome = new Promise<JobOutcome>((resolve) => {
       const settle = (outcome: JobOutcome): void => {
@@ -39,7 +39,7 @@ export class WorkerJob {
         }
         const message = checked.message;
         handlers.onMessage?.(message);
-        if (message.type === 'finished' || message.type === 'generated' || message.type === 'inspected' || message.type === 'timed') settle({ kind: 'finished', message });
+        if (message.type === 'finished' || message.type === 'generated' || message.type === 'inspected' || message.type === 'timed' || message.type === 'stored') settle({ kind: 'finished', message });
         else if (message.type === 'failed') settle({ kind: 'failed', reason: message.kind, message: message.message });
       });
       this.worker.on('error', (e: Error) => {
@@ -51,7 +51,11 @@ export class WorkerJob {
         settle({ kind: 'crashed', message: `the worker stopped unexpectedly (exit code ${code})` });
       });
     });
-    this.worker.postMessage(request);
+    // A checkpoint's bytes are moved to the worker, not copied, when they are a buffer of their own.
+    // (The request is checked by the worker, not here: the fuzz sends this anything, null included.)
+    const bytes = typeof request === 'object' && request !== null && request.type === 'store' && request.bytes instanceof Uint8Array ? request.bytes : null;
+    const own = bytes !== null && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+    this.worker.postMessage(request, own ? [bytes.buffer as ArrayBuffer] : []);
   }
 
   /** Sends a message to a running job (for example what the panel wants traced). */

@@ -76,6 +76,16 @@ export const HostToWorkerSchema = v.variant('type', [
   }),
   StopSchema,
   WatchSchema,
+  /**
+   * A checkpoint made elsewhere (the GPU worker's bytes): decoded in full, matched against the run
+   * it claims to be, and written atomically here, off the host's thread; answered with `stored`.
+   */
+  v.strictObject({
+    type: v.literal('store'),
+    bytes: v.instance(Uint8Array),
+    checkpointPath: v.string(),
+    expect: v.strictObject({ vocabSize: positiveInt, shape: ModelShapeSchema, step: nonNegativeInt, notBefore: nonNegativeInt }),
+  }),
   /** The saved model reading a text: a `model` and a `trace` panel message, then `inspected`. */
   v.strictObject({
     type: v.literal('inspect'),
@@ -164,6 +174,7 @@ export const WorkerToHostSchema = v.variant('type', [
   ProgressSchema,
   PanelRelaySchema,
   v.strictObject({ type: v.literal('inspected') }),
+  v.strictObject({ type: v.literal('stored'), step: nonNegativeInt, path: v.string() }),
   v.strictObject({ type: v.literal('saved'), step: nonNegativeInt, path: v.string() }),
   v.strictObject({ ...finishedFields, path: v.string() }),
   v.strictObject({
@@ -184,6 +195,7 @@ export type TrainRequest = Extract<HostToWorker, { type: 'train' }>;
 export type WatchRequest = Extract<HostToWorker, { type: 'watch' }>;
 export type GenerateRequest = Extract<HostToWorker, { type: 'generate' }>;
 export type InspectRequest = Extract<HostToWorker, { type: 'inspect' }>;
+export type StoreRequest = Extract<HostToWorker, { type: 'store' }>;
 export type Sequence = v.InferOutput<typeof SequenceSchema>;
 
 

@@ -7,9 +7,10 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { InputError } from '../engine/config';
 import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer } from '../engine/trainer';
-import { checkTextSize, readCheckpointFile, writeCheckpointFile } from '../node/files';
+import { decodeCheckpoint } from '../engine/checkpoint';
+import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
-import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { modelMessage, traceMessage } from './panelData';
 import { runTraining, startedMessage, timeTraining } from './trainingLoop';
 
@@ -47,7 +48,8 @@ port.on('message', (raw: unknown) => {
   }
   if (busy) return;
   busy = true;
-  const job = message.type === 'train' ? train(message) : message.type === 'generate' ? generate(message) : inspect(message);
+  const job =
+    message.type === 'train' ? train(message) : message.type === 'generate' ? generate(message) : message.type === 'store' ? store(message) : inspect(message);
   job.catch((e: unknown) => {
     const kind = e instanceof InputError ? 'input' : e instanceof DivergenceError ? 'diverged' : 'internal';
     post({ type: 'failed', kind, message: e instanceof Error ? e.message : String(e) });
@@ -111,6 +113,20 @@ async function generate(request: GenerateRequest): Promise<void> {
   }
   if (pending) post({ type: 'text', text: pending });
   post({ type: 'generated', tokens: count });
+}
+
+/** A checkpoint from the GPU worker: whole, and the run's, or refused (nothing written). */
+async function store(request: StoreRequest): Promise<void> {
+  const ckpt = decodeCheckpoint(request.bytes);
+  const c = ckpt.config;
+  const e = request.expect;
+  const same =
+    c.vocab_size === e.vocabSize && c.hidden_size === e.shape.hidden_size && c.num_layers === e.shape.num_layers &&
+    c.embedding_size === e.shape.embedding_size && c.bidirectional === e.shape.bidirectional && c.mode === e.shape.mode;
+  if (!same) throw new InputError('its model is not the one being trained');
+  if (ckpt.training.step !== e.step || e.step < e.notBefore) throw new InputError(`its step (${ckpt.training.step}) is not the run's`);
+  writeFileAtomic(request.checkpointPath, request.bytes);
+  post({ type: 'stored', step: e.step, path: request.checkpointPath });
 }
 
 async function inspect(request: InspectRequest): Promise<void> {

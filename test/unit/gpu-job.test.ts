@@ -1,8 +1,9 @@
 // The host's side of a GPU run (src/extension/gpuJob.ts), in plain Node: the webview is a scripted
 // channel that answers as the GPU worker does, with real checkpoints made by the engine (the format
 // is the same on both backends: gpu-training.test.ts checks the GPU's own in Chromium), and the CPU
-// fallback is the real Node worker (dist/worker.js, built by npm test). What is checked: what the
-// host writes (only its own path, only checkpoints that decode and are the run's), and how a run
+// fallback is the real Node worker (dist/worker.js, built by npm test), as is the `store` job that
+// checks and writes each checkpoint off the host's thread. What is checked: what the host writes
+// (only its own path, only checkpoints that decode and are the run's), and how a run
 // continues on the CPU when the GPU cannot go on: from its last checkpoint, to the same total,
 // exactly where the CPU run it continues would have been.
 
@@ -73,7 +74,7 @@ function setup(overrides: Partial<TrainRequest> = {}, startTimeoutMs = 30_000) {
     onMessage: (m) => messages.push(m),
     onMalformed: (e) => malformed.push(e),
     onBackend: (e) => backends.push(e),
-  }, { workerSource: '/* the GPU worker */', startOnCpu: (r, h) => new WorkerJob(WORKER, r, h), startTimeoutMs });
+  }, { workerSource: '/* the GPU worker */', startOnCpu: (r, h) => new WorkerJob(WORKER, r, h), store: (r) => new WorkerJob(WORKER, r), startTimeoutMs });
   return { dir, checkpointPath, request, channel, job, messages, malformed, backends };
 }
 
@@ -116,7 +117,8 @@ describe('a GPU run as the host drives it', { timeout: 120_000 }, () => {
     t.channel.answer({ type: 'checkpoint', step: 20, bytes: truncated });
     t.channel.answer({ type: 'checkpoint', step: 10, bytes: other.bytes });
     t.channel.answer({ type: 'checkpoint', step: 10, bytes: earlier.bytes });
-    t.channel.answer({ type: 'checkpoint', step: 30, bytes: run.bytes }); // says 30, holds 20
+    t.channel.answer({ type: 'checkpoint', step: 30, bytes: run.bytes.slice() }); // says 30, holds 20 (each message has bytes of its own)
+    await t.job.whenSaved();
     assert.equal(t.malformed.length, 4, t.malformed.join('\n'));
     for (const m of t.malformed) assert.match(m, /^a checkpoint from the GPU worker was refused: /);
     assert.equal(readCheckpointFile(t.checkpointPath).training.step, 20);
