@@ -47,6 +47,16 @@ export const TRAINING_MEMORY_LIMIT_BYTES = 4 * GiB;
 
 export type OptimizerKind = 'adam' | 'sgd';
 
+/** The largest checkpoint that can be read back (one read of a file in Node: 2 GiB - 1). */
+export const CHECKPOINT_LIMIT_BYTES = 2 ** 31 - 1;
+/** Room left in a checkpoint for its metadata (vocabulary, the loss of every step, the sampler's state). */
+const CHECKPOINT_METADATA_ROOM = 64 * 1024 * 1024;
+
+/** The bytes of a run's checkpoint tensors: the weights, and Adam's two moments (F32). */
+export function checkpointTensorBytes(config: ModelConfig, optimizer: OptimizerKind = 'adam'): number {
+  return 4 * parameters(config) * (optimizer === 'adam' ? 3 : 1);
+}
+
 /** Bytes of a training run, by what they hold. */
 export interface TrainingMemory {
   /** The weights (P floats). */
@@ -157,7 +167,17 @@ export function checkTrainingMemory(
   optimizer: OptimizerKind = 'adam',
 ): void {
   const m = trainingMemory(config, B, T, optimizer);
-  if (m.total <= limitBytes) return;
+  if (m.total <= limitBytes) {
+    // It fits in memory; its checkpoint must also be one that can be read back.
+    const file = checkpointTensorBytes(config, optimizer);
+    if (file + CHECKPOINT_METADATA_ROOM > CHECKPOINT_LIMIT_BYTES) {
+      throw new InputError(
+        `this model's checkpoint would be about ${formatBytes(file)} (hidden ${config.hidden_size}, vocabulary ${config.vocab_size}, ${config.num_layers} layer(s); weights${optimizer === 'adam' ? " and Adam's moments" : ''}), ` +
+          `more than the ${formatBytes(CHECKPOINT_LIMIT_BYTES + 1)} a checkpoint can be to be read back: lower the hidden size (--hidden / lstmLens.hiddenSize) or the layers (--layers / lstmLens.layers)`,
+      );
+    }
+    return;
+  }
   const { vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L } = config;
   const R = config.mode === 'many_to_many' ? B * T : B;
   const HIDDEN = 'the hidden size (--hidden / lstmLens.hiddenSize)';

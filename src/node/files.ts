@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../engine/checkpoint';
 import { InputError } from '../engine/config';
+import { CHECKPOINT_LIMIT_BYTES } from '../engine/memory';
 import { decodeText, type DecodedText } from '../engine/text';
 
 /**
@@ -18,7 +19,7 @@ export const MAX_TEXT_BYTES = 256 * 1024 * 1024;
  * Checkpoints may be larger than texts: a model the extension's settings allow (hidden 1024,
  * 4 layers, bidirectional, Adam) writes over a gigabyte. This is what one read can hold (2 GiB).
  */
-export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
+export const MAX_CHECKPOINT_BYTES = CHECKPOINT_LIMIT_BYTES;
 
 /** Refuses a text too large to train on (an InputError naming the limit). */
 export function checkTextSize(length: number, what = 'the text'): void {

@@ -10,6 +10,8 @@ import { runInNewContext } from 'node:vm';
 import type { TrainingSettings } from '../../src/engine/checkpoint';
 import { InputError, type ModelConfig } from '../../src/engine/config';
 import {
+  CHECKPOINT_LIMIT_BYTES,
+  checkpointTensorBytes,
   checkTrainingMemory,
   formatBytes,
   TRAINING_MEMORY_LIMIT_BYTES,
@@ -204,6 +206,18 @@ describe('an absurd configuration is refused before anything is allocated', () =
     const message = refusal(config({ vocab_size: 65536, hidden_size: 64 }), 256, 512);
     assert.match(message, /: predictions [\d.]+ GiB \(131072 × vocabulary 65536\)/);
     assert.match(message, /lower the vocabulary \(--max-vocab, or character tokens\)/);
+    console.log(`refused: ${message}`);
+  });
+
+  it('a model that fits in memory but whose checkpoint could not be read back (over 2 GiB): refused, naming the checkpoint', () => {
+    // Hidden 6,700, one-hot characters: 2.9 GiB to train (under 4 GiB), but weights and Adam's moments take 2.0 GiB on disk.
+    const c = config({ vocab_size: 96, hidden_size: 6700 });
+    assert.ok(trainingMemoryBytes(c, 1, 1) < TRAINING_MEMORY_LIMIT_BYTES, 'fits in memory');
+    assert.ok(checkpointTensorBytes(c) + 64 * MiB > CHECKPOINT_LIMIT_BYTES, 'too big a file');
+    const message = refusal(c, 1, 1);
+    assert.match(message, /^this model's checkpoint would be about [\d.]+ GiB \(hidden 6700, vocabulary 96, 1 layer\(s\); weights and Adam's moments\), more than the 2 GiB a checkpoint can be to be read back: lower the hidden size/);
+    // With SGD (no moments) the same model's checkpoint is a third of that, and it is let through.
+    assert.doesNotThrow(() => checkTrainingMemory(c, 1, 1, undefined, 'sgd'));
     console.log(`refused: ${message}`);
   });
 
