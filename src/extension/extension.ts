@@ -252,7 +252,7 @@ class LstmLens implements vscode.Disposable {
     };
     run.job =
       placement.backend === 'webgl'
-        ? new GpuTrainingJob(placement.panel, request, handlers, { workerSource: placement.workerSource, startOnCpu: (r, h) => new WorkerJob(this.workerScript, r, h) })
+        ? new GpuTrainingJob(placement.panel, request, handlers, { workerSource: placement.workerSource, startOnCpu: (r, h) => new WorkerJob(this.workerScript, r, h), store: (r) => new WorkerJob(this.workerScript, r) })
         : new WorkerJob(this.workerScript, request, handlers);
     this.runs.set(uri, run);
     this.lastRun = run;
