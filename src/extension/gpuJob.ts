@@ -48,6 +48,15 @@ export interface GpuJobOptions {
   startTimeoutMs?: number;
 }
 
+/**
+ * Sends the webview the GPU worker's script and a run: the request without its paths (the webview
+ * reads and writes no files), a run to continue as its checkpoint's bytes. False when the panel is gone.
+ */
+function postGpuRun(channel: GpuChannel, workerSource: string, request: TrainRequest, resume: Uint8Array<ArrayBuffer> | null, timing: TrainRequest['timing']): boolean {
+  const { resumeFrom: _r, checkpointPath: _c, type: _t, ...fields } = request;
+  return channel.post({ type: 'gpuWorker', source: workerSource }) && channel.post({ type: 'gpu', message: { type: 'train', ...fields, resume, timing } });
+}
+
 export class GpuTrainingJob implements TrainingJob {
   readonly outcome: Promise<JobOutcome>;
   private resolve!: (outcome: JobOutcome) => void;
@@ -87,9 +96,7 @@ export class GpuTrainingJob implements TrainingJob {
       (m) => this.receive(m),
       () => this.fallBack('the Inspect States panel, where the GPU trained, was closed'),
     );
-    const { resumeFrom: _r, checkpointPath: _c, type: _t, ...fields } = request;
-    const posted = channel.post({ type: 'gpuWorker', source: options.workerSource }) && channel.post({ type: 'gpu', message: { type: 'train', ...fields, resume } });
-    if (!posted) {
+    if (!postGpuRun(channel, options.workerSource, request, resume, request.timing)) {
       this.fallBack('the Inspect States panel, where the GPU trains, is not open');
       return;
     }
@@ -259,8 +266,6 @@ export function timeOnGpu(
       () => finish({ ok: false, reason: 'the Inspect States panel was closed' }),
     );
     const timer = setTimeout(() => finish({ ok: false, reason: `the GPU took more than ${(timeoutMs / 1000).toFixed(0)} s for ${steps + 1} steps` }), timeoutMs);
-    const { resumeFrom: _r, checkpointPath: _c, type: _t, ...fields } = request;
-    const posted = channel.post({ type: 'gpuWorker', source: workerSource }) && channel.post({ type: 'gpu', message: { type: 'train', ...fields, resume: null, timing: { steps } } });
-    if (!posted) finish({ ok: false, reason: 'the Inspect States panel is not open' });
+    if (!postGpuRun(channel, workerSource, request, null, { steps })) finish({ ok: false, reason: 'the Inspect States panel is not open' });
   });
 }

@@ -3,10 +3,11 @@
 // stop and divergence are handled here once; how a worker saves (a file, or bytes sent to the
 // host), posts and yields is given to it. Pure: no Node built-ins, no DOM.
 
-import { LSTMModel } from '../engine/model';
-import { parameterCount } from '../engine/model';
-import { DivergenceError, type Trainer } from '../engine/trainer';
-import type { Sequence, WorkerToHost } from '../protocol/worker';
+import type { Backend } from '../engine/backend';
+import type { Checkpoint } from '../engine/checkpoint';
+import { LSTMModel, parameterCount } from '../engine/model';
+import { DivergenceError, Trainer } from '../engine/trainer';
+import type { Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
 import { traceMessage } from './panelData';
 
 /** The backend stopped working mid-run (a lost GPU context): the run can continue elsewhere from its last checkpoint. */
@@ -43,6 +44,19 @@ export interface LoopResult {
   step: number;
   loss: number | null;
   tokensPerSecond: number;
+}
+
+/**
+ * The run a train request asks for: a fresh one, or the saved run continued for
+ * `settings.steps` more steps (its own shape and settings win).
+ */
+export function trainerFor<T, I>(
+  request: Pick<TrainRequest, 'text' | 'sourceName' | 'shape' | 'settings'>,
+  saved: Checkpoint | null,
+  backend?: Backend<T, I>,
+): Trainer<T, I> {
+  if (!saved) return Trainer.create(request.text, request.sourceName, request.shape, request.settings, backend);
+  return Trainer.resume({ ...saved, settings: { ...saved.settings, steps: saved.training.step + request.settings.steps } }, request.text, request.sourceName, backend);
 }
 
 export function startedMessage<T, I>(trainer: Trainer<T, I>): Extract<WorkerToHost, { type: 'started' }> {

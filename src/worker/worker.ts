@@ -6,13 +6,13 @@ import { parentPort } from 'node:worker_threads';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { InputError } from '../engine/config';
 import { TextGenerator } from '../engine/sampling';
-import { DivergenceError, modelFromCheckpoint, Trainer } from '../engine/trainer';
+import { DivergenceError, modelFromCheckpoint } from '../engine/trainer';
 import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { modelMessage, traceMessage } from './panelData';
-import { runTraining, startedMessage, timeTraining } from './trainingLoop';
+import { runTraining, startedMessage, timeTraining, trainerFor } from './trainingLoop';
 
 if (!parentPort) throw new Error('this module runs as a worker thread');
 const port = parentPort;
@@ -64,13 +64,7 @@ port.on('message', (raw: unknown) => {
 async function train(request: TrainRequest): Promise<void> {
   startMatmulPool(2); // a helper thread takes part of each large multiply (same results; one thread where it cannot start)
   checkTextSize(request.text.length); // the command line's limit on a file, for an editor's text
-  let trainer: Trainer;
-  if (request.resumeFrom) {
-    const ckpt = readCheckpointFile(request.resumeFrom);
-    trainer = Trainer.resume({ ...ckpt, settings: { ...ckpt.settings, steps: ckpt.training.step + request.settings.steps } }, request.text, request.sourceName);
-  } else {
-    trainer = Trainer.create(request.text, request.sourceName, request.shape, request.settings);
-  }
+  const trainer = trainerFor(request, request.resumeFrom ? readCheckpointFile(request.resumeFrom) : null);
   if (request.timing) {
     post({ type: 'timed', ...timeTraining(trainer, request.timing.steps) });
     return;

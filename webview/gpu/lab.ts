@@ -9,7 +9,7 @@ import { parseGradCase, runGradCase } from '../../src/engine/grad-case';
 import { LSTMModel, tensorShape } from '../../src/engine/model';
 import { ADAM_DEFAULTS, BackendOptimizer } from '../../src/engine/optimizer';
 import { Random } from '../../src/engine/random';
-import { WebGLBackend, webglUnavailableReason, type GLIds, type GLTensor } from './webgl';
+import { rendererOf, WebGLBackend, webglUnavailableReason, type GLIds, type GLTensor } from './webgl';
 
 type Which = 'cpu' | 'webgl';
 
@@ -32,8 +32,7 @@ function backend(which: Which): Backend<GLTensor, GLIds> | undefined {
 function probe(): { available: boolean; reason: string | null; renderer: string } {
   const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
   const reason = webglUnavailableReason(gl);
-  const info = gl?.getExtension('WEBGL_debug_renderer_info');
-  const renderer = gl && info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : gl ? String(gl.getParameter(gl.RENDERER)) : 'none';
+  const renderer = gl ? rendererOf(gl) : 'none';
   return { available: reason === null, reason, renderer };
 }
 

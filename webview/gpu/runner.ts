@@ -6,11 +6,11 @@
 
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint';
 import { InputError } from '../../src/engine/config';
-import { DivergenceError, Trainer } from '../../src/engine/trainer';
+import { DivergenceError } from '../../src/engine/trainer';
 import { checkHostToGpu, type GpuToHost, type GpuTrainRequest } from '../../src/protocol/gpu';
 import type { WatchRequest } from '../../src/protocol/worker';
-import { BackendLostError, runTraining, startedMessage, timeTraining } from '../../src/worker/trainingLoop';
-import { WebGLBackend, webglUnavailableReason } from './webgl';
+import { BackendLostError, runTraining, startedMessage, timeTraining, trainerFor } from '../../src/worker/trainingLoop';
+import { rendererOf, WebGLBackend, webglUnavailableReason } from './webgl';
 
 /** Where the run's WebGL2 context comes from: an OffscreenCanvas in a worker, a canvas element on the main thread. */
 export interface GpuSurface {
@@ -66,13 +66,7 @@ export class GpuRunner {
     });
     const backend = new WebGLBackend(gl);
     this.post({ type: 'backend', renderer: rendererOf(gl), thread: this.surface.thread });
-    let trainer: Trainer<unknown, unknown>;
-    if (request.resume) {
-      const ckpt = decodeCheckpoint(request.resume);
-      trainer = Trainer.resume({ ...ckpt, settings: { ...ckpt.settings, steps: ckpt.training.step + request.settings.steps } }, request.text, request.sourceName, backend) as Trainer<unknown, unknown>;
-    } else {
-      trainer = Trainer.create(request.text, request.sourceName, request.shape, request.settings, backend) as Trainer<unknown, unknown>;
-    }
+    const trainer = trainerFor(request, request.resume ? decodeCheckpoint(request.resume) : null, backend);
     const problem = (): string | null => (lost || gl.isContextLost() ? 'the GPU context was lost' : null);
     if (request.timing) {
       const timed = timeTraining(trainer, request.timing.steps);
@@ -107,10 +101,4 @@ export class GpuRunner {
     }
     this.post({ type: 'finished', ...result });
   }
-}
-
-/** Who renders: the unmasked renderer where the browser tells it. */
-export function rendererOf(gl: WebGL2RenderingContext): string {
-  const info = gl.getExtension('WEBGL_debug_renderer_info');
-  return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)).slice(0, 500);
 }

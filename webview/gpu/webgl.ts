@@ -43,6 +43,12 @@ export function webglUnavailableReason(gl: WebGL2RenderingContext | null): strin
   return null;
 }
 
+/** Who renders: the unmasked renderer where the browser tells it (at most 500 characters). */
+export function rendererOf(gl: WebGL2RenderingContext): string {
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)).slice(0, 500);
+}
+
 /** A view of a tensor as the engine gives it (offset and leading dimension in floats), made into texture rows. */
 interface View {
   t: GLTensor;
