@@ -13,3 +13,22 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor(s / 60);
   return `${m}:${String(s % 60).padStart(2, '0')}`;
 }
+
+/**
+ * A name from outside (a file name, a checkpoint's stored source name, a token) as it may appear
+ * inside a message: control characters (C0, DEL, C1), line and paragraph separators and the
+ * bidirectional overrides are written as escapes, so a message stays one line and a terminal
+ * never receives an escape sequence from a file. Long names are cut in the middle.
+ */
+export function printable(name: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  let s = name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  if (s.length > max) s = `${s.slice(0, Math.ceil((max - 1) / 2))}…${s.slice(s.length - Math.floor((max - 1) / 2))}`;
+  return s;
+}
