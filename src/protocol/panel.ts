@@ -55,12 +55,29 @@ const ParameterGradientSchema = v.strictObject({
   data: floats,
 });
 
+/**
+ * A run's history as the checkpoint keeps it: points of (step, loss), with the gradient norm and
+ * the learning rate where they were kept (null where not), and the loss of the first step. A point
+ * may stand for several steps (the mean loss, the largest gradient norm of a bucket). Points, not
+ * columns, so that no two lists can disagree in length.
+ */
+const CurveSchema = v.strictObject({
+  points: v.array(v.strictObject({ step: positiveInt, loss: finite, gradNorm: v.nullable(finite), learningRate: v.nullable(finite) })),
+  firstLoss: v.nullable(finite),
+});
+
+/** One of the most likely next tokens; `actual` marks the token that really comes next (added
+ *  after the top k, with its probability, when it is not among them). */
+const GuessSchema = v.strictObject({ token: v.string(), p: finite, actual: v.optional(v.literal(true)) });
+
 export const HostToPanelSchema = v.variant('type', [
   v.strictObject({
     type: v.literal('model'),
     summary: ModelSummarySchema,
     /** Tensors of one forward pass on (batch B, sequence T), then every parameter. */
     shapes: v.array(v.strictObject({ name: v.string(), shape, kind: v.picklist(['tensor', 'parameter']) })),
+    /** The training history stored in the checkpoint (absent or null when there is none). */
+    curve: v.optional(v.nullable(CurveSchema)),
   }),
   v.strictObject({ type: v.literal('noModel'), file: v.nullable(v.string()), reason: v.string() }),
   v.strictObject({
@@ -69,6 +86,8 @@ export const HostToPanelSchema = v.variant('type', [
     step: nonNegativeInt,
     totalSteps: nonNegativeInt,
     tokensPerSecond: v.pipe(v.number(), v.finite(), v.minValue(0)),
+    /** The run's average tokens per second so far (a finished run shows it; absent when not known). */
+    averageTokensPerSecond: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
     clip: v.nullable(finite),
     /** Where the run trains (absent in messages of older recordings). */
     backend: v.optional(v.picklist(['CPU', 'GPU'])),
@@ -94,8 +113,10 @@ export const HostToPanelSchema = v.variant('type', [
     /** Mean cross-entropy of each position predicting the next (NaN-free: null when T < 2). */
     loss: v.nullable(finite),
     entries: v.array(TraceEntrySchema),
-    /** For each position, the top next tokens. */
-    predictions: v.array(v.array(v.strictObject({ token: v.string(), p: finite }))),
+    /** For each position, the top next tokens, and the actual next token marked (older recordings: unmarked). */
+    predictions: v.array(v.array(GuessSchema)),
+    /** Where the editor's cursor stands, in the coordinates of `spans` (null or absent: not in this text). */
+    cursor: v.optional(v.nullable(nonNegativeInt)),
     /** dL/dW of the sequence's loss, per layer, direction and block (W_ih, W_hh, biases). */
     parameterGradients: v.array(ParameterGradientSchema),
   }),
@@ -132,11 +153,20 @@ export function historyProblem(h: { step: unknown[]; loss: unknown[]; gradNorm: 
   return null;
 }
 
+export type Curve = v.InferOutput<typeof CurveSchema>;
+export type Guess = v.InferOutput<typeof GuessSchema>;
+
 /** Checks sizes that the schema alone cannot: every array agrees with T, H and the blocks' shapes. */
 function checkTraceSizes(m: TraceMessage): string | null {
   if (m.tokens.length !== m.T) return `trace: ${m.tokens.length} tokens for T = ${m.T}`;
   if (m.spans.length !== 2 * m.T) return `trace: ${m.spans.length} span offsets for T = ${m.T}`;
   if (m.predictions.length !== m.T) return `trace: ${m.predictions.length} prediction rows for T = ${m.T}`;
+  for (let t = 0; t < m.T; t++) {
+    const actual = m.predictions[t].filter((g) => g.actual);
+    if (actual.length > 1) return `trace: ${actual.length} tokens marked as the next one at position ${t}`;
+    if (actual.length === 1 && (t + 1 >= m.T || actual[0].token !== m.tokens[t + 1])) return `trace: position ${t} marks a next token that does not follow it`;
+    if (m.predictions[t].some((g) => g.p < 0 || g.p > 1)) return `trace: a probability outside [0, 1] at position ${t}`;
+  }
   for (const e of m.entries) {
     if (e.states.length !== 6 * m.T * m.H) return `trace: states of layer ${e.layer} ${e.direction} hold ${e.states.length} values, expected 6·T·H = ${6 * m.T * m.H}`;
     if (e.gradients && e.gradients.length !== 2 * m.T * m.H) return `trace: gradients of layer ${e.layer} ${e.direction} hold ${e.gradients.length} values, expected 2·T·H`;

@@ -3,15 +3,42 @@
 
 import type { Checkpoint } from '../engine/checkpoint';
 import { directions } from '../engine/config';
-import { inspectText, tensorShapes } from '../engine/inspect';
+import { inspectText, tensorShapes, type Inspection } from '../engine/inspect';
 import { parameterCount, parameterSpecs, type LSTMModel } from '../engine/model';
 import type { Tokenizer } from '../engine/tokenizer';
-import type { ModelMessage, TraceMessage } from '../protocol/panel';
+import type { Curve, Guess, ModelMessage, TraceMessage } from '../protocol/panel';
 
 /** Tokens of a sequence the panel shows at most (the heatmaps get unreadable beyond). */
 export const MAX_TRACE_TOKENS = 96;
 
-export function modelMessage(ckpt: Pick<Checkpoint, 'config' | 'settings' | 'vocab'> & { training: { step: number; loss: number | null } }, file: string): ModelMessage {
+/** Points of a loss curve sent at most: a longer run's steps are merged into buckets. */
+export const MAX_HISTORY_POINTS = 2000;
+
+/**
+ * A checkpoint's loss of every step as the panel's curve: at most MAX_HISTORY_POINTS points, each
+ * the mean loss of a bucket of consecutive steps at the bucket's last step. Such a checkpoint keeps
+ * no gradient norms or learning rates (null).
+ */
+export function curveFromLosses(losses: readonly number[], lastStep: number): Curve | null {
+  const n = losses.length;
+  // The losses are those of the last n steps, ending at lastStep.
+  const first = lastStep - n + 1;
+  if (n === 0 || first < 1) return null;
+  const per = Math.ceil(n / MAX_HISTORY_POINTS);
+  const points: Curve['points'] = [];
+  for (let a = 0; a < n; a += per) {
+    const b = Math.min(n, a + per);
+    let sum = 0;
+    for (let i = a; i < b; i++) sum += losses[i];
+    points.push({ step: first + b - 1, loss: sum / (b - a), gradNorm: null, learningRate: null });
+  }
+  return { points, firstLoss: first === 1 ? losses[0] : null };
+}
+
+export function modelMessage(
+  ckpt: Pick<Checkpoint, 'config' | 'settings' | 'vocab'> & { training: { step: number; loss: number | null; losses?: readonly number[] } },
+  file: string,
+): ModelMessage {
   const c = ckpt.config;
   const T = ckpt.settings.sequence_length;
   const B = ckpt.settings.batch_size;
@@ -36,6 +63,7 @@ export function modelMessage(ckpt: Pick<Checkpoint, 'config' | 'settings' | 'voc
       ...tensorShapes(c, B, T).map(([name, shape]) => ({ name, shape, kind: 'tensor' as const })),
       ...parameterSpecs(c).map((s) => ({ name: s.name, shape: s.shape, kind: 'parameter' as const })),
     ],
+    curve: ckpt.training.losses ? curveFromLosses(ckpt.training.losses, ckpt.training.step) : null,
   };
 }
 
@@ -54,6 +82,7 @@ export function traceMessage(
   topK = 5,
   keep: 'first' | 'last' = 'last',
   window: number | null = null,
+  cursor: number | null = null,
 ): TraceMessage | null {
   // Keep MAX_TRACE_TOKENS tokens from the end (or the start): cut the text at token boundaries, so it reads the same.
   const all = tokenizer.encodeWithSpans(text);
@@ -92,25 +121,53 @@ export function traceMessage(
     H,
     loss: Number.isFinite(r.loss) ? r.loss : null,
     entries,
-    predictions: window !== null && model.config.mode === 'many_to_one' ? windowPredictions(model, tokenizer, r.ids, window, topK) : r.top.map((row) => row.map((p) => ({ token: p.token, p: p.p }))),
+    ...predictionsOf(model, tokenizer, r, window, topK),
+    cursor: cursor !== null && Number.isInteger(cursor) && cursor >= 0 ? cursor : null,
     parameterGradients,
   };
+}
+
+/** Top-k at each position and the probability of the token that really follows. */
+function predictionsOf(model: LSTMModel, tokenizer: Tokenizer, r: Inspection, window: number | null, topK: number): Pick<TraceMessage, 'predictions'> {
+  if (window !== null && model.config.mode === 'many_to_one') return { predictions: windowPredictions(model, tokenizer, r.ids, window, topK) };
+  const V = model.config.vocab_size;
+  const predictions = r.top.map((row, t) => {
+    if (t + 1 >= r.T) return row.map((p) => ({ token: p.token, p: p.p }));
+    // Softmax of the row, in float64, at the actual next token.
+    const logits = r.logits.subarray(t * V, (t + 1) * V);
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) if (logits[v] > max) max = logits[v];
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(logits[v] - max);
+    const next = r.ids[t + 1];
+    return withActual(row.map((p) => ({ id: p.id, token: p.token, p: p.p })), next, tokenizer.tokenString(next), Math.exp(logits[next] - max) / sum);
+  });
+  return { predictions };
+}
+
+/** The top k with the actual next token marked, or added after them with its probability. */
+function withActual(top: Array<{ id: number; token: string; p: number }>, next: number, nextToken: string, nextP: number): Guess[] {
+  const out: Guess[] = top.map((g) => (g.id === next ? { token: g.token, p: g.p, actual: true as const } : { token: g.token, p: g.p }));
+  if (!top.some((g) => g.id === next)) out.push({ token: nextToken, p: nextP, actual: true });
+  return out;
 }
 
 /**
  * A many-to-one model was trained to predict from a window of `window` tokens read from a zero
  * state: at each position, its prediction from the window that ends there (as generation does).
  */
-function windowPredictions(model: LSTMModel, tokenizer: Tokenizer, ids: Int32Array, window: number, topK: number): Array<Array<{ token: string; p: number }>> {
+function windowPredictions(model: LSTMModel, tokenizer: Tokenizer, ids: Int32Array, window: number, topK: number): Guess[][] {
   const V = model.config.vocab_size;
   const k = Math.min(topK, V);
-  const rows: Array<Array<{ token: string; p: number }>> = [];
+  const rows: Guess[][] = [];
   for (let t = 0; t < ids.length; t++) {
     const slice = ids.subarray(Math.max(0, t - window + 1), t + 1);
     model.forward(slice, 1, slice.length, null);
     const probs = model.probabilities();
     const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => probs[b] - probs[a] || a - b);
-    rows.push(order.slice(0, k).map((id) => ({ token: tokenizer.tokenString(id), p: probs[id] })));
+    const top = order.slice(0, k).map((id) => ({ id, token: tokenizer.tokenString(id), p: probs[id] }));
+    if (t + 1 < ids.length) rows.push(withActual(top, ids[t + 1], tokenizer.tokenString(ids[t + 1]), probs[ids[t + 1]]));
+    else rows.push(top.map((g) => ({ token: g.token, p: g.p })));
   }
   return rows;
 }
