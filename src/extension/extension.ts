@@ -6,13 +6,15 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { InputError } from '../engine/config';
-import { formatRate } from '../engine/format';
+import { formatRate, printable } from '../engine/format';
 import { prepareText } from '../engine/text';
 import { textFingerprint } from '../engine/trainer';
 import type { TraceMessage } from '../protocol/panel';
 import type { Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
 import { modelMessage } from '../worker/panelData';
+import { acquireModelLock, type ModelLock } from '../node/modelLock';
 import { ModelStore } from './modelStore';
+import { displayName, lockOwnerText, messageText } from './names';
 import { InspectPanel, type TracePlacement } from './inspectPanel';
 import { readSettings, SECTION, SettingsError, trainingPlan, type SettingKey } from './settings';
 import { GpuTrainingJob, timeOnGpu, type BackendEvent, type TrainingJob } from './gpuJob';
@@ -24,6 +26,7 @@ const COMMANDS = {
   generate: 'lstmLens.generate',
   inspect: 'lstmLens.inspect',
   forget: 'lstmLens.forget',
+  forgetMissing: 'lstmLens.forgetMissing',
 } as const;
 
 /** Prime generation with at most this much of the text before the cursor. */
@@ -112,9 +115,8 @@ class LstmLens implements vscode.Disposable {
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.workerScript = path.join(context.extensionPath, 'dist', 'worker.js');
-    this.store = new ModelStore(context.globalStorageUri.fsPath);
-    const removed = this.store.removeTemporaryFiles();
-    if (removed > 0) this.output.info(`removed ${removed} unfinished checkpoint file(s) left by an interrupted save`);
+    this.store = new ModelStore(context.globalStorageUri.fsPath, { id: vscode.env.sessionId });
+    this.housekeeping();
     this.statusBar.name = 'LSTM Lens';
     this.statusBar.command = COMMANDS.inspect;
     this.disposables.push(
@@ -125,6 +127,7 @@ class LstmLens implements vscode.Disposable {
       vscode.commands.registerCommand(COMMANDS.generate, () => this.generate()),
       vscode.commands.registerCommand(COMMANDS.inspect, () => this.inspect()),
       vscode.commands.registerCommand(COMMANDS.forget, () => this.forget()),
+      vscode.commands.registerCommand(COMMANDS.forgetMissing, () => this.forgetMissing()),
       vscode.window.onDidChangeActiveTextEditor(() => {
         this.refreshStatusBar();
         this.schedulePanelUpdate();
@@ -135,6 +138,29 @@ class LstmLens implements vscode.Disposable {
       vscode.languages.registerHoverProvider({ pattern: '**' }, { provideHover: (document, position, token) => this.hover(document, position, token) }),
     );
     this.refreshStatusBar();
+  }
+
+  /**
+   * Cleanup at activation: temporary files left by interrupted saves, and the models of untitled
+   * documents of windows that have closed (a later Untitled-1 is another document). It never fails
+   * activation: what cannot be removed (read-only storage, another user's files) is logged and left.
+   */
+  private housekeeping(): void {
+    try {
+      const { removed, failed } = this.store.removeTemporaryFiles();
+      if (removed > 0) this.output.info(`removed ${removed} unfinished checkpoint file(s) left by an interrupted save`);
+      if (failed.length > 0) {
+        this.output.warn(`could not remove ${failed.length} unfinished checkpoint file(s) left by an interrupted save (${failed.slice(0, 3).map((f) => `${printable(f.name)}: ${printable(f.error)}`).join('; ')}${failed.length > 3 ? '; …' : ''}); they are left in ${printable(this.store.folder)}`);
+      }
+      const untitled = this.store.missingModels().filter((m) => m.entry.uri.startsWith('untitled:'));
+      if (untitled.length > 0) {
+        const gone = this.store.removeModels(untitled);
+        if (gone.removed > 0) this.output.info(`removed ${gone.removed} model(s) of untitled documents of closed windows`);
+        if (gone.failed.length > 0) this.output.warn(`could not remove ${gone.failed.length} model(s) of untitled documents of closed windows (${printable(gone.failed[0].error)})`);
+      }
+    } catch (e) {
+      this.output.warn(`cleanup of the model folder failed and was skipped: ${messageText(e instanceof Error ? e.message : String(e))}`);
+    }
   }
 
   hasModel(documentUri: string): boolean {
@@ -189,18 +215,35 @@ class LstmLens implements vscode.Disposable {
       return;
     }
     this.starting.add(uri);
+    let lock: ModelLock | null = null;
     try {
-      await this.startRun(editor, document, uri, name);
+      lock = this.lockModel(uri, name);
+      if (lock) await this.startRun(editor, document, uri, name, lock);
     } catch (e) {
       if (this.disposed) return;
-      this.output.error(`${name}: training could not start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      void vscode.window.showErrorMessage(`LSTM Lens: training on ${name} could not start: ${e instanceof Error ? e.message : String(e)}`);
+      this.output.error(`${name}: training could not start: ${messageText(e instanceof Error ? (e.stack ?? e.message) : String(e))}`);
+      void vscode.window.showErrorMessage(`LSTM Lens: training on ${name} could not start: ${messageText(e instanceof Error ? e.message : String(e))}`);
     } finally {
+      lock?.release();
       this.starting.delete(uri);
     }
   }
 
-  private async startRun(editor: vscode.TextEditor, document: vscode.TextDocument, uri: string, name: string): Promise<void> {
+  /**
+   * Takes the model's lock for a run (held while asking, training and saving): another window that
+   * trains the same file has it, and this one says so and does not start. Null: not taken (said).
+   */
+  private lockModel(uri: string, name: string): ModelLock | null {
+    const checkpointPath = this.store.prepare(uri);
+    const got = acquireModelLock(checkpointPath);
+    if (got.ok) return got.lock;
+    const who = lockOwnerText(got.owner);
+    this.output.info(`${name}: not started: its model is being trained in ${who}`);
+    void vscode.window.showWarningMessage(`LSTM Lens: ${name} is training in ${who}. Stop it there first, or wait for it to finish.`);
+    return null;
+  }
+
+  private async startRun(editor: vscode.TextEditor, document: vscode.TextDocument, uri: string, name: string, lock: ModelLock): Promise<void> {
     const values = this.readSettingsOrExplain();
     if (!values) return;
 
@@ -219,13 +262,19 @@ class LstmLens implements vscode.Disposable {
 
     let resumeFrom: string | null = null;
     if (this.store.has(uri)) {
+      const asked = this.store.identity(uri);
       const decision = await this.askContinueOrRestart(uri, name, text);
-      if (decision === undefined) return;
+      if (decision === undefined || this.disposed) return;
+      // The model asked about must be the one continued: never a deleted or replaced one.
+      if (this.store.identity(uri) !== asked) {
+        void vscode.window.showWarningMessage(`LSTM Lens: the saved model of ${name} was ${this.store.has(uri) ? 'replaced' : 'deleted'} while LSTM Lens was asking; nothing was started. Train again to choose anew.`);
+        return;
+      }
       if (decision === 'continue') resumeFrom = this.store.checkpointPath(uri);
     }
     const { shape, settings } = trainingPlan(values);
     const checkpointPath = this.store.prepare(uri);
-    const request: TrainRequest = { type: 'train', text, sourceName: name, shape, settings, resumeFrom, checkpointPath, saveEverySteps: 50, saveEveryMs: 30_000, progressEveryMs: 200, timing: null };
+    const request: TrainRequest = { type: 'train', text, sourceName: rawName(document), shape, settings, resumeFrom, checkpointPath, saveEverySteps: 50, saveEveryMs: 30_000, progressEveryMs: 200, timing: null };
     const placement = await this.placeRun(values.backend, request, name);
     if (!placement) return;
     this.output.info(`training on ${name}${selection.isEmpty ? '' : ' (selection)'} on the ${placement.backend === 'webgl' ? 'GPU' : 'CPU'} (${placement.why}): ${text.length} characters; ${resumeFrom ? `continuing the saved model for ${settings.steps} more steps` : `settings ${JSON.stringify({ ...shape, ...settings })}`}`);
@@ -244,7 +293,7 @@ class LstmLens implements vscode.Disposable {
         reportProgress(message);
       },
       onMalformed: (error: string) => {
-        if (!this.disposed) this.output.warn(`ignored a malformed message from the training worker: ${error}`);
+        if (!this.disposed) this.output.warn(`ignored a malformed message from the training worker: ${messageText(error)}`);
       },
       onBackend: (event: BackendEvent) => {
         if (!this.disposed) this.onBackend(run, event);
@@ -256,6 +305,11 @@ class LstmLens implements vscode.Disposable {
         : new WorkerJob(this.workerScript, request, handlers);
     this.runs.set(uri, run);
     this.lastRun = run;
+    lock.keepAlive(() => {
+      if (this.disposed) return;
+      this.output.warn(`${name}: another window took over this model's lock (this window did not refresh it for minutes); this run stops so that the two do not overwrite each other`);
+      run.job.stop();
+    });
     void vscode.commands.executeCommand('setContext', 'lstmLens.training', true);
     this.refreshStatusBar();
     this.schedulePanelUpdate(0);
@@ -348,12 +402,12 @@ class LstmLens implements vscode.Disposable {
   private onBackend(run: ActiveRun, event: BackendEvent): void {
     if (event.backend === 'webgl') {
       run.backend = 'GPU';
-      this.output.info(`${run.name}: training on the GPU: WebGL2 on ${event.renderer}, in the panel's ${event.thread === 'worker' ? 'Web Worker' : 'main thread (no OffscreenCanvas in its workers)'}`);
+      this.output.info(`${run.name}: training on the GPU: WebGL2 on ${printable(event.renderer)}, in the panel's ${event.thread === 'worker' ? 'Web Worker' : 'main thread (no OffscreenCanvas in its workers)'}`);
     } else {
       run.backend = 'CPU';
       run.backendWhy = `the GPU stopped: ${event.reason}`;
-      this.output.warn(`${run.name}: ${event.reason}: training continues on the CPU from step ${event.fromStep}`);
-      void vscode.window.showWarningMessage(`LSTM Lens: ${event.reason}; training on ${run.name} continues on the CPU from step ${event.fromStep}.`);
+      this.output.warn(`${run.name}: ${messageText(event.reason)}: training continues on the CPU from step ${event.fromStep}`);
+      void vscode.window.showWarningMessage(`LSTM Lens: ${messageText(event.reason)}; training on ${run.name} continues on the CPU from step ${event.fromStep}.`);
     }
     this.refreshStatusBar();
   }
@@ -361,12 +415,13 @@ class LstmLens implements vscode.Disposable {
   private async askContinueOrRestart(uri: string, name: string, text: string): Promise<'continue' | 'restart' | undefined> {
     let detail: string;
     try {
-      const ckpt = this.store.load(uri);
-      const summary = this.store.summarize(ckpt);
+      // The header alone (a big model's tensors are never read on this thread).
+      const summary = this.store.summary(uri);
+      if (!summary) throw new Error('it was deleted');
       const sameText = summary.source?.hash === textFingerprint(text);
       detail = `step ${summary.step}, loss ${summary.loss?.toFixed(3) ?? 'n/a'}, ${summary.tokens}-level, vocabulary ${summary.vocabSize}${sameText ? '' : '; trained on a different version of the text'}`;
     } catch (e) {
-      const choice = await vscode.window.showWarningMessage(`LSTM Lens: the saved model for ${name} cannot be read (${(e as Error).message}). Start afresh?`, { modal: true }, 'Start Afresh');
+      const choice = await vscode.window.showWarningMessage(`LSTM Lens: the saved model for ${name} cannot be read (${messageText((e as Error).message)}). Start afresh?`, { modal: true }, 'Start Afresh');
       return choice ? 'restart' : undefined;
     }
     const picked = await vscode.window.showQuickPick(
@@ -392,7 +447,7 @@ class LstmLens implements vscode.Disposable {
             `${message.shape.mode.replace(/_/g, '-')}${message.shape.bidirectional ? ', bidirectional' : ''}; ${message.parameters.toLocaleString('en-US')} parameters; ` +
             `batch ${message.batchSize} × ${message.settings.sequence_length}, ${message.settings.optimizer} lr ${message.settings.learning_rate}; steps ${message.step} → ${message.totalSteps}`,
         );
-        for (const note of message.notes) this.output.info(`${run.name}: ${note}`);
+        for (const note of message.notes) this.output.info(`${run.name}: ${messageText(note)}`);
         break;
       case 'progress':
         run.step = message.step;
@@ -432,9 +487,9 @@ class LstmLens implements vscode.Disposable {
     const kept = this.store.has(run.documentUri) ? ' The last saved checkpoint is kept.' : '';
     const message =
       outcome.kind === 'crashed'
-        ? `the training worker stopped: ${outcome.message}.${kept}`
+        ? `the training worker stopped: ${messageText(outcome.message)}.${kept}`
         : outcome.kind === 'failed'
-          ? `${outcome.message}${outcome.reason === 'diverged' ? '' : kept}`
+          ? `${messageText(outcome.message)}${outcome.reason === 'diverged' ? '' : kept}`
           : 'unexpected outcome';
     this.output.error(`${run.name}: ${message}`);
     void vscode.window.showErrorMessage(`LSTM Lens: ${run.name}: ${message}`, 'Show Log').then((choice) => {
@@ -502,7 +557,7 @@ class LstmLens implements vscode.Disposable {
             insertAt = document.positionAt(document.offsetAt(at) + piece.length);
           });
         },
-        onMalformed: (error) => this.output.warn(`ignored a malformed message from the generation worker: ${error}`),
+        onMalformed: (error) => this.output.warn(`ignored a malformed message from the generation worker: ${messageText(error)}`),
       },
     );
     this.generations.add(job);
@@ -519,8 +574,8 @@ class LstmLens implements vscode.Disposable {
     if (!first && !broken) await editor.edit(() => undefined, { undoStopBefore: false, undoStopAfter: true });
     if (broken) void vscode.window.showWarningMessage('LSTM Lens: generation stopped because the editor changed.');
     if (outcome.kind !== 'finished') {
-      this.output.error(`${name}: generation failed: ${outcome.message}`);
-      void vscode.window.showErrorMessage(`LSTM Lens: generation failed: ${outcome.message}`);
+      this.output.error(`${name}: generation failed: ${messageText(outcome.message)}`);
+      void vscode.window.showErrorMessage(`LSTM Lens: generation failed: ${messageText(outcome.message)}`);
     }
   }
 
@@ -629,14 +684,14 @@ class LstmLens implements vscode.Disposable {
         onMessage: (m) => {
           if (m.type === 'panel' && this.inspectJob === job) panel.show(m.message, placement);
         },
-        onMalformed: (error) => this.output.warn(`ignored a malformed message from the inspect worker: ${error}`),
+        onMalformed: (error) => this.output.warn(`ignored a malformed message from the inspect worker: ${messageText(error)}`),
       },
     );
     this.inspectJob = job;
     void job.outcome.then((outcome) => {
       if (this.inspectJob === job) this.inspectJob = null;
       if (outcome.kind === 'failed' || (outcome.kind === 'crashed' && this.inspectJob === null)) {
-        if (outcome.kind === 'failed') panel.show({ type: 'note', level: 'error', text: outcome.message });
+        if (outcome.kind === 'failed') panel.show({ type: 'note', level: 'error', text: messageText(outcome.message) });
       }
     });
   }
@@ -684,7 +739,7 @@ class LstmLens implements vscode.Disposable {
     if (!t || token.isCancellationRequested) return null;
     const last = t.predictions[t.T - 1];
     const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**LSTM Lens** · after \`${escapeMarkdown(t.tokens[t.T - 1])}\` the model expects:\n\n`);
+    md.appendMarkdown(`**LSTM Lens** · after \`${escapeMarkdown(printable(t.tokens[t.T - 1]))}\` the model expects:\n\n`);
     for (const p of last) md.appendMarkdown(`- \`${escapeMarkdown(JSON.stringify(p.token).slice(1, -1))}\` ${(100 * p.p).toFixed(1)}%\n`);
     return new vscode.Hover(md, range);
   }
@@ -694,18 +749,66 @@ class LstmLens implements vscode.Disposable {
     if (!editor) return;
     const uri = editor.document.uri.toString();
     const name = displayName(editor.document);
-    if (this.runs.has(uri)) {
-      void vscode.window.showWarningMessage(`LSTM Lens: ${name} is training; stop it first.`);
-      return;
-    }
     if (!this.store.has(uri)) {
       void vscode.window.showInformationMessage(`LSTM Lens: ${name} has no saved model.`);
       return;
     }
+    if (this.refuseForgetWhileInUse(uri, name)) return;
     const choice = await vscode.window.showWarningMessage(`Forget the model trained on ${name}? Its checkpoint is deleted.`, { modal: true }, 'Forget Model');
     if (choice !== 'Forget Model') return;
-    this.store.forget(uri);
+    // Asked again after the question: a run may have started meanwhile, here or in another window.
+    if (this.refuseForgetWhileInUse(uri, name)) return;
+    const got = acquireModelLock(this.store.checkpointPath(uri));
+    if (!got.ok) {
+      void vscode.window.showWarningMessage(`LSTM Lens: ${name} is training in ${lockOwnerText(got.owner)}; its model was not forgotten.`);
+      return;
+    }
+    try {
+      this.store.forget(uri);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`LSTM Lens: the model of ${name} could not be deleted: ${messageText((e as Error).message)}`);
+      return;
+    } finally {
+      got.lock.release();
+    }
     this.output.info(`${name}: model forgotten`);
+    this.refreshStatusBar();
+  }
+
+  /** A model that a run uses or is about to use (here: training, or asking whether to continue; or in another window) is not forgotten. */
+  private refuseForgetWhileInUse(uri: string, name: string): boolean {
+    let why: string | null = null;
+    if (this.runs.has(uri)) why = `${name} is training; stop it first`;
+    else if (this.starting.has(uri)) why = `a run on ${name} is starting (answer or dismiss its question first)`;
+    else {
+      const owner = this.store.lockedElsewhere(uri);
+      if (owner) why = `${name} is training in ${lockOwnerText(owner)}`;
+    }
+    if (why) void vscode.window.showWarningMessage(`LSTM Lens: ${why}; its model was not forgotten.`);
+    return why !== null;
+  }
+
+  /** "Forget Models of Missing Files": the models of files that no longer exist (and of untitled documents of closed windows). */
+  private async forgetMissing(): Promise<void> {
+    const missing = this.store.missingModels().filter((m) => !this.runs.has(m.entry.uri) && !this.starting.has(m.entry.uri));
+    const unknown = this.store.list().filter((m) => m.entry === null).length;
+    const unknownNote = unknown > 0 ? ` ${unknown} older model(s) do not record their file and are kept.` : '';
+    if (missing.length === 0) {
+      void vscode.window.showInformationMessage(`LSTM Lens: every saved model's file still exists.${unknownNote}`);
+      return;
+    }
+    const names = missing.slice(0, 5).map((m) => printable(decodeURIComponent(m.entry.uri.replace(/^[a-z]+:(\/\/)?/, '')), 80));
+    const choice = await vscode.window.showWarningMessage(
+      `Forget ${missing.length} model(s) whose file no longer exists? ${names.join(', ')}${missing.length > 5 ? ', …' : ''}`,
+      { modal: true, detail: `Their checkpoints are deleted.${unknownNote}` },
+      'Forget Models',
+    );
+    if (choice !== 'Forget Models') return;
+    // Checked again: a file may have come back, or a run started, while asking.
+    const still = this.store.missingModels().filter((m) => missing.some((x) => x.key === m.key) && !this.runs.has(m.entry.uri) && !this.starting.has(m.entry.uri));
+    const { removed, failed } = this.store.removeModels(still);
+    this.output.info(`forgot ${removed} model(s) of missing files${failed.length > 0 ? `; ${failed.length} could not be deleted (${printable(failed[0].error)})` : ''}`);
+    void vscode.window.showInformationMessage(`LSTM Lens: forgot ${removed} model(s) of missing files.${failed.length > 0 ? ` ${failed.length} could not be deleted (see the log).` : ''}`);
     this.refreshStatusBar();
   }
 
@@ -762,6 +865,7 @@ function escapeMarkdown(text: string): string {
   return text.replace(/[`\\]/g, (c) => `\\${c}`);
 }
 
-function displayName(document: vscode.TextDocument): string {
+/** The document's name as it is stored in its checkpoint (messages use displayName, which escapes it). */
+function rawName(document: vscode.TextDocument): string {
   return document.isUntitled ? document.uri.path : path.basename(document.uri.path);
 }

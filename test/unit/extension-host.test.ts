@@ -62,7 +62,7 @@ describe('settings', () => {
   it('package.json declares every command under the LSTM Lens category', () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     const commands = new Map(manifest.contributes.commands.map((c: { command: string; title: string; category: string }) => [c.command, c]));
-    for (const [id, title] of [['lstmLens.train', 'Train LSTM on This File'], ['lstmLens.stop', 'Stop Training'], ['lstmLens.generate', 'Generate Text at Cursor'], ['lstmLens.inspect', 'Inspect States'], ['lstmLens.forget', 'Forget Model for This File']]) {
+    for (const [id, title] of [['lstmLens.train', 'Train LSTM on This File'], ['lstmLens.stop', 'Stop Training'], ['lstmLens.generate', 'Generate Text at Cursor'], ['lstmLens.inspect', 'Inspect States'], ['lstmLens.forget', 'Forget Model for This File'], ['lstmLens.forgetMissing', 'Forget Models of Missing Files']]) {
       const c = commands.get(id) as { title: string; category: string } | undefined;
       assert.ok(c, id);
       assert.equal(c.title, title);
@@ -123,13 +123,13 @@ describe('model store', () => {
     const leftover = join(store.folder, '.abc.lstm.safetensors.123.tmp');
     writeFileSync(leftover, 'half');
     // A fresh one may be another window's save in progress: kept.
-    assert.equal(store.removeTemporaryFiles(), 0);
+    assert.deepEqual(store.removeTemporaryFiles(), { removed: 0, failed: [] });
     assert.ok(existsSync(leftover));
     // One untouched for longer than the limit is a leftover: removed.
     const old = new Date(Date.now() - 11 * 60 * 1000);
     utimesSync(leftover, old, old);
-    assert.equal(store.removeTemporaryFiles(), 1);
-    assert.equal(store.removeTemporaryFiles(), 0);
+    assert.deepEqual(store.removeTemporaryFiles(), { removed: 1, failed: [] });
+    assert.deepEqual(store.removeTemporaryFiles(), { removed: 0, failed: [] });
   });
 });
 

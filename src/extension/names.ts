@@ -1,0 +1,26 @@
+// How the extension host names things in its messages (notifications, the output channel, status
+// bar tooltips): every name that comes from outside (a file name, a stored source name, a token)
+// goes through printable(), so a name with a newline or a terminal escape stays one harmless line.
+// No `vscode` import: unit-tested in plain Node.
+
+import { printable } from '../engine/format';
+import type { LockOwner } from '../node/modelLock';
+
+/** A document's name in messages: its file name, or an untitled document's whole name. */
+export function displayName(document: { isUntitled: boolean; uri: { path: string } }): string {
+  const path = document.uri.path;
+  return printable(document.isUntitled ? path : path.slice(path.lastIndexOf('/') + 1));
+}
+
+/** A message from a worker or the engine, as one line for a notification or the log. */
+export function messageText(text: string): string {
+  return printable(text, 2000);
+}
+
+/** Who holds a model's lock, for "is training in another window" (the host's name is escaped too). */
+export function lockOwnerText(owner: LockOwner | null, now = Date.now()): string {
+  if (!owner || owner.pid === 0) return 'another VS Code window';
+  const minutes = Math.max(0, Math.round((now - owner.started) / 60_000));
+  const since = minutes < 1 ? 'less than a minute ago' : minutes === 1 ? 'a minute ago' : `${minutes} minutes ago`;
+  return `another VS Code window (process ${owner.pid} on ${printable(owner.host, 80)}, since ${since})`;
+}
