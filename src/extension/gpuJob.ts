@@ -5,8 +5,11 @@
 // the host writes, after decoding every byte the webview sent.
 //
 // When the GPU cannot go on (no WebGL2 or float render targets, a lost context, the panel closed,
-// no answer) the run continues on the CPU, in a Node worker, from its last checkpoint, and says so
-// once (onBackend). No `vscode` import: unit-tested in plain Node.
+// no answer at the start, or silence mid-run: a watchdog on its messages) the run continues on the
+// CPU, in a Node worker, from its last checkpoint, and says so once (onBackend). Stop on a GPU that
+// no longer answers ends the run at its last checkpoint. A checkpoint that cannot be written (as
+// opposed to one refused as not the run's) ends the run as failed: it never reports "saved".
+// No `vscode` import: unit-tested in plain Node.
 
 import { readCheckpointBytes } from '../node/files';
 import type { GpuToHost, HostToWebviewGpu } from '../protocol/gpu';
@@ -46,6 +49,14 @@ export interface GpuJobOptions {
   store(request: StoreRequest): WorkerJob;
   /** How long the webview may take to make its WebGL2 context. */
   startTimeoutMs?: number;
+  /**
+   * The watchdog: once the GPU has started, silence longer than this (or than ten of its slowest
+   * measured steps, whichever is longer; twice this before its first step, which compiles its
+   * kernels) gives it up, and the run continues on the CPU from its last checkpoint. 30 s by default.
+   */
+  silenceMs?: number;
+  /** After Stop, how long a GPU that says nothing more is waited for before the run ends at its last checkpoint (10 s by default, or five of its steps). */
+  stopGraceMs?: number;
 }
 
 /**
@@ -74,6 +85,11 @@ export class GpuTrainingJob implements TrainingJob {
   /** The newest step sent to be saved (a later one may not go back). */
   private sentStep = 0;
   private fallingBack = false;
+  /** The watchdog on the GPU's messages, and what it has measured. */
+  private silenceTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastProgress: { at: number; step: number } | null = null;
+  private slowestStepMs = 0;
 
   constructor(
     private readonly channel: GpuChannel,
@@ -117,11 +133,80 @@ export class GpuTrainingJob implements TrainingJob {
   stop(): void {
     this.stopRequested = true;
     if (this.cpu) this.cpu.stop();
-    else if (!this.settled && !this.fallingBack) this.channel.post({ type: 'gpu', message: { type: 'stop' } });
+    else if (!this.settled && !this.fallingBack) {
+      this.channel.post({ type: 'gpu', message: { type: 'stop' } });
+      this.armStopTimer();
+    }
+  }
+
+  /** The watchdog's limit now: see GpuJobOptions.silenceMs. */
+  private silenceLimitMs(): number {
+    const base = this.options.silenceMs ?? 30_000;
+    return this.lastProgress === null ? 2 * base : Math.max(base, 10 * this.slowestStepMs);
+  }
+
+  /** (Re)arms the watchdog: called on every message from a started GPU. */
+  private armWatchdog(): void {
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    const limit = this.silenceLimitMs();
+    this.silenceTimer = setTimeout(() => {
+      this.silenceTimer = null;
+      if (this.stopRequested) this.endStopped(`the GPU did not answer Stop`);
+      else this.fallBack(`the GPU stopped answering (nothing for ${Math.round(limit / 1000)} s)`);
+    }, limit);
+  }
+
+  /** After Stop: a GPU that says nothing more within the grace period is ended, the run kept at its last checkpoint. */
+  private armStopTimer(): void {
+    if (this.stopTimer) clearTimeout(this.stopTimer);
+    const grace = Math.max(this.options.stopGraceMs ?? 10_000, 5 * this.slowestStepMs);
+    this.stopTimer = setTimeout(() => {
+      this.stopTimer = null;
+      this.endStopped(`the GPU did not answer Stop within ${Math.round(grace / 1000)} s`);
+    }, grace);
+  }
+
+  private clearWatchdog(): void {
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    if (this.stopTimer) clearTimeout(this.stopTimer);
+    this.silenceTimer = this.stopTimer = null;
+  }
+
+  /** Ends a stopped run whose GPU no longer answers: the GPU worker is ended, the last checkpoint is the run's end. */
+  private endStopped(why: string): void {
+    if (this.settled || this.cpu || this.fallingBack) return;
+    this.fallingBack = true; // nothing more is taken from the GPU
+    this.clearStartTimer();
+    this.clearWatchdog();
+    this.subscription?.dispose();
+    this.channel.post({ type: 'gpuTerminate' });
+    this.handlers.onMalformed?.(`${why}: its worker was ended; the run ends at its last checkpoint`);
+    void this.saving.then(() => {
+      const step = this.savedStep ?? this.started?.step ?? 0;
+      const message = { type: 'finished' as const, reason: 'stopped' as const, step, loss: null, tokensPerSecond: 0, path: this.request.checkpointPath };
+      if (this.settled) return;
+      this.handlers.onMessage?.(message);
+      this.settle({ kind: 'finished', message });
+    });
+  }
+
+  /** A checkpoint could not be written (`reason` says so): the run ends as failed (the GPU worker is ended), never "saved". */
+  private failWrite(reason: string): void {
+    if (this.settled) return;
+    this.fallingBack = true;
+    this.clearStartTimer();
+    this.clearWatchdog();
+    this.subscription?.dispose();
+    this.channel.post({ type: 'gpuTerminate' });
+    const kept = this.savedStep !== null ? `the checkpoint of step ${this.savedStep} is kept` : this.request.resumeFrom ? 'the saved model is kept as it was' : 'nothing was saved';
+    this.settle({ kind: 'failed', reason: 'internal', message: `training stopped: ${reason}; ${kept}` });
   }
 
   private receive(m: GpuToHost): void {
     if (this.settled || this.cpu || this.fallingBack) return;
+    // Any word from the GPU shows it alive: the watchdog (and, after Stop, the grace period) start again.
+    this.armWatchdog();
+    if (this.stopRequested && this.stopTimer) this.armStopTimer();
     switch (m.type) {
       case 'backend':
         this.clearStartTimer();
@@ -132,7 +217,15 @@ export class GpuTrainingJob implements TrainingJob {
         if (this.request.resumeFrom) this.savedStep = m.step;
         this.handlers.onMessage?.(m);
         break;
-      case 'progress':
+      case 'progress': {
+        const now = performance.now();
+        if (this.lastProgress && m.step > this.lastProgress.step) {
+          this.slowestStepMs = Math.max(this.slowestStepMs, (now - this.lastProgress.at) / (m.step - this.lastProgress.step));
+        }
+        this.lastProgress = { at: now, step: m.step };
+        this.handlers.onMessage?.(m);
+        break;
+      }
       case 'panel':
         this.handlers.onMessage?.(m);
         break;
@@ -141,13 +234,16 @@ export class GpuTrainingJob implements TrainingJob {
         break;
       case 'finished': {
         const message = { ...m, path: this.request.checkpointPath };
+        this.clearWatchdog();
         void this.saving.then(() => {
+          if (this.settled) return; // a save failed meanwhile: the run failed
           this.handlers.onMessage?.(message);
           this.settle({ kind: 'finished', message });
         });
         break;
       }
       case 'failed':
+        this.clearWatchdog();
         if (m.kind === 'unavailable' || m.kind === 'lost') this.fallBack(m.message);
         else void this.saving.then(() => this.settle({ kind: 'failed', reason: m.kind as 'input' | 'diverged' | 'internal', message: m.message }));
         break;
@@ -174,8 +270,11 @@ export class GpuTrainingJob implements TrainingJob {
       type: 'store', bytes: bytes as Uint8Array<ArrayBuffer>, checkpointPath: this.request.checkpointPath,
       expect: { vocabSize: s.vocabSize, shape: s.shape, step, notBefore },
     };
-    // The chain never rejects: a save that cannot even start is reported like a refused one.
+    // The chain never rejects. A checkpoint refused as not the run's (bad bytes, another model, an
+    // earlier step) is dropped and the file keeps the last good one; one that could not be written
+    // (the disk, the folder, the store worker) ends the run as failed.
     this.saving = this.saving.then(async () => {
+      if (this.settled) return;
       try {
         const outcome = await this.options.store(request).outcome;
         if (outcome.kind === 'finished' && outcome.message.type === 'stored') {
@@ -183,9 +282,11 @@ export class GpuTrainingJob implements TrainingJob {
           if (!this.settled) this.handlers.onMessage?.({ type: 'saved', step, path: this.request.checkpointPath });
           return;
         }
-        this.handlers.onMalformed?.(`a checkpoint from the GPU worker was refused: ${outcome.message}`);
+        if (outcome.kind === 'failed' && outcome.reason === 'input') this.handlers.onMalformed?.(`a checkpoint from the GPU worker was refused: ${outcome.message}`);
+        else if (outcome.kind === 'failed') this.failWrite(outcome.message);
+        else this.failWrite(`the checkpoint could not be written (${outcome.kind === 'crashed' ? outcome.message : `the store worker answered ${outcome.message.type}`})`);
       } catch (e) {
-        this.handlers.onMalformed?.(`a checkpoint from the GPU worker could not be saved: ${(e as Error).message}`);
+        this.failWrite(`the checkpoint could not be written (${(e as Error).message})`);
       }
     });
   }
@@ -195,6 +296,7 @@ export class GpuTrainingJob implements TrainingJob {
     if (this.settled || this.cpu || this.fallingBack) return;
     this.fallingBack = true;
     this.clearStartTimer();
+    this.clearWatchdog();
     this.subscription?.dispose();
     this.channel.post({ type: 'gpuTerminate' });
     void this.saving.then(() => this.continueOnCpu(reason));
@@ -233,6 +335,7 @@ export class GpuTrainingJob implements TrainingJob {
     if (this.settled) return;
     this.settled = true;
     this.clearStartTimer();
+    this.clearWatchdog();
     this.subscription?.dispose();
     this.resolve(outcome);
   }

@@ -75,7 +75,7 @@ async function train(request: TrainRequest): Promise<void> {
     {
       post,
       save: () => {
-        writeCheckpointFile(request.checkpointPath, trainer.checkpoint());
+        writeOrExplain(() => writeCheckpointFile(request.checkpointPath, trainer.checkpoint()));
         post({ type: 'saved', step: trainer.step, path: request.checkpointPath });
       },
       yieldNow: () => yieldToEventLoop(), // lets `stop` and `watch` in
@@ -119,8 +119,18 @@ async function store(request: StoreRequest): Promise<void> {
     c.embedding_size === e.shape.embedding_size && c.bidirectional === e.shape.bidirectional && c.mode === e.shape.mode;
   if (!same) throw new InputError('its model is not the one being trained');
   if (ckpt.training.step !== e.step || e.step < e.notBefore) throw new InputError(`its step (${ckpt.training.step}) is not the run's`);
-  writeFileAtomic(request.checkpointPath, request.bytes);
+  writeOrExplain(() => writeFileAtomic(request.checkpointPath, request.bytes));
   post({ type: 'stored', step: e.step, path: request.checkpointPath });
+}
+
+/** A checkpoint write that fails says so in one line (the errno, not the storage's path); it is never an InputError (which the host reads as a refused checkpoint). */
+function writeOrExplain(write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code ? `the checkpoint could not be written (${code})` : `the checkpoint could not be written: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 async function inspect(request: InspectRequest): Promise<void> {

@@ -58,7 +58,7 @@ class ScriptedChannel implements GpuChannel {
 }
 
 let runs = 0;
-function setup(overrides: Partial<TrainRequest> = {}, startTimeoutMs = 30_000) {
+function setup(overrides: Partial<TrainRequest> = {}, startTimeoutMs = 30_000, watchdog: { silenceMs?: number; stopGraceMs?: number } = {}) {
   const dir = join(scratch, `run${++runs}`);
   const checkpointPath = join(dir, 'model.lstm.safetensors');
   mkdirSync(dir, { recursive: true });
@@ -74,7 +74,7 @@ function setup(overrides: Partial<TrainRequest> = {}, startTimeoutMs = 30_000) {
     onMessage: (m) => messages.push(m),
     onMalformed: (e) => malformed.push(e),
     onBackend: (e) => backends.push(e),
-  }, { workerSource: '/* the GPU worker */', startOnCpu: (r, h) => new WorkerJob(WORKER, r, h), store: (r) => new WorkerJob(WORKER, r), startTimeoutMs });
+  }, { workerSource: '/* the GPU worker */', startOnCpu: (r, h) => new WorkerJob(WORKER, r, h), store: (r) => new WorkerJob(WORKER, r), startTimeoutMs, ...watchdog });
   return { dir, checkpointPath, request, channel, job, messages, malformed, backends };
 }
 
@@ -138,6 +138,85 @@ describe('a GPU run as the host drives it', { timeout: 120_000 }, () => {
     const outcome = await t.job.outcome;
     assert.ok(outcome.kind === 'failed' && outcome.message === hostile);
     assert.deepEqual(readdirSync(t.dir), ['model.lstm.safetensors']);
+  });
+});
+
+describe('a checkpoint that cannot be written', { timeout: 120_000 }, () => {
+  it('ends the run as failed, says so, ends the GPU worker, and never reports it saved (a refused one does not end the run)', async () => {
+    const t = setup();
+    // Where the checkpoint goes is a folder with something in it: the rename onto it fails (EISDIR), even for root.
+    mkdirSync(join(t.checkpointPath, 'inside'), { recursive: true });
+    const run = engineRun(10);
+    t.channel.answer({ type: 'backend', renderer: 'r', thread: 'worker' });
+    t.channel.answer(run.started);
+    t.channel.answer({ type: 'checkpoint', step: 10, bytes: run.bytes.slice(0, 100) }); // refused: the run goes on
+    t.channel.answer({ type: 'checkpoint', step: 10, bytes: run.bytes });
+    t.channel.answer({ type: 'finished', reason: 'done', step: 10, loss: 3, tokensPerSecond: 100 });
+    const outcome = await t.job.outcome;
+    assert.ok(outcome.kind === 'failed' && /^training stopped: the checkpoint could not be written( \(E[A-Z]+\)|: [^\n]+); nothing was saved$/.test(outcome.message), JSON.stringify(outcome));
+    assert.equal(t.messages.filter((m) => m.type === 'saved' || m.type === 'finished').length, 0, 'never "saved", never "finished"');
+    assert.equal(t.malformed.length, 1, 'the refused one is only logged');
+    assert.equal(t.channel.posted.at(-1)?.type, 'gpuTerminate');
+  });
+
+  it('on the CPU, too, a run whose checkpoint cannot be written fails in one line naming the errno', async () => {
+    const dir = join(scratch, 'cpu-unwritable');
+    const checkpointPath = join(dir, 'model.lstm.safetensors');
+    mkdirSync(join(checkpointPath, 'inside'), { recursive: true });
+    const messages: WorkerToHost[] = [];
+    const job = new WorkerJob(WORKER, { type: 'train', text: TEXT, sourceName: 'fox.txt', shape: SHAPE, settings: { ...SETTINGS, steps: 12 }, resumeFrom: null, checkpointPath, saveEverySteps: 10, saveEveryMs: 0, progressEveryMs: 0, timing: null }, { onMessage: (m) => messages.push(m) });
+    const outcome = await job.outcome;
+    assert.ok(outcome.kind === 'failed' && outcome.reason === 'internal' && /^the checkpoint could not be written( \(E[A-Z]+\)|: [^\n]+)$/.test(outcome.message), JSON.stringify(outcome));
+    assert.equal(messages.filter((m) => m.type === 'saved' || m.type === 'finished').length, 0);
+  });
+});
+
+describe('a GPU that falls silent', { timeout: 120_000 }, () => {
+  it('mid-run: the watchdog gives it up and the CPU continues from its last checkpoint, exactly', async () => {
+    const t = setup({}, 30_000, { silenceMs: 400 });
+    const run = engineRun(10);
+    t.channel.answer({ type: 'backend', renderer: 'r', thread: 'worker' });
+    t.channel.answer(run.started);
+    t.channel.answer({ type: 'checkpoint', step: 10, bytes: run.bytes });
+    // ...and then nothing: a hung driver, a frozen webview.
+    const outcome = await t.job.outcome;
+    assert.equal(t.backends.length, 2);
+    assert.match((t.backends[1] as { reason: string }).reason, /^the GPU stopped answering \(nothing for \d+ s\)$/);
+    assert.equal((t.backends[1] as { fromStep: number }).fromStep, 10);
+    assert.ok(t.channel.posted.some((m) => m.type === 'gpuTerminate'));
+    assert.ok(outcome.kind === 'finished' && outcome.message.type === 'finished' && outcome.message.step === 40, JSON.stringify(outcome));
+    const straight = engineRun(40).trainer.checkpoint();
+    const continued = readCheckpointFile(t.checkpointPath);
+    for (const [name, values] of straight.params) assert.deepEqual(Array.from(continued.params.get(name) as Float32Array), Array.from(values), name);
+  });
+
+  it('Stop on a silent GPU ends the run at its last checkpoint: no CPU run, the GPU worker ended', async () => {
+    const t = setup({}, 30_000, { silenceMs: 60_000, stopGraceMs: 300 });
+    const run = engineRun(10);
+    t.channel.answer({ type: 'backend', renderer: 'r', thread: 'worker' });
+    t.channel.answer(run.started);
+    t.channel.answer({ type: 'checkpoint', step: 10, bytes: run.bytes });
+    await t.job.whenSaved();
+    t.job.stop();
+    const outcome = await t.job.outcome;
+    assert.ok(outcome.kind === 'finished' && outcome.message.type === 'finished' && outcome.message.reason === 'stopped' && outcome.message.step === 10, JSON.stringify(outcome));
+    assert.equal(t.backends.length, 1, 'no CPU run');
+    assert.equal(t.channel.posted.at(-1)?.type, 'gpuTerminate');
+    assert.equal(readCheckpointFile(t.checkpointPath).training.step, 10);
+    assert.ok(t.malformed.some((m) => /did not answer Stop/.test(m)));
+  });
+
+  it('Stop on a GPU that answers: its own final checkpoint and finish, as before', async () => {
+    const t = setup({}, 30_000, { silenceMs: 60_000, stopGraceMs: 60_000 });
+    const run = engineRun(10);
+    t.channel.answer(run.started);
+    t.job.stop();
+    t.channel.answer({ type: 'checkpoint', step: 10, bytes: run.bytes });
+    t.channel.answer({ type: 'finished', reason: 'stopped', step: 10, loss: 3, tokensPerSecond: 100 });
+    const outcome = await t.job.outcome;
+    assert.ok(outcome.kind === 'finished' && outcome.message.type === 'finished' && outcome.message.reason === 'stopped' && outcome.message.step === 10);
+    assert.deepEqual(t.malformed, []);
+    assert.ok(!t.channel.posted.some((m) => m.type === 'gpuTerminate'));
   });
 });
 
