@@ -11,7 +11,11 @@
 // opposed to one refused as not the run's) ends the run as failed: it never reports "saved".
 // No `vscode` import: unit-tested in plain Node.
 
-import { readCheckpointBytes } from '../node/files';
+import { open } from 'node:fs/promises';
+import { InputError } from '../engine/config';
+import { printable } from '../engine/format';
+import { readCheckpointSummary } from '../node/checkpointHeader';
+import { MAX_CHECKPOINT_BYTES } from '../node/files';
 import type { GpuToHost, HostToWebviewGpu } from '../protocol/gpu';
 import type { StoreRequest, TrainRequest, WatchRequest, WorkerToHost } from '../protocol/worker';
 import { WorkerJob, type JobHandlers, type JobOutcome } from './workerJob';
@@ -68,6 +72,34 @@ function postGpuRun(channel: GpuChannel, workerSource: string, request: TrainReq
   return channel.post({ type: 'gpuWorker', source: workerSource }) && channel.post({ type: 'gpu', message: { type: 'train', ...fields, resume, timing } });
 }
 
+/** A checkpoint's bytes (within the size limit), read asynchronously, as a plain Uint8Array of its own (not a Node Buffer, which may share a pool). */
+async function readCheckpointBytesAsync(path: string): Promise<Uint8Array<ArrayBuffer>> {
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${printable(path)}: ${code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? (e as Error).message})`}`);
+  }
+  try {
+    const { size } = await file.stat();
+    if (size > MAX_CHECKPOINT_BYTES) throw new InputError(`${printable(path)} is ${(size / 2 ** 20).toFixed(0)} MiB; the limit for a checkpoint is ${(MAX_CHECKPOINT_BYTES / 2 ** 20).toFixed(0)} MiB`);
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await file.read(bytes, at, size - at, at);
+      if (bytesRead === 0) throw new InputError(`${printable(path)}: it became shorter while being read`);
+      at += bytesRead;
+    }
+    return bytes;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`${printable(path)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  } finally {
+    await file.close();
+  }
+}
+
 export class GpuTrainingJob implements TrainingJob {
   readonly outcome: Promise<JobOutcome>;
   private resolve!: (outcome: JobOutcome) => void;
@@ -100,23 +132,46 @@ export class GpuTrainingJob implements TrainingJob {
     this.outcome = new Promise((resolve) => {
       this.resolve = resolve;
     });
-    let resume: Uint8Array<ArrayBuffer> | null = null;
-    try {
-      // A plain Uint8Array (not a Node Buffer, which may share a pool) for the webview.
-      resume = request.resumeFrom ? new Uint8Array(readCheckpointBytes(request.resumeFrom)) : null;
-    } catch (e) {
-      this.settle({ kind: 'failed', reason: 'input', message: (e as Error).message });
-      return;
-    }
     this.subscription = channel.listen(
       (m) => this.receive(m),
       () => this.fallBack('the Inspect States panel, where the GPU trained, was closed'),
     );
-    if (!postGpuRun(channel, options.workerSource, request, resume, request.timing)) {
+    if (!request.resumeFrom) this.post(null);
+    else {
+      // A model to continue travels to the webview as its bytes, read without blocking this thread
+      // (a big model is hundreds of megabytes).
+      const from = request.resumeFrom;
+      readCheckpointBytesAsync(from).then(
+        (bytes) => {
+          if (this.settled || this.fallingBack || this.cpu) return;
+          if (this.stopRequested) this.endBeforeStart();
+          else this.post(bytes);
+        },
+        (e: unknown) => this.settle({ kind: 'failed', reason: 'input', message: (e as Error).message }),
+      );
+    }
+  }
+
+  private post(resume: Uint8Array<ArrayBuffer> | null): void {
+    if (!postGpuRun(this.channel, this.options.workerSource, this.request, resume, this.request.timing)) {
       this.fallBack('the Inspect States panel, where the GPU trains, is not open');
       return;
     }
-    this.startTimer = setTimeout(() => this.fallBack(`the GPU did not start within ${Math.round((options.startTimeoutMs ?? 30000) / 1000)} s`), options.startTimeoutMs ?? 30000);
+    const startTimeoutMs = this.options.startTimeoutMs ?? 30000;
+    this.startTimer = setTimeout(() => this.fallBack(`the GPU did not start within ${Math.round(startTimeoutMs / 1000)} s`), startTimeoutMs);
+  }
+
+  /** Stopped before the GPU was even asked to start: the saved model is the run's end. */
+  private endBeforeStart(): void {
+    let step = 0;
+    try {
+      step = this.request.resumeFrom ? readCheckpointSummary(this.request.resumeFrom).step : 0;
+    } catch {
+      // unreadable: step 0 is said
+    }
+    const message = { type: 'finished' as const, reason: 'stopped' as const, step, loss: null, tokensPerSecond: 0, path: this.request.checkpointPath };
+    this.handlers.onMessage?.(message);
+    this.settle({ kind: 'finished', message });
   }
 
   /** Resolves when every checkpoint received so far has been written or refused. */

@@ -287,6 +287,8 @@ describe('when the GPU cannot go on, the run continues on the CPU', { timeout: 3
     first.channel.answer({ type: 'failed', kind: 'unavailable', message: 'x' });
     await first.job.outcome;
     const t = setup({ resumeFrom: first.checkpointPath, settings: { ...SETTINGS, steps: 5 } });
+    // The saved model is read without blocking the host's thread: its bytes go once they are read.
+    while (t.channel.posted.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     const train = t.channel.posted[1];
     assert.ok(train.type === 'gpu' && train.message.type === 'train' && train.message.resume !== null);
     assert.equal(decodeCheckpoint(train.message.resume).training.step, 10);
