@@ -1,20 +1,29 @@
 // lstm-lens: the engine from the command line (CONTRACTS.md section 3).
 // Exit status: 0 success; 2 bad usage or bad input (one line on stderr); 1 failure while running.
 
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { TrainingSettings } from '../engine/checkpoint';
-import { validateSettings } from '../engine/checkpoint';
+import type { Checkpoint, TrainingSettings } from '../engine/checkpoint';
+import { MAX_TOKENS_PER_STEP, validateSettings } from '../engine/checkpoint';
 import { InputError, type Mode } from '../engine/config';
 import { parseGradCase, runGradCase } from '../engine/grad-case';
 import { inspectText } from '../engine/inspect';
 import { parameterCount } from '../engine/model';
 import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer, type ModelShape } from '../engine/trainer';
-import { readCheckpointFile, readTextFile, writeCheckpointFile } from '../node/files';
+import {
+  checkWritable,
+  encodeReadableCheckpoint,
+  readCheckpointFile,
+  readJsonFile,
+  readTextFile,
+  removeStaleTemporaryFiles,
+  sameFile,
+  whatIsAt,
+  writeCheckpointFile,
+} from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
-import { formatRate } from '../engine/format';
+import { formatRate, printable } from '../engine/format';
 import { ProgressReporter } from './progress';
 import { bench } from './bench';
 
@@ -31,7 +40,7 @@ train FILE [--tokens char|word] [--hidden H] [--layers L] [--embedding E] [--seq
            [--steps N] [--lr X] [--seed S] [--out CKPT] [--json]
            [--mode many-to-many|many-to-one] [--bidirectional] [--optimizer adam|sgd]
            [--clip X] [--schedule constant|cosine] [--init pytorch|constant] [--init-value X]
-           [--max-vocab N] [--save-every N] [--resume] [--quiet]
+           [--max-vocab N] [--save-every N] [--resume] [--force] [--quiet]
 generate CKPT [--prime TEXT] [--length N] [--temperature X] [--top-k K] [--seed S]
 inspect CKPT --text TEXT [--top N] [--json]
 grad CASE.json
@@ -61,11 +70,17 @@ Trains an LSTM language model on FILE and writes a checkpoint (safetensors).
   --init-value X         the constant for --init constant (default 0.1, as the article)
   --max-vocab N          keep the N-1 most frequent tokens and <unk> (default 0: no cap)
   --seed S               seed for the weights and the batches (default 0)
-  --out CKPT             checkpoint path (default FILE.lstm.safetensors)
+  --out CKPT             checkpoint path (default FILE.lstm.safetensors); never the text itself
+  --force                replace a file at --out that is not an lstm-lens checkpoint
   --save-every N         also save every N steps (default 100)
-  --resume               continue the run saved at --out, to --steps in total
+  --resume               continue the run saved at --out, to --steps in total, with its own
+                         settings (only --steps and --lr can change)
   --json                 end stdout with one JSON line: steps, loss, tokens_per_s, checkpoint
-  --quiet                no progress`,
+                         (and, when training diverged, diverged: true and what happened)
+  --quiet                no progress
+
+Ctrl-C, SIGTERM and SIGHUP save the run and stop it. Training that diverges exits with status 1,
+keeping the weights from before the step that broke them.`,
   generate: `lstm-lens generate CKPT [options]
 
 Prints the continuation of the prime text, token by token.
@@ -92,9 +107,39 @@ class UsageError extends InputError {
 
 type Values = Record<string, string | boolean | undefined>;
 
-function parse(args: string[], options: ParseArgsConfig['options'], command: string): { values: Values; positionals: string[] } {
+/**
+ * parseArgs reads `--lr -1` as two options and calls it ambiguous; a value that begins with a dash
+ * but is not one of this command's options (a negative number, a text) is joined to its option as
+ * `--lr=-1`, so the option's own check answers ("must be > 0").
+ */
+function joinDashValues(args: string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const known = new Set<string>(['--help', '-h']);
+  for (const [name, o] of Object.entries(options)) {
+    known.add(`--${name}`);
+    if (o.short) known.add(`-${o.short}`);
+  }
+  const out: string[] = [];
+  for (let k = 0; k < args.length; k++) {
+    const a = args[k];
+    if (a === '--') {
+      out.push(...args.slice(k));
+      break;
+    }
+    const next = args[k + 1];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : null;
+    if (name !== null && options[name]?.type === 'string' && next !== undefined && next.startsWith('-') && next !== '-' && !known.has(next.split('=')[0])) {
+      out.push(`${a}=${next}`);
+      k++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, command: string): { values: Values; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: joinDashValues(args, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
     if (values.help) {
       process.stdout.write(`${HELP[command]}\n`);
       process.exit(0);
@@ -102,31 +147,82 @@ function parse(args: string[], options: ParseArgsConfig['options'], command: str
     return { values: values as Values, positionals };
   } catch (e) {
     // parseArgs explains some mistakes over several lines; the contract wants one.
-    throw new UsageError(`${command}: ${(e as Error).message.trim().replace(/\s*\n\s*/g, ' ')}`);
+    throw new UsageError(`${command}: ${printable((e as Error).message.trim().replace(/\s*\n\s*/g, ' '), 400)}`);
   }
 }
 
-function numberOption(values: Values, name: string, fallback: number, check: (n: number) => boolean, rule: string): number {
+/** A plain decimal whole number: digits only (no sign, no spaces, no 0x, no exponent). */
+const WHOLE = /^\d+$/;
+/** A plain decimal number: optional minus, digits with an optional fraction, an optional exponent (1e-3, 0.004, -2). */
+const DECIMAL = /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+const quoted = (raw: unknown): string => `"${printable(String(raw), 60)}"`;
+
+/** A whole-number option from `min` to `max`; anything else (-1, 2.5, 0x10, ' 8 ', 1e3) is refused naming the range. */
+function intOption(values: Values, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, extra = ''): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
+  const rule = max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
+  if (typeof raw !== 'string' || !WHOLE.test(raw)) throw new UsageError(`--${name} must be ${rule}${extra}, got ${quoted(raw)}`);
   const n = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${rule}, got "${raw}"`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be ${rule}${extra}, got ${quoted(raw)}`);
   return n;
 }
 
-const wholeAtLeast = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
-const positive = (n: number) => n > 0;
+/** A decimal number option that passes `check` (whose rule, e.g. "> 0", the message names). */
+function realOption(values: Values, name: string, fallback: number, check: (n: number) => boolean, rule: string): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = typeof raw === 'string' && DECIMAL.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${rule}, got ${quoted(raw)}`);
+  return n;
+}
+
+const MAX_SEED = 0xffffffff;
 
 function oneOf<T extends string>(values: Values, name: string, choices: readonly T[], fallback: T): T {
   const raw = values[name];
   if (raw === undefined) return fallback;
-  if (typeof raw !== 'string' || !(choices as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got "${raw}"`);
+  if (typeof raw !== 'string' || !(choices as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got ${quoted(raw)}`);
   return raw as T;
 }
 
 function onePositional(positionals: string[], what: string, command: string): string {
   if (positionals.length !== 1) throw new UsageError(`${command} takes one ${what}${positionals.length ? `, got ${positionals.length} arguments` : ''} (see lstm-lens ${command} --help)`);
   return positionals[0];
+}
+
+// ------------------------------------------------------------------------------------ stderr
+
+/** False once stderr is a closed pipe (`lstm-lens train ... 2>&1 | head -2`): the run goes on, silently. */
+let stderrOpen = true;
+
+function say(line: string): void {
+  if (stderrOpen) process.stderr.write(`${line}\n`);
+}
+
+// ------------------------------------------------------------------------------------ train
+
+/** What a fresh run sets; `--resume` continues the run as it was saved, so it takes none of these. */
+const MODEL_OPTIONS = [
+  'tokens', 'hidden', 'layers', 'embedding', 'mode', 'bidirectional', 'seq', 'batch', 'optimizer', 'clip', 'schedule', 'init', 'init-value', 'max-vocab', 'seed',
+] as const;
+
+/** The limits of the checkpoint reader (validateConfig, validateSettings), so that every run it starts can be read back. */
+const LIMITS = { hidden: 1 << 14, layers: 64, embedding: 1 << 14, vocab: 1 << 20 } as const;
+
+/** Signals that stop a run after saving it, and the exit status each gives (128 + the signal's number). */
+const STOP_SIGNALS: ReadonlyArray<[NodeJS.Signals, number]> = [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+];
+
+interface DivergenceData {
+  step?: number;
+  reason?: string;
+  suggestedLearningRate?: number;
+  keptStep?: number;
 }
 
 async function train(args: string[]): Promise<number> {
@@ -153,6 +249,7 @@ async function train(args: string[]): Promise<number> {
       out: { type: 'string' },
       'save-every': { type: 'string' },
       resume: { type: 'boolean' },
+      force: { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
@@ -160,50 +257,93 @@ async function train(args: string[]): Promise<number> {
   );
   const file = onePositional(positionals, 'FILE', 'train');
   const out = typeof values.out === 'string' ? values.out : `${file}.lstm.safetensors`;
-  const saveEvery = numberOption(values, 'save-every', 100, wholeAtLeast(1), 'a whole number >= 1');
-  const { text, notes: textNotes } = readTextFile(file);
+  const saveEvery = intOption(values, 'save-every', 100, 1);
+  const resume = values.resume === true;
+  if (resume) {
+    // Each of these would be silently ignored: the saved run has its own.
+    const ignored = MODEL_OPTIONS.filter((name) => values[name] !== undefined);
+    if (ignored.length > 0) {
+      throw new UsageError(
+        `--resume continues the run saved at ${printable(out)} with its own settings: ${ignored.map((n) => `--${n}`).join(', ')} cannot change (leave ${ignored.length > 1 ? 'them' : 'it'} out; --steps and --lr can)`,
+      );
+    }
+  }
+  // The text is never the output: same path, another spelling of it, a link or a hard link.
+  if (sameFile(file, out)) throw new UsageError(`${values.out === undefined ? 'the checkpoint path' : '--out'} ${printable(out)} is the training text ${printable(file)}; writing the checkpoint there would replace it (choose another --out)`);
+
   const log = (line: string): void => {
-    if (!values.quiet) process.stderr.write(`${line}\n`);
+    if (!values.quiet) say(line);
   };
-  for (const note of textNotes) log(`note: ${note}`);
+  const { text, notes: textNotes } = readTextFile(file);
+  for (const note of textNotes) log(`note: ${printable(note, 1000)}`);
+
+  // Where the checkpoint goes must take it, found before the run rather than after it.
+  const outOption = values.out === undefined ? 'the checkpoint path' : '--out';
+  checkWritable(out, outOption);
+  const existing = whatIsAt(out);
+  if (existing.kind === 'other' && !resume && values.force !== true) {
+    throw new UsageError(`${outOption} ${printable(out)} exists and is not an lstm-lens checkpoint; it would be replaced (choose another --out, or add --force to replace it)`);
+  }
 
   let trainer: Trainer;
-  if (values.resume) {
-    if (!existsSync(out)) throw new UsageError(`--resume: there is no checkpoint at ${out} to continue`);
+  if (resume) {
+    if (existing.kind === 'missing') throw new UsageError(`--resume: there is no checkpoint at ${printable(out)} to continue`);
     const ckpt = readCheckpointFile(out);
-    const steps = numberOption(values, 'steps', ckpt.settings.steps, wholeAtLeast(1), 'a whole number >= 1');
-    trainer = Trainer.resume({ ...ckpt, settings: { ...ckpt.settings, steps } }, text, file);
-    log(`resuming ${out} at step ${trainer.step} of ${steps}`);
+    const steps = intOption(values, 'steps', ckpt.settings.steps, 1);
+    const lr = realOption(values, 'lr', ckpt.settings.learning_rate, (n) => n > 0, 'a number > 0');
+    trainer = resumeTrainer(ckpt, text, file, { steps, learning_rate: lr });
+    log(`resuming ${printable(out)} at step ${trainer.step} of ${steps}${values.lr !== undefined ? `, learning rate ${lr} (was ${ckpt.settings.learning_rate})` : ''}`);
+    if (trainer.done) log(`note: the run is already at step ${trainer.step}; raise --steps to train further`);
   } else {
     const tokens = oneOf(values, 'tokens', ['char', 'word'] as const, 'char');
     const optimizer = oneOf(values, 'optimizer', ['adam', 'sgd'] as const, 'adam');
     const mode = oneOf(values, 'mode', ['many-to-many', 'many-to-one'] as const, 'many-to-many').replace(/-/g, '_') as Mode;
-    const embedding = numberOption(values, 'embedding', 0, wholeAtLeast(0), 'a whole number >= 0 (0: one-hot)');
-    const clip = numberOption(values, 'clip', 5, (n) => n >= 0, 'a number >= 0 (0: no clipping)');
+    const embedding = intOption(values, 'embedding', 0, 0, LIMITS.embedding, ' (0: one-hot)');
+    const clip = realOption(values, 'clip', 5, (n) => n >= 0, 'a number ≥ 0 (0: no clipping)');
+    const maxVocab = intOption(values, 'max-vocab', 0, 0, LIMITS.vocab, ' (0: no cap)');
+    if (maxVocab === 1) throw new UsageError('--max-vocab must be 0 (no cap) or at least 2 (one token and <unk>), got "1"');
     const shape: ModelShape = {
-      hidden_size: numberOption(values, 'hidden', 128, wholeAtLeast(1), 'a whole number >= 1'),
-      num_layers: numberOption(values, 'layers', 1, wholeAtLeast(1), 'a whole number >= 1'),
+      hidden_size: intOption(values, 'hidden', 128, 1, LIMITS.hidden),
+      num_layers: intOption(values, 'layers', 1, 1, LIMITS.layers),
       embedding_size: embedding === 0 ? null : embedding,
       bidirectional: values.bidirectional === true,
       mode,
     };
     const settings: TrainingSettings = validateSettings({
       tokens,
-      max_vocab: numberOption(values, 'max-vocab', 0, (n) => n === 0 || wholeAtLeast(2)(n), '0 or a whole number >= 2'),
-      sequence_length: numberOption(values, 'seq', tokens === 'char' ? 64 : 16, wholeAtLeast(1), 'a whole number >= 1'),
-      batch_size: numberOption(values, 'batch', 32, wholeAtLeast(1), 'a whole number >= 1'),
-      steps: numberOption(values, 'steps', 600, wholeAtLeast(1), 'a whole number >= 1'),
+      max_vocab: maxVocab,
+      sequence_length: intOption(values, 'seq', tokens === 'char' ? 64 : 16, 1, MAX_TOKENS_PER_STEP),
+      batch_size: intOption(values, 'batch', 32, 1, MAX_TOKENS_PER_STEP),
+      steps: intOption(values, 'steps', 600, 1),
       optimizer,
-      learning_rate: numberOption(values, 'lr', optimizer === 'adam' ? 0.004 : 0.1, positive, 'a positive number'),
+      learning_rate: realOption(values, 'lr', optimizer === 'adam' ? 0.004 : 0.1, (n) => n > 0, 'a number > 0'),
       schedule: oneOf(values, 'schedule', ['constant', 'cosine'] as const, 'constant'),
       clip: clip === 0 ? null : clip,
       init: oneOf(values, 'init', ['pytorch', 'constant'] as const, 'pytorch'),
-      init_value: numberOption(values, 'init-value', 0.1, Number.isFinite, 'a number'),
-      seed: numberOption(values, 'seed', 0, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a whole number from 0 to 4294967295'),
+      init_value: realOption(values, 'init-value', 0.1, () => true, 'a number'),
+      seed: intOption(values, 'seed', 0, 0, MAX_SEED),
     });
     trainer = Trainer.create(text, file, shape, settings);
+    if (existing.kind === 'checkpoint') {
+      const { step, loss, source } = existing.summary;
+      log(
+        `note: replacing the checkpoint at ${printable(out)}` +
+          `${step !== null ? ` (step ${step}` : ' ('}${loss !== null ? `, loss ${loss.toFixed(4)}` : ''}${source !== null ? `, trained on ${printable(source)}` : ''})` +
+          '; add --resume to continue it instead',
+      );
+    } else if (existing.kind === 'other') {
+      log(`note: --force: replacing ${printable(out)}, which is not a checkpoint`);
+    }
   }
-  for (const note of trainer.notes) log(`note: ${note}`);
+  // What this run will write must be readable by the reader: found now, not after the run.
+  try {
+    encodeReadableCheckpoint(trainer.checkpoint());
+  } catch (e) {
+    throw new InputError(printable((e as Error).message.replace(/; nothing was written$/, ''), 400) + ': this run cannot be saved');
+  }
+  const staleRemoved = removeStaleTemporaryFiles(out);
+  if (staleRemoved > 0) log(`note: removed ${staleRemoved} temporary file${staleRemoved > 1 ? 's' : ''} that killed runs left beside ${printable(out)}`);
+  for (const note of trainer.notes) log(`note: ${printable(note, 1000)}`);
   const cfg = trainer.model.config;
   const s = trainer.settings;
   log(
@@ -213,12 +353,15 @@ async function train(args: string[]): Promise<number> {
       `${parameterCount(cfg).toLocaleString('en-US')} parameters; batch ${s.batch_size} × ${s.sequence_length}, ${s.optimizer} lr ${s.learning_rate}`,
   );
 
-  const progress = values.quiet ? null : new ProgressReporter(process.stderr);
-  let interrupted = false;
-  const onInterrupt = (): void => {
-    interrupted = true;
-  };
-  process.on('SIGINT', onInterrupt);
+  const progress = values.quiet || !stderrOpen ? null : new ProgressReporter(process.stderr);
+  let stoppedBy: [NodeJS.Signals, number] | null = null;
+  const handlers = STOP_SIGNALS.map(([signal, status]) => {
+    const handler = (): void => {
+      stoppedBy ??= [signal, status];
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
   // A helper thread takes part of each large multiply where there is a second core (same results;
   // one thread wherever it cannot start).
   const pooled = startMatmulPool(2);
@@ -228,16 +371,30 @@ async function train(args: string[]): Promise<number> {
   let windowTokens = 0;
   let rate = 0;
   let lastYield = started;
+  const summary = (): Record<string, unknown> => {
+    const seconds = (performance.now() - started) / 1000;
+    const stepsRun = trainer.step - firstStep;
+    return {
+      steps: trainer.step,
+      loss: trainer.loss,
+      tokens_per_s: (stepsRun * trainer.tokensPerStep) / Math.max(seconds, 1e-9),
+      seconds,
+      checkpoint: out,
+      vocab_size: cfg.vocab_size,
+      parameters: parameterCount(cfg),
+      notes: [...textNotes, ...trainer.notes],
+    };
+  };
+  let diverged: (DivergenceData & { message: string }) | null = null;
   try {
-    while (!trainer.done && !interrupted) {
+    while (!trainer.done && stoppedBy === null) {
       try {
         trainer.trainStep();
       } catch (e) {
         if (e instanceof DivergenceError) {
-          progress?.finish();
-          writeCheckpointFile(out, trainer.checkpoint());
-          process.stderr.write(`lstm-lens: training diverged: ${e.message}. Try a lower learning rate (--lr ${(s.learning_rate / 10).toPrecision(2)}) or clipping (--clip 1). The last good weights are saved in ${out}.\n`);
-          return 1;
+          const d = e as DivergenceError & DivergenceData;
+          diverged = { message: e.message, step: d.step, reason: d.reason, suggestedLearningRate: d.suggestedLearningRate, keptStep: d.keptStep };
+          break;
         }
         throw e;
       }
@@ -251,29 +408,61 @@ async function train(args: string[]): Promise<number> {
         windowStart = now;
         windowTokens = 0;
       }
-      progress?.update({ step: trainer.step, total: s.steps, loss: trainer.loss ?? NaN, tokensPerSecond: rate }, trainer.done);
+      if (stderrOpen) progress?.update({ step: trainer.step, total: s.steps, loss: trainer.loss ?? NaN, tokensPerSecond: rate }, trainer.done);
       if (trainer.step % saveEvery === 0 && !trainer.done) writeCheckpointFile(out, trainer.checkpoint());
       if (now - lastYield > 50) {
-        await yieldToEventLoop(); // lets Ctrl-C through
+        await yieldToEventLoop(); // lets Ctrl-C, SIGTERM and SIGHUP through
         lastYield = performance.now();
       }
     }
   } finally {
-    process.off('SIGINT', onInterrupt);
     if (pooled) stopMatmulPool();
-    progress?.finish();
+    if (stderrOpen) progress?.finish();
   }
-  writeCheckpointFile(out, trainer.checkpoint());
-  const seconds = (performance.now() - started) / 1000;
-  const stepsRun = trainer.step - firstStep;
-  const tokensPerSecond = (stepsRun * trainer.tokensPerStep) / Math.max(seconds, 1e-9);
-  log(`${interrupted ? 'interrupted' : 'done'}: step ${trainer.step}, loss ${trainer.loss?.toFixed(4)}, ${formatRate(tokensPerSecond)} tokens/s; saved ${out}`);
-  if (values.json) {
-    process.stdout.write(
-      `${JSON.stringify({ steps: trainer.step, loss: trainer.loss, tokens_per_s: tokensPerSecond, seconds, checkpoint: out, vocab_size: cfg.vocab_size, parameters: parameterCount(cfg), notes: [...textNotes, ...trainer.notes] })}\n`,
+  try {
+    // The last good weights (the trainer keeps those from before the update that broke them).
+    writeCheckpointFile(out, trainer.checkpoint());
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  }
+  if (diverged !== null) {
+    const lr = diverged.suggestedLearningRate ?? Number((s.learning_rate / 10).toPrecision(2));
+    const kept = diverged.keptStep ?? trainer.step;
+    say(
+      `lstm-lens: training diverged: ${printable(diverged.message, 400)}. The last good weights (step ${kept}) are saved in ${printable(out)}; ` +
+        `continue with a lower learning rate: lstm-lens train ${shellWord(file)} --resume --out ${shellWord(out)} --lr ${lr}${s.clip === null ? ' (or clip the gradients: start afresh with --clip 1)' : ''}`,
     );
+    process.exitCode = 1;
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({ ...summary(), diverged: true, divergence: { step: diverged.step ?? trainer.step + 1, reason: diverged.reason ?? diverged.message, kept_step: kept, suggested_learning_rate: lr } })}\n`,
+      );
+    }
+    return 1;
   }
-  return interrupted ? 130 : 0;
+  const done = summary();
+  const stopped = stoppedBy as [NodeJS.Signals, number] | null;
+  log(`${stopped ? `stopped by ${stopped[0]}` : 'done'}: step ${trainer.step}, loss ${trainer.loss?.toFixed(4)}, ${formatRate(done.tokens_per_s as number)} tokens/s; saved ${printable(out)}`);
+  const status = stopped ? stopped[1] : 0;
+  process.exitCode = status;
+  if (values.json) process.stdout.write(`${JSON.stringify({ ...done, diverged: false })}\n`);
+  return status;
+}
+
+/** A path as one shell word in a suggested command (quoted when it needs to be, control characters escaped). */
+function shellWord(path: string): string {
+  const p = printable(path);
+  return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Trainer.resume with a new step count and learning rate: the engine's overrides where it has
+ * them (checked there with the reader's rules), else the saved settings with those two replaced
+ * and checked here by the same rules.
+ */
+function resumeTrainer(ckpt: Checkpoint, text: string, name: string, overrides: { steps: number; learning_rate: number }): Trainer {
+  const settings = validateSettings({ ...ckpt.settings, ...overrides });
+  return Trainer.resume({ ...ckpt, settings }, text, name);
 }
 
 function generate(args: string[]): number {
@@ -282,22 +471,17 @@ function generate(args: string[]): number {
     { prime: { type: 'string' }, length: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' } },
     'generate',
   );
-  const ckpt = readCheckpointFile(onePositional(positionals, 'CKPT', 'generate'));
-  const length = numberOption(values, 'length', 200, wholeAtLeast(0), 'a whole number >= 0');
+  const path = onePositional(positionals, 'CKPT', 'generate');
+  const length = intOption(values, 'length', 200, 0);
+  const temperature = realOption(values, 'temperature', 0.8, (n) => n >= 0, 'a number ≥ 0 (0: greedy)');
+  const topK = intOption(values, 'top-k', 0, 0, Number.MAX_SAFE_INTEGER, ' (0: all)');
+  const seed = intOption(values, 'seed', 0, 0, MAX_SEED);
+  const ckpt = readCheckpointFile(path);
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
-  const generator = new TextGenerator(
-    model,
-    tokenizer,
-    {
-      temperature: numberOption(values, 'temperature', 0.8, (n) => n >= 0, 'a number >= 0 (0: greedy)'),
-      topK: numberOption(values, 'top-k', 0, wholeAtLeast(0), 'a whole number >= 0 (0: all)'),
-    },
-    numberOption(values, 'seed', 0, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a whole number from 0 to 4294967295'),
-    ckpt.settings.sequence_length,
-  );
+  const generator = new TextGenerator(model, tokenizer, { temperature, topK }, seed, ckpt.settings.sequence_length);
   const primed = generator.prime(typeof values.prime === 'string' ? values.prime : '');
   if (primed.unknown > 0) {
-    process.stderr.write(`note: ${primed.unknown} token${primed.unknown > 1 ? 's' : ''} of the prime ${tokenizer.unknownId >= 0 ? 'read as <unk>' : `${primed.unknown > 1 ? 'are' : 'is'} not in the vocabulary and ${primed.unknown > 1 ? 'were' : 'was'} skipped`}\n`);
+    say(`note: ${primed.unknown} token${primed.unknown > 1 ? 's' : ''} of the prime ${tokenizer.unknownId >= 0 ? 'read as <unk>' : `${primed.unknown > 1 ? 'are' : 'is'} not in the vocabulary and ${primed.unknown > 1 ? 'were' : 'was'} skipped`}`);
   }
   let pending = '';
   for (let k = 0; k < length; k++) {
@@ -311,86 +495,110 @@ function generate(args: string[]): number {
   return 0;
 }
 
+/** Positions whose predictions `inspect` prints as text (all of them go to --json). */
+export const INSPECT_PRINTED_POSITIONS = 200;
+/** Positions and units of the trace that `inspect` prints as text. */
+export const INSPECT_TRACE_POSITIONS = 50;
+export const INSPECT_TRACE_UNITS = 32;
+
+/** A token as `inspect` prints it: quoted, control characters and terminal escapes escaped, long ones cut. */
+const tokenText = (t: string): string => printable(JSON.stringify(t), 60);
+
 function inspect(args: string[]): number {
   const { values, positionals } = parse(args, { text: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } }, 'inspect');
-  const ckpt = readCheckpointFile(onePositional(positionals, 'CKPT', 'inspect'));
+  const path = onePositional(positionals, 'CKPT', 'inspect');
   if (typeof values.text !== 'string') throw new UsageError('inspect needs --text TEXT');
+  const topN = intOption(values, 'top', 5, 1);
+  const ckpt = readCheckpointFile(path);
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
-  const topN = numberOption(values, 'top', 5, wholeAtLeast(1), 'a whole number >= 1');
   const result = inspectText(model, tokenizer, values.text, topN);
   if (result.T === 0) throw new InputError('the text has no tokens the model knows');
+  const T = result.T;
   const H = model.config.hidden_size;
-  const nest3 = (data: ArrayLike<number> | null): number[][][] => {
-    const out: number[][][] = [[]];
-    if (!data) return out;
-    for (let t = 0; t < result.T; t++) out[0].push(Array.from({ length: H }, (_, j) => data[t * H + j]));
-    return out;
+  const write = (chunk: string): void => {
+    process.stdout.write(chunk);
   };
   if (values.json) {
+    // Written piece by piece: the whole object as one string would not fit for a long text.
     const V = model.config.vocab_size;
-    process.stdout.write(
-      `${JSON.stringify({
-        tokens: result.tokens,
-        ids: Array.from(result.ids),
-        unknown: result.unknown,
-        logits: Array.from({ length: result.T }, (_, t) => Array.from(result.logits.subarray(t * V, t * V + V))),
-        loss: Number.isFinite(result.loss) ? result.loss : null,
-        shapes: Object.fromEntries(result.shapes),
-        top: result.top,
-        trace: result.trace.map((e) => ({
-          layer: e.layer,
-          direction: e.direction,
-          i: nest3(e.i),
-          f: nest3(e.f),
-          g: nest3(e.g),
-          o: nest3(e.o),
-          c: nest3(e.c),
-          h: nest3(e.h),
-          dh: nest3(e.dh),
-          dc: nest3(e.dc),
-        })),
-      })}\n`,
-    );
+    const rows = (data: ArrayLike<number> | null, width: number): void => {
+      write('[');
+      if (data) {
+        for (let t = 0; t < T; t++) {
+          let row = t > 0 ? ',[' : '[';
+          for (let j = 0; j < width; j++) row += (j > 0 ? ',' : '') + JSON.stringify(data[t * width + j]);
+          write(`${row}]`);
+        }
+      }
+      write(']');
+    };
+    write(`{"tokens":${JSON.stringify(result.tokens)},"ids":${JSON.stringify(Array.from(result.ids))},"unknown":${result.unknown},"logits":`);
+    rows(result.logits, V);
+    write(`,"loss":${JSON.stringify(Number.isFinite(result.loss) ? result.loss : null)},"shapes":${JSON.stringify(Object.fromEntries(result.shapes))},"top":[`);
+    for (let t = 0; t < T; t++) write((t > 0 ? ',' : '') + JSON.stringify(result.top[t]));
+    write('],"trace":[');
+    result.trace.forEach((e, k) => {
+      write(`${k > 0 ? ',' : ''}{"layer":${e.layer},"direction":${JSON.stringify(e.direction)}`);
+      for (const name of ['i', 'f', 'g', 'o', 'c', 'h', 'dh', 'dc'] as const) {
+        write(`,"${name}":[`);
+        rows(e[name], H);
+        write(']');
+      }
+      write('}');
+    });
+    write(']}\n');
     return 0;
   }
+  // As text, a bounded amount whatever the length of the text: the first positions, said so.
+  const shownPositions = Math.min(T, INSPECT_PRINTED_POSITIONS);
+  const traceT = Math.min(T, INSPECT_TRACE_POSITIONS);
+  const traceH = Math.min(H, INSPECT_TRACE_UNITS);
   const lines: string[] = [];
-  lines.push(`tokens (${result.T}): ${result.tokens.map((t) => JSON.stringify(t)).join(' ')}`);
+  const cut = (n: number, what: string): string => (n < T ? ` (the first ${n} of ${T} ${what}; --json has all)` : '');
+  lines.push(`tokens (${T}): ${result.tokens.slice(0, shownPositions).map(tokenText).join(' ')}${shownPositions < T ? ' …' : ''}`);
   if (result.unknown > 0) lines.push(`(${result.unknown} tokens not in the vocabulary)`);
   lines.push('', 'shapes:');
   const width = Math.max(...result.shapes.map(([n]) => n.length));
   for (const [name, shape] of result.shapes) lines.push(`  ${name.padEnd(width)}  (${shape.join(', ')})`);
   lines.push('', `loss (each position predicting the next): ${Number.isFinite(result.loss) ? result.loss.toFixed(4) : 'n/a (one token)'}`);
-  lines.push('', 'next-token predictions:');
-  for (let t = 0; t < result.T; t++) {
-    const next = t + 1 < result.T ? `  (actual ${JSON.stringify(result.tokens[t + 1])})` : '';
-    lines.push(`  ${String(t).padStart(3)} ${JSON.stringify(result.tokens[t]).padEnd(14)} → ${result.top[t].map((p) => `${JSON.stringify(p.token)} ${p.p.toFixed(3)}`).join(', ')}${next}`);
+  lines.push('', `next-token predictions${cut(shownPositions, 'positions')}:`);
+  for (let t = 0; t < shownPositions; t++) {
+    const next = t + 1 < T ? `  (actual ${tokenText(result.tokens[t + 1])})` : '';
+    lines.push(`  ${String(t).padStart(3)} ${tokenText(result.tokens[t]).padEnd(14)} → ${result.top[t].map((p) => `${tokenText(p.token)} ${p.p.toFixed(3)}`).join(', ')}${next}`);
   }
-  lines.push('', 'trace (batch 1; one row per step, H values each):');
+  lines.push(
+    '',
+    `trace (batch 1; one row per step, ${traceH < H ? `the first ${traceH} of ${H}` : `H = ${H}`} values each${traceT < T ? `; the first ${traceT} of ${T} steps` : ''}${traceT < T || traceH < H ? '; --json has all' : ''}):`,
+  );
   const fmt = (data: ArrayLike<number> | null, t: number): string =>
-    data ? Array.from({ length: H }, (_, j) => data[t * H + j].toFixed(3).padStart(7)).join(' ') : '(not computed)';
+    data ? Array.from({ length: traceH }, (_, j) => data[t * H + j].toFixed(3).padStart(7)).join(' ') : '(not computed)';
+  write(`${lines.join('\n')}\n`);
   for (const e of result.trace) {
-    lines.push(`  layer ${e.layer}, ${e.direction}:`);
+    const block: string[] = [`  layer ${e.layer}, ${e.direction}:`];
     for (const name of ['i', 'f', 'g', 'o', 'c', 'h', 'dh', 'dc'] as const) {
-      lines.push(`    ${name}`);
-      for (let t = 0; t < result.T; t++) lines.push(`      t=${String(t).padEnd(3)} ${fmt(e[name], t)}`);
+      block.push(`    ${name}`);
+      for (let t = 0; t < traceT; t++) block.push(`      t=${String(t).padEnd(3)} ${fmt(e[name], t)}`);
     }
+    write(`${block.join('\n')}\n`);
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
+
+/** The largest grad case read (its weights are JSON numbers: about ten bytes each). */
+const MAX_GRAD_CASE_BYTES = 64 * 2 ** 20;
 
 function grad(args: string[]): number {
   const { positionals } = parse(args, {}, 'grad');
   const path = onePositional(positionals, 'CASE.json', 'grad');
-  let json: unknown;
+  const json = readJsonFile(path, 'grad case', MAX_GRAD_CASE_BYTES);
+  let theCase;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    theCase = parseGradCase(json);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`${path}: no such file`);
-    throw new InputError(`${path}: ${code ? `cannot read it (${code})` : `not valid JSON (${(e as Error).message})`}`);
+    if (e instanceof InputError) throw new InputError(`${printable(path)}: ${e.message}`);
+    throw e;
   }
-  process.stdout.write(`${JSON.stringify(runGradCase(parseGradCase(json)))}\n`);
+  process.stdout.write(`${JSON.stringify(runGradCase(theCase))}\n`);
   return 0;
 }
 
@@ -420,22 +628,30 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}" (commands: train, generate, inspect, grad; see lstm-lens --help)`);
     }
   } catch (e) {
+    // One line whatever the message quotes (a file name with a line break, a terminal escape).
+    const message = printable(String((e as Error)?.message ?? e), 2000);
     if (e instanceof InputError) {
-      process.stderr.write(`lstm-lens: ${e.message}\n`);
+      say(`lstm-lens: ${message}`);
       return 2;
     }
-    process.stderr.write(`lstm-lens: ${(e as Error).message ?? String(e)}\n`);
-    if (process.env.LSTM_LENS_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    say(`lstm-lens: ${message}`);
+    if (process.env.LSTM_LENS_DEBUG) say(`${(e as Error).stack}`);
     return 1;
   }
 }
 
-
 if (require.main === module) {
   // A closed pipe (lstm-lens inspect ... | head) ends the output quietly.
+  // (With the status the command has set by then: train sets it before its last line.)
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit();
     throw e;
+  });
+  // A closed stderr (... 2>&1 | head -2) silences the progress and the notes; the run goes on,
+  // saves, and ends with the status it would have had.
+  // Any error of stderr: there is nowhere left to report it.
+  process.stderr.on('error', () => {
+    stderrOpen = false;
   });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
