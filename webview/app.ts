@@ -15,6 +15,7 @@ import { renderStates } from './sections/states';
 import { renderTraining } from './sections/training';
 import { ALL_PARTS, layerChoices, PanelStore, TABS, type Part, type Selection, type SequenceSource, type TabId } from './store';
 import { Tooltip } from './tooltip';
+import { linkColumns } from './heatmap';
 import { el } from './ui/dom';
 import { button, dropdown, panels, selectTab, setDisabled, tag } from './ui/toolkit';
 
@@ -41,6 +42,11 @@ const SEQUENCE_BUTTONS: Array<{ source: SequenceSource; label: string; title: st
   { source: 'selection', label: 'Selection', title: 'Trace the selected text' },
   { source: 'start', label: 'Start of file', title: 'Trace the beginning of the file' },
 ];
+
+/** How a run that is not running ended: all its steps, or fewer. */
+export function runOutcome(t: { step: number; totalSteps: number }): 'finished' | 'stopped' {
+  return t.step >= t.totalSteps ? 'finished' : 'stopped';
+}
 
 export class App {
   private readonly store = new PanelStore();
@@ -74,6 +80,7 @@ export class App {
       const element = el('div', { class: 'pane', attrs: { 'data-pane': id } });
       sections.get(PANES[id].tab)?.append(element);
       this.panes.set(id, { element, charts: new ChartSet() });
+      linkColumns(element);
     }
     this.tabs = panels(
       TABS.map((id) => ({ id, label: TAB_LABELS[id], view: sections.get(id) as HTMLElement })),
@@ -211,7 +218,7 @@ export class App {
     } else this.summary.textContent = '';
     this.status.replaceChildren();
     if (training) {
-      this.status.append(tag(training.running ? `training${training.backend ? ` on the ${training.backend}` : ''} · step ${training.step} / ${training.totalSteps}` : `trained · step ${training.step}`, training.running ? 'running' : ''));
+      this.status.append(tag(training.running ? `training${training.backend ? ` on the ${training.backend}` : ''} · step ${training.step} / ${training.totalSteps}` : `${runOutcome(training)} · step ${training.step}${training.step < training.totalSteps ? ` / ${training.totalSteps}` : ''}`, training.running ? 'running' : ''));
     } else if (m) this.status.append(tag(`step ${m.step}${m.loss === null ? '' : ` · loss ${formatValue(m.loss)}`}`));
     // The sequence line belongs to the trace.
     this.sequence.replaceChildren();
@@ -222,6 +229,13 @@ export class App {
         el('strong', { text: trace.source }),
         el('span', { class: 'muted', text: ` · ${trace.T} token${trace.T === 1 ? '' : 's'} · model at step ${trace.step}${trace.loss === null ? '' : ` · loss ${formatValue(trace.loss)}`}` }),
       );
+      // Many-to-one trains on windows: the trace reads the whole text as one sequence.
+      if (m && m.mode === 'many_to_one' && trace.T > m.sequenceLength) {
+        const trained = training?.history.loss.length ? training.history.loss[training.history.loss.length - 1] : m.loss;
+        this.sequence.append(
+          el('div', { class: 'muted windows-note', id: 'windows-note', text: `This trace reads the ${trace.T} tokens as one sequence; training read windows of ${m.sequenceLength}${trained === null ? '' : ` (trained loss ${formatValue(trained)})`}, so its loss is not the training loss.` }),
+        );
+      }
     } else this.sequence.append(el('span', { class: 'muted', text: 'No sequence traced yet.' }));
   }
 
@@ -258,7 +272,7 @@ export class App {
     const choices = layerChoices(s.model, s.trace);
     const layers = [...new Set(choices.map((c) => c.layer))];
     const directions = choices.filter((c) => c.layer === s.ui.layer).map((c) => c.direction);
-    const key = JSON.stringify([layers, directions, s.ui.layer, s.ui.direction]);
+    const key = JSON.stringify([layers, directions, s.ui.layer, s.ui.direction, s.ui.scale]);
     if (key === this.pickersKey) return;
     this.pickersKey = key;
     const layer = dropdown({
@@ -268,6 +282,17 @@ export class App {
       value: String(s.ui.layer),
       onChange: (v) => this.chooseLayer(Number(v), s.ui.direction),
     });
+    const scale = dropdown({
+      id: 'scale',
+      label: 'Colours',
+      options: [
+        { value: 'map', label: 'per map' },
+        { value: 'unit', label: 'per unit' },
+      ],
+      value: s.ui.scale,
+      onChange: (v) => this.chooseScale(v === 'unit' ? 'unit' : 'map'),
+    });
+    scale.control.title = 'Signed maps (g, c, h and the gradients): one scale per map, clipped at its 99th percentile, or one per unit (row)';
     const direction = dropdown({
       id: 'direction',
       label: 'Direction',
@@ -275,7 +300,7 @@ export class App {
       value: s.ui.direction,
       onChange: (v) => this.chooseLayer(s.ui.layer, v === 'backward' ? 'backward' : 'forward'),
     });
-    this.pickers.replaceChildren(layer.element, direction.element);
+    this.pickers.replaceChildren(layer.element, direction.element, scale.element);
   }
 
   private drawSelection(): void {
@@ -294,6 +319,14 @@ export class App {
     if (!exact) return;
     this.store.ui.layer = exact.layer;
     this.store.ui.direction = exact.direction;
+    this.tooltip.hide();
+    this.store.touch('controls', 'states', 'gradients');
+    this.schedule();
+  }
+
+  private chooseScale(scale: 'map' | 'unit'): void {
+    if (this.store.ui.scale === scale) return;
+    this.store.ui.scale = scale;
     this.tooltip.hide();
     this.store.touch('controls', 'states', 'gradients');
     this.schedule();

@@ -80,3 +80,49 @@ export function maxAbs(data: Float32Array, start = 0, end = data.length): number
   }
   return m;
 }
+
+/** The percentile the signed maps are clipped at: one outlier no longer washes out the rest. */
+export const CLIP_PERCENTILE = 99;
+
+export interface Clip {
+  /** The scale's |value| at full colour: the CLIP_PERCENTILE-th percentile of |value|. */
+  m: number;
+  /** The largest |value| (values past m show at full colour). */
+  max: number;
+  /** How many values lie past m. */
+  over: number;
+}
+
+/** The CLIP_PERCENTILE-th percentile of |value| over values [start, end) taken every `stride`. */
+export function clipOf(data: ArrayLike<number>, start = 0, end = data.length, stride = 1): Clip {
+  const abs: number[] = [];
+  for (let i = start; i < end; i += stride) {
+    const a = Math.abs(data[i]);
+    if (Number.isFinite(a)) abs.push(a);
+  }
+  if (abs.length === 0) return { m: 0, max: 0, over: 0 };
+  abs.sort((a, b) => a - b);
+  const max = abs[abs.length - 1];
+  const m = abs[Math.min(abs.length - 1, Math.ceil((CLIP_PERCENTILE / 100) * abs.length) - 1)];
+  let over = 0;
+  for (const a of abs) if (a > m) over++;
+  return { m, max, over };
+}
+
+/** A diverging scale clipped at the percentile, remembering what it clipped (for the legend). */
+export function clippedScale(clip: Clip): ColourScale & { clip: Clip } {
+  return { ...divergingScale(clip.m > 0 ? clip.m : clip.max), clip };
+}
+
+/** Black or white, whichever reads better on the LUT's colour at index i. */
+export function inkOn(lut: Uint8ClampedArray, i: number): string {
+  const k = i * 4;
+  const lum = (0.2126 * lut[k] + 0.7152 * lut[k + 1] + 0.0722 * lut[k + 2]) / 255;
+  return lum > 0.5 ? '#000000' : '#ffffff';
+}
+
+/** viridis over log10 p from 10^-3 to 1: the probability the model gave a token. */
+export function probabilityScale(): ColourScale {
+  const s = scale('sequential', -3, 0, viridis);
+  return { ...s, index: (p: number) => s.index(p > 0 ? Math.log10(p) : -3), css: (p: number) => s.css(p > 0 ? Math.log10(p) : -3) };
+}

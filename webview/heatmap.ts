@@ -4,7 +4,7 @@
 // division. Hover or keyboard shows the tooltip; a click or Enter selects the row (a unit).
 
 import { el } from './ui/dom';
-import type { ColourScale } from './colour';
+import { CLIP_PERCENTILE, inkOn, type Clip, type ColourScale } from './colour';
 import { formatValue } from './format';
 import type { Tooltip } from './tooltip';
 
@@ -37,6 +37,28 @@ export interface HeatmapOptions {
   rowLabel?: (row: number) => string;
   legend?: boolean;
   className?: string;
+  /** A scale per row (per-unit normalisation); the map's `scale` otherwise. */
+  rowScales?: ColourScale[] | null;
+  /** Print each cell's value in it (when the cells are large enough: see VALUE_CELL). */
+  values?: boolean;
+  /** Where the cursor stands: a boundary between columns (0..cols), or null. */
+  cursorAt?: number | null;
+  /** What the legend says after the range (how the scale was chosen). */
+  legendNote?: string;
+  /** The legend's end labels, when not the scale's range. */
+  legendLabels?: [string, string];
+}
+
+/** Cells at least this large show their value printed in them. */
+export const VALUE_CELL = { w: 44, h: 18 };
+
+/** A value as printed in a cell: 3 significant digits, or an exponent when tiny. */
+export function formatCell(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  const text = a < 1e-3 || a >= 1e4 ? v.toExponential(1).replace('e-', 'e−').replace('e+', 'e') : String(Number(v.toPrecision(3)));
+  return text.replace(/^-/, '−');
 }
 
 export function heatmap(o: HeatmapOptions): HTMLElement {
@@ -65,9 +87,23 @@ export function heatmap(o: HeatmapOptions): HTMLElement {
   cursor.hidden = true;
   cursor.style.width = `${o.cellW}px`;
   cursor.style.height = `${o.cellH}px`;
-  const plot = el('div', { class: 'hm-plot' }, canvas, cursor);
+  // The hovered column, across every map of the section (see linkColumns).
+  const column = el('div', { class: 'hm-colmark' });
+  column.hidden = true;
+  column.style.width = `${o.cellW}px`;
+  column.style.height = `${height}px`;
+  column.dataset.cellW = String(o.cellW);
+  const plot = el('div', { class: 'hm-plot' }, canvas, column, cursor);
   plot.style.width = `${width}px`;
   plot.style.height = `${height}px`;
+  const printed = o.values && o.cellW >= VALUE_CELL.w && o.cellH >= VALUE_CELL.h;
+  if (printed) plot.append(valueLayer(o));
+  if (o.cursorAt !== null && o.cursorAt !== undefined && o.cursorAt >= 0 && o.cursorAt <= o.cols) {
+    const mark = el('div', { class: 'hm-textcursor', title: 'the cursor', attrs: { 'data-at': o.cursorAt } });
+    mark.style.left = `${o.cursorAt * o.cellW}px`;
+    mark.style.height = `${height}px`;
+    plot.append(mark);
+  }
 
   let focus: { r: number; c: number } | null = null;
   const showAt = (r: number, c: number, x: number, y: number): void => {
@@ -76,10 +112,12 @@ export function heatmap(o: HeatmapOptions): HTMLElement {
     cursor.style.top = `${r * o.cellH}px`;
     const row = o.describeRow(r);
     const col = o.describeCol(c);
+    canvas.dispatchEvent(new CustomEvent<number | null>(COLUMN_EVENT, { bubbles: true, detail: c }));
     o.tooltip.show(x, y, { tensor: o.name, heading: o.heading, row: row.text, col: col.text, value: o.value(r, c), data: { ...row.data, ...col.data } });
   };
   const hide = (): void => {
     cursor.hidden = true;
+    canvas.dispatchEvent(new CustomEvent<number | null>(COLUMN_EVENT, { bubbles: true, detail: null }));
     o.tooltip.hide();
   };
   const cellAt = (e: MouseEvent): { r: number; c: number } | null => {
@@ -130,8 +168,48 @@ export function heatmap(o: HeatmapOptions): HTMLElement {
   body.append(plot);
 
   const caption = el('figcaption', {}, el('span', { class: 'hm-title', text: o.title }), o.subtitle ? el('span', { class: 'hm-sub', text: o.subtitle }) : null);
-  if (o.legend !== false) caption.append(legend(o.scale));
-  return el('figure', { class: `heatmap ${o.className ?? ''}`.trim(), attrs: { 'data-tensor': o.name } }, caption, body, o.footer ?? null);
+  if (o.legend !== false) caption.append(legend(o.scale, o.legendNote, o.legendLabels));
+  return el('figure', { class: `heatmap ${o.className ?? ''}`.trim(), attrs: { 'data-tensor': o.name, 'data-values': printed ? 'printed' : 'none' } }, caption, body, o.footer ?? null);
+}
+
+/** The event a map sends up when the pointer enters a column (detail: its index) or leaves (null). */
+export const COLUMN_EVENT = 'lens-column';
+
+/** Each cell's value printed over it, in black or white as the cell's colour needs. */
+function valueLayer(o: HeatmapOptions): HTMLElement {
+  const layer = el('div', { class: 'hm-values', attrs: { 'aria-hidden': 'true' } });
+  layer.style.gridTemplateColumns = `repeat(${o.cols}, ${o.cellW}px)`;
+  layer.style.gridAutoRows = `${o.cellH}px`;
+  for (let r = 0; r < o.rows; r++) {
+    const scale = o.rowScales?.[r] ?? o.scale;
+    for (let c = 0; c < o.cols; c++) {
+      const v = o.value(r, c);
+      const cell = el('span', { class: 'hm-value', text: formatCell(v), attrs: { 'data-row': r, 'data-col': c } });
+      cell.style.color = inkOn(scale.lut, scale.index(v));
+      layer.append(cell);
+    }
+  }
+  return layer;
+}
+
+/**
+ * Ties the columns of every map under `root` together: hovering column c of one map (or token c
+ * of a strip: any element with data-col sending COLUMN_EVENT) outlines column c in all of them and
+ * marks label c.
+ */
+export function linkColumns(root: HTMLElement): void {
+  let shown: number | null = null;
+  root.addEventListener(COLUMN_EVENT, (e) => {
+    const c = (e as CustomEvent<number | null>).detail;
+    if (c === shown) return;
+    shown = c;
+    for (const mark of Array.from(root.querySelectorAll<HTMLElement>('.hm-colmark'))) {
+      mark.hidden = c === null;
+      if (c !== null) mark.style.left = `${c * Number(mark.dataset.cellW)}px`;
+    }
+    for (const label of Array.from(root.querySelectorAll<HTMLElement>('.hm-col.hover, .token-chip.hover'))) label.classList.remove('hover');
+    if (c !== null) for (const label of Array.from(root.querySelectorAll<HTMLElement>(`.hm-col[data-col="${c}"], .token-chip[data-col="${c}"]`))) label.classList.add('hover');
+  });
 }
 
 function draw(canvas: HTMLCanvasElement, o: HeatmapOptions): void {
@@ -145,10 +223,11 @@ function draw(canvas: HTMLCanvasElement, o: HeatmapOptions): void {
   if (!sctx) return;
   const img = sctx.createImageData(o.cols, o.rows);
   const px = img.data;
-  const lut = o.scale.lut;
   for (let r = 0; r < o.rows; r++) {
+    const scale = o.rowScales?.[r] ?? o.scale;
+    const lut = scale.lut;
     for (let c = 0; c < o.cols; c++) {
-      const k = o.scale.index(o.value(r, c)) * 4;
+      const k = scale.index(o.value(r, c)) * 4;
       const p = (r * o.cols + c) * 4;
       px[p] = lut[k];
       px[p + 1] = lut[k + 1];
@@ -177,22 +256,43 @@ function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }
 
-/** Labels of the columns: upright when they fit their cells, slanted otherwise; every n-th when crowded. */
+/** Characters of a token label at most (longer ones end in an ellipsis; the title has it whole). */
+const MAX_LABEL = 10;
+/** A column at least this wide gets its own label (rotated when it does not fit upright). */
+export const LABEL_MIN_CELL = 9;
+
+/**
+ * Labels of the columns: every token, upright when it fits its cell, else rotated a quarter turn
+ * in a font as small as the cell needs. Columns narrower than LABEL_MIN_CELL get position numbers
+ * at round intervals instead, and the section's token strip names every token.
+ */
 function columnAxis(labels: string[], cellW: number): HTMLElement {
-  const MAX_CHARS = 10;
-  const CHAR_W = 6.6; // 11px monospace
-  const longest = Math.min(MAX_CHARS, labels.reduce((m, s) => Math.max(m, [...s].length), 0));
-  const upright = longest <= 1 || longest * CHAR_W + 4 <= cellW;
-  const spacing = upright ? Math.max(9, longest * CHAR_W + 4) : 15;
-  const every = Math.max(1, Math.ceil(spacing / cellW));
-  const axis = el('div', { class: `hm-cols ${upright ? 'upright' : 'slanted'}`, attrs: { 'aria-hidden': 'true' } });
-  axis.style.width = `${labels.length * cellW}px`;
-  // A slanted label rises at 50°: its height is its length times sin 50°.
-  if (!upright) axis.style.height = `${Math.ceil(longest * CHAR_W * 0.77) + 12}px`;
-  for (let c = 0; c < labels.length; c += every) {
-    const chars = [...labels[c]];
-    const text = chars.length > MAX_CHARS ? `${chars.slice(0, MAX_CHARS - 1).join('')}…` : labels[c];
-    const label = el('span', { class: 'hm-col', text, title: labels[c] });
+  const n = labels.length;
+  const clipped = labels.map((s) => {
+    const chars = [...s];
+    return chars.length > MAX_LABEL ? `${chars.slice(0, MAX_LABEL - 1).join('')}…` : s;
+  });
+  if (cellW < LABEL_MIN_CELL) {
+    const axis = el('div', { class: 'hm-cols numbered', attrs: { 'aria-hidden': 'true', 'data-labels': 'positions' } });
+    axis.style.width = `${n * cellW}px`;
+    const every = [1, 2, 5, 10, 20, 50, 100, 200, 500].find((k) => k * cellW >= 26) ?? 1000;
+    for (let c = 0; c < n; c += every) {
+      const label = el('span', { class: 'hm-col', text: String(c), attrs: { 'data-col': c } });
+      label.style.left = `${c * cellW + cellW / 2}px`;
+      axis.append(label);
+    }
+    return axis;
+  }
+  const longest = clipped.reduce((m, s) => Math.max(m, [...s].length), 0);
+  const fontPx = Math.max(8, Math.min(11, cellW - 1));
+  const charW = fontPx * 0.62;
+  const upright = longest * charW + 3 <= cellW;
+  const axis = el('div', { class: `hm-cols ${upright ? 'upright' : 'rotated'}`, attrs: { 'aria-hidden': 'true', 'data-labels': 'tokens' } });
+  axis.style.width = `${n * cellW}px`;
+  axis.style.fontSize = `${fontPx}px`;
+  if (!upright) axis.style.height = `${Math.ceil(longest * charW) + 6}px`;
+  for (let c = 0; c < n; c++) {
+    const label = el('span', { class: 'hm-col', text: clipped[c], title: labels[c], attrs: { 'data-col': c } });
     label.style.left = `${c * cellW + cellW / 2}px`;
     axis.append(label);
   }
@@ -206,7 +306,7 @@ function rowAxis(rows: number, cellH: number, selected: number | null, name: (ro
   const raw = Math.ceil(13 / cellH);
   const every = [1, 2, 5, 10, 20, 50, 100, 200, 500].find((n) => n >= raw) ?? 1000;
   for (let r = 0; r < rows; r += every) {
-    if (selected !== null && Math.abs(r - selected) * cellH < 12 && r !== selected) continue;
+    if (selected !== null && Math.abs(r - selected) * cellH < 12) continue;
     const label = el('span', { class: 'hm-row', text: name(r) });
     label.style.top = `${r * cellH + cellH / 2}px`;
     axis.append(label);
@@ -219,8 +319,8 @@ function rowAxis(rows: number, cellH: number, selected: number | null, name: (ro
   return axis;
 }
 
-/** The scale's colours with its range: 0 … 1, or −m … 0 … +m. */
-export function legend(scale: ColourScale): HTMLElement {
+/** The scale's colours with its range: 0 … 1, or −m … 0 … +m, and how m was chosen. */
+export function legend(scale: ColourScale & { clip?: Clip }, note?: string, labels?: [string, string]): HTMLElement {
   const bar = el('canvas', { class: 'legend-bar', attrs: { width: 128, height: 1, 'aria-hidden': 'true' } });
   const ctx = bar.getContext('2d');
   if (ctx) {
@@ -231,13 +331,17 @@ export function legend(scale: ColourScale): HTMLElement {
     }
     ctx.putImageData(img, 0, 0);
   }
-  const lo = scale.kind === 'diverging' ? `−${formatValue(scale.max)}` : formatValue(scale.min);
-  const hi = scale.kind === 'diverging' ? `+${formatValue(scale.max)}` : formatValue(scale.max);
+  const lo = labels?.[0] ?? (scale.kind === 'diverging' ? `−${formatValue(scale.max)}` : formatValue(scale.min));
+  const hi = labels?.[1] ?? (scale.kind === 'diverging' ? `+${formatValue(scale.max)}` : formatValue(scale.max));
+  const clip = scale.clip;
+  const clipped = !!clip && clip.over > 0;
+  const said = note ?? (clipped && clip ? `${CLIP_PERCENTILE}th percentile of |value|; ${clip.over} larger (up to ${formatValue(clip.max)}) at full colour` : '');
   return el(
     'span',
-    { class: 'legend', attrs: { 'aria-label': `colour scale from ${lo} to ${hi}` } },
+    { class: 'legend', attrs: { 'aria-label': `colour scale from ${lo} to ${hi}${said ? ` (${said})` : ''}`, 'data-clipped': clipped ? 'yes' : 'no' } },
     el('span', { class: 'legend-lo', text: lo }),
     bar,
-    el('span', { class: 'legend-hi', text: hi }),
+    el('span', { class: 'legend-hi', text: clipped ? `${hi}*` : hi }),
+    said ? el('span', { class: 'legend-note', text: clipped ? `* ${said}` : said }) : null,
   );
 }

@@ -31,11 +31,13 @@ const UiSchema = v.object({
   direction,
   selected: v.nullable(SelectionSchema),
   sequence: v.nullable(v.picklist(['cursor', 'selection', 'start'])),
+  /** Colours of the signed maps: per map (clipped at a percentile) or per unit (each row its own). */
+  scale: v.optional(v.picklist(['map', 'unit']), 'map'),
 });
 export type UiChoices = v.InferOutput<typeof UiSchema>;
 
 export function defaultUi(): UiChoices {
-  return { tab: 'states', layer: 0, direction: 'forward', selected: null, sequence: null };
+  return { tab: 'states', layer: 0, direction: 'forward', selected: null, sequence: null, scale: 'map' };
 }
 
 export interface History {
@@ -50,6 +52,8 @@ export interface Training {
   step: number;
   totalSteps: number;
   tokensPerSecond: number;
+  /** The run's average, when the host says. */
+  averageTokensPerSecond?: number;
   clip: number | null;
   /** Where the run trains, when the host says. */
   backend?: 'CPU' | 'GPU';
@@ -190,12 +194,15 @@ export class PanelStore {
         totalSteps: m.totalSteps,
         tokensPerSecond: m.tokensPerSecond,
         clip: m.clip,
+        ...(m.averageTokensPerSecond !== undefined ? { averageTokensPerSecond: m.averageTokensPerSecond } : {}),
         ...(m.backend ? { backend: m.backend } : {}),
         history: { step: [...h.step], loss: [...h.loss], gradNorm: [...h.gradNorm], learningRate: [...h.learningRate] },
       };
     } else {
       const t = this.training;
       Object.assign(t, { running: m.running, step: m.step, totalSteps: m.totalSteps, tokensPerSecond: m.tokensPerSecond, clip: m.clip }, m.backend ? { backend: m.backend } : {});
+      if (m.averageTokensPerSecond !== undefined) t.averageTokensPerSecond = m.averageTokensPerSecond;
+      else delete t.averageTokensPerSecond;
       const n = Math.min(h.step.length, h.loss.length, h.gradNorm.length, h.learningRate.length);
       for (let i = 0; i < n; i++) {
         t.history.step.push(h.step[i]);

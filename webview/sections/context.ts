@@ -3,6 +3,7 @@
 import type { ChartSet, Theme } from '../charts';
 import type { PanelStore, Selection } from '../store';
 import type { Tooltip } from '../tooltip';
+import { VALUE_CELL } from '../heatmap';
 
 export interface SectionContext {
   store: PanelStore;
@@ -26,10 +27,12 @@ export const STATE_TITLES: Record<string, string> = {
   dc: 'dL/dc',
 };
 
-/** Largest and smallest width of a time step in the units × steps maps, in CSS pixels. */
-const MAX_CELL = 40;
+/** Largest width of a time step in the units × steps maps, in CSS pixels. */
+const MAX_CELL = 72;
 /** Height a map may take before its rows get thinner than its columns. */
 const MAP_HEIGHT = 520;
+/** Rows of a map whose cells may be taller than this only when the map is small. */
+const VALUE_ROWS = 24;
 
 export interface MapLayout {
   perRow: number;
@@ -37,6 +40,8 @@ export interface MapLayout {
   cellW: number;
   /** Height of a unit (row): the step's width, unless H units would make the map too tall. */
   cellH: number;
+  /** Cells are large enough to print their values. */
+  values: boolean;
 }
 
 /** Width of a step when `perRow` maps share the width, each with its unit axis. */
@@ -46,16 +51,25 @@ function stepWidth(width: number, T: number, perRow: number, gap = 28, axis = 34
 }
 
 /**
- * How many maps go across and their cells: the most per row whose steps stay readable (8 px, or
- * the widest possible when less). Cells are square unless H is large: then rows get thinner (down
+ * How many maps go across and their cells. A small model (at most VALUE_ROWS units) gets cells
+ * large enough to print its values when some number of maps per row allows it (the most that
+ * do); otherwise the most maps per row whose steps stay readable (8 px, or the widest possible
+ * when less). Cells are square up to 32 px tall, unless H is large: then rows get thinner (down
  * to 1 px) so that a map stays about MAP_HEIGHT tall. `choices` runs from most to fewest.
  */
 export function layoutMaps(width: number, T: number, H: number, choices: readonly number[]): MapLayout {
+  if (H <= VALUE_ROWS) {
+    const perRow = choices.find((n) => stepWidth(width, T, n) >= VALUE_CELL.w);
+    if (perRow !== undefined) {
+      const cellW = stepWidth(width, T, perRow);
+      return { perRow, cellW, cellH: Math.max(VALUE_CELL.h, Math.min(32, Math.floor(MAP_HEIGHT / H))), values: true };
+    }
+  }
   const target = Math.min(8, stepWidth(width, T, 1));
   const perRow = choices.find((n) => stepWidth(width, T, n) >= target) ?? 1;
   const cellW = stepWidth(width, T, perRow);
-  const cellH = Math.max(1, Math.min(cellW, Math.floor(MAP_HEIGHT / H)));
-  return { perRow, cellW, cellH };
+  const cellH = Math.max(1, Math.min(cellW, 32, Math.floor(MAP_HEIGHT / H)));
+  return { perRow, cellW, cellH, values: false };
 }
 
 export function placeholder(text: string): HTMLElement {

@@ -5,12 +5,13 @@
 
 import type { TraceMessage } from '../../src/protocol/panel';
 import type { Line } from '../charts';
-import { divergingScale, maxAbs } from '../colour';
+import { CLIP_PERCENTILE, clipOf, clippedScale } from '../colour';
 import { formatValue } from '../format';
 import { heatmap, legend } from '../heatmap';
 import { el } from '../ui/dom';
 import { layoutMaps, placeholder, type SectionContext } from './context';
-import { stateMap, waitingText } from './states';
+import { scaleWords, sequenceStrip, stateMap, waitingText } from './states';
+import { runHistory } from './training';
 
 const GATES = ['i', 'f', 'g', 'o'] as const;
 const GATE_NAMES: Record<(typeof GATES)[number], string> = { i: 'input gate', f: 'forget gate', g: 'candidate', o: 'output gate' };
@@ -31,8 +32,9 @@ export function renderGradients(view: HTMLElement, ctx: SectionContext): void {
           'p',
           { class: 'lede' },
           `Layer ${layer}, ${direction}: the gradient of this sequence's loss${trace.loss === null ? '' : ` (${formatValue(trace.loss)})`} with respect to each unit's hidden state h and cell state c at each step. ` +
-            'Blue is negative, red positive, scaled to the largest |value| of each map.',
+            `Blue is negative, red positive, ${scaleWords(ctx)}.`,
         ),
+        sequenceStrip(trace, 'gradients-strip'),
       );
       const layout = layoutMaps(ctx.width, trace.T, trace.H, [2, 1]);
       const grid = el('div', { class: `maps per-row-${layout.perRow}` });
@@ -101,7 +103,21 @@ function normChart(trace: TraceMessage, grads: Float32Array, direction: 'forward
   return section;
 }
 
-/** dL/dW_ih, dL/dW_hh and dL/db of the chosen layer and direction, one row per gate block. */
+/** Rows of a gate's tile at most: past it, neighbouring units merge (each cell then shows the largest |value|). */
+const TILE_ROWS = 96;
+/** Height of a gate's tile in CSS pixels at most. */
+const TILE_HEIGHT = 200;
+/** Largest cell of a tile. */
+const TILE_CELL = 24;
+/** Width of the bias bars. */
+const BAR_WIDTH = 96;
+
+/**
+ * dL/dW_ih, dL/dW_hh and dL/db of the chosen layer and direction, one row per gate: each gate's
+ * block of W_ih and of W_hh as a map with its own scale (clipped at the 99th percentile), and the
+ * biases as bars, one per unit, beside them. Tiles are sized to the width: side by side when they
+ * fit, one under the other when not; nothing scrolls sideways.
+ */
 function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement {
   const { layer, direction, selected } = ctx.store.ui;
   const suffix = `_l${layer}${direction === 'backward' ? '_reverse' : ''}`;
@@ -110,7 +126,7 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
   const whh = find('weight_hh');
   const bih = find('bias_ih');
   const bhh = find('bias_hh');
-  const section = el('section', { class: 'block' });
+  const section = el('section', { class: 'block', id: 'weight-gradients' });
   section.append(el('h3', { text: 'Weight gradients by gate' }));
   if (!wih || !whh || wih.rows % 4 !== 0) {
     section.append(placeholder('The trace has no weight gradients for this layer.'));
@@ -118,59 +134,52 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
   }
   const H = wih.rows / 4;
   const I = wih.cols;
-  // b_ih and b_hh are added together, so their gradients are the same: one column, unless they differ.
+  // b_ih and b_hh are added together, so their gradients are the same: one set of bars, unless they differ.
   const sameBias = !!bih && !!bhh && bih.data.every((v, i) => v === bhh.data[i]);
   const biases = sameBias ? [{ label: 'b', g: bih }] : [bih && { label: 'b_ih', g: bih }, bhh && { label: 'b_hh', g: bhh }].filter((b): b is { label: string; g: NonNullable<typeof bih> } => !!b);
   section.append(
     el(
       'p',
       { class: 'note-text' },
-      `dL/dW of this sequence's loss for layer ${layer} ${direction}. W_ih (${wih.rows} × ${I}) and W_hh (${whh.rows} × ${whh.cols}) stack the four gates' weights, ${H} rows each, in PyTorch's order i, f, g, o; ` +
-        `each row of a block belongs to one unit. Each matrix has its own scale.${sameBias ? ' b_ih and b_hh get the same gradient, shown once.' : ''}`,
+      `dL/dW of this sequence's loss for layer ${layer} ${direction}, one row per gate (PyTorch's order i, f, g, o): the gate's ${H} rows of W_ih (${H} × ${I}) and of W_hh (${H} × ${whh.cols}), ` +
+        `and its biases as bars. Each row of a map, and each bar, belongs to one unit. Each map has its own scale, clipped at its ${CLIP_PERCENTILE}th percentile.${sameBias ? ' b_ih and b_hh get the same gradient, shown once.' : ''}`,
     ),
   );
-  // Cells as large as fit (up to 14 px); a large layer's blocks merge neighbouring rows or columns
-  // into one cell showing the largest |value| among them, so each block stays about 120 px tall
-  // and the three matrices fit across.
-  const BLOCK_HEIGHT = 120;
-  const rowHead = 88;
-  const avail = Math.max(200, ctx.width - rowHead - 18 * (1 + biases.length) - 34);
-  const rowBin = Math.max(1, Math.ceil(H / BLOCK_HEIGHT));
+  const rowBin = Math.max(1, Math.ceil(H / TILE_ROWS));
   const rows = Math.ceil(H / rowBin);
-  let cell = Math.floor(avail / (I + H + biases.length));
-  cell = Math.max(1, Math.min(cell, 14, Math.max(1, Math.floor(BLOCK_HEIGHT / rows))));
-  const room = Math.max(60, avail - biases.length * cell);
-  const colBin = Math.max(1, Math.ceil(((I + H) * cell) / room));
+  const AXIS = 34;
+  const GATE_LABEL = 92;
+  const GAP = 18;
+  const barsW = biases.length * (BAR_WIDTH + GAP);
+  // Side by side when two tiles of at least 120 px fit beside the gate's label and bars; else stacked.
+  const sideBySide = ctx.width - GATE_LABEL - barsW - 2 * (AXIS + GAP) >= 240;
+  const tileW = sideBySide ? Math.floor((ctx.width - GATE_LABEL - barsW - 2 * (AXIS + GAP)) / 2) : Math.max(60, ctx.width - AXIS - 8);
+  const cellFor = (cols: number): { cell: number; colBin: number } => {
+    const cell = Math.max(1, Math.min(TILE_CELL, Math.floor(TILE_HEIGHT / rows), Math.floor(tileW / cols)));
+    return { cell, colBin: Math.max(1, Math.ceil((cols * cell) / tileW)) };
+  };
   const span = (i: number, bin: number, n: number): [number, number] => [i * bin, Math.min(n, (i + 1) * bin) - 1];
   const describeSpan = (what: string, i: number, bin: number, n: number): string => {
     const [a, b] = span(i, bin, n);
     return bin === 1 || a === b ? `${what} ${a}` : `${what}s ${a}–${b}`;
   };
-
-  const isSelected = selected && selected.layer === layer && selected.direction === direction;
+  // One cell size for both matrices (the smaller), so their rows line up.
+  const sizes = [cellFor(I), cellFor(whh.cols)];
+  const cell = Math.min(sizes[0].cell, sizes[1].cell);
   const matrices = [
-    { key: 'W_ih', title: 'dL/dW_ih', g: wih, colBin, describe: (c: number) => describeSpan('input', c, colBin, I) },
-    { key: 'W_hh', title: 'dL/dW_hh', g: whh, colBin, describe: (c: number) => describeSpan('h_{t−1} unit', c, colBin, whh.cols) },
-    ...biases.map((b) => ({ key: b.label, title: `dL/d${b.label}`, g: b.g, colBin: 1, describe: () => 'bias' })),
+    { key: 'W_ih', title: 'dL/dW_ih', g: wih, colBin: Math.max(1, Math.ceil((I * cell) / tileW)), describe: (c: number, bin: number) => describeSpan('input', c, bin, I) },
+    { key: 'W_hh', title: 'dL/dW_hh', g: whh, colBin: Math.max(1, Math.ceil((whh.cols * cell) / tileW)), describe: (c: number, bin: number) => describeSpan('h_{t−1} unit', c, bin, whh.cols) },
   ];
-  const table = el('div', { class: 'blocks' });
-  table.style.gridTemplateColumns = `${rowHead}px repeat(${matrices.length}, max-content)`;
-  table.append(el('div', { class: 'blocks-corner' }));
-  const scales = matrices.map((m) => divergingScale(maxAbs(m.g.data)));
-  matrices.forEach((m, i) => {
-    table.append(
-      el(
-        'div',
-        { class: 'blocks-head' },
-        el('div', {}, el('span', { class: 'hm-title', text: m.title }), ' ', el('span', { class: 'hm-sub', text: m.key.startsWith('b') ? `(${m.g.rows})` : `(${m.g.rows}, ${m.g.cols})` })),
-        legend(scales[i]),
-      ),
-    );
-  });
+  const isSelected = selected && selected.layer === layer && selected.direction === direction;
+  const grid = el('div', { class: `gate-rows ${sideBySide ? 'side-by-side' : 'stacked'}` });
   GATES.forEach((gate, k) => {
-    table.append(el('div', { class: 'blocks-gate' }, el('span', { class: 'hm-title', text: gate }), el('span', { class: 'hm-sub', text: GATE_NAMES[gate] })));
-    matrices.forEach((m, i) => {
+    const row = el('div', { class: 'gate-row', attrs: { 'data-gate': gate } });
+    row.append(el('div', { class: 'blocks-gate' }, el('span', { class: 'hm-title', text: gate }), el('span', { class: 'hm-sub', text: GATE_NAMES[gate] })));
+    for (const m of matrices) {
       const cols = m.g.cols;
+      const start = k * H * cols;
+      const end = start + H * cols;
+      const scale = clippedScale(clipOf(m.g.data, start, end));
       const value = (r: number, c: number): number => {
         if (rowBin === 1 && m.colBin === 1) return m.g.data[(k * H + r) * cols + c];
         // The merged cell: the value of largest magnitude, with its sign.
@@ -178,38 +187,89 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
         const [c0, c1] = span(c, m.colBin, cols);
         let best = 0;
         for (let y = r0; y <= r1; y++) {
-          const row = (k * H + y) * cols;
-          for (let x = c0; x <= c1; x++) if (Math.abs(m.g.data[row + x]) > Math.abs(best)) best = m.g.data[row + x];
+          const at = (k * H + y) * cols;
+          for (let x = c0; x <= c1; x++) if (Math.abs(m.g.data[at + x]) > Math.abs(best)) best = m.g.data[at + x];
         }
         return best;
       };
-      table.append(
+      row.append(
         heatmap({
           name: `${m.key}.${gate}`,
-          title: '',
+          title: m.title,
+          subtitle: `${gate} rows (${H}, ${cols})`,
           heading: `${m.title} · ${gate} block · layer ${layer} ${direction}${rowBin > 1 || m.colBin > 1 ? ' (merged cells: largest |value|)' : ''}`,
           rows,
           cols: Math.ceil(cols / m.colBin),
           value,
-          scale: scales[i],
+          scale,
           cellW: cell,
           cellH: cell,
           colLabels: null,
           describeRow: (r) => ({ text: describeSpan('unit', r, rowBin, H), data: { unit: String(r * rowBin), gate } }),
-          describeCol: (c) => ({ text: m.describe(c), data: { col: String(c * m.colBin) } }),
+          describeCol: (c) => ({ text: m.describe(c, m.colBin), data: { col: String(c * m.colBin) } }),
           selectedRow: isSelected ? Math.floor(selected.unit / rowBin) : null,
           onSelect: rowBin === 1 ? (unit) => ctx.select({ layer, direction, tensor: gate, unit }) : undefined,
           tooltip: ctx.tooltip,
-          legend: false,
-          rowAxis: i === 0,
           rowLabel: (r) => String(r * rowBin),
           className: 'block-map',
         }),
       );
-    });
+    }
+    for (const b of biases) row.append(biasBars(b.label, gate, b.g.data.subarray(k * H, (k + 1) * H), rowBin, cell, layer, direction, ctx));
+    grid.append(row);
   });
-  section.append(el('div', { class: 'scroll-x' }, table));
+  section.append(grid);
   return section;
+}
+
+/** A gate's bias gradients as bars, one per unit (merged units: the largest |value|), from a zero line. */
+function biasBars(label: string, gate: string, data: Float32Array, rowBin: number, cellH: number, layer: number, direction: string, ctx: SectionContext): HTMLElement {
+  const H = data.length;
+  const rows = Math.ceil(H / rowBin);
+  const values = Array.from({ length: rows }, (_, r) => {
+    let best = 0;
+    for (let u = r * rowBin; u < Math.min(H, (r + 1) * rowBin); u++) if (Math.abs(data[u]) > Math.abs(best)) best = data[u];
+    return best;
+  });
+  const clip = clipOf(data);
+  const scale = clippedScale(clip);
+  const m = scale.max;
+  const barH = Math.max(cellH, 1);
+  const height = rows * barH;
+  const canvas = el('canvas', {
+    class: 'bias-bars',
+    attrs: { width: BAR_WIDTH, height, tabindex: 0, 'data-tensor': `${label}.${gate}`, 'data-rows': rows, 'aria-label': `dL/d${label}, ${gate} block: one bar per unit`, 'aria-describedby': 'tooltip' },
+  });
+  canvas.style.width = `${BAR_WIDTH}px`;
+  canvas.style.height = `${height}px`;
+  const c2d = canvas.getContext('2d');
+  if (c2d) {
+    const mid = BAR_WIDTH / 2;
+    values.forEach((v, r) => {
+      const len = Math.max(-1, Math.min(1, v / (m || 1))) * (mid - 1);
+      c2d.fillStyle = scale.css(v);
+      const x = len >= 0 ? mid : mid + len;
+      c2d.fillRect(x, r * barH + (barH >= 4 ? 1 : 0), Math.max(1, Math.abs(len)), barH >= 4 ? barH - 2 : barH);
+    });
+    c2d.fillStyle = ctx.theme.muted;
+    c2d.fillRect(Math.floor(mid), 0, 1, height);
+  }
+  const show = (r: number, x: number, y: number): void => {
+    const [a, b] = [r * rowBin, Math.min(H, (r + 1) * rowBin) - 1];
+    ctx.tooltip.show(x, y, { tensor: `${label}.${gate}`, heading: `dL/d${label} · ${gate} block · layer ${layer} ${direction}`, row: a === b ? `unit ${a}` : `units ${a}–${b}`, col: 'bias', value: values[r], data: { unit: String(a), gate } });
+  };
+  canvas.addEventListener('mousemove', (e) => {
+    const rect = canvas.getBoundingClientRect();
+    const r = Math.floor((e.clientY - rect.top) / barH);
+    if (r >= 0 && r < rows) show(r, e.clientX, e.clientY);
+  });
+  canvas.addEventListener('mouseleave', () => ctx.tooltip.hide());
+  return el(
+    'figure',
+    { class: 'bias', attrs: { 'data-tensor': `${label}.${gate}` } },
+    el('figcaption', {}, el('span', { class: 'hm-title', text: `dL/d${label}` }), el('span', { class: 'hm-sub', text: `(${H})` }), legend(scale)),
+    el('div', { class: 'bias-plot' }, canvas),
+  );
 }
 
 /** The global gradient norm of every training step, the clip threshold, and the clipped steps. */
@@ -219,26 +279,34 @@ export function renderGradientNorm(view: HTMLElement, ctx: SectionContext): void
 
 function gradientNorm(ctx: SectionContext): HTMLElement {
   const t = ctx.store.training;
+  const h = runHistory(ctx.store);
   const section = el('section', { class: 'block' });
   section.append(el('h3', { text: 'Gradient norm per training step' }));
-  if (!t || t.history.step.length === 0) {
+  if (!h || h.step.length === 0) {
     section.append(placeholder('No training steps yet.'));
     return section;
   }
-  const h = t.history;
-  const clip = t.clip;
-  const clipped = clip === null ? [] : h.gradNorm.map((g) => (g > clip ? g : null));
+  if (!h.gradNorm) {
+    section.append(placeholder('This checkpoint keeps no gradient norms (it was saved before they were recorded).'));
+    return section;
+  }
+  const norms = h.gradNorm;
+  // The clip threshold of the run watched, or the checkpoint's setting (not sent: unknown).
+  const clip = t ? t.clip : null;
+  const clipped = clip === null ? [] : norms.map((g) => (g > clip ? g : null));
   const events = clipped.filter((v) => v !== null).length;
+  const source = h.source === 'checkpoint' ? 'From the checkpoint (a point may be the mean of several steps). ' : '';
   section.append(
     el(
       'p',
-      { class: 'note-text', attrs: { 'data-clip-events': events } },
-      clip === null
-        ? 'The global norm of all parameter gradients before each update. This run does not clip.'
-        : `The global norm of all parameter gradients before each update; above ${formatValue(clip)} they were scaled down to it. ${events === 0 ? 'No step was clipped.' : `${events} of ${h.step.length} steps were clipped (marked).`}`,
+      { class: 'note-text', attrs: { 'data-clip-events': events, 'data-source': h.source } },
+      source +
+        (clip === null
+          ? `The global norm of all parameter gradients before each update.${t ? ' This run does not clip.' : ''}`
+          : `The global norm of all parameter gradients before each update; above ${formatValue(clip)} they were scaled down to it. ${events === 0 ? 'No step was clipped.' : `${events} of ${h.step.length} steps were clipped (marked).`}`),
     ),
   );
-  const lines: Line[] = [{ label: 'gradient norm', colour: ctx.theme.blue, values: h.gradNorm, width: 1.5 }];
+  const lines: Line[] = [{ label: 'gradient norm', colour: ctx.theme.blue, values: norms, width: 1.5 }];
   if (clip !== null) {
     lines.push({ label: 'clip', colour: ctx.theme.muted, values: h.step.map(() => clip), width: 1, dash: [4, 4] });
     lines.push({ label: 'clipped', colour: ctx.theme.red, values: clipped, markers: true });

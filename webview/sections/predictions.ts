@@ -1,10 +1,33 @@
-// Predictions: at each position, the model's most likely next tokens, with the token that really
-// comes next marked when it is among them.
+// Predictions: the sequence as text, each token coloured by the probability the model gave it
+// before reading it (how expected it was), and, for the token hovered or clicked, the tokens the
+// model found most likely there, with the probability of the one that really came, even when it
+// is not among them. The box after the last token is what the model expects next.
 
+import type { Guess, TraceMessage } from '../../src/protocol/panel';
+import { inkOn, probabilityScale } from '../colour';
 import { formatProbability, formatValue, showToken } from '../format';
+import { tokenStrip } from '../strip';
 import { el } from '../ui/dom';
 import { placeholder, type SectionContext } from './context';
 import { waitingText } from './states';
+
+/** k: how many most likely tokens each row holds (the last row's length: nothing is added to it, no token follows). */
+export function topK(trace: TraceMessage): number {
+  return trace.predictions[trace.T - 1]?.length ?? 0;
+}
+
+/** The token that follows position t and the probability it was given; p null when not known. */
+export function actualAt(trace: TraceMessage, t: number): { token: string; p: number | null; inTop: boolean } | null {
+  if (t + 1 >= trace.T) return null;
+  const token = trace.tokens[t + 1];
+  const row = trace.predictions[t] ?? [];
+  const k = topK(trace);
+  const marked = row.findIndex((g) => g.actual);
+  if (marked >= 0) return { token, p: row[marked].p, inTop: marked < k };
+  // Older recordings: no mark; found among the top k, or not known.
+  const hit = row.find((g) => g.token === token);
+  return { token, p: hit ? hit.p : null, inTop: !!hit };
+}
 
 export function renderPredictions(view: HTMLElement, ctx: SectionContext): void {
   const { trace, model } = ctx.store;
@@ -14,50 +37,126 @@ export function renderPredictions(view: HTMLElement, ctx: SectionContext): void 
     view.append(placeholder(waitingText(ctx)));
     return;
   }
+  const traceK = topK(trace);
   const oneToMany = model?.summary.mode === 'many_to_one';
+  const scale = probabilityScale();
   view.append(
     el(
       'p',
       { class: 'lede' },
-      `After reading each token, the ${trace.predictions[0]?.length ?? 0} next tokens the model finds most likely. ` +
-        `A ✓ marks the token that really follows. ${oneToMany ? 'This model is trained to predict only after the last token of a window; the earlier rows show what it makes of shorter contexts.' : ''}` +
-        (trace.loss === null ? '' : ` Mean loss over the sequence: ${formatValue(trace.loss)}.`),
+      'Each token is coloured by the probability the model gave it just before reading it: bright where it was expected, dark where it was a surprise. ' +
+        `Hover or click a token to see the ${traceK} tokens the model found most likely there; the last box is what it expects next.` +
+        (oneToMany ? ' This model was trained to predict from windows; each prediction here comes from the window that ends there.' : '') +
+        (trace.loss === null ? '' : ` Mean loss over the sequence: ${formatValue(trace.loss)} nats per token.`),
     ),
+    probabilityLegend(scale),
   );
-  const table = el('table', { class: 'predictions', id: 'predictions' });
-  table.append(
-    el('thead', {}, el('tr', {}, el('th', { text: 't', attrs: { scope: 'col' } }), el('th', { text: 'after', attrs: { scope: 'col' } }), el('th', { text: 'next', attrs: { scope: 'col' } }), el('th', { text: 'most likely next tokens', attrs: { scope: 'col' } }))),
+  let pinned = trace.T - 1;
+  const detail = el('div', { class: 'prediction-detail', id: 'prediction-detail', attrs: { 'aria-live': 'polite' } });
+  const show = (position: number | null): void => {
+    detail.replaceChildren(...details(trace, position === null ? pinned : position));
+    detail.dataset.position = String(position === null ? pinned : position);
+  };
+  const chips = tokenStrip(trace, {
+    id: 'prediction-strip',
+    interactive: true,
+    colour: (t) => {
+      if (t === 0) return null;
+      const a = actualAt(trace, t - 1);
+      if (!a || a.p === null) return null;
+      return { background: scale.css(a.p), ink: inkOn(scale.lut, scale.index(a.p)) };
+    },
+    data: (t): Record<string, string> => {
+      const a = t === 0 ? null : actualAt(trace, t - 1);
+      return a && a.p !== null ? { p: String(a.p) } : {};
+    },
+    title: (t) => {
+      const a = t === 0 ? null : actualAt(trace, t - 1);
+      return `${JSON.stringify(trace.tokens[t])} (t = ${t})${a && a.p !== null ? `: p = ${formatProbability(a.p)}` : ''}`;
+    },
+    onPick: (t) => {
+      pinned = t === 0 ? 0 : t - 1;
+      for (const c of Array.from(chips.querySelectorAll('.picked'))) c.classList.remove('picked');
+      chips.querySelector(`[data-col="${t}"]`)?.classList.add('picked');
+      show(null);
+    },
+  });
+  const next = el('button', { class: 'token-chip next-chip picked', text: 'next ▸', title: 'What the model expects after the last token', attrs: { 'data-col': 'next' } });
+  next.addEventListener('click', () => {
+    pinned = trace.T - 1;
+    for (const c of Array.from(chips.querySelectorAll('.picked'))) c.classList.remove('picked');
+    next.classList.add('picked');
+    show(null);
+  });
+  chips.append(next);
+  for (const chip of Array.from(chips.querySelectorAll<HTMLElement>('.token-chip'))) {
+    const col = chip.dataset.col;
+    chip.addEventListener('mouseenter', () => show(col === 'next' ? trace.T - 1 : Math.max(0, Number(col) - 1)));
+    chip.addEventListener('focus', () => show(col === 'next' ? trace.T - 1 : Math.max(0, Number(col) - 1)));
+  }
+  chips.addEventListener('mouseleave', () => show(null));
+  show(null);
+  view.append(chips, detail);
+}
+
+/** What the model expected at `position`: its top k, and the token that came with its probability. */
+function details(trace: TraceMessage, position: number): HTMLElement[] {
+  const row = trace.predictions[position] ?? [];
+  const actual = actualAt(trace, position);
+  const traceK = topK(trace);
+  const top: Guess[] = row.slice(0, traceK);
+  const heading = el(
+    'div',
+    { class: 'detail-heading' },
+    'After ',
+    el('code', { class: 'token', text: showToken(trace.tokens[position]) }),
+    el('span', { class: 'muted', text: ` (t = ${position})` }),
+    actual ? ', where ' : ', the end of the text: what comes next?',
+    actual ? el('code', { class: 'token', text: showToken(actual.token) }) : null,
+    actual ? ' came next' : null,
   );
-  const body = el('tbody');
-  trace.predictions.forEach((row, t) => {
-    const actual = t + 1 < trace.T ? trace.tokens[t + 1] : null;
-    const guesses = el('div', { class: 'guess-list' });
-    for (const p of row) {
-      const hit = actual !== null && p.token === actual;
-      const fill = el('span', { class: 'guess-fill' });
-      fill.style.width = `${Math.max(0, Math.min(1, p.p)) * 100}%`;
-      guesses.append(
-        el(
-          'span',
-          { class: `guess${hit ? ' hit' : ''}`, title: `${JSON.stringify(p.token)}: ${formatProbability(p.p)}` },
-          fill,
-          el('span', { class: 'guess-token', text: showToken(p.token) }),
-          el('span', { class: 'guess-p', text: formatProbability(p.p) }),
-          hit ? el('span', { class: 'guess-hit', text: '✓', attrs: { 'aria-label': 'the actual next token' } }) : null,
-        ),
-      );
-    }
-    body.append(
+  const list = el('div', { class: 'guess-list', id: 'guesses' });
+  for (const g of top) {
+    const hit = !!actual && g.token === actual.token;
+    const fill = el('span', { class: 'guess-fill' });
+    fill.style.width = `${Math.max(0, Math.min(1, g.p)) * 100}%`;
+    list.append(
       el(
-        'tr',
-        {},
-        el('td', { class: 'num', text: String(t) }),
-        el('td', { class: 'token', text: showToken(trace.tokens[t]) }),
-        el('td', { class: 'token next', text: actual === null ? '—' : showToken(actual) }),
-        el('td', { class: 'guesses' }, guesses),
+        'span',
+        { class: `guess${hit ? ' hit' : ''}`, title: `${JSON.stringify(g.token)}: ${formatProbability(g.p)}`, attrs: { 'data-token': g.token, 'data-p': String(g.p) } },
+        fill,
+        el('span', { class: 'guess-token', text: showToken(g.token) }),
+        el('span', { class: 'guess-p', text: formatProbability(g.p) }),
+        hit ? el('span', { class: 'guess-hit', text: '✓', attrs: { 'aria-label': 'the actual next token' } }) : null,
       ),
     );
-  });
-  table.append(body);
-  view.append(el('div', { class: 'scroll-x' }, table));
+  }
+  const out = [heading, list];
+  if (actual) {
+    const inTop = actual.inTop;
+    out.push(
+      el(
+        'div',
+        { class: 'actual-line', id: 'actual-p', attrs: { 'data-token': actual.token, 'data-p': actual.p === null ? '' : String(actual.p), 'data-in-top': inTop ? 'yes' : 'no' } },
+        'The actual next token ',
+        el('code', { class: 'token', text: showToken(actual.token) }),
+        actual.p === null ? ': its probability was not recorded.' : `: p = ${formatProbability(actual.p)}${inTop ? '' : ` (not among the ${traceK} most likely)`}; its loss ${formatValue(-Math.log(Math.max(actual.p, 1e-30)))} nats.`,
+      ),
+    );
+  }
+  return out;
+}
+
+function probabilityLegend(scale: ReturnType<typeof probabilityScale>): HTMLElement {
+  const bar = el('canvas', { class: 'legend-bar', attrs: { width: 128, height: 1, 'aria-hidden': 'true' } });
+  const ctx = bar.getContext('2d');
+  if (ctx) {
+    const img = ctx.createImageData(128, 1);
+    for (let i = 0; i < 128; i++) {
+      const k = Math.round((i / 127) * 255) * 4;
+      img.data.set([scale.lut[k], scale.lut[k + 1], scale.lut[k + 2], 255], i * 4);
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+  return el('div', { class: 'legend prob-legend' }, el('span', { text: 'p of the token: ≤0.1%' }), bar, el('span', { text: '100% (log scale)' }));
 }

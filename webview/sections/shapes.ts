@@ -29,7 +29,7 @@ export function renderShapes(view: HTMLElement, ctx: SectionContext): void {
   ];
   view.append(
     el('p', { class: 'lede' }, `One training step reads a batch of B sequences of T tokens. ${s.mode === 'many_to_one' ? 'Many-to-one: only the last step predicts (the next token after the window).' : 'Many-to-many: every step predicts the token after it.'}`),
-    el('dl', { class: 'dims' }, ...dims.flatMap(([k, v, what]) => [el('dt', { text: `${k} = ${v}` }), el('dd', { text: what })])),
+    el('dl', { class: 'dims' }, ...dims.map(([k, v, what]) => el('div', {}, el('dt', { text: `${k} = ${v}` }), el('dd', { text: what })))),
     el('div', { class: 'diagram-wrap' }, diagram(model, ctx.width)),
     parameterTable(model),
   );

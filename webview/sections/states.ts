@@ -7,9 +7,10 @@
 // 1 − g² is below 0.19).
 
 import { STATE_NAMES, at, type StateName, type TraceMessage } from '../../src/protocol/panel';
-import { divergingScale, gateScale, maxAbs } from '../colour';
+import { CLIP_PERCENTILE, clipOf, clippedScale, divergingScale, gateScale, type ColourScale } from '../colour';
 import { formatPercent, formatValue, showToken } from '../format';
 import { heatmap } from '../heatmap';
+import { cursorBoundary, tokenStrip } from '../strip';
 import { el } from '../ui/dom';
 import { layoutMaps, placeholder, STATE_TITLES, type MapLayout, type SectionContext } from './context';
 
@@ -32,9 +33,10 @@ export function renderStates(view: HTMLElement, ctx: SectionContext): void {
       'p',
       { class: 'lede' },
       `Layer ${layer}, ${direction}: rows are the ${trace.H} hidden units, columns the ${trace.T} tokens${direction === 'backward' ? ' (read right to left by this direction)' : ''}. ` +
-        'Gates i, f, o are sigmoids in [0, 1] (viridis); g, c and h are signed (blue below 0, red above), each scaled to its largest |value|. ' +
+        `Gates i, f, o are sigmoids in [0, 1] (viridis); g, c and h are signed (blue below 0, red above), ${scaleWords(ctx)}. ` +
         'Hover a cell for its value; click it to highlight that unit in the editor.',
     ),
+    sequenceStrip(trace, 'states-strip'),
   );
   const layout = layoutMaps(ctx.width, trace.T, trace.H, [4, 2, 1]);
   const grid = el('div', { class: `maps per-row-${layout.perRow}` });
@@ -42,6 +44,27 @@ export function renderStates(view: HTMLElement, ctx: SectionContext): void {
     grid.append(stateMap(trace, entry.states, k, name, layout, ctx));
   });
   view.append(grid);
+}
+
+/** How the signed maps are coloured, in words (the lede's). */
+export function scaleWords(ctx: SectionContext): string {
+  return ctx.store.ui.scale === 'unit'
+    ? 'each unit (row) scaled to its own largest |value|'
+    : `each map scaled to the ${CLIP_PERCENTILE}th percentile of its |values| (the few beyond show at full colour, marked * in the legend)`;
+}
+
+/** The sequence, every token named, above the maps. */
+export function sequenceStrip(trace: TraceMessage, id: string): HTMLElement {
+  return el('div', { class: 'strip-wrap' }, el('div', { class: 'strip-label muted', text: `The ${trace.T} tokens read (hover one to find its column):` }), tokenStrip(trace, { id }));
+}
+
+/** The colours of one signed (K, T, H) map: clipped per map, or one scale per unit. */
+export function signedScales(data: Float32Array, k: number, T: number, H: number, perUnit: boolean): { scale: ColourScale; rowScales: ColourScale[] | null; note?: string; labels?: [string, string] } {
+  const start = at(k, 0, 0, T, H);
+  const end = start + T * H;
+  if (!perUnit) return { scale: clippedScale(clipOf(data, start, end)), rowScales: null };
+  const rowScales = Array.from({ length: H }, (_, r) => divergingScale(clipOf(data, start + r, end, H).max));
+  return { scale: divergingScale(1), rowScales, note: 'per unit: each row to its own largest |value|', labels: ['−max', '+max'] };
 }
 
 export function waitingText(ctx: SectionContext): string {
@@ -57,7 +80,7 @@ export function stateMap(trace: TraceMessage, data: Float32Array, k: number, nam
   const start = at(k, 0, 0, T, H);
   const end = start + T * H;
   const gate = name === 'i' || name === 'f' || name === 'o';
-  const scale = gate ? gateScale() : divergingScale(maxAbs(data, start, end));
+  const scales = gate ? { scale: gateScale(), rowScales: null } : signedScales(data, k, T, H, ctx.store.ui.scale === 'unit');
   const value = (r: number, c: number): number => data[at(k, c, r, T, H)];
   const isSelected = selected && selected.layer === layer && selected.direction === direction;
   return heatmap({
@@ -68,7 +91,12 @@ export function stateMap(trace: TraceMessage, data: Float32Array, k: number, nam
     rows: H,
     cols: T,
     value,
-    scale,
+    scale: scales.scale,
+    rowScales: scales.rowScales,
+    legendNote: 'note' in scales ? scales.note : undefined,
+    legendLabels: 'labels' in scales ? scales.labels : undefined,
+    values: layout.values,
+    cursorAt: cursorBoundary(trace),
     cellW: layout.cellW,
     cellH: layout.cellH,
     colLabels: trace.tokens.map(showToken),
