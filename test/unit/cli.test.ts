@@ -156,9 +156,9 @@ test('bad usage is refused with exit 2 and one line', () => {
   refused(cli('frobnicate'), /unknown command "frobnicate"/);
   refused(cli('train', corpus, '--frobnicate'), /--frobnicate/);
   refused(cli('train', corpus, '--hidden', '-3'), /--hidden/);
-  refused(cli('train', corpus, '--hidden=-3'), /--hidden must be a whole number >= 1, got "-3"/);
+  refused(cli('train', corpus, '--hidden=-3'), /--hidden must be a whole number from 1 to 16384, got "-3"/);
   refused(cli('train', corpus, '--hidden', '2.5'), /--hidden/);
-  refused(cli('train', corpus, '--lr', 'abc'), /--lr must be a positive number, got "abc"/);
+  refused(cli('train', corpus, '--lr', 'abc'), /--lr must be a number > 0, got "abc"/);
   refused(cli('train', corpus, '--tokens', 'bytes'), /--tokens must be one of char, word/);
   refused(cli('train'), /FILE/);
   refused(cli('generate', ckpt, '--temperature', '-1'), /--temperature/);
