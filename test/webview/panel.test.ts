@@ -151,13 +151,15 @@ test('every heatmap is T·cell × H·cell (or cols·cell × rows·cell), drawn a
       const blocks = maps.filter((m) => m.section === 'gradients' && m.tensor.includes('.'));
       assert.deepEqual(states.map((m) => m.tensor), ['i', 'f', 'g', 'o', 'c', 'h'], name);
       assert.deepEqual(gradients.map((m) => m.tensor), ['dh', 'dc'], name);
-      assert.equal(blocks.length, 4 * 3, `${name}: W_ih, W_hh and b for each gate`);
+      assert.deepEqual(blocks.map((m) => m.tensor), ['i', 'f', 'g', 'o'].flatMap((g) => [`W_ih.${g}`, `W_hh.${g}`]), `${name}: W_ih and W_hh for each gate`);
+      const bars = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLCanvasElement>('#gradients canvas.bias-bars')).map((c) => ({ tensor: c.dataset.tensor, rows: Number(c.dataset.rows) })));
+      assert.deepEqual(bars, ['i', 'f', 'g', 'o'].map((g) => ({ tensor: `b.${g}`, rows: trace.H })), `${name}: the biases as bars, one per unit`);
       for (const m of [...states, ...gradients]) {
         const what = `${name} ${m.section} ${m.tensor}`;
         assert.equal(m.rows, trace.H, what);
         assert.equal(m.cols, trace.T, what);
-        // Small layers (these recordings) get square cells; rows thin only past ~520 px of height.
-        assert.equal(m.cellW, m.cellH, `${what}: square cells`);
+        // Small layers (these recordings) get square cells, or cells wide enough for their values.
+        assert.ok(m.cellW === m.cellH || m.cellW >= 44, `${what}: square cells, or cells that hold a number`);
         assert.ok(m.cellW >= 8, `${what}: a step is at least 8 px wide`);
         assert.equal(m.width, trace.T * m.cellW, `${what}: width = T·cell`);
         assert.equal(m.height, trace.H * m.cellH, `${what}: height = H·cell`);
