@@ -61,6 +61,11 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
     tensor.fill(value);
   }
 
+  copy(dst: FloatArray, src: FloatArray): void {
+    if (dst.length !== src.length) throw new RangeError(`copy: ${src.length} values into ${dst.length}`);
+    dst.set(src);
+  }
+
   allocIds(n: number): Int32Array {
     return new Int32Array(n);
   }

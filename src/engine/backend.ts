@@ -33,6 +33,8 @@ export interface Backend<T, I> {
   /** Writes values into the tensor from `offset` (in floats) on. */
   write(tensor: T, data: ArrayLike<number>, offset?: number): void;
   fill(tensor: T, value: number): void;
+  /** dst = src, two tensors of the same shape (or groups of the same shapes). */
+  copy(dst: T, src: T): void;
 
   allocIds(n: number): I;
   writeIds(ids: I, data: Int32Array): void;

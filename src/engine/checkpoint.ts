@@ -4,10 +4,21 @@
 // what a resumed run needs to continue exactly). Reading is strict: a file that is not a whole,
 // consistent checkpoint is refused with one clear line, never half-loaded.
 
-import { directions, InputError, validateConfig, type ModelConfig } from './config';
+import { directions, InputError, MAX_VOCAB_SIZE, validateConfig, type ModelConfig } from './config';
+import { TrainingHistory } from './history';
 import { parameterSpecs } from './model';
+import { learningRate } from './optimizer';
 import { Random } from './random';
-import { brief, CheckpointError, decodeSafetensors, encodeSafetensors, label, type TensorEntry } from './safetensors';
+import {
+  brief,
+  CheckpointError,
+  decodeSafetensors,
+  decodeSafetensorsHeader,
+  encodeSafetensors,
+  label,
+  MAX_HEADER_BYTES,
+  type TensorEntry,
+} from './safetensors';
 import { Tokenizer, type TokenKind, type Vocabulary } from './tokenizer';
 
 export const CHECKPOINT_FORMAT = 'lstm-lens/1';
@@ -43,8 +54,11 @@ export interface TrainingState {
   batcher: unknown;
   /** The state carried between contiguous chunks, (L*D, B, H) each, base64 of float32; null when none. */
   carry: { h: string; c: string } | null;
-  /** Loss of every step so far (for the loss curve after a reload). */
-  losses: number[];
+  /**
+   * The run's loss curve, gradient norms and learning rates, bounded (history.ts); stored as
+   * `training.history`. An older checkpoint's `training.losses` (a loss per step) is read into it.
+   */
+  history: TrainingHistory;
   tokens_seen: number;
   /** What the model was trained on: a label (file name), its length and a hash of its text. */
   source: { name: string; chars: number; hash: string } | null;
@@ -61,7 +75,66 @@ export interface Checkpoint {
   training: TrainingState;
 }
 
+/** Bytes of a string in UTF-8, without encoding it. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && k + 1 < s.length) {
+      n += 4;
+      k++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** The most a history takes in a header: every point's four numbers (at most 24 characters each) and separators. */
+const HISTORY_HEADER_BOUND = 4 * 26 * 1000 + 256;
+
+/**
+ * Refuses (an InputError, one line) a run whose checkpoint header would exceed what the reader
+ * accepts (MAX_HEADER_BYTES): the vocabulary, the carried state (base64 in the header) and a
+ * bound for everything else, known before the run trains.
+ */
+export function checkHeaderFits(config: ModelConfig, settings: TrainingSettings, vocab: Vocabulary, sourceName: string): void {
+  const vocabBytes = utf8Length(JSON.stringify(vocab));
+  const carryFloats = config.mode === 'many_to_many' ? config.num_layers * directions(config) * settings.batch_size * config.hidden_size : 0;
+  const carryBytes = 2 * 4 * Math.ceil((4 * carryFloats) / 3);
+  const tensors = parameterSpecs(config).length * (settings.optimizer === 'adam' ? 3 : 1);
+  const rest = 4096 + tensors * 160 + HISTORY_HEADER_BOUND + 2 * utf8Length(JSON.stringify(sourceName));
+  const total = vocabBytes + carryBytes + rest;
+  if (total <= MAX_HEADER_BYTES) return;
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  let longest = 0;
+  for (const t of vocab.tokens) longest = Math.max(longest, t.length);
+  const why = vocabBytes >= carryBytes
+    ? `the vocabulary takes ${mib(vocabBytes)} (${vocab.tokens.length} tokens, the longest ${longest} characters): cap the vocabulary (--max-vocab) or use character tokens`
+    : `the carried state takes ${mib(carryBytes)} (${config.num_layers} layer(s) × batch ${settings.batch_size} × hidden ${config.hidden_size}): lower the batch size, the hidden size or the layers`;
+  throw new InputError(`this run's checkpoint header would be about ${mib(total)}, more than the ${mib(MAX_HEADER_BYTES)} a checkpoint header may be: ${why}`);
+}
+
+/** Refuses a tensor value the reader would refuse: non-finite, or a negative second moment. */
+function checkTensorValues(name: string, data: Float32Array, slot: string | null, fail: (message: string) => never): void {
+  for (let k = 0; k < data.length; k++) {
+    if (!Number.isFinite(data[k])) fail(`tensor ${name} holds a non-finite value (${data[k]}) at index ${k}`);
+  }
+  // Adam's v is a running mean of squares: a negative one would make the update NaN.
+  if (slot === 'v') {
+    for (let k = 0; k < data.length; k++) if (data[k] < 0) fail(`tensor ${name} holds a negative value`);
+  }
+}
+
+/**
+ * The checkpoint as safetensors bytes. What is written must read back: the metadata is checked by
+ * the reader's own rules, every value must be finite, and the header must be within the reader's
+ * limit; anything else is refused (an InputError, one line) before any byte is produced.
+ */
 export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array<ArrayBuffer> {
+  const refuse = (why: string): never => {
+    throw new InputError(`this checkpoint would not read back, so it is not written: ${oneLine(why)}`);
+  };
   const tensors: Array<[string, TensorEntry]> = [];
   for (const spec of parameterSpecs(ckpt.config)) {
     const data = ckpt.params.get(spec.name);
@@ -81,6 +154,16 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array<ArrayBuffer> {
     vocab: JSON.stringify(ckpt.vocab),
     training: JSON.stringify({ ...ckpt.training, optimizer_step: ckpt.optimizer.step }),
   };
+  let metadataLength = 0;
+  for (const value of Object.values(metadata)) metadataLength += value.length;
+  if (metadataLength > MAX_HEADER_BYTES) refuse(`its header would be over ${MAX_HEADER_BYTES} bytes, the most a reader accepts`);
+  try {
+    decodeMetadata(metadata);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    refuse(e.message.replace(/^corrupt checkpoint: /, ''));
+  }
+  for (const [name, { data }] of tensors) checkTensorValues(name, data, name.startsWith('optimizer.v.') ? 'v' : null, refuse);
   return encodeSafetensors(tensors, metadata);
 }
 
@@ -111,12 +194,17 @@ const isStep = (v: unknown): v is number => typeof v === 'number' && Number.isSa
  */
 export const MAX_TOKENS_PER_STEP = 1 << 22;
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 export function validateSettings(s: Record<string, unknown>): TrainingSettings {
   const bad = (name: string, why: string): never => {
     throw new InputError(`setting ${name} ${why}, got ${brief(s[name], 60)}`);
   };
   if (s.tokens !== 'char' && s.tokens !== 'word') bad('tokens', 'must be "char" or "word"');
-  if (!(Number.isSafeInteger(s.max_vocab) && (s.max_vocab as number) >= 0 && s.max_vocab !== 1)) bad('max_vocab', 'must be 0 (no cap) or a whole number >= 2');
+  if (!(Number.isSafeInteger(s.max_vocab) && (s.max_vocab as number) >= 0 && (s.max_vocab as number) <= MAX_VOCAB_SIZE && s.max_vocab !== 1)) {
+    bad('max_vocab', `must be 0 (no cap) or a whole number from 2 to ${MAX_VOCAB_SIZE}`);
+  }
   if (!(isPositiveInt(s.sequence_length) && s.sequence_length <= MAX_TOKENS_PER_STEP)) bad('sequence_length', `must be a whole number from 1 to ${MAX_TOKENS_PER_STEP}`);
   if (!(isPositiveInt(s.batch_size) && s.batch_size <= MAX_TOKENS_PER_STEP)) bad('batch_size', `must be a whole number from 1 to ${MAX_TOKENS_PER_STEP}`);
   if ((s.batch_size as number) * (s.sequence_length as number) > MAX_TOKENS_PER_STEP) {
@@ -128,7 +216,8 @@ export function validateSettings(s: Record<string, unknown>): TrainingSettings {
   if (s.schedule !== 'constant' && s.schedule !== 'cosine') bad('schedule', 'must be "constant" or "cosine"');
   if (!(s.clip === null || (isFiniteNumber(s.clip) && s.clip > 0))) bad('clip', 'must be a positive number or null');
   if (s.init !== 'pytorch' && s.init !== 'constant') bad('init', 'must be "pytorch" or "constant"');
-  if (!isFiniteNumber(s.init_value)) bad('init_value', 'must be a number');
+  // Every weight starts at it, in float32: beyond float32's range it would be infinite.
+  if (!(isFiniteNumber(s.init_value) && Math.abs(s.init_value) <= FLOAT32_MAX)) bad('init_value', 'must be a number within float32 range (±3.4e38)');
   if (!(Number.isInteger(s.seed) && (s.seed as number) >= 0 && (s.seed as number) <= 0xffffffff)) bad('seed', 'must be a whole number from 0 to 4294967295');
   return {
     tokens: s.tokens as TokenKind,
@@ -146,15 +235,38 @@ export function validateSettings(s: Record<string, unknown>): TrainingSettings {
   };
 }
 
+/**
+ * The rules every run is held to, by the trainer before it trains and by the reader when it loads:
+ * the config (validateConfig), the settings (validateSettings) and how they go together. A run
+ * that passes writes checkpoints that read back. Throws an InputError naming the first fault.
+ */
+export function validateRun(config: unknown, settings: unknown): { config: ModelConfig; settings: TrainingSettings } {
+  const c = validateConfig(config);
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new InputError('settings must be an object');
+  const s = validateSettings(settings as Record<string, unknown>);
+  if (c.bidirectional && c.mode === 'many_to_many') {
+    throw new InputError('a bidirectional model reads the very tokens it must predict; train it many-to-one, or make it unidirectional');
+  }
+  return { config: c, settings: s };
+}
+
 /** An error message from elsewhere as one line of reasonable length (a message may quote the file). */
 function oneLine(message: string, max = 240): string {
   const s = message.replace(/[\r\n\u2028\u2029]+/g, ' ');
   return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
 
-/** Reads and checks a whole checkpoint; throws CheckpointError (an InputError) on anything wrong. */
-export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
-  const { tensors, metadata } = decodeSafetensors(bytes);
+/** What a checkpoint's metadata says, checked: everything but the tensors' values. */
+interface CheckpointMetadata {
+  config: ModelConfig;
+  settings: TrainingSettings;
+  vocab: Vocabulary;
+  training: TrainingState;
+  optimizerStep: number;
+}
+
+/** The config and settings of the metadata, checked by the rules a trainer is held to (validateRun). */
+function decodeConfig(metadata: Record<string, string>): { config: ModelConfig; settings: TrainingSettings } {
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(
       metadata.format === undefined
@@ -163,15 +275,17 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     );
   }
   const configJson = parseJson(metadata.config, 'config');
-  let config: ModelConfig;
-  let settings: TrainingSettings;
   try {
-    config = validateConfig(configJson);
-    settings = validateSettings(configJson);
+    return validateRun(configJson, configJson);
   } catch (e) {
     // validateConfig quotes the bad value; one nested deeper than the stack makes quoting it throw.
     throw new CheckpointError(`corrupt checkpoint: ${e instanceof InputError ? oneLine(e.message) : 'metadata "config" is malformed'}`);
   }
+}
+
+/** Checks every metadata entry (config, vocab, training) by the rules of decodeCheckpoint. */
+function decodeMetadata(metadata: Record<string, string>): CheckpointMetadata {
+  const { config, settings } = decodeConfig(metadata);
   const vocabJson = parseJson(metadata.vocab, 'vocab');
   const kind = vocabJson.kind;
   const tokens = vocabJson.tokens;
@@ -188,36 +302,6 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   } catch (e) {
     throw new CheckpointError(`corrupt checkpoint: ${oneLine((e as Error).message)}`);
   }
-
-  const specs = parameterSpecs(config);
-  const known = new Set<string>();
-  const take = (name: string, shape: number[]): Float32Array => {
-    const t = tensors.get(name);
-    expect(t !== undefined, `tensor ${name} is missing`);
-    expect(t.shape.length === shape.length && t.shape.every((n, k) => n === shape[k]), `tensor ${name} has shape [${t.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
-    for (let k = 0; k < t.data.length; k++) {
-      if (!Number.isFinite(t.data[k])) throw new CheckpointError(`corrupt checkpoint: tensor ${name} holds a non-finite value (${t.data[k]}) at index ${k}`);
-    }
-    known.add(name);
-    return t.data;
-  };
-  const params = new Map<string, Float32Array>();
-  for (const spec of specs) params.set(spec.name, take(spec.name, spec.shape));
-
-  const slots = new Map<string, Map<string, Float32Array>>();
-  const slotNames = settings.optimizer === 'adam' ? ['m', 'v'] : [];
-  for (const slot of slotNames) {
-    const byName = new Map<string, Float32Array>();
-    for (const spec of specs) {
-      const data = take(`optimizer.${slot}.${spec.name}`, spec.shape);
-      // Adam's v is a running mean of squares: a negative one would make the update NaN.
-      if (slot === 'v') expect(data.every((x) => x >= 0), `tensor optimizer.v.${spec.name} holds a negative value`);
-      byName.set(spec.name, data);
-    }
-    slots.set(slot, byName);
-  }
-  const extra = [...tensors.keys()].filter((n) => !known.has(n));
-  expect(extra.length === 0, `unexpected tensor ${label(extra[0] ?? '')}`);
 
   // The training state: everything Trainer.resume restores, checked here so that a checkpoint that
   // loads also resumes (only the text it resumes on can still be refused).
@@ -248,9 +332,22 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
       expect(values.every(Number.isFinite), `training.carry.${key} holds a non-finite value`);
     }
   }
-  expect(t.losses === undefined || Array.isArray(t.losses), 'training.losses must be a list of numbers');
-  const losses = (t.losses as unknown[] | undefined) ?? [];
-  expect(losses.every(isFiniteNumber), 'training.losses must be numbers');
+  const step = t.step as number;
+  let history: TrainingHistory;
+  if (t.history !== undefined) {
+    try {
+      history = TrainingHistory.fromJSON(t.history, step);
+    } catch (e) {
+      throw new CheckpointError(`corrupt checkpoint: ${e instanceof InputError ? oneLine(e.message) : 'training.history is malformed'}`);
+    }
+  } else {
+    // An older checkpoint: the loss of every step.
+    expect(t.losses === undefined || Array.isArray(t.losses), 'training.losses must be a list of numbers');
+    const losses = (t.losses as unknown[] | undefined) ?? [];
+    expect(losses.every(isFiniteNumber), 'training.losses must be numbers');
+    const schedule = settings.schedule === 'cosine' ? ({ kind: 'cosine', total_steps: settings.steps, min_lr_ratio: 0.1 } as const) : ({ kind: 'constant' } as const);
+    history = TrainingHistory.fromLosses(losses as number[], step, (s) => learningRate(settings.learning_rate, schedule, s - 1));
+  }
   const optimizerStep = t.optimizer_step ?? t.step;
   expect(isStep(optimizerStep), 'training.optimizer_step must be a whole number from 0 to 2^53 - 1');
   const source = t.source;
@@ -260,17 +357,100 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     'training.source must be null or {name, chars, hash}',
   );
   const training: TrainingState = {
-    step: t.step as number,
+    step,
     loss: (t.loss as number | null) ?? null,
     seed: t.seed as number,
     rng: t.rng as number[],
     batcher: t.batcher,
     carry: (t.carry as { h: string; c: string } | null | undefined) ?? null,
-    losses: losses as number[],
+    history,
     tokens_seen: isFiniteNumber(t.tokens_seen) ? t.tokens_seen : 0,
     source: (source as TrainingState['source'] | undefined) ?? null,
   };
-  return { config, settings, vocab, params, optimizer: { step: optimizerStep as number, slots }, training };
+  return { config, settings, vocab, training, optimizerStep: optimizerStep as number };
+}
+
+/** The tensors a checkpoint of this config and optimizer holds, by name, with their shapes. */
+function expectedTensors(config: ModelConfig, settings: TrainingSettings): Array<{ name: string; shape: number[]; param: string; slot: string | null }> {
+  const specs = parameterSpecs(config);
+  const out = specs.map((s) => ({ name: s.name, shape: s.shape, param: s.name, slot: null as string | null }));
+  for (const slot of settings.optimizer === 'adam' ? ['m', 'v'] : []) {
+    for (const s of specs) out.push({ name: `optimizer.${slot}.${s.name}`, shape: s.shape, param: s.name, slot });
+  }
+  return out;
+}
+
+/** Every tensor present with its shape, and none other. */
+function checkTensorShapes(shapes: Map<string, { shape: number[] }>, config: ModelConfig, settings: TrainingSettings): void {
+  const expected = expectedTensors(config, settings);
+  for (const { name, shape } of expected) {
+    const t = shapes.get(name);
+    expect(t !== undefined, `tensor ${name} is missing`);
+    expect(t.shape.length === shape.length && t.shape.every((n, k) => n === shape[k]), `tensor ${name} has shape [${t.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
+  }
+  const known = new Set(expected.map((e) => e.name));
+  const extra = [...shapes.keys()].filter((n) => !known.has(n));
+  expect(extra.length === 0, `unexpected tensor ${label(extra[0] ?? '')}`);
+}
+
+/** Reads and checks a whole checkpoint; throws CheckpointError (an InputError) on anything wrong. */
+export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  const { config, settings, vocab, training, optimizerStep } = decodeMetadata(metadata);
+  checkTensorShapes(tensors, config, settings);
+  const params = new Map<string, Float32Array>();
+  const slots = new Map<string, Map<string, Float32Array>>();
+  for (const { name, param, slot } of expectedTensors(config, settings)) {
+    const data = (tensors.get(name) as TensorEntry).data;
+    checkTensorValues(name, data, slot, (message) => {
+      throw new CheckpointError(`corrupt checkpoint: ${message}`);
+    });
+    if (slot === null) params.set(param, data);
+    else {
+      let byName = slots.get(slot);
+      if (!byName) slots.set(slot, (byName = new Map()));
+      byName.set(param, data);
+    }
+  }
+  return { config, settings, vocab, params, optimizer: { step: optimizerStep, slots }, training };
+}
+
+/** What a checkpoint is, read from its header alone (no tensor data): enough to name, describe and draw it. */
+export interface CheckpointSummary {
+  config: ModelConfig;
+  settings: TrainingSettings;
+  vocabSize: number;
+  vocab: Vocabulary;
+  step: number;
+  loss: number | null;
+  tokensSeen: number;
+  source: TrainingState['source'];
+  history: TrainingHistory;
+}
+
+/**
+ * Summarizes a checkpoint from its safetensors header (the `headerLength` bytes after the first 8,
+ * see readHeaderLength), with the rules of decodeCheckpoint for everything the header holds:
+ * metadata, tensor names and shapes, offsets (and, given the file's size, that the tensors fill
+ * it). What only the data can show (a non-finite weight) is left to decodeCheckpoint.
+ */
+export function summarizeCheckpointHeader(headerBytes: Uint8Array, fileSize?: number): CheckpointSummary {
+  const dataLength = fileSize === undefined ? undefined : fileSize - 8 - headerBytes.length;
+  if (dataLength !== undefined && dataLength < 0) throw new CheckpointError(`not a checkpoint: the header (${headerBytes.length} bytes) exceeds the file (${fileSize} bytes)`);
+  const header = decodeSafetensorsHeader(headerBytes, dataLength);
+  const { config, settings, vocab, training } = decodeMetadata(header.metadata);
+  checkTensorShapes(header.tensors, config, settings);
+  return {
+    config,
+    settings,
+    vocabSize: config.vocab_size,
+    vocab,
+    step: training.step,
+    loss: training.loss,
+    tokensSeen: training.tokens_seen,
+    source: training.source,
+    history: training.history,
+  };
 }
 
 // Base64 of float32 data, for small state kept in the JSON metadata (no Node Buffer in the engine).

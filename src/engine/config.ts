@@ -39,6 +39,13 @@ export function layerInputSize(config: ModelConfig, layer: number): number {
   return config.embedding_size ?? config.vocab_size;
 }
 
+/** The largest vocabulary a model may have (and a vocabulary cap may ask for). */
+export const MAX_VOCAB_SIZE = 1 << 20;
+/** The largest hidden size and embedding size. */
+export const MAX_WIDTH = 1 << 14;
+/** The most stacked layers. */
+export const MAX_LAYERS = 64;
+
 /** An error in what the caller gave (bad usage or input): the command line exits with status 2. */
 export class InputError extends Error {
   override name = 'InputError';
@@ -55,10 +62,10 @@ export function validateConfig(value: unknown): ModelConfig {
     }
     return v;
   };
-  const vocab_size = positiveInt('vocab_size', 1 << 20);
-  const embedding_size = c.embedding_size === null || c.embedding_size === undefined ? null : positiveInt('embedding_size', 1 << 14);
-  const hidden_size = positiveInt('hidden_size', 1 << 14);
-  const num_layers = positiveInt('num_layers', 64);
+  const vocab_size = positiveInt('vocab_size', MAX_VOCAB_SIZE);
+  const embedding_size = c.embedding_size === null || c.embedding_size === undefined ? null : positiveInt('embedding_size', MAX_WIDTH);
+  const hidden_size = positiveInt('hidden_size', MAX_WIDTH);
+  const num_layers = positiveInt('num_layers', MAX_LAYERS);
   const bidirectional = c.bidirectional ?? false;
   if (typeof bidirectional !== 'boolean') throw new InputError('config.bidirectional must be true or false');
   const mode = c.mode ?? 'many_to_many';

@@ -16,7 +16,13 @@
 //                              (B*T, D*H); dhNext, dcNext (B, H); features, dFeatures (B, D*H);
 //                              logits, probs, dLogits (R, V); and for one-hot input from 64 rows
 //                              on, W_ih transposed (V, G)
-//   the carried state          h and c (L*D*B, H), many-to-many (contiguous streams) only
+//   the carried state          h and c (L*D*B, H), many-to-many (contiguous streams) only, three
+//                              times (trainer.ts: the live state, its copy at the start of the step,
+//                              and at the start of the last sound step, for rolling back a divergence)
+//   the snapshot               a copy of the weights and of Adam's moments (trainer.ts: the state a
+//                              diverged run goes back to), ordinary arrays outside the arena: given
+//                              as `snapshot`, not in `total` nor held against the limit (like
+//                              `saving`), since it never grows the arena
 //   token ids (int32)          the workspace's tokens and ids (B*T each) and targets (R each),
 //                              the batcher's inputs (B*T) and targets (R)
 // Each float buffer in a model's WebAssembly arena takes a whole number of 64-byte blocks (the
@@ -71,8 +77,10 @@ export interface TrainingMemory {
   head: number;
   /** One-hot input's W_ih transposed (V, G); 0 with an embedding or fewer than 64 rows. */
   oneHot: number;
-  /** The state carried from one chunk to the next (many-to-many). */
+  /** The state carried from one chunk to the next (many-to-many), with its two copies for rolling back. */
   carry: number;
+  /** The copy of the weights and moments a diverged run goes back to (ordinary arrays outside the arena). Not in `total`. */
+  snapshot: number;
   /** Token ids and targets (int32). */
   indices: number;
   /** Everything above. */
@@ -117,11 +125,12 @@ export function trainingMemory(config: ModelConfig, B: number, T: number, optimi
   activations += 2 * arenaBytes(B * H) + 2 * arenaBytes(B * D * H); // dhNext, dcNext, features, dFeatures
   const head = 3 * arenaBytes(R * V);
   const oneHot = E === null && BT >= ONE_HOT_TRANSPOSE_MIN_ROWS ? arenaBytes(V * G) : 0;
-  const carry = manyToMany ? 2 * arenaBytes(L * D * B * H) : 0;
+  const carry = manyToMany ? 3 * 2 * arenaBytes(L * D * B * H) : 0;
   const indices = 4 * (3 * BT + 3 * R);
   const optimizerBytes = optimizer === 'adam' ? 2 * 4 * P : 0;
   const arena = 2 * parameterBytes + activations + head + oneHot + carry;
   const slots = optimizer === 'adam' ? 2 : 0;
+  const snapshot = 4 * P * (1 + slots);
   return {
     parameters: parameterBytes,
     gradients: parameterBytes,
@@ -130,6 +139,7 @@ export function trainingMemory(config: ModelConfig, B: number, T: number, optimi
     head,
     oneHot,
     carry,
+    snapshot,
     indices,
     total: arena + optimizerBytes + indices,
     arena,

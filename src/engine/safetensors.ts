@@ -29,7 +29,7 @@ export class CheckpointError extends InputError {
 }
 
 /** The reference implementation's limit on the header (100 MB there; 100 MiB here, slightly more lenient). */
-const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 const METADATA_KEY = '__metadata__';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -84,6 +84,9 @@ export function encodeSafetensors(tensors: ReadonlyArray<[string, TensorEntry]>,
     offset = end;
   }
   const json = new TextEncoder().encode(`{${headerParts.join(',')}}`);
+  if (json.length > MAX_HEADER_BYTES) {
+    throw new InputError(`a safetensors header of ${json.length} bytes is over the ${MAX_HEADER_BYTES} bytes a reader accepts; nothing was written`);
+  }
   const headerLength = Math.ceil(json.length / 8) * 8;
   const out = new Uint8Array(8 + headerLength + offset);
   const view = new DataView(out.buffer);
@@ -110,25 +113,56 @@ interface Located {
   end: number;
 }
 
-export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
-  if (bytes.length < 8) {
-    throw new CheckpointError(`not a checkpoint: file is ${bytes.length} bytes, shorter than a safetensors header`);
+/** A tensor as the header describes it (its data not read). */
+export interface TensorHeaderEntry {
+  shape: number[];
+  /** Byte offsets in the data region, [begin, end). */
+  begin: number;
+  end: number;
+}
+
+/** What a safetensors header holds: every tensor's shape and place, and the metadata. */
+export interface SafetensorsHeader {
+  tensors: Map<string, TensorHeaderEntry>;
+  metadata: Record<string, string>;
+  /** The bytes of the data region the tensors cover (every byte, exactly once). */
+  dataLength: number;
+}
+
+/** The header's length from a file's first 8 bytes, checked against the limit (and the file's size, when given). */
+export function readHeaderLength(first8Bytes: Uint8Array, fileSize?: number): number {
+  if (first8Bytes.length < 8) {
+    throw new CheckpointError(`not a checkpoint: file is ${first8Bytes.length} bytes, shorter than a safetensors header`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = new DataView(first8Bytes.buffer, first8Bytes.byteOffset, 8);
   const n64 = view.getBigUint64(0, true);
-  if (n64 > BigInt(bytes.length - 8)) {
-    throw new CheckpointError(`not a checkpoint: header length ${n64} exceeds the file (${bytes.length - 8} bytes after the length)`);
+  if (fileSize !== undefined && n64 > BigInt(Math.max(0, fileSize - 8))) {
+    throw new CheckpointError(`not a checkpoint: header length ${n64} exceeds the file (${Math.max(0, fileSize - 8)} bytes after the length)`);
+  }
+  if (n64 > BigInt(MAX_HEADER_BYTES)) {
+    throw new CheckpointError(`not a checkpoint: header length ${n64} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   }
   const headerLength = Number(n64);
-  if (headerLength > MAX_HEADER_BYTES) {
-    throw new CheckpointError(`not a checkpoint: header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
+  if (headerLength === 0) throw new CheckpointError('not a checkpoint: the safetensors header does not start with "{"');
+  return headerLength;
+}
+
+/**
+ * Decodes and checks a header (the bytes after the length) without any tensor data: every entry F32
+ * with a shape and offsets that agree, the tensors tiling the data region with no overlap and no
+ * hole. With `dataLength` (the file's size less 8 and the header), the tensors must cover exactly
+ * that many bytes.
+ */
+export function decodeSafetensorsHeader(headerBytes: Uint8Array, dataLength?: number): SafetensorsHeader {
+  if (headerBytes.length > MAX_HEADER_BYTES) {
+    throw new CheckpointError(`not a checkpoint: header length ${headerBytes.length} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   }
-  if (headerLength === 0 || bytes[8] !== 0x7b) {
+  if (headerBytes.length === 0 || headerBytes[0] !== 0x7b) {
     throw new CheckpointError('not a checkpoint: the safetensors header does not start with "{"');
   }
   let headerText: string;
   try {
-    headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerLength));
+    headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
   } catch {
     throw new CheckpointError('not a checkpoint: the safetensors header is not valid UTF-8');
   }
@@ -142,8 +176,9 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Ten
     throw new CheckpointError('not a checkpoint: the safetensors header is not a JSON object');
   }
 
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  // Without the file's size, offsets are bounded only by what a file can hold.
+  const limit = dataLength ?? Number.MAX_SAFE_INTEGER;
+  const region = dataLength === undefined ? 'the data region' : `the data region of ${dataLength} bytes`;
   const located: Located[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
@@ -163,23 +198,23 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Ten
     }
     if (
       !Array.isArray(offsets) || offsets.length !== 2 || !isSafeNonNegativeInt(offsets[0]) || !isSafeNonNegativeInt(offsets[1]) ||
-      offsets[0] > offsets[1] || offsets[1] > dataLength
+      offsets[0] > offsets[1] || offsets[1] > limit
     ) {
       throw new CheckpointError(
-        `${where}: data_offsets ${brief(offsets)} are not two ordered integers inside the data region of ${dataLength} bytes`,
+        `${where}: data_offsets ${brief(offsets)} are not two ordered integers inside ${region}`,
       );
     }
     const [begin, end] = offsets as [number, number];
-    // The number of values; past dataLength it is only known to be too big (and stays exact below).
+    // The number of values; past the limit it is only known to be too big (and stays exact below).
     let count = (shape as number[]).includes(0) ? 0 : 1;
     for (const d of shape as number[]) {
-      if (count === 0 || count > dataLength) break;
+      if (count === 0 || count > limit) break;
       count *= d;
     }
     if (4 * count !== end - begin) {
       throw new CheckpointError(
         `${where}: data_offsets [${begin}, ${end}] (${end - begin} bytes) do not match shape ${brief(shape)} of F32 ` +
-          `(${count > dataLength ? `more than ${dataLength}` : 4 * count} bytes expected)`,
+          `(${count > limit ? `more than ${limit}` : 4 * count} bytes expected)`,
       );
     }
     located.push({ name, shape: (shape as number[]).slice(), begin, end });
@@ -203,14 +238,23 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Ten
     cursor = t.end;
     previous = t;
   }
-  if (cursor !== dataLength) {
+  if (dataLength !== undefined && cursor !== dataLength) {
     throw new CheckpointError(
       `corrupt checkpoint: ${dataLength - cursor} trailing bytes after the last tensor in the data region (the format requires every byte to be indexed)`,
     );
   }
+  const tensors = new Map<string, TensorHeaderEntry>();
+  for (const t of located) tensors.set(t.name, { shape: t.shape, begin: t.begin, end: t.end });
+  return { tensors, metadata, dataLength: cursor };
+}
 
+export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
+  const headerLength = readHeaderLength(bytes.subarray(0, 8), bytes.length);
+  const dataStart = 8 + headerLength;
+  const header = decodeSafetensorsHeader(bytes.subarray(8, dataStart), bytes.length - dataStart);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors = new Map<string, TensorEntry>();
-  for (const t of located) {
+  for (const [name, t] of header.tensors) {
     const data = new Float32Array((t.end - t.begin) / 4);
     const from = dataStart + t.begin;
     if (LITTLE_ENDIAN) {
@@ -218,9 +262,9 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Ten
     } else {
       for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(from + 4 * i, true);
     }
-    tensors.set(t.name, { shape: t.shape, data });
+    tensors.set(name, { shape: t.shape, data });
   }
-  return { tensors, metadata };
+  return { tensors, metadata: header.metadata };
 }
 
 function readMetadata(entry: unknown): Record<string, string> {

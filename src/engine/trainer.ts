@@ -9,13 +9,16 @@
 
 import {
   base64ToFloat32,
+  checkHeaderFits,
   float32ToBase64,
+  validateRun,
   type Checkpoint,
   type TrainingSettings,
   type TrainingState,
 } from './checkpoint';
 import type { Backend } from './backend';
-import { InputError, type FloatArray, type Mode, type ModelConfig } from './config';
+import { InputError, type FloatArray, type Mode } from './config';
+import { TrainingHistory } from './history';
 import { checkTrainingMemory } from './memory';
 import { LSTMModel, tensorShape } from './model';
 import { ADAM_DEFAULTS, BackendOptimizer, clipGradients, globalNorm, learningRate, Optimizer, type OptimizerSettings } from './optimizer';
@@ -42,9 +45,84 @@ export interface StepResult {
   tokens: number;
 }
 
-/** Training produced a non-finite loss or gradient; the model keeps its last good weights. */
-export class DivergenceError extends Error {
+export type DivergenceReason = 'loss is not finite' | 'gradient is not finite' | 'update would overflow' | 'loss exploded';
+
+/** What went wrong when a run diverged, as data: each face (command line, extension) words its own remedy. */
+export interface Divergence {
+  /** The step at which it was seen (1-based: the step being taken). */
+  step: number;
+  reason: DivergenceReason;
+  /** The loss of that step (NaN or ±Infinity when not finite). */
+  loss: number;
+  /** The run's first recorded loss (what an exploded loss is measured against); null when none. */
+  startingLoss: number | null;
+  /** A learning rate worth trying: a tenth of this run's. */
+  suggestedLearningRate: number;
+  /** The step whose weights the trainer now holds (those from before the update that broke them). */
+  keptStep: number;
+}
+
+/** A loss above this many times the run's starting loss counts as divergence. */
+export const EXPLOSION_FACTOR = 10;
+
+/** The facts of a divergence in words, without a remedy. */
+export function describeDivergence(d: Divergence): string {
+  const fmt = (x: number): string => (Number.isFinite(x) ? x.toPrecision(4).replace(/\.?0+$/, '') : String(x));
+  const what =
+    d.reason === 'loss is not finite' ? `the loss became ${d.loss} at step ${d.step}`
+    : d.reason === 'gradient is not finite' ? `the gradient became non-finite at step ${d.step}`
+    : d.reason === 'update would overflow' ? `the update of step ${d.step} would make the weights overflow`
+    : `the loss exploded to ${fmt(d.loss)} at step ${d.step}, over ${EXPLOSION_FACTOR} times the starting loss ${fmt(d.startingLoss ?? NaN)}`;
+  return `${what}; the weights of step ${d.keptStep} are kept`;
+}
+
+/**
+ * Training diverged: a non-finite loss or gradient, an update that would overflow, or a loss above
+ * EXPLOSION_FACTOR times the starting loss. The trainer is back at the state of `keptStep` (weights,
+ * moments, sampler, carried state, history), from before the update that broke it, so that
+ * checkpoint() gives weights that still compute a finite loss.
+ */
+export class DivergenceError extends Error implements Divergence {
   override name = 'DivergenceError';
+  readonly step: number;
+  readonly reason: DivergenceReason;
+  readonly loss: number;
+  readonly startingLoss: number | null;
+  readonly suggestedLearningRate: number;
+  readonly keptStep: number;
+
+  /** From the facts (the message describes them, or is given); a bare message keeps `from`'s facts. */
+  constructor(detail: Divergence | string, from?: Divergence | string) {
+    const facts: Divergence =
+      typeof detail !== 'string' ? detail
+      : typeof from === 'object' ? from
+      : { step: 0, reason: 'loss is not finite', loss: NaN, startingLoss: null, suggestedLearningRate: NaN, keptStep: 0 };
+    super(typeof detail === 'string' ? detail : typeof from === 'string' ? from : describeDivergence(detail));
+    this.step = facts.step;
+    this.reason = facts.reason;
+    this.loss = facts.loss;
+    this.startingLoss = facts.startingLoss;
+    this.suggestedLearningRate = facts.suggestedLearningRate;
+    this.keptStep = facts.keptStep;
+  }
+
+  /** The facts alone (to send to another thread). */
+  get detail(): Divergence {
+    const { step, reason, loss, startingLoss, suggestedLearningRate, keptStep } = this;
+    return { step, reason, loss, startingLoss, suggestedLearningRate, keptStep };
+  }
+}
+
+/** What a resumed run may change: the total steps, the learning rate, and whether its streams start over. */
+export interface ResumeOverrides {
+  /** Total steps of the run (not more steps). */
+  steps?: number;
+  learning_rate?: number;
+  /**
+   * Read the text from its start again (contiguous streams from position 0, the carried state
+   * zeroed); weights, moments, step and history are kept. For a text shorter than the one trained on.
+   */
+  restartStream?: boolean;
 }
 
 /** A short, stable fingerprint of a text (two FNV-1a passes), to recognise what a model was trained on. */
@@ -70,11 +148,28 @@ interface Updater {
   slots(): Array<[string, FloatArray]>;
   setSlot(slot: string, values: Float32Array, offset: number): boolean;
   setStep(step: number): void;
+  /** Copies the weights, moments and optimizer step aside (into buffers made once). */
+  save(): void;
+  /** Puts back what save() copied. */
+  restore(): void;
 }
 
 function cpuUpdater(model: LSTMModel, settings: OptimizerSettings): Updater {
-  const optimizer = new Optimizer(settings, model.specs.reduce((n, s) => n + s.size, 0));
+  const size = model.specs.reduce((n, s) => n + s.size, 0);
+  const optimizer = new Optimizer(settings, size);
+  // The copy save() makes: outside the model's arena (memory.ts counts it as `snapshot`).
+  const saved = { params: new Float32Array(size), slots: optimizer.slots().map(() => new Float32Array(size)), step: 0 };
   return {
+    save() {
+      saved.params.set(model.params);
+      optimizer.slots().forEach(([, data], k) => saved.slots[k].set(data));
+      saved.step = optimizer.step;
+    },
+    restore() {
+      model.params.set(saved.params);
+      optimizer.slots().forEach(([, data], k) => data.set(saved.slots[k]));
+      optimizer.step = saved.step;
+    },
     get step() {
       return optimizer.step;
     },
@@ -97,7 +192,19 @@ function backendUpdater<T, I>(model: LSTMModel<T, I>, settings: OptimizerSetting
   const k = model.backend;
   const optimizer = new BackendOptimizer(settings, k, model.specs.map(tensorShape));
   const moments = (): Array<[string, T]> => (optimizer.m !== null && optimizer.v !== null ? [['m', optimizer.m], ['v', optimizer.v]] : []);
+  const shapes = model.specs.map(tensorShape);
+  const saved = { params: k.allocGroup(shapes).whole, slots: moments().map(() => k.allocGroup(shapes).whole), step: 0 };
   return {
+    save() {
+      k.copy(saved.params, model.params);
+      moments().forEach(([, t], n) => k.copy(saved.slots[n], t));
+      saved.step = optimizer.step;
+    },
+    restore() {
+      k.copy(model.params, saved.params);
+      moments().forEach(([, t], n) => k.copy(t, saved.slots[n]));
+      optimizer.step = saved.step;
+    },
     get step() {
       return optimizer.step;
     },
@@ -119,6 +226,24 @@ function backendUpdater<T, I>(model: LSTMModel<T, I>, settings: OptimizerSetting
   };
 }
 
+/** A step recorded but not yet in the history: it joins once the next step shows its weights sound. */
+interface PendingStep {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
+}
+
+/** What a run is at the start of a step, besides weights and moments (small: copied every step). */
+interface RunState {
+  step: number;
+  loss: number | null;
+  tokensSeen: number;
+  rng: number[];
+  batcher: BatcherState;
+  pending: PendingStep | null;
+}
+
 export class Trainer<T = FloatArray, I = Int32Array> {
   readonly model: LSTMModel<T, I>;
   readonly tokenizer: Tokenizer;
@@ -130,11 +255,18 @@ export class Trainer<T = FloatArray, I = Int32Array> {
   private readonly batcher: Batcher;
   /** State carried from one contiguous chunk to the next (unidirectional many-to-many only). */
   private readonly carry: { h: T; c: T } | null;
+  /** The carried state at the start of the step being taken, and at the start of the last sound one (swapped, never reallocated). */
+  private carryAtStart: { h: T; c: T } | null;
+  private carryGood: { h: T; c: T } | null;
   private readonly updater: Updater;
   private stepCount = 0;
   private lastLoss: number | null = null;
   private tokensSeen = 0;
-  private readonly losses: number[] = [];
+  /** Every step whose weights proved sound; the last step taken waits in `pending`. */
+  private readonly recorded = new TrainingHistory();
+  private pending: PendingStep | null = null;
+  /** The start of the last step whose forward pass was sound (weights and moments in the updater's copy); null before the first. */
+  private good: RunState | null = null;
   private readonly source: TrainingState['source'];
 
   private constructor(
@@ -142,7 +274,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     ids: Int32Array,
     shape: ModelShape,
     settings: TrainingSettings,
-    source: TrainingState['source'],
+    source: NonNullable<TrainingState['source']>,
     notes: string[],
     backend: Backend<T, I> | undefined,
   ) {
@@ -150,9 +282,8 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     this.ids = ids;
     this.source = source;
     this.notes.push(...notes);
-    if (shape.bidirectional && shape.mode === 'many_to_many') {
-      throw new InputError('a bidirectional model reads the very tokens it must predict; train it many-to-one, or make it unidirectional');
-    }
+    // The reader's own rules, so that every checkpoint of this run reads back.
+    const { config } = validateRun({ vocab_size: tokenizer.size, ...shape }, settings);
     const T = settings.sequence_length;
     if (ids.length < T + 1) {
       throw new InputError(`the text is too short for one sequence: ${ids.length} tokens, and a sequence of ${T} needs ${T + 1} (try a shorter sequence length)`);
@@ -170,8 +301,8 @@ export class Trainer<T = FloatArray, I = Int32Array> {
       }
     }
     this.settings = { ...settings, batch_size: B };
-    const config: ModelConfig = { vocab_size: tokenizer.size, ...shape };
     checkTrainingMemory(config, B, T, undefined, settings.optimizer); // one line naming what to lower, before anything is allocated
+    checkHeaderFits(config, this.settings, tokenizer.vocabulary(), source.name);
     this.model = new LSTMModel<T, I>(config, 'float32', backend);
     const optimizerSettings: OptimizerSettings =
       settings.optimizer === 'adam' ? { kind: 'adam', lr: settings.learning_rate, ...ADAM_DEFAULTS } : { kind: 'sgd', lr: settings.learning_rate };
@@ -180,7 +311,10 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     this.batcher = streams ? new StreamBatcher(ids, B, T) : new WindowSampler(ids, B, T, shape.mode, this.rng);
     const rows = config.num_layers * this.model.D * B;
     const k = this.model.backend;
-    this.carry = streams ? { h: k.alloc(rows, config.hidden_size), c: k.alloc(rows, config.hidden_size) } : null;
+    const pair = (): { h: T; c: T } => ({ h: k.alloc(rows, config.hidden_size), c: k.alloc(rows, config.hidden_size) });
+    this.carry = streams ? pair() : null;
+    this.carryAtStart = streams ? pair() : null;
+    this.carryGood = streams ? pair() : null;
   }
 
   /** The backend the run computes on ('cpu', 'webgl'). */
@@ -188,8 +322,13 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     return this.model.backend.name;
   }
 
-  /** A fresh run on `text`, its weights initialized from the seed (on the CPU unless a backend is given). */
+  /**
+   * A fresh run on `text`, its weights initialized from the seed (on the CPU unless a backend is
+   * given). The shape and settings are checked by the reader's rules first (an InputError, one line).
+   */
   static create<T = FloatArray, I = Int32Array>(text: string, sourceName: string, shape: ModelShape, settings: TrainingSettings, backend?: Backend<T, I>): Trainer<T, I> {
+    // Before the text is read: the vocabulary size is not known yet, and does not matter here.
+    validateRun({ vocab_size: 1, ...shape }, settings);
     const tokenizer = Tokenizer.build(text, settings.tokens, settings.max_vocab > 0 ? { maxVocab: settings.max_vocab } : {});
     const { ids, unknown } = tokenizer.encode(text);
     const notes: string[] = [];
@@ -200,8 +339,18 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     return trainer;
   }
 
-  /** Continues the run saved in `ckpt` on `text` (normally the same text; a different one is noted). */
-  static resume<T = FloatArray, I = Int32Array>(ckpt: Checkpoint, text: string, sourceName: string, backend?: Backend<T, I>): Trainer<T, I> {
+  /**
+   * Continues the run saved in `ckpt` on `text` (normally the same text; a different one is noted).
+   * `overrides` may set the total steps and the learning rate (checked as create checks them), or
+   * start the streams over on a text shorter than the one trained on.
+   */
+  static resume<T = FloatArray, I = Int32Array>(ckpt: Checkpoint, text: string, sourceName: string, backend?: Backend<T, I>, overrides: ResumeOverrides = {}): Trainer<T, I> {
+    const settings: TrainingSettings = {
+      ...ckpt.settings,
+      ...(overrides.steps !== undefined ? { steps: overrides.steps } : {}),
+      ...(overrides.learning_rate !== undefined ? { learning_rate: overrides.learning_rate } : {}),
+    };
+    validateRun(ckpt.config, settings);
     const tokenizer = Tokenizer.fromVocabulary(ckpt.vocab);
     const { ids, unknown } = tokenizer.encode(text);
     const notes: string[] = [];
@@ -209,9 +358,11 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     if (ckpt.training.source && ckpt.training.source.hash !== hash) notes.push(`the text differs from the one this model was trained on (${ckpt.training.source.name})`);
     if (unknown > 0) notes.push(`${unknown} tokens of the text are not in the model's vocabulary of ${tokenizer.size}`);
     const { vocab_size: _v, ...shape } = ckpt.config;
-    const trainer = new Trainer<T, I>(tokenizer, ids, shape, ckpt.settings, { name: sourceName, chars: text.length, hash }, notes, backend);
+    const trainer = new Trainer<T, I>(tokenizer, ids, shape, settings, { name: sourceName, chars: text.length, hash }, notes, backend);
     if (trainer.settings.batch_size !== ckpt.settings.batch_size) {
-      throw new InputError(`this text is too short to continue with batch size ${ckpt.settings.batch_size}`);
+      throw new InputError(
+        `the text is shorter than the one this model was trained on: ${ids.length} tokens, too few to continue its ${ckpt.settings.batch_size} streams (batch size ${ckpt.settings.batch_size})`,
+      );
     }
     for (const spec of trainer.model.specs) trainer.model.setParameter(spec.name, ckpt.params.get(spec.name) as Float32Array);
     for (const [slot, byName] of ckpt.optimizer.slots) {
@@ -223,17 +374,29 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     }
     trainer.updater.setStep(ckpt.optimizer.step);
     trainer.rng.setState(ckpt.training.rng);
-    trainer.batcher.setState(ckpt.training.batcher as BatcherState);
-    if (trainer.carry && ckpt.training.carry) {
-      const k = trainer.model.backend;
-      const { h, c } = trainer.carry;
-      k.write(h, base64ToFloat32(ckpt.training.carry.h, k.size(h), 'training.carry.h'));
-      k.write(c, base64ToFloat32(ckpt.training.carry.c, k.size(c), 'training.carry.c'));
+    const saved = ckpt.training.batcher as BatcherState;
+    if (!overrides.restartStream) {
+      if (trainer.batcher instanceof StreamBatcher && saved.kind === 'streams' && saved.position > trainer.batcher.streamLength) {
+        const B = trainer.settings.batch_size;
+        throw new InputError(
+          `the text is shorter than the one this model was trained on: ${ids.length} tokens now, and its ${B} stream${B === 1 ? '' : 's'} stood at token ${saved.position} of each ` +
+            `(${B * saved.position + 1} tokens needed); continue on the text it was trained on, or start the stream over`,
+        );
+      }
+      trainer.batcher.setState(saved);
+      if (trainer.carry && ckpt.training.carry) {
+        const k = trainer.model.backend;
+        const { h, c } = trainer.carry;
+        k.write(h, base64ToFloat32(ckpt.training.carry.h, k.size(h), 'training.carry.h'));
+        k.write(c, base64ToFloat32(ckpt.training.carry.c, k.size(c), 'training.carry.c'));
+      }
+    } else if (trainer.batcher instanceof StreamBatcher) {
+      trainer.notes.push(`the text is read from its start again (step ${ckpt.training.step}), the carried state zeroed`);
     }
     trainer.stepCount = ckpt.training.step;
     trainer.lastLoss = ckpt.training.loss;
     trainer.tokensSeen = ckpt.training.tokens_seen;
-    trainer.losses.push(...ckpt.training.losses);
+    trainer.recorded.copyFrom(ckpt.training.history);
     return trainer;
   }
 
@@ -253,13 +416,67 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     return this.settings.batch_size * this.settings.sequence_length;
   }
 
-  /** Loss of every step so far. */
-  get lossHistory(): readonly number[] {
-    return this.losses;
+  /** The run's first recorded loss (against which an exploded loss is judged); null before the first step. */
+  get startingLoss(): number | null {
+    return this.recorded.firstLoss ?? this.pending?.loss ?? null;
   }
 
-  /** One step: a batch, forward, backward, clipping, update. Throws DivergenceError before updating when anything is not finite. */
+  /** The run's history up to this step (loss, gradient norm, learning rate; bounded, see history.ts): a copy. */
+  get history(): TrainingHistory {
+    const h = this.recorded.clone();
+    const p = this.pending;
+    if (p) h.append(p.step, p.loss, p.gradNorm, p.lr);
+    return h;
+  }
+
+  private runState(): RunState {
+    return { step: this.stepCount, loss: this.lastLoss, tokensSeen: this.tokensSeen, rng: this.rng.getState(), batcher: this.batcher.getState(), pending: this.pending };
+  }
+
+  /** Goes back to `state`, where the weights and moments are those the updater saved (or, with restoreWeights false, are still). */
+  private rollBack(state: RunState, carry: { h: T; c: T } | null, restoreWeights: boolean): void {
+    if (restoreWeights) this.updater.restore();
+    this.stepCount = state.step;
+    this.lastLoss = state.loss;
+    this.tokensSeen = state.tokensSeen;
+    this.rng.setState(state.rng);
+    this.batcher.setState(state.batcher);
+    this.pending = state.pending;
+    if (this.carry && carry) {
+      const k = this.model.backend;
+      k.copy(this.carry.h, carry.h);
+      k.copy(this.carry.c, carry.c);
+    }
+  }
+
+  private diverged(reason: DivergenceReason, loss: number, atStart: RunState, weightsBroken: boolean): DivergenceError {
+    const step = atStart.step + 1;
+    const startingLoss = this.startingLoss;
+    if (!weightsBroken) {
+      // Seen after this step's start became the state to come back to (its carry now in carryGood); the weights are still those.
+      this.rollBack(this.good as RunState, this.carryGood, false);
+    } else if (this.good) {
+      // The last update gave these weights: back to before it.
+      this.rollBack(this.good, this.carryGood, true);
+    } else {
+      // The first step of this trainer: its weights are those it was given; back to this step's start.
+      this.rollBack(atStart, this.carryAtStart, false);
+    }
+    return new DivergenceError({ step, reason, loss, startingLoss, suggestedLearningRate: this.settings.learning_rate / 10, keptStep: this.stepCount });
+  }
+
+  /**
+   * One step: a batch, forward, backward, clipping, update. Throws DivergenceError, the trainer
+   * back at the state from before the update that broke the weights, when the loss is not finite
+   * or exploded, the gradient is not finite, or the update would overflow.
+   */
   trainStep(options: { recordTrace?: boolean } = {}): StepResult {
+    const k = this.model.backend;
+    const atStart = this.runState();
+    if (this.carry && this.carryAtStart) {
+      k.copy(this.carryAtStart.h, this.carry.h);
+      k.copy(this.carryAtStart.c, this.carry.c);
+    }
     const batch = this.batcher.next();
     const { B, T } = batch;
     const carry = this.carry && !batch.resetState ? this.carry : null;
@@ -270,19 +487,29 @@ export class Trainer<T = FloatArray, I = Int32Array> {
       c0: carry?.c ?? null,
       recordTrace: options.recordTrace ?? false,
     });
-    if (!Number.isFinite(loss)) throw new DivergenceError(`the loss became ${loss} at step ${this.stepCount + 1}`);
+    // The loss judges the weights the last update made.
+    if (!Number.isFinite(loss)) throw this.diverged('loss is not finite', loss, atStart, true);
+    const startingLoss = this.startingLoss;
+    if (startingLoss !== null && loss > EXPLOSION_FACTOR * startingLoss) throw this.diverged('loss exploded', loss, atStart, true);
+    // They are sound: this step's start becomes the state to come back to.
+    this.updater.save();
+    if (this.carryAtStart && this.carryGood) [this.carryAtStart, this.carryGood] = [this.carryGood, this.carryAtStart];
+    this.good = atStart;
+    const p = this.pending;
+    if (p) this.recorded.append(p.step, p.loss, p.gradNorm, p.lr);
+    this.pending = null;
+    atStart.pending = null;
+
     model.backward();
     const { norm, clipped } = this.updater.clip(this.settings.clip);
-    if (!Number.isFinite(norm)) throw new DivergenceError(`the gradient norm became ${norm} at step ${this.stepCount + 1}`);
+    if (!Number.isFinite(norm)) throw this.diverged('gradient is not finite', loss, atStart, false);
     const schedule = this.settings.schedule === 'cosine' ? ({ kind: 'cosine', total_steps: this.settings.steps, min_lr_ratio: 0.1 } as const) : ({ kind: 'constant' } as const);
     const lr = learningRate(this.settings.learning_rate, schedule, this.stepCount);
-    if (!this.updater.update(lr)) {
-      throw new DivergenceError(`the update of step ${this.stepCount + 1} would make the weights overflow`);
-    }
+    if (!this.updater.update(lr)) throw this.diverged('update would overflow', loss, atStart, false);
     if (this.carry) model.finalState(this.carry.h, this.carry.c);
     this.stepCount += 1;
     this.lastLoss = loss;
-    this.losses.push(loss);
+    this.pending = { step: this.stepCount, loss, gradNorm: norm, lr };
     this.tokensSeen += B * T;
     return { step: this.stepCount, loss, gradNorm: norm, clipped, lr, tokens: B * T };
   }
@@ -319,7 +546,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
         rng: this.rng.getState(),
         batcher: this.batcher.getState(),
         carry: this.carry ? { h: float32ToBase64(Float32Array.from(k.read(this.carry.h))), c: float32ToBase64(Float32Array.from(k.read(this.carry.c))) } : null,
-        losses: [...this.losses],
+        history: this.history,
         tokens_seen: this.tokensSeen,
         source: this.source,
       },

@@ -474,7 +474,27 @@ const MAKERS: Record<string, Maker> = {
         break;
       }
       case 6: value = { ...training, source: [{ name: 7, chars: 'x', hash: 'h' }, { hash: 1 }, 'fable.txt', [], { name: 'a', chars: -1, hash: 'h' }][rng.int(5)] }; what = 'a malformed source'; break;
-      case 7: value = { ...training, losses: [{ 0: 1 }, [1, '2', null], [new Raw('1e999')], 'losses'][rng.int(4)] }; what = 'malformed losses'; break;
+      case 7: {
+        const history = training.history as Record<string, unknown[]> & { width: number };
+        const { history: _h, ...older } = training;
+        const steps = training.step as number;
+        const variants: Array<[string, unknown]> = [
+          ['older malformed losses', { ...older, losses: [{ 0: 1 }, [1, '2', null], [new Raw('1e999')], 'losses'][rng.int(4)] }],
+          ['older losses, one a step (converted)', { ...older, losses: Array.from({ length: steps }, (_, k) => 4 - k / 100) }],
+          ['older losses, more than the steps', { ...older, losses: Array.from({ length: steps + 7 }, () => 1) }],
+          ['history of width 3', { ...training, history: { ...history, width: 3 } }],
+          ['history steps not increasing', { ...training, history: { ...history, steps: [...history.steps].reverse() } }],
+          ['history of 1001 points', { ...training, history: { ...history, steps: Array.from({ length: 1001 }, (_, k) => k + 1), loss: new Array(1001).fill(1), grad_norm: new Array(1001).fill(1), lr: new Array(1001).fill(1) } }],
+          ['history loss 1e999', { ...training, history: { ...history, loss: history.loss.map(() => new Raw('1e999')) } }],
+          ['history grad_norm strings', { ...training, history: { ...history, grad_norm: history.grad_norm.map(() => '1') } }],
+          ['history ending before the step', { ...training, step: steps + 1 }],
+          ['history columns of unequal length', { ...training, history: { ...history, lr: history.lr.slice(1) } }],
+          ['history a list', { ...training, history: [] }],
+          ['history width 2^60', { ...training, history: { ...history, width: 2 ** 60 } }],
+        ];
+        [what, value] = variants[rng.int(variants.length)];
+        break;
+      }
       case 8: value = { ...training, step: 2 ** 53 + 2, optimizer_step: 1e300 }; what = 'steps beyond 2^53'; break;
       default: {
         const m = mutateJson(training, rng);
@@ -692,7 +712,7 @@ export function inconsistency(ckpt: Checkpoint, base: Base): string | null {
     // Only what depends on the text it resumes on may refuse it (the stream position must fit the
     // text, which the checkpoint cannot know), and extreme but finite weights may diverge: the
     // engine says so. Anything else is a checkpoint that loaded but was not whole.
-    const textDependent = e instanceof InputError && /stream length|too short|batch size/.test(e.message);
+    const textDependent = e instanceof InputError && /stream length|too short|batch size|shorter than the one this model was trained on/.test(e.message);
     if (!textDependent && !(e instanceof DivergenceError)) {
       return `accepted, then resuming failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
     }

@@ -116,10 +116,12 @@ describe('the memory of a training run, counted before it is taken', () => {
       t.skip('no shared WebAssembly memory here: the model keeps ordinary arrays');
       return;
     }
-    // Ordinary arrays: Adam's moments, token ids and targets (the carried state where it is not in the arena).
+    // Ordinary arrays: Adam's moments, the snapshot to roll back to, token ids and targets (the carried state where it is not in the arena).
     const ordinary = arrayBuffers() - before - textBytes;
     const measured = arena.bytesInUse() + ordinary;
-    const estimate = trainingMemoryBytes(trainer.model.config, trainer.settings.batch_size, trainer.settings.sequence_length, 'adam');
+    // The total, and the snapshot of weights and moments that a diverged run goes back to (ordinary arrays, given apart).
+    const estimate = trainingMemoryBytes(trainer.model.config, trainer.settings.batch_size, trainer.settings.sequence_length, 'adam') +
+      trainingMemory(trainer.model.config, trainer.settings.batch_size, trainer.settings.sequence_length, 'adam').snapshot;
     const tolerance = 0.01 * estimate + 512 * 1024;
     console.log(`a training step (hidden 256, 2 layers, batch 32 × 64): estimated ${estimate} bytes, measured ${measured} (arena ${arena.bytesInUse()}, ordinary arrays ${ordinary})`);
     assert.ok(
@@ -135,6 +137,9 @@ describe('the memory of a training run, counted before it is taken', () => {
     const c = config({ hidden_size: 200, num_layers: 2 });
     const P = parameterCount(c);
     assert.equal(trainingMemoryBytes(c, 32, 64, 'adam') - trainingMemoryBytes(c, 32, 64, 'sgd'), 2 * 4 * P);
+    // The snapshot a diverged run goes back to: the weights and both moments (outside the total, as outside the arena).
+    assert.equal(trainingMemory(c, 32, 64, 'adam').snapshot, 3 * 4 * P);
+    assert.equal(trainingMemory(c, 32, 64, 'sgd').snapshot, 4 * P, 'SGD: the weights alone');
     assert.equal(trainingMemory(c, 32, 64).saving, 2 * 4 * P * 3, 'writing a checkpoint copies weights and both moments, then encodes them');
   });
 
@@ -189,7 +194,7 @@ describe('an absurd configuration is refused before anything is allocated', () =
     gc();
     const before = process.memoryUsage().arrayBuffers;
     assert.throws(
-      () => Trainer.create(text, 'text', { hidden_size: 100_000, num_layers: 1, embedding_size: null, bidirectional: false, mode: 'many_to_many' }, settings),
+      () => Trainer.create(text, 'text', { hidden_size: 16_384, num_layers: 1, embedding_size: null, bidirectional: false, mode: 'many_to_many' }, settings),
       (e: unknown) => e instanceof InputError && /^this model would need about .* the limit is 4 GiB: lower the hidden size \(--hidden \/ lstmLens\.hiddenSize\)$/.test(e.message),
     );
     assert.ok(process.memoryUsage().arrayBuffers - before < 4 * MiB, 'nothing big was allocated');

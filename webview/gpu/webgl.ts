@@ -374,6 +374,13 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     this.run(K.columnSums, out, [out, this.view(dout, 0, N, R, N)], { R });
   }
 
+  copy(dst: GLTensor, src: GLTensor): void {
+    const ds = dst.parts ?? [dst];
+    const ss = src.parts ?? [src];
+    if (ds.length !== ss.length || ds.some((d, k) => d.rows !== ss[k].rows || d.cols !== ss[k].cols)) throw new RangeError('copy: tensors of different shapes');
+    for (let k = 0; k < ds.length; k++) this.run(K.copy, this.whole(ds[k]), [this.whole(ss[k])]);
+  }
+
   copyRows(dst: GLTensor, dOff: number, dStride: number, src: GLTensor, sOff: number, sStride: number, R: number, N: number): void {
     this.run(K.copy, this.view(dst, dOff, dStride, R, N), [this.view(src, sOff, sStride, R, N)]);
   }
