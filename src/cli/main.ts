@@ -426,11 +426,12 @@ async function train(args: string[]): Promise<number> {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   }
   if (diverged !== null) {
-    const lr = diverged.suggestedLearningRate ?? Number((s.learning_rate / 10).toPrecision(2));
+    const lr = Number((diverged.suggestedLearningRate ?? s.learning_rate / 10).toPrecision(3));
     const kept = diverged.keptStep ?? trainer.step;
     say(
-      `lstm-lens: training diverged: ${printable(diverged.message, 400)}. The last good weights (step ${kept}) are saved in ${printable(out)}; ` +
-        `continue with a lower learning rate: lstm-lens train ${shellWord(file)} --resume --out ${shellWord(out)} --lr ${lr}${s.clip === null ? ' (or clip the gradients: start afresh with --clip 1)' : ''}`,
+      `lstm-lens: training diverged: ${printable(diverged.message, 400)}; the last good weights (step ${kept}) are saved in ${printable(out)}. ` +
+        `Continue with a lower learning rate: lstm-lens train ${shellWord(file)} --resume --out ${shellWord(out)} --lr ${lr}` +
+        `${s.clip === null ? ' (or start afresh with clipping, --clip 1)' : ''}`,
     );
     process.exitCode = 1;
     if (values.json) {

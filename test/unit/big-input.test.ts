@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
@@ -273,6 +273,16 @@ describe('size limits', () => {
     refusedByCli(cli('train', huge, ...TINY), /limit for a text file is 256 MiB/);
     assert.throws(() => checkTextSize(MAX_TEXT_BYTES + 1), (e: unknown) => e instanceof InputError && /the limit is 256 MiB/.test(e.message));
     checkTextSize(100 * MiB);
+  });
+
+  it('a run whose checkpoint header would pass the reader\'s 100 MiB (one 101 MiB word) is refused before it trains, and nothing is written', () => {
+    // Before, the run trained and wrote a checkpoint that its own reader then refused.
+    const word = join(dir, 'one-huge-word.txt');
+    writeFileSync(word, `${'w'.repeat(101 * MiB)} the cat sat on the mat`);
+    const out = join(dir, 'huge-word.ckpt');
+    refusedByCli(cli('train', word, '--tokens', 'word', '--hidden', '4', '--seq', '2', '--batch', '1', '--steps', '1', '--out', out), /header.*100 MiB/);
+    assert.ok(!existsSync(out), 'no checkpoint written');
+    rmSync(word);
   });
 
   it('a checkpoint of a model the extension allows is not refused for its size (the text limit used to apply)', () => {
