@@ -2,9 +2,11 @@
 // tokens, targets, every weight and an optional initial state; the answer is the loss, logits,
 // outputs, final states, every gradient and the trace, nested in PyTorch's shapes.
 
-import { InputError, validateConfig, type DType, type FloatArray, type ModelConfig } from './config';
+import { directions, InputError, validateConfig, type DType, type FloatArray, type ModelConfig } from './config';
 import type { Backend } from './backend';
-import { LSTMModel } from './model';
+import { IGNORE_TARGET } from './kernels';
+import { formatBytes, trainingMemory, TRAINING_MEMORY_LIMIT_BYTES } from './memory';
+import { LSTMModel, parameterSpecs } from './model';
 
 export interface GradCase {
   config: ModelConfig;
@@ -48,12 +50,32 @@ export function nest(data: ArrayLike<number>, shape: readonly number[], offset =
   return out;
 }
 
-function intMatrix(value: unknown, shape: readonly number[], what: string): Int32Array {
+/**
+ * A (B, T) or (B) array of token ids: each an exact integer in [0, V) (a target may also be
+ * IGNORE_TARGET, PyTorch's ignore_index, which no loss counts). Nothing is wrapped or rounded.
+ */
+function idMatrix(value: unknown, shape: readonly number[], what: string, V: number, ignorable: boolean): Int32Array {
   const flat = flattenNested(value, shape, what);
   for (const [k, v] of flat.entries()) {
-    if (!Number.isInteger(v)) throw new InputError(`${what} must hold integer token ids; element ${k} is ${v}`);
+    if (!Number.isInteger(v)) throw new InputError(`${what} must hold whole-number token ids; element ${k} is ${v}`);
+    if (!((v >= 0 && v < V) || (ignorable && v === IGNORE_TARGET))) {
+      throw new InputError(`${what} element ${k} is ${v}, outside the vocabulary of ${V} (ids 0 to ${V - 1}${ignorable ? `, or ${IGNORE_TARGET} to ignore a target` : ''})`);
+    }
   }
   return Int32Array.from(flat);
+}
+
+/** What a case's forward and backward pass allocates, refused (one line) past the training limit, before anything is built. */
+function checkCaseMemory(config: ModelConfig, B: number, T: number): void {
+  const m = trainingMemory(config, B, T, 'sgd');
+  // A case runs one pass: no optimizer, no carried state; its answer copies the trace and the gradients once more.
+  const bytes = m.total - m.carry + m.parameters + m.activations;
+  if (bytes > TRAINING_MEMORY_LIMIT_BYTES) {
+    throw new InputError(
+      `this case would need about ${formatBytes(bytes)} of memory (hidden ${config.hidden_size}, ${config.num_layers} layer(s), vocabulary ${config.vocab_size}, batch ${B} × ${T} steps), ` +
+        `more than the ${formatBytes(TRAINING_MEMORY_LIMIT_BYTES)} a case may take`,
+    );
+  }
 }
 
 /** Checks a parsed case file and returns it in flat form. */
@@ -67,23 +89,27 @@ export function parseGradCase(json: unknown): GradCase {
   }
   const B = tokens.length;
   const T = (tokens[0] as unknown[]).length;
-  const tokenIds = intMatrix(tokens, [B, T], 'tokens');
+  // Sizes first: a few bytes of JSON may ask for a model of any size, and nothing is built for it yet.
+  checkCaseMemory(config, B, T);
+  const tokenIds = idMatrix(tokens, [B, T], 'tokens', config.vocab_size, false);
   const targetShape = config.mode === 'many_to_many' ? [B, T] : [B];
-  const targets = intMatrix(c.targets, targetShape, 'targets');
+  const targets = idMatrix(c.targets, targetShape, 'targets', config.vocab_size, true);
 
-  const model = new LSTMModel(config);
+  const specs = parameterSpecs(config);
   const weightsIn = c.weights;
-  if (typeof weightsIn !== 'object' || weightsIn === null) throw new InputError('weights must be an object of parameter name to nested array');
+  if (typeof weightsIn !== 'object' || weightsIn === null || Array.isArray(weightsIn)) throw new InputError('weights must be an object of parameter name to nested array');
+  const known = new Set(specs.map((s) => s.name));
+  for (const name of Object.keys(weightsIn)) {
+    if (!known.has(name)) throw new InputError(`weights has ${JSON.stringify(name).slice(0, 80)}, which this config does not have`);
+  }
+  // Every weight's shape and finiteness, checked as it is read (flattenNested), before the model is built.
   const weights = new Map<string, number[]>();
-  for (const spec of model.specs) {
+  for (const spec of specs) {
     const w = (weightsIn as Record<string, unknown>)[spec.name];
     if (w === undefined) throw new InputError(`weights lack ${spec.name} (shape [${spec.shape.join(', ')}])`);
     weights.set(spec.name, flattenNested(w, spec.shape, `weights["${spec.name}"]`));
   }
-  for (const name of Object.keys(weightsIn)) {
-    if (!weights.has(name)) throw new InputError(`weights has ${name}, which this config does not have`);
-  }
-  const stateShape = [config.num_layers * model.D, B, config.hidden_size];
+  const stateShape = [config.num_layers * directions(config), B, config.hidden_size];
   const state = (name: 'h0' | 'c0'): number[] | null =>
     c[name] === null || c[name] === undefined ? null : flattenNested(c[name], stateShape, name);
   return { config, B, T, tokens: tokenIds, targets, weights, h0: state('h0'), c0: state('c0') };
