@@ -22,7 +22,7 @@ export interface StripOptions {
   id: string;
   /** A token's background and text colours (the Predictions strip), or none. */
   colour?: (t: number) => { background: string; ink: string } | null;
-  /** Extra data-* of a token. */
+  /** Extra attributes of a token (data-*). */
   data?: (t: number) => Record<string, string>;
   /** A token's title (its whole text, and more). */
   title?: (t: number) => string;

@@ -35,8 +35,23 @@ export function curveFromLosses(losses: readonly number[], lastStep: number): Cu
   return { points, firstLoss: first === 1 ? losses[0] : null };
 }
 
+/** What the engine's training history (src/engine/history.ts) gives: its points as columns. */
+export interface HistoryLike {
+  columns(): { step: number[]; loss: number[]; gradNorm: number[] | null; learningRate: number[] | null; firstLoss: number | null };
+}
+
+/** A history's columns as the panel's curve (null when empty). */
+export function curveFromHistory(history: HistoryLike): Curve | null {
+  const h = history.columns();
+  if (h.step.length === 0) return null;
+  return {
+    points: h.step.map((step, i) => ({ step, loss: h.loss[i], gradNorm: h.gradNorm ? h.gradNorm[i] : null, learningRate: h.learningRate ? h.learningRate[i] : null })),
+    firstLoss: h.firstLoss,
+  };
+}
+
 export function modelMessage(
-  ckpt: Pick<Checkpoint, 'config' | 'settings' | 'vocab'> & { training: { step: number; loss: number | null; losses?: readonly number[] } },
+  ckpt: Pick<Checkpoint, 'config' | 'settings' | 'vocab'> & { training: { step: number; loss: number | null; losses?: readonly number[]; history?: HistoryLike } },
   file: string,
 ): ModelMessage {
   const c = ckpt.config;
@@ -63,7 +78,7 @@ export function modelMessage(
       ...tensorShapes(c, B, T).map(([name, shape]) => ({ name, shape, kind: 'tensor' as const })),
       ...parameterSpecs(c).map((s) => ({ name: s.name, shape: s.shape, kind: 'parameter' as const })),
     ],
-    curve: ckpt.training.losses ? curveFromLosses(ckpt.training.losses, ckpt.training.step) : null,
+    curve: ckpt.training.history ? curveFromHistory(ckpt.training.history) : ckpt.training.losses ? curveFromLosses(ckpt.training.losses, ckpt.training.step) : null,
   };
 }
 

@@ -68,7 +68,7 @@ export function renderPredictions(view: HTMLElement, ctx: SectionContext): void 
     },
     data: (t): Record<string, string> => {
       const a = t === 0 ? null : actualAt(trace, t - 1);
-      return a && a.p !== null ? { p: String(a.p) } : {};
+      return a && a.p !== null ? { 'data-p': String(a.p) } : {};
     },
     title: (t) => {
       const a = t === 0 ? null : actualAt(trace, t - 1);

@@ -1,0 +1,457 @@
+// The Inspect States panel as a newcomer sees it, in headless Chromium at 300, 540 and 1400 px in
+// the light, dark and high-contrast themes: nothing runs off the side, every tab's label shows,
+// every token is named, a small model's cells print its values, the guesses show; the loss curve is
+// drawn from a checkpoint the panel never watched train; a finished run says so. Screenshots of
+// every tab land in test/webview/screenshots/layout/, and the README's set in media/screenshots/.
+// Needs `npm run build` first and Chromium at /usr/bin/chromium.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { Trainer } from '../../src/engine/trainer';
+import { at, type HostToPanel, type ModelMessage, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
+import { modelMessage, traceMessage } from '../../src/worker/panelData';
+import { launchBrowser, loadRecording, openPanel, post, problems, ROOT, settle, showTab, startServer, type Panel, type PanelServer } from './harness';
+import type { ThemeName } from './themes';
+
+const SHOTS = join(ROOT, 'test', 'webview', 'screenshots', 'layout');
+const README_SHOTS = join(ROOT, 'media', 'screenshots');
+const WIDTHS = [300, 540, 1400] as const;
+const THEMES: ThemeName[] = ['light', 'dark', 'high-contrast'];
+const TABS = ['shapes', 'states', 'gradients', 'training', 'predictions'] as const;
+const TAB_LABELS = ['Shapes', 'States', 'Gradients', 'Training', 'Predictions'];
+
+let server: PanelServer;
+let browser: Browser;
+
+/** The article's setup (word-level, many-to-one, one-hot, windows of 3, 5 units, SGD) on its eleven words, trained here. */
+interface Run {
+  model: ModelMessage;
+  trace: TraceMessage;
+  finished: TrainingMessage;
+  losses: number[];
+  vocabSize: number;
+  trainer: Trainer;
+}
+let article: Run;
+/** A word model of the fable (many-to-many): long words, and next tokens outside the top 5. */
+let words: Run;
+const fable = loadRecording('fable-char');
+/** The fable's first characters, traced by the word model (fewer tokens than a trace keeps). */
+const WORDS_CHARS = 300;
+const ARTICLE_TEXT = 'long ago the mice had a general council';
+/** The cursor before “mice”: three tokens stand before it. */
+const ARTICLE_CURSOR = ARTICLE_TEXT.indexOf('mice');
+
+function train(text: string, name: string, shape: Parameters<typeof Trainer.create>[2], settings: Parameters<typeof Trainer.create>[3], traced: string, cursor: number | null): Run {
+  const trainer = Trainer.create(text, name, shape, settings);
+  const losses: number[] = [];
+  const gradNorm: number[] = [];
+  const learningRate: number[] = [];
+  const steps: number[] = [];
+  while (trainer.step < settings.steps) {
+    const r = trainer.trainStep();
+    steps.push(r.step);
+    losses.push(r.loss);
+    gradNorm.push(r.gradNorm);
+    learningRate.push(r.lr);
+  }
+  const model = modelMessage({ ...trainer.checkpoint() }, name);
+  const trace = traceMessage(trainer.model, trainer.tokenizer, traced, 'the text at the cursor', trainer.step, 5, 'last', shape.mode === 'many_to_one' ? settings.sequence_length : null, cursor);
+  assert.ok(trace);
+  const finished: TrainingMessage = {
+    type: 'training', running: false, step: trainer.step, totalSteps: settings.steps, tokensPerSecond: 0, averageTokensPerSecond: 25465, clip: settings.clip, reset: true,
+    history: { step: steps, loss: losses, gradNorm, learningRate },
+  };
+  return { model, trace, finished, losses, vocabSize: trainer.tokenizer.vocabulary().tokens.length, trainer };
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  article = train(
+    'long ago the mice had a general council to consider the',
+    'article.txt',
+    { hidden_size: 5, num_layers: 1, embedding_size: null, bidirectional: false, mode: 'many_to_one' },
+    { tokens: 'word', max_vocab: 0, sequence_length: 3, batch_size: 1, steps: 300, optimizer: 'sgd', learning_rate: 1, schedule: 'constant', clip: null, init: 'constant', init_value: 0.1, seed: 0 },
+    ARTICLE_TEXT,
+    ARTICLE_CURSOR,
+  );
+  const fableText = readFileSync(join(ROOT, 'media', 'samples', 'belling_the_cat.txt'), 'utf8');
+  words = train(
+    fableText,
+    'belling_the_cat.txt',
+    { hidden_size: 32, num_layers: 1, embedding_size: 16, bidirectional: false, mode: 'many_to_many' },
+    { tokens: 'word', max_vocab: 0, sequence_length: 16, batch_size: 4, steps: 40, optimizer: 'adam', learning_rate: 0.01, schedule: 'constant', clip: 1, init: 'pytorch', init_value: 0.1, seed: 5 },
+    fableText.slice(0, WORDS_CHARS),
+    null,
+  );
+  mkdirSync(SHOTS, { recursive: true });
+  mkdirSync(README_SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function withPanel(options: Parameters<typeof openPanel>[2], body: (panel: Panel) => Promise<void>): Promise<void> {
+  const panel = await openPanel(browser, server, options);
+  try {
+    await body(panel);
+    assert.deepEqual(await problems(panel), []);
+  } finally {
+    await panel.close();
+  }
+}
+
+/** What the page shows wider than the window, and the tabs whose labels do not show whole. */
+async function overflow(page: Page): Promise<{ scrollWidth: number; width: number; wide: string[]; tabs: Array<{ text: string; left: number; right: number; cut: boolean }> }> {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    // Visible elements whose right edge passes the window's (inside a scroller, the scroller's own box counts).
+    const wide: string[] = [];
+    for (const e of Array.from(document.querySelectorAll<HTMLElement>('#app *'))) {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      if (e.closest('[hidden], vscode-panel-view[hidden]')) continue;
+      if (r.right > width + 0.5) {
+        let inScroller = false;
+        for (let p = e.parentElement; p && p.id !== 'app'; p = p.parentElement) {
+          const o = getComputedStyle(p).overflowX;
+          if (o === 'auto' || o === 'scroll' || o === 'hidden') {
+            if (p.getBoundingClientRect().right <= width + 0.5) inScroller = true;
+            break;
+          }
+        }
+        if (!inScroller) wide.push(`${e.tagName.toLowerCase()}.${e.className} right ${Math.round(r.right)}`);
+      }
+    }
+    const tabs = Array.from(document.querySelectorAll<HTMLElement>('vscode-panel-tab')).map((t) => {
+      const r = t.getBoundingClientRect();
+      return { text: t.textContent ?? '', left: r.left, right: r.right, cut: t.scrollWidth > t.clientWidth + 1 };
+    });
+    return { scrollWidth: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5), tabs };
+  });
+}
+
+/** Each map's column labels (tokens, or positions with the section's token strip). */
+async function labels(page: Page, section: string): Promise<Array<{ tensor: string; kind: string; labels: string[]; strip: string[] }>> {
+  return page.evaluate((id) => {
+    const root = document.getElementById(id);
+    if (!root) return [];
+    const strip = Array.from(root.querySelectorAll<HTMLElement>('.token-strip .token-chip')).map((c) => c.dataset.token ?? '');
+    return Array.from(root.querySelectorAll<HTMLElement>('figure.heatmap')).map((f) => {
+      const axis = f.querySelector<HTMLElement>('.hm-cols');
+      return {
+        tensor: f.dataset.tensor ?? '',
+        kind: axis?.dataset.labels ?? 'none',
+        labels: Array.from(axis?.querySelectorAll<HTMLElement>('.hm-col') ?? []).map((l) => l.title || l.textContent || ''),
+        strip,
+      };
+    });
+  }, section);
+}
+
+const shown = (token: string): string => (token === '' ? '∅' : token.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\r/g, '␍').replace(/\t/g, '⇥'));
+
+/** A value printed in a cell agrees with the trace's to the 3 significant digits printed. */
+function assertCell(printed: string, exact: number, what: string): void {
+  const shownValue = Number(printed.replace(/−/g, '-').replace('e-', 'e-'));
+  assert.ok(Number.isFinite(shownValue), `${what}: "${printed}" is a number`);
+  assert.ok(Math.abs(shownValue - exact) <= Math.abs(exact) * 5e-3 + 1e-12, `${what}: printed ${printed}, the trace has ${exact}`);
+}
+
+for (const width of WIDTHS) {
+  test(`at ${width} px in light, dark and high-contrast: no sideways overflow, tabs whole, every token named, guesses visible${width >= 540 ? ', the article’s values in its cells' : ''}`, async () => {
+    for (const theme of THEMES) {
+      await withPanel({ theme, width, height: 900 }, async ({ page }) => {
+        const messages: HostToPanel[] = [article.model, article.finished, article.trace];
+        await post(page, messages);
+        for (const [i, tab] of TABS.entries()) {
+          await showTab(page, tab);
+          const o = await overflow(page);
+          const what = `${theme} ${width} px, ${tab}`;
+          assert.ok(o.scrollWidth <= o.width, `${what}: the page is ${o.scrollWidth} px wide in ${o.width} (${o.wide.join('; ')})`);
+          assert.deepEqual(o.wide, [], `${what}: elements past the right edge`);
+          assert.deepEqual(o.tabs.map((t) => t.text.trim()), TAB_LABELS, what);
+          for (const t of o.tabs) assert.ok(t.left >= 0 && t.right <= o.width && !t.cut, `${what}: the ${t.text} tab shows whole (${Math.round(t.left)}–${Math.round(t.right)})`);
+          await page.screenshot({ path: join(SHOTS, `${theme}-${width}-${tab}.png`), fullPage: true });
+          void i;
+        }
+
+        // Every token named: on the axis of each map, or by the strip above them.
+        for (const section of ['states', 'gradients']) {
+          await showTab(page, section);
+          const maps = (await labels(page, section)).filter((m) => !m.tensor.includes('.'));
+          assert.ok(maps.length >= 2, `${theme} ${width}: ${section} has maps`);
+          for (const m of maps) {
+            assert.deepEqual(m.strip, article.trace.tokens, `${section} ${m.tensor}: the strip names every token`);
+            if (m.kind === 'tokens') assert.deepEqual(m.labels, article.trace.tokens.map(shown), `${section} ${m.tensor}: one label per token`);
+            else assert.equal(m.kind, 'positions', `${section} ${m.tensor}`);
+          }
+        }
+        if (width >= 540) {
+          // 5 units × 8 tokens: the values printed in the cells, each the trace's.
+          await showTab(page, 'states');
+          const entry = article.trace.entries[0];
+          const { T, H } = article.trace;
+          const cells = await page.evaluate(() =>
+            Array.from(document.querySelectorAll<HTMLElement>('#states figure.heatmap')).map((f) => ({
+              tensor: f.dataset.tensor ?? '',
+              printed: f.dataset.values,
+              values: Array.from(f.querySelectorAll<HTMLElement>('.hm-value')).map((v) => ({ r: Number(v.dataset.row), c: Number(v.dataset.col), text: v.textContent ?? '' })),
+            })),
+          );
+          assert.deepEqual(cells.map((c) => c.tensor), ['i', 'f', 'g', 'o', 'c', 'h']);
+          cells.forEach((map, k) => {
+            assert.equal(map.printed, 'printed', `${theme} ${width}: ${map.tensor} prints its values`);
+            assert.equal(map.values.length, T * H, map.tensor);
+            for (const v of map.values) assertCell(v.text, entry.states[at(k, v.c, v.r, T, H)], `${map.tensor}[unit ${v.r}, t ${v.c}]`);
+          });
+        }
+        // The guesses show whole inside the window.
+        await showTab(page, 'predictions');
+        const guesses = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('#guesses .guess')).map((g) => g.getBoundingClientRect()).map((r) => ({ left: r.left, right: r.right, width: r.width })));
+        assert.ok(guesses.length >= 1, 'guesses shown');
+        for (const g of guesses) assert.ok(g.left >= 0 && g.right <= width && g.width > 20, `${theme} ${width}: a guess at ${Math.round(g.left)}–${Math.round(g.right)}`);
+      });
+    }
+  });
+}
+
+test('word-level predictions at 540 px: narrow tokens with an ellipsis, the guesses in view, and the actual token’s probability even outside the top 5', async () => {
+  const trace = words.trace;
+  // The reference: the model reads the text up to t, then the probability of token t+1.
+  const model = words.trainer.model;
+  const ids = words.trainer.tokenizer.encode(readFileSync(join(ROOT, 'media', 'samples', 'belling_the_cat.txt'), 'utf8').slice(0, WORDS_CHARS)).ids;
+  const reference = (t: number): number => {
+    model.forward(ids.subarray(0, t + 1), 1, t + 1, null);
+    const probs = model.probabilities();
+    const V = model.config.vocab_size;
+    return probs[t * V + ids[t + 1]];
+  };
+  const outside = trace.predictions.findIndex((row, t) => t + 1 < trace.T && !row.slice(0, 5).some((g) => g.token === trace.tokens[t + 1]));
+  assert.ok(outside >= 0, 'some next token is outside the top 5');
+  await withPanel({ theme: 'dark', width: 540, height: 900 }, async ({ page }) => {
+    await post(page, [words.model, words.finished, trace]);
+    await showTab(page, 'predictions');
+    const chips = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('#prediction-strip .token-chip')).map((c) => ({ col: c.dataset.col, right: c.getBoundingClientRect().right, width: c.getBoundingClientRect().width, cut: c.scrollWidth > c.clientWidth })));
+    assert.equal(chips.length, trace.T + 1, 'a box per token, and one for what comes next');
+    assert.ok(chips.every((c) => c.right <= 540 && c.width <= 12 * 8 + 10), 'every token box inside the window, none wider than 12 characters');
+    const chip = page.locator(`#prediction-strip .token-chip[data-col="${outside + 1}"]`);
+    await chip.scrollIntoViewIfNeeded();
+    await chip.click();
+    const actual = await page.evaluate(() => {
+      const a = document.getElementById('actual-p');
+      return { p: Number(a?.dataset.p), token: a?.dataset.token, inTop: a?.dataset.inTop, text: a?.textContent ?? '', position: document.getElementById('prediction-detail')?.dataset.position };
+    });
+    assert.equal(actual.position, String(outside));
+    assert.equal(actual.token, trace.tokens[outside + 1]);
+    assert.equal(actual.inTop, 'no');
+    assert.match(actual.text, /not among the 5 most likely/);
+    const p = reference(outside);
+    assert.ok(Math.abs(actual.p - p) <= p * 1e-4 + 1e-9, `p of the actual token: panel ${actual.p}, the model ${p}`);
+    // Its colour in the strip is that probability's.
+    const colour = await page.evaluate((col) => document.querySelector<HTMLElement>(`#prediction-strip .token-chip[data-col="${col}"]`)?.dataset.p, outside + 1);
+    assert.equal(Number(colour), actual.p);
+    const guesses = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('#guesses .guess')).map((g) => ({ right: g.getBoundingClientRect().right, token: g.dataset.token })));
+    assert.equal(guesses.length, 5);
+    assert.ok(guesses.every((g) => g.right <= 540), 'the guesses in view');
+    await page.screenshot({ path: join(SHOTS, 'words-540-predictions.png'), fullPage: true });
+  });
+});
+
+test('the loss curve from the checkpoint alone (no training message): the steps, the last loss, and the uniform baseline ln V', async () => {
+  const curve = article.model.curve;
+  assert.ok(curve, 'the model message carries the checkpoint’s curve');
+  await withPanel({ theme: 'light', width: 900, height: 900 }, async ({ page }) => {
+    await post(page, [article.model, article.trace]);
+    await showTab(page, 'training');
+    const chart = await page.evaluate(() => {
+      const c = document.getElementById('chart-loss');
+      const legend = Array.from(c?.querySelectorAll('.u-legend tr') ?? []).map((r) => r.textContent ?? '');
+      return { points: c?.dataset.points, source: c?.dataset.source, baseline: Number(c?.dataset.baseline), legend, placeholder: document.querySelector('#training .placeholder')?.textContent ?? null, uniform: document.querySelector('#stat-uniform .stat-value')?.textContent };
+    });
+    assert.equal(chart.placeholder, null, 'no “No training run seen yet”');
+    assert.equal(chart.source, 'checkpoint');
+    assert.equal(chart.points, String(article.losses.length), 'one point per step of the 300');
+    assert.ok(Math.abs(chart.baseline - Math.log(article.vocabSize)) < 1e-12, `ln V with V = ${article.vocabSize}`);
+    assert.equal(chart.uniform, String(Number(Math.log(article.vocabSize).toPrecision(4))));
+    const last = article.losses[article.losses.length - 1];
+    const lossRow = chart.legend.find((r) => /^loss/.test(r.trim()));
+    assert.ok(lossRow, 'the legend has the loss');
+    const printed = Number(lossRow.replace(/^\s*loss/, '').trim());
+    assert.ok(Math.abs(printed - last) <= Math.abs(last) * 0.01 + 1e-4, `the last loss: legend ${lossRow}, trained ${last}`);
+    await page.screenshot({ path: join(SHOTS, 'checkpoint-training.png'), fullPage: true });
+  });
+});
+
+test('a finished run says finished with its average speed; a stopped one says stopped; no “0 tokens/s”', async () => {
+  await withPanel({ theme: 'dark', width: 700, height: 800 }, async ({ page }) => {
+    await post(page, [article.model, article.finished]);
+    await showTab(page, 'training');
+    const read = () =>
+      page.evaluate(() => ({
+        tag: document.querySelector('.status .tag')?.textContent ?? '',
+        step: document.querySelector('#stat-step')?.textContent ?? '',
+        speed: document.querySelector('#stat-speed .stat-value')?.textContent ?? '',
+        speedDetail: document.querySelector('#stat-speed .stat-detail')?.textContent ?? '',
+      }));
+    let r = await read();
+    assert.equal(r.tag, 'finished · step 300');
+    assert.match(r.step, /finished/);
+    assert.doesNotMatch(r.step, /stopped/);
+    assert.equal(r.speed, '25k', '25,465 tokens/s, as the status bar writes it');
+    assert.equal(r.speedDetail, 'average over the run');
+
+    await post(page, [{ ...article.finished, step: 120, averageTokensPerSecond: undefined, history: { ...article.finished.history } } as TrainingMessage]);
+    r = await read();
+    assert.equal(r.tag, 'stopped · step 120 / 300');
+    assert.match(r.step, /stopped before step 300/);
+    assert.equal(r.speed, '–', 'no average sent and none measured: not “0”');
+    assert.equal(r.speedDetail, 'not measured');
+  });
+});
+
+test('signed maps are clipped at the 99th percentile and say so; per-unit colours put each unit’s largest |value| at full colour', async () => {
+  const trace = [...fable].reverse().find((m): m is TraceMessage => m.type === 'trace');
+  assert.ok(trace);
+  const { T, H } = trace;
+  const states = trace.entries[0].states;
+  const k = 4; // c
+  const abs = Array.from({ length: T * H }, (_, i) => Math.abs(states[k * T * H + i])).sort((a, b) => a - b);
+  const p99 = abs[Math.ceil(0.99 * abs.length) - 1];
+  const over = abs.filter((a) => a > p99).length;
+  assert.ok(over > 0, 'the recording has values past the 99th percentile');
+  // The unit whose largest |c| is smallest: far from full colour on the map's scale, at full colour on its own.
+  const maxOf = (u: number) => Math.max(...Array.from({ length: T }, (_, t) => Math.abs(states[at(k, t, u, T, H)])));
+  const unit = Array.from({ length: H }, (_, u) => u).sort((a, b) => maxOf(a) - maxOf(b))[0];
+  const t = Array.from({ length: T }, (_, i) => i).sort((a, b) => Math.abs(states[at(k, b, unit, T, H)]) - Math.abs(states[at(k, a, unit, T, H)]))[0];
+  const END_COLOURS = [0x67001f, 0x053061]; // RdBu's ends: red (positive), blue (negative)
+  await withPanel({ theme: 'dark', width: 1100, height: 900 }, async ({ page }) => {
+    await post(page, fable);
+    await showTab(page, 'states');
+    const pixel = () =>
+      page.evaluate(
+        ({ r, c }) => {
+          const canvas = document.querySelector<HTMLCanvasElement>('#states canvas[data-tensor="c"]');
+          if (!canvas) return -1;
+          const d = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData((c + 0.5) * Number(canvas.dataset.cellW), (r + 0.5) * Number(canvas.dataset.cellH), 1, 1).data;
+          return (d[0] << 16) | (d[1] << 8) | d[2];
+        },
+        { r: unit, c: t },
+      );
+    const legend = await page.evaluate(() => {
+      const l = document.querySelector<HTMLElement>('#states figure[data-tensor="c"] .legend');
+      return { hi: l?.querySelector('.legend-hi')?.textContent, clipped: l?.dataset.clipped, note: l?.querySelector('.legend-note')?.textContent ?? '' };
+    });
+    assert.equal(legend.clipped, 'yes');
+    assert.equal(legend.hi, `+${Number(p99.toPrecision(4))}*`, 'the scale ends at the 99th percentile of |c|');
+    assert.match(legend.note, new RegExp(`99th percentile of \\|value\\|; ${over} larger`));
+    assert.ok(!END_COLOURS.includes(await pixel()), `unit ${unit}'s largest |c| is not at full colour on the map's scale`);
+
+    await page.click('#scale');
+    await page.click('#scale vscode-option[value="unit"]');
+    await settle(page);
+    assert.ok(END_COLOURS.includes(await pixel()), `per unit: unit ${unit}'s largest |c| is at full colour`);
+    assert.match((await page.locator('#states figure[data-tensor="c"] .legend').textContent()) ?? '', /per unit/);
+  });
+});
+
+test('hovering a column marks it in every map and the strip; the cursor is marked; the selected unit’s label is printed once', async () => {
+  await withPanel({ theme: 'light', width: 1100, height: 900 }, async ({ page }) => {
+    await post(page, [article.model, article.trace]);
+    await showTab(page, 'states');
+    const canvas = page.locator('#states canvas[data-tensor="h"]');
+    const box = await canvas.boundingBox();
+    assert.ok(box);
+    const cellW = Number(await canvas.getAttribute('data-cell-w'));
+    const col = 5;
+    await page.mouse.move(box.x + (col + 0.5) * cellW, box.y + 4);
+    const marks = await page.evaluate(() => ({
+      columns: Array.from(document.querySelectorAll<HTMLElement>('#states .hm-colmark')).map((m) => ({ hidden: m.hidden, left: parseFloat(m.style.left), cellW: Number(m.dataset.cellW) })),
+      chips: Array.from(document.querySelectorAll<HTMLElement>('#states .token-chip.hover')).map((c) => c.dataset.col),
+      labels: Array.from(document.querySelectorAll<HTMLElement>('#states .hm-col.hover')).length,
+    }));
+    assert.equal(marks.columns.length, 6);
+    for (const m of marks.columns) assert.deepEqual([m.hidden, m.left], [false, col * m.cellW]);
+    assert.deepEqual(marks.chips, [String(col)]);
+    assert.equal(marks.labels, 6, 'the column’s label in each map');
+
+    // The cursor stands before “mice”: after three tokens, in the strip and on each map.
+    const cursor = await page.evaluate(() => ({
+      strip: document.querySelector<HTMLElement>('#states-strip .text-cursor')?.dataset.at,
+      next: document.querySelector<HTMLElement>('#states-strip .text-cursor + .token-chip')?.dataset.token,
+      maps: Array.from(document.querySelectorAll<HTMLElement>('#states .hm-textcursor')).map((m) => Number(m.dataset.at)),
+    }));
+    assert.equal(cursor.strip, '3');
+    assert.equal(cursor.next, 'mice');
+    assert.deepEqual(cursor.maps, [3, 3, 3, 3, 3, 3]);
+
+    // Select unit 2 of h: its row label once, with the ▸, and no other label over it.
+    const p = { x: box.x + 0.5 * cellW, y: box.y + 2.5 * Number(await canvas.getAttribute('data-cell-h')) };
+    await page.mouse.click(p.x, p.y);
+    await settle(page);
+    const rows = await page.evaluate(() =>
+      Array.from(document.querySelectorAll<HTMLElement>('#states figure[data-tensor="h"] .hm-row')).map((r) => {
+        const b = r.getBoundingClientRect();
+        return { text: r.textContent ?? '', top: b.top, bottom: b.bottom };
+      }),
+    );
+    assert.equal(rows.filter((r) => r.text.startsWith('2')).length, 1, `unit 2 labelled once: ${rows.map((r) => r.text).join(', ')}`);
+    for (let i = 0; i < rows.length; i++) for (let j = i + 1; j < rows.length; j++) assert.ok(rows[i].bottom <= rows[j].top + 0.5 || rows[j].bottom <= rows[i].top + 0.5, `labels ${rows[i].text} and ${rows[j].text} overlap`);
+  });
+});
+
+test('Shapes at 300 px: each dimension’s name and meaning on one line, shapes such as (512, 128) never broken', async () => {
+  const big = modelMessage(
+    {
+      config: { vocab_size: 512, embedding_size: null, hidden_size: 128, num_layers: 2, bidirectional: false, mode: 'many_to_many' },
+      settings: { tokens: 'char', max_vocab: 0, sequence_length: 64, batch_size: 32, steps: 1000, optimizer: 'adam', learning_rate: 0.002, schedule: 'constant', clip: 5, init: 'pytorch', init_value: 0.1, seed: 0 },
+      vocab: { kind: 'char', tokens: [] },
+      training: { step: 0, loss: null },
+    },
+    'big.txt',
+  );
+  await withPanel({ theme: 'dark', width: 300, height: 900 }, async ({ page }) => {
+    await post(page, [big]);
+    await showTab(page, 'shapes');
+    const r = await page.evaluate(() => ({
+      pairs: Array.from(document.querySelectorAll<HTMLElement>('.dims > div')).map((d) => {
+        const dt = d.querySelector('dt')?.getBoundingClientRect();
+        const dd = d.querySelector('dd')?.getBoundingClientRect();
+        return { text: d.textContent ?? '', sameLine: !!dt && !!dd && Math.abs(dt.top - dd.top) < 4, left: d.getBoundingClientRect().left, right: d.getBoundingClientRect().right };
+      }),
+      shapes: Array.from(document.querySelectorAll<HTMLElement>('td.shape')).map((td) => {
+        // The lines the text itself takes (the row may be taller for other cells).
+        const range = document.createRange();
+        range.selectNodeContents(td);
+        const tops = new Set(Array.from(range.getClientRects()).map((q) => Math.round(q.top)));
+        return { text: td.textContent ?? '', lines: tops.size };
+      }),
+      width: document.documentElement.clientWidth,
+    }));
+    assert.ok(r.pairs.length >= 6);
+    for (const p of r.pairs) assert.ok(p.sameLine && p.left >= 0 && p.right <= r.width, `“${p.text}” on one line inside the panel`);
+    assert.ok(r.shapes.some((s) => s.text === '(512, 128)'));
+    for (const s of r.shapes) assert.equal(s.lines, 1, `${s.text} on one line`);
+  });
+});
+
+test('README screenshots: one per tab, 1100 px wide, dark and light (media/screenshots/)', async () => {
+  const fableModel = fable.find((m): m is ModelMessage => m.type === 'model');
+  assert.ok(fableModel);
+  for (const theme of ['dark', 'light'] as ThemeName[]) {
+    await withPanel({ theme, width: 1100, height: 1000 }, async ({ page }) => {
+      await post(page, fable);
+      for (const tab of TABS) {
+        if (tab === 'predictions') await post(page, [words.model, words.finished, words.trace]);
+        await showTab(page, tab);
+        await page.screenshot({ path: join(README_SHOTS, `${theme}-${tab}.png`), clip: { x: 0, y: 0, width: 1100, height: tab === 'gradients' ? 1400 : 1000 }, fullPage: true });
+      }
+    });
+  }
+});
