@@ -1,6 +1,7 @@
 // The extension host side: commands, the status bar item, the output channel, and the training
 // and generation jobs (each in its own worker thread; nothing heavy runs on this thread).
 
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -115,7 +116,10 @@ class LstmLens implements vscode.Disposable {
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.workerScript = path.join(context.extensionPath, 'dist', 'worker.js');
-    this.store = new ModelStore(context.globalStorageUri.fsPath, { id: vscode.env.sessionId });
+    // Untitled documents are keyed by this activation (vscode.env.sessionId survives a reload of the
+    // window, and Untitled-1 of the reloaded window is a new document): models of untitled
+    // documents never outlive the extension host that trained them.
+    this.store = new ModelStore(context.globalStorageUri.fsPath, { id: randomUUID() });
     this.housekeeping();
     this.statusBar.name = 'LSTM Lens';
     this.statusBar.command = COMMANDS.inspect;
