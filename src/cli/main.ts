@@ -13,7 +13,6 @@ import { TextGenerator } from '../engine/sampling';
 import { DivergenceError, modelFromCheckpoint, Trainer, type ModelShape } from '../engine/trainer';
 import {
   checkWritable,
-  encodeReadableCheckpoint,
   readCheckpointFile,
   readJsonFile,
   readTextFile,
@@ -218,13 +217,6 @@ const STOP_SIGNALS: ReadonlyArray<[NodeJS.Signals, number]> = [
   ['SIGHUP', 129],
 ];
 
-interface DivergenceData {
-  step?: number;
-  reason?: string;
-  suggestedLearningRate?: number;
-  keptStep?: number;
-}
-
 async function train(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
@@ -335,12 +327,6 @@ async function train(args: string[]): Promise<number> {
       log(`note: --force: replacing ${printable(out)}, which is not a checkpoint`);
     }
   }
-  // What this run will write must be readable by the reader: found now, not after the run.
-  try {
-    encodeReadableCheckpoint(trainer.checkpoint());
-  } catch (e) {
-    throw new InputError(printable((e as Error).message.replace(/; nothing was written$/, ''), 400) + ': this run cannot be saved');
-  }
   const staleRemoved = removeStaleTemporaryFiles(out);
   if (staleRemoved > 0) log(`note: removed ${staleRemoved} temporary file${staleRemoved > 1 ? 's' : ''} that killed runs left beside ${printable(out)}`);
   for (const note of trainer.notes) log(`note: ${printable(note, 1000)}`);
@@ -385,15 +371,15 @@ async function train(args: string[]): Promise<number> {
       notes: [...textNotes, ...trainer.notes],
     };
   };
-  let diverged: (DivergenceData & { message: string }) | null = null;
+  let diverged: DivergenceError | null = null;
   try {
     while (!trainer.done && stoppedBy === null) {
       try {
         trainer.trainStep();
       } catch (e) {
         if (e instanceof DivergenceError) {
-          const d = e as DivergenceError & DivergenceData;
-          diverged = { message: e.message, step: d.step, reason: d.reason, suggestedLearningRate: d.suggestedLearningRate, keptStep: d.keptStep };
+          // The trainer is back at the weights from before the update that broke them.
+          diverged = e;
           break;
         }
         throw e;
@@ -426,17 +412,22 @@ async function train(args: string[]): Promise<number> {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   }
   if (diverged !== null) {
-    const lr = Number((diverged.suggestedLearningRate ?? s.learning_rate / 10).toPrecision(3));
-    const kept = diverged.keptStep ?? trainer.step;
+    const d = diverged.detail;
+    const lr = Number((Number.isFinite(d.suggestedLearningRate) && d.suggestedLearningRate > 0 ? d.suggestedLearningRate : s.learning_rate / 10).toPrecision(3));
     say(
-      `lstm-lens: training diverged: ${printable(diverged.message, 400)}; the last good weights (step ${kept}) are saved in ${printable(out)}. ` +
+      `lstm-lens: training diverged: ${printable(diverged.message, 400)}, saved in ${printable(out)}. ` +
         `Continue with a lower learning rate: lstm-lens train ${shellWord(file)} --resume --out ${shellWord(out)} --lr ${lr}` +
         `${s.clip === null ? ' (or start afresh with clipping, --clip 1)' : ''}`,
     );
     process.exitCode = 1;
     if (values.json) {
+      const finite = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
       process.stdout.write(
-        `${JSON.stringify({ ...summary(), diverged: true, divergence: { step: diverged.step ?? trainer.step + 1, reason: diverged.reason ?? diverged.message, kept_step: kept, suggested_learning_rate: lr } })}\n`,
+        `${JSON.stringify({
+          ...summary(),
+          diverged: true,
+          divergence: { step: d.step, reason: d.reason, loss: finite(d.loss), starting_loss: finite(d.startingLoss), kept_step: d.keptStep, suggested_learning_rate: lr },
+        })}\n`,
       );
     }
     return 1;
@@ -456,14 +447,9 @@ function shellWord(path: string): string {
   return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * Trainer.resume with a new step count and learning rate: the engine's overrides where it has
- * them (checked there with the reader's rules), else the saved settings with those two replaced
- * and checked here by the same rules.
- */
+/** Trainer.resume with a new step count and learning rate, checked there by the reader's rules. */
 function resumeTrainer(ckpt: Checkpoint, text: string, name: string, overrides: { steps: number; learning_rate: number }): Trainer {
-  const settings = validateSettings({ ...ckpt.settings, ...overrides });
-  return Trainer.resume({ ...ckpt, settings }, text, name);
+  return Trainer.resume(ckpt, text, name, undefined, overrides);
 }
 
 function generate(args: string[]): number {

@@ -280,7 +280,7 @@ describe('size limits', () => {
     const word = join(dir, 'one-huge-word.txt');
     writeFileSync(word, `${'w'.repeat(101 * MiB)} the cat sat on the mat`);
     const out = join(dir, 'huge-word.ckpt');
-    refusedByCli(cli('train', word, '--tokens', 'word', '--hidden', '4', '--seq', '2', '--batch', '1', '--steps', '1', '--out', out), /header.*100 MiB/);
+    refusedByCli(cli('train', word, '--tokens', 'word', '--hidden', '4', '--seq', '2', '--batch', '1', '--steps', '1', '--out', out), /checkpoint header/);
     assert.ok(!existsSync(out), 'no checkpoint written');
     rmSync(word);
   });

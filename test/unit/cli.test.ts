@@ -377,12 +377,13 @@ test('a run resumed from its checkpoint ends exactly where an unbroken run ends'
 
   const a = readSafetensors(whole);
   const b = readSafetensors(split);
-  const ta = JSON.parse(a.metadata.training) as { step: number; losses: number[] };
-  const tb = JSON.parse(b.metadata.training) as { step: number; losses: number[] };
+  type Saved = { step: number; history: { steps: number[]; loss: number[] } };
+  const ta = JSON.parse(a.metadata.training) as Saved;
+  const tb = JSON.parse(b.metadata.training) as Saved;
   assert.equal(ta.step, 6);
   assert.equal(tb.step, 6);
-  assert.equal(ta.losses.length, 6);
-  assert.deepEqual(tb.losses, ta.losses, 'identical losses, step by step');
+  assert.deepEqual(ta.history.steps, [1, 2, 3, 4, 5, 6], 'a point a step in a short run');
+  assert.deepEqual(tb.history, ta.history, 'identical history (losses, norms, rates), step by step');
   assert.deepEqual([...b.tensors.keys()].sort(), [...a.tensors.keys()].sort());
   for (const [name, t] of a.tensors) assert.ok(t.bytes.equals(b.tensors.get(name)!.bytes), `${name}: identical bytes`);
 });
