@@ -65,7 +65,8 @@ test('lstmLens.backend "webgl": trains on the GPU in the panel, continues on the
       const afterGpu = savedCheckpoint(vscode);
       assert.equal(afterGpu.training.step, 60);
       assert.equal(afterGpu.config.hidden_size, 16);
-      assert.ok(afterGpu.training.losses.length === 60 && afterGpu.training.losses.every(Number.isFinite));
+      const gpuLosses = afterGpu.training.history.columns();
+      assert.ok(gpuLosses.step.length === 60 && gpuLosses.loss.every(Number.isFinite)); // 60 steps: one point each
 
       // 2. The GPU's model continues on the CPU.
       writeSettings(workspace, { 'lstmLens.backend': 'cpu', 'lstmLens.steps': 20 });
@@ -77,7 +78,7 @@ test('lstmLens.backend "webgl": trains on the GPU in the panel, continues on the
       await vscode.waitForNotification(/Training finished on fable\.txt: step 80/, 180_000, since);
       const afterCpu = savedCheckpoint(vscode);
       assert.equal(afterCpu.training.step, 80);
-      assert.deepEqual(afterCpu.training.losses.slice(0, 60), afterGpu.training.losses, 'the CPU run continued the GPU run');
+      assert.deepEqual(afterCpu.training.history.columns().loss.slice(0, 60), gpuLosses.loss, 'the CPU run continued the GPU run');
 
       // 3. Back on the GPU, a long run; the panel holding it is closed: the run goes on on the CPU.
       writeSettings(workspace, { 'lstmLens.backend': 'webgl', 'lstmLens.steps': 100000 });
