@@ -28,8 +28,8 @@ import {
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { decodeCheckpoint, encodeCheckpoint, validateSettings, type Checkpoint } from '../engine/checkpoint';
-import { InputError, validateConfig } from '../engine/config';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../engine/checkpoint';
+import { InputError } from '../engine/config';
 import { printable } from '../engine/format';
 import { CHECKPOINT_LIMIT_BYTES } from '../engine/memory';
 import { decodeText, type DecodedText } from '../engine/text';
@@ -339,6 +339,13 @@ export function writeTarget(path: string): string {
 /** A failed write, in one line naming the file (exit 1 in the command line: it happened while running). */
 export class WriteError extends Error {
   override name = 'WriteError';
+  /** The errno code of the failure (EACCES, ENOSPC, ...), as on the error it wraps. */
+  readonly code: string | undefined;
+
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.code = (cause as NodeJS.ErrnoException)?.code;
+  }
 }
 
 /**
@@ -381,7 +388,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
       }
     }
     const shownPath = path === target ? shown(path) : `${shown(path)} (a link to ${shown(target)})`;
-    throw new WriteError(`cannot save ${shownPath}: ${reason(e)}`, { cause: e });
+    throw new WriteError(`cannot save ${shownPath}: ${reason(e)}`, e);
   }
 }
 
@@ -475,29 +482,33 @@ export function removeStaleTemporaryFiles(path: string): number {
 
 /**
  * Encodes a checkpoint and writes it atomically. Nothing is written when encoding fails, or when
- * what it encodes could not be read back (a header over the reader's limit, a file over the
- * checkpoint limit): a file its own reader refuses is never left behind.
+ * what it encodes could not be read back (the engine's encoder holds the metadata and values to
+ * the reader's rules; here the header's and the file's sizes are held to the reader's limits): a
+ * file its own reader refuses is never left behind.
  */
 export function writeCheckpointFile(path: string, ckpt: Checkpoint): void {
   writeFileAtomic(path, encodeReadableCheckpoint(ckpt));
 }
 
-/** The bytes of a checkpoint, checked against the reader's limits (an Error in one line otherwise). */
+/**
+ * The bytes of a checkpoint that its reader will accept, or an Error in one line. Not an
+ * InputError: by the time a run saves, its settings have been checked, so a refusal here is a
+ * failure while running (exit 1 in the command line), not bad usage.
+ */
 export function encodeReadableCheckpoint(ckpt: Checkpoint): Uint8Array {
-  // The reader's own rules for the config and the settings (a resumed run's new step count, say).
+  const refuse = (why: string): never => {
+    throw new Error(`this checkpoint would not read back, so it is not written: ${printable(why, 400)}`);
+  };
+  let bytes: Uint8Array;
   try {
-    validateConfig({ ...ckpt.config });
-    validateSettings({ ...ckpt.settings });
+    bytes = encodeCheckpoint(ckpt);
   } catch (e) {
-    throw new Error(`the checkpoint could not be read back (${printable((e as Error).message, 200)}); nothing was written`);
+    if (e instanceof InputError) throw new Error(printable(e.message, 600), { cause: e });
+    throw e;
   }
-  const bytes = encodeCheckpoint(ckpt);
+  // The header in bytes (the encoder counts characters; UTF-8 may take up to three bytes for one).
   const header = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (header > MAX_HEADER_BYTES) {
-    throw new Error(`the checkpoint's header would be ${(header / 2 ** 20).toFixed(0)} MiB, over the reader's limit of ${MAX_HEADER_BYTES / 2 ** 20} MiB; nothing was written`);
-  }
-  if (bytes.length > MAX_CHECKPOINT_BYTES) {
-    throw new Error(`the checkpoint would be ${(bytes.length / 2 ** 20).toFixed(0)} MiB, over the limit of ${(MAX_CHECKPOINT_BYTES / 2 ** 20).toFixed(0)} MiB; nothing was written`);
-  }
+  if (header > MAX_HEADER_BYTES) refuse(`its header would be ${(header / 2 ** 20).toFixed(1)} MiB, over the reader's limit of ${MAX_HEADER_BYTES / 2 ** 20} MiB`);
+  if (bytes.length > MAX_CHECKPOINT_BYTES) refuse(`it would be ${(bytes.length / 2 ** 20).toFixed(0)} MiB, over the limit of ${(MAX_CHECKPOINT_BYTES / 2 ** 20).toFixed(0)} MiB`);
   return bytes;
 }
