@@ -168,8 +168,17 @@ export function heatmap(o: HeatmapOptions): HTMLElement {
   body.append(plot);
 
   const caption = el('figcaption', {}, el('span', { class: 'hm-title', text: o.title }), o.subtitle ? el('span', { class: 'hm-sub', text: o.subtitle }) : null);
-  if (o.legend !== false) caption.append(legend(o.scale, o.legendNote, o.legendLabels));
-  return el('figure', { class: `heatmap ${o.className ?? ''}`.trim(), attrs: { 'data-tensor': o.name, 'data-values': printed ? 'printed' : 'none' } }, caption, body, o.footer ?? null);
+  // The legend's note (how its scale was chosen) goes under the map, so that maps side by side line up.
+  const note = o.legend !== false ? scaleNote(o.scale, o.legendNote) : '';
+  if (o.legend !== false) caption.append(legend(o.scale, o.legendNote, o.legendLabels, false));
+  return el(
+    'figure',
+    { class: `heatmap ${o.className ?? ''}`.trim(), attrs: { 'data-tensor': o.name, 'data-values': printed ? 'printed' : 'none' } },
+    caption,
+    body,
+    o.footer ?? null,
+    note ? el('div', { class: 'hm-footer legend-note', text: note }) : null,
+  );
 }
 
 /** The event a map sends up when the pointer enters a column (detail: its index) or leaves (null). */
@@ -320,7 +329,14 @@ function rowAxis(rows: number, cellH: number, selected: number | null, name: (ro
 }
 
 /** The scale's colours with its range: 0 … 1, or −m … 0 … +m, and how m was chosen. */
-export function legend(scale: ColourScale & { clip?: Clip }, note?: string, labels?: [string, string]): HTMLElement {
+/** What a legend says of its scale: the clip (marked *), or the note given; '' for nothing. */
+export function scaleNote(scale: ColourScale & { clip?: Clip }, note?: string): string {
+  const clip = scale.clip;
+  if (note) return note;
+  return clip && clip.over > 0 ? `* scale to the ${CLIP_PERCENTILE}th percentile of |value|; ${clip.over} larger (up to ${formatValue(clip.max)}) at full colour` : '';
+}
+
+export function legend(scale: ColourScale & { clip?: Clip }, note?: string, labels?: [string, string], withNote = true): HTMLElement {
   const bar = el('canvas', { class: 'legend-bar', attrs: { width: 128, height: 1, 'aria-hidden': 'true' } });
   const ctx = bar.getContext('2d');
   if (ctx) {
@@ -335,13 +351,13 @@ export function legend(scale: ColourScale & { clip?: Clip }, note?: string, labe
   const hi = labels?.[1] ?? (scale.kind === 'diverging' ? `+${formatValue(scale.max)}` : formatValue(scale.max));
   const clip = scale.clip;
   const clipped = !!clip && clip.over > 0;
-  const said = note ?? (clipped && clip ? `${CLIP_PERCENTILE}th percentile of |value|; ${clip.over} larger (up to ${formatValue(clip.max)}) at full colour` : '');
+  const said = scaleNote(scale, note);
   return el(
     'span',
     { class: 'legend', attrs: { 'aria-label': `colour scale from ${lo} to ${hi}${said ? ` (${said})` : ''}`, 'data-clipped': clipped ? 'yes' : 'no' } },
     el('span', { class: 'legend-lo', text: lo }),
     bar,
     el('span', { class: 'legend-hi', text: clipped ? `${hi}*` : hi }),
-    said ? el('span', { class: 'legend-note', text: clipped ? `* ${said}` : said }) : null,
+    said && withNote ? el('span', { class: 'legend-note', text: said }) : null,
   );
 }

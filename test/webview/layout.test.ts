@@ -113,20 +113,21 @@ async function overflow(page: Page): Promise<{ scrollWidth: number; width: numbe
     const width = document.documentElement.clientWidth;
     // Visible elements whose right edge passes the window's (inside a scroller, the scroller's own box counts).
     const wide: string[] = [];
-    for (const e of Array.from(document.querySelectorAll<HTMLElement>('#app *'))) {
+    for (const e of Array.from(document.querySelectorAll<Element>('#app *'))) {
       const r = e.getBoundingClientRect();
       if (r.width === 0 || r.height === 0) continue;
       if (e.closest('[hidden], vscode-panel-view[hidden]')) continue;
       if (r.right > width + 0.5) {
         let inScroller = false;
         for (let p = e.parentElement; p && p.id !== 'app'; p = p.parentElement) {
+          if (p instanceof SVGElement) continue; // an <svg> clips its own drawing; the box that scrolls is outside it
           const o = getComputedStyle(p).overflowX;
           if (o === 'auto' || o === 'scroll' || o === 'hidden') {
             if (p.getBoundingClientRect().right <= width + 0.5) inScroller = true;
             break;
           }
         }
-        if (!inScroller) wide.push(`${e.tagName.toLowerCase()}.${e.className} right ${Math.round(r.right)}`);
+        if (!inScroller) wide.push(`${e.tagName.toLowerCase()}.${e.getAttribute('class') ?? ''} right ${Math.round(r.right)}`);
       }
     }
     const tabs = Array.from(document.querySelectorAll<HTMLElement>('vscode-panel-tab')).map((t) => {
@@ -346,7 +347,7 @@ test('signed maps are clipped at the 99th percentile and say so; per-unit colour
       );
     const legend = await page.evaluate(() => {
       const l = document.querySelector<HTMLElement>('#states figure[data-tensor="c"] .legend');
-      return { hi: l?.querySelector('.legend-hi')?.textContent, clipped: l?.dataset.clipped, note: l?.querySelector('.legend-note')?.textContent ?? '' };
+      return { hi: l?.querySelector('.legend-hi')?.textContent, clipped: l?.dataset.clipped, note: document.querySelector('#states figure[data-tensor="c"] .legend-note')?.textContent ?? '' };
     });
     assert.equal(legend.clipped, 'yes');
     assert.equal(legend.hi, `+${Number(p99.toPrecision(4))}*`, 'the scale ends at the 99th percentile of |c|');
@@ -357,7 +358,7 @@ test('signed maps are clipped at the 99th percentile and say so; per-unit colour
     await page.click('#scale vscode-option[value="unit"]');
     await settle(page);
     assert.ok(END_COLOURS.includes(await pixel()), `per unit: unit ${unit}'s largest |c| is at full colour`);
-    assert.match((await page.locator('#states figure[data-tensor="c"] .legend').textContent()) ?? '', /per unit/);
+    assert.match((await page.locator('#states figure[data-tensor="c"] .legend-note').textContent()) ?? '', /per unit/);
   });
 });
 

@@ -31,6 +31,10 @@ export const STATE_TITLES: Record<string, string> = {
 const MAX_CELL = 72;
 /** Height a map may take before its rows get thinner than its columns. */
 const MAP_HEIGHT = 520;
+/** A step this wide, when possible, before more maps share a row (labels and hovering stay easy). */
+const COMFORTABLE_CELL = 10;
+/** Width of a map at least, for it to share a row with others. */
+const MIN_SHARED_MAP = 140;
 /** Rows of a map whose cells may be taller than this only when the map is small. */
 const VALUE_ROWS = 24;
 
@@ -53,7 +57,7 @@ function stepWidth(width: number, T: number, perRow: number, gap = 28, axis = 34
 /**
  * How many maps go across and their cells. A small model (at most VALUE_ROWS units) gets cells
  * large enough to print its values when some number of maps per row allows it (the most that
- * do); otherwise the most maps per row whose steps stay readable (8 px, or the widest possible
+ * do); otherwise the most maps per row whose steps stay readable (10 px, or the widest possible
  * when less). Cells are square up to 32 px tall, unless H is large: then rows get thinner (down
  * to 1 px) so that a map stays about MAP_HEIGHT tall. `choices` runs from most to fewest.
  */
@@ -65,8 +69,9 @@ export function layoutMaps(width: number, T: number, H: number, choices: readonl
       return { perRow, cellW, cellH: Math.max(VALUE_CELL.h, Math.min(32, Math.floor(MAP_HEIGHT / H))), values: true };
     }
   }
-  const target = Math.min(8, stepWidth(width, T, 1));
-  const perRow = choices.find((n) => stepWidth(width, T, n) >= target) ?? 1;
+  const target = Math.min(COMFORTABLE_CELL, stepWidth(width, T, 1));
+  // Sharing a row only when each map stays at least MIN_SHARED_MAP wide.
+  const perRow = choices.find((n) => stepWidth(width, T, n) >= target && (n === 1 || T * stepWidth(width, T, n) >= MIN_SHARED_MAP)) ?? 1;
   const cellW = stepWidth(width, T, perRow);
   const cellH = Math.max(1, Math.min(cellW, 32, Math.floor(MAP_HEIGHT / H)));
   return { perRow, cellW, cellH, values: false };

@@ -189,7 +189,7 @@ function parameterTable(model: ModelMessage): HTMLElement {
   const total = params.reduce((a, p) => a + count(p.shape), 0);
   const body = el('tbody');
   for (const p of params) {
-    body.append(el('tr', {}, el('td', {}, el('code', { text: p.name })), el('td', { class: 'shape', text: formatShape(p.shape) }), el('td', { class: 'num', text: formatCount(count(p.shape)) }), el('td', { class: 'muted', text: role(p.name) })));
+    body.append(el('tr', {}, el('td', {}, el('code', { text: p.name })), el('td', { class: 'shape', text: formatShape(p.shape) }), el('td', { class: 'num', text: formatCount(count(p.shape)) }), el('td', { class: 'muted role', text: role(p.name) })));
   }
   const table = el(
     'table',
