@@ -186,6 +186,17 @@ export interface ForwardOptions<T = FloatArray> {
   recordTrace?: boolean;
 }
 
+export interface BackwardOptions<T = FloatArray> {
+  /** Multiplies the loss's gradient. */
+  lossScale?: number;
+  /** Gradients arriving at the final states h_n and c_n, (L*D, B, H). */
+  dhN?: T | null;
+  dcN?: T | null;
+  /** Receive the gradients leaving through the initial states h0 and c0, (L*D, B, H). */
+  dh0?: T | null;
+  dc0?: T | null;
+}
+
 /** One layer and direction of the trace: every tensor (B, T, H), index t the input position. */
 export interface TraceEntry {
   layer: number;
@@ -456,8 +467,14 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
     return ws.features;
   }
 
-  /** Full back-propagation through time for the last forward; accumulates into grads. */
-  backward(): void {
+  /**
+   * Full back-propagation through time for the last forward; accumulates into grads. For a text
+   * read in pieces (inspect.ts), `options` continue it across a boundary: `lossScale` multiplies
+   * the loss's gradient (this piece's share of a mean over all pieces), `dhN`/`dcN` (L*D, B, H) are
+   * the gradients arriving at the final states from what follows, and `dh0`/`dc0` receive those
+   * leaving through the initial states (unidirectional models).
+   */
+  backward(options: BackwardOptions<T> = {}): void {
     const ws = this.current;
     if (!ws || !ws.hasTargets) throw new Error('backward() needs a forward() with targets first');
     if (ws.backwardDone) throw new Error('backward() already ran for this forward()');
@@ -474,6 +491,7 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
 
     // Loss and head.
     k.softmaxCrossEntropyBackward(ws.dLogits, ws.probs, ws.targetIds, R, V);
+    if (options.lossScale !== undefined && options.lossScale !== 1) k.scale(ws.dLogits, options.lossScale);
     const headInput = cfg.mode === 'many_to_many' ? ws.outputs[L - 1] : ws.features;
     k.matmul(this.dHeadW, 0, DH, ws.dLogits, 0, V, true, headInput, 0, DH, false, V, DH, R, true);
     k.addColumnSums(this.dHeadB, ws.dLogits, R, V);
@@ -497,8 +515,11 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
         const p = this.recurrent[l][d];
         const buf = ws.recurrent[l][d];
         // Back through time, in the reverse of this direction's reading order.
-        k.fill(ws.dhNext, 0);
-        k.fill(ws.dcNext, 0);
+        const stateOffset = (l * D + d) * B * H;
+        if (options.dhN) k.copyRows(ws.dhNext, 0, H, options.dhN, stateOffset, H, B, H);
+        else k.fill(ws.dhNext, 0);
+        if (options.dcN) k.copyRows(ws.dcNext, 0, H, options.dcN, stateOffset, H, B, H);
+        else k.fill(ws.dcNext, 0);
         for (let s = 0; s < T; s++) {
           const t = d === 0 ? T - 1 - s : s;
           k.lstmCellBackward(
@@ -510,7 +531,10 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
           );
           // dL/dh_{t-1} through the recurrence: dGates_t · W_hh.
           if (s < T - 1) k.matmul(ws.dhNext, 0, H, buf.dGates, t * G, T * G, false, p.whh, 0, H, false, B, H, G, false);
+          // What leaves through the initial state: dL/dh_{-1} = dGates_0 · W_hh, and dL/dc_{-1} (in dcNext).
+          else if (options.dh0) k.matmul(options.dh0, stateOffset, H, buf.dGates, t * G, T * G, false, p.whh, 0, H, false, B, H, G, false);
         }
+        if (options.dc0) k.copyRows(options.dc0, stateOffset, H, ws.dcNext, 0, H, B, H);
         // Weight gradients over every step at once.
         k.matmul(p.dwhh, 0, H, buf.dGates, 0, G, true, buf.hPrev, 0, H, false, G, H, BT, true);
         k.addColumnSums(p.dbih, buf.dGates, BT, G);

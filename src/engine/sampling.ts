@@ -71,6 +71,9 @@ export function sampleToken(
   return order[n - 1];
 }
 
+/** Tokens of a cue read in one pass at most (a longer cue is read in pieces, the state carried). */
+export const PRIME_CHUNK_TOKENS = 256;
+
 export interface PrimeResult {
   /** Cue tokens the vocabulary lacked (mapped to <unk>, or dropped when there is none). */
   unknown: number;
@@ -116,16 +119,26 @@ export class TextGenerator {
     this.order = new Int32Array(cfg.vocab_size);
   }
 
-  /** Reads the cue, carrying the state. */
+  /**
+   * Reads the cue, carrying the state: PRIME_CHUNK_TOKENS at a time, so that a long cue takes the
+   * workspace of one chunk, not of the whole cue (the same numbers: the state is carried across).
+   */
   prime(text: string): PrimeResult {
     const { ids, unknown } = this.tokenizer.encode(text);
-    for (const id of ids) this.history.push(id);
-    if (ids.length > 0) {
-      if (this.carries) this.read(ids);
-      else this.readWindow();
-      this.lastId = ids[ids.length - 1];
+    if (this.carries) {
+      for (let a = 0; a < ids.length; a += PRIME_CHUNK_TOKENS) this.read(ids.subarray(a, Math.min(ids.length, a + PRIME_CHUNK_TOKENS)));
+    } else {
+      // Only the last `window` tokens are ever read again.
+      for (const id of ids.subarray(Math.max(0, ids.length - this.window))) this.history.push(id);
+      this.trimHistory();
+      if (ids.length > 0) this.readWindow();
     }
+    if (ids.length > 0) this.lastId = ids[ids.length - 1];
     return { unknown, read: ids.length };
+  }
+
+  private trimHistory(): void {
+    if (this.history.length > 2 * this.window + 64) this.history.splice(0, this.history.length - this.window);
   }
 
   /** Samples the next token, feeds it back, and returns its id and the text it adds. */
@@ -142,11 +155,12 @@ export class TextGenerator {
       id = sampleToken(logits, (rows - 1) * V, V, this.settings, this.rng, this.scratch, this.order);
     }
     const text = this.piece(id);
-    this.history.push(id);
     if (this.carries) {
       this.one[0] = id;
       this.read(this.one);
     } else {
+      this.history.push(id);
+      this.trimHistory();
       this.readWindow();
     }
     this.lastId = id;
