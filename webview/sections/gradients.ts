@@ -79,7 +79,9 @@ function normChart(trace: TraceMessage, grads: Float32Array, direction: 'forward
       'p',
       { class: 'note-text' },
       `‖dL/dh_t‖ and ‖dL/dc_t‖ over the ${H} units, by how many steps t lies before the end of the sequence${direction === 'backward' ? ' as the backward direction reads it (its end is the first token)' : ''}. ` +
-        `A step's gradient gathers the losses of the positions after it, through the recurrence; where the curve falls as the distance grows${logY ? ' (the scale is logarithmic)' : ''}, early tokens barely move the loss: the vanishing gradient.`,
+        'This sequence’s loss is the mean over every position, each predicting the token after it, so the gradient at a step gathers the loss of its own position and of every position after it. ' +
+        `Steps far from the end have many losses ahead of them: that is why this curve can stay level with distance${logY ? ' (the scale is logarithmic)' : ''} even when the pull of each single loss fades. ` +
+        'The vanishing gradient is about one loss reaching back: the gradient of the last position’s loss alone falls with distance where a long memory would be needed.',
     ),
   );
   if (T < 2) return section;
