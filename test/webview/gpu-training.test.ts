@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { decodeCheckpoint, encodeCheckpoint, type TrainingSettings } from '../../src/engine/checkpoint';
-import { Trainer, type ModelShape } from '../../src/engine/trainer';
+import { DivergenceError, Trainer, type ModelShape } from '../../src/engine/trainer';
 import { checkGpuToHost, type GpuToHost, type GpuTrainRequest } from '../../src/protocol/gpu';
 import { checkHostToPanel } from '../../src/protocol/panel';
 import { launchBrowser, openPanel, problems, ROOT, startServer, type Panel, type PanelServer } from './harness';
@@ -220,6 +220,49 @@ describe('GPU training in the panel webview', { timeout: 600_000 }, () => {
     assert.ok(checkHostToPanel(trace.message).ok);
     assert.equal(trace.message.tokens.join(''), TEXT.slice(0, 40));
     assert.ok(trace.message.entries[0].states.every(Number.isFinite));
+    assert.deepEqual(await problems(panel), []);
+  });
+
+  it('a run that diverges on the GPU keeps the weights from before the update that broke them: its checkpoint is the CPU\'s at that step, and computes a finite loss', async () => {
+    // Adam at lr 3 explodes (loss above 10 times the starting loss) a few steps in, on either backend.
+    const settings: TrainingSettings = { ...SETTINGS, learning_rate: 3 };
+    const cpu = Trainer.create(TEXT, 'fable', SHAPE, settings);
+    const weightsAt: Float32Array[] = [];
+    const cpuLosses: number[] = [];
+    let cpuError: DivergenceError | null = null;
+    while (!cpuError && !cpu.done) {
+      weightsAt[cpu.step] = Float32Array.from(cpu.model.params);
+      try {
+        cpuLosses.push(cpu.trainStep().loss);
+      } catch (e) {
+        if (!(e instanceof DivergenceError)) throw e;
+        cpuError = e;
+      }
+    }
+    assert.ok(cpuError && cpuError.keptStep > 0, 'the reference diverges after a few steps');
+    await clearGpu(panel.page);
+    await startRun(panel.page, request({ settings }));
+    const messages = await waitForEnd(panel.page);
+    const failed = messages.at(-1);
+    assert.ok(failed && failed.type === 'failed' && failed.kind === 'diverged', JSON.stringify(failed));
+    const saved = messages.filter((m) => m.type === 'checkpoint').at(-1);
+    assert.ok(saved && saved.type === 'checkpoint', 'the last good weights were saved');
+    const ckpt = decodeCheckpoint(saved.bytes);
+    assert.equal(ckpt.training.step, cpuError.keptStep);
+    const reference = weightsAt[cpuError.keptStep];
+    let worstWeight = 0, offset = 0;
+    for (const values of ckpt.params.values()) {
+      for (let k = 0; k < values.length; k++) worstWeight = Math.max(worstWeight, Math.abs(values[k] - reference[offset + k]));
+      offset += values.length;
+    }
+    console.log(`diverged at step ${cpuError.step} (${cpuError.reason}); the GPU kept step ${ckpt.training.step}, weights within ${worstWeight.toExponential(2)} of the CPU's`);
+    // Adam moves every weight by about lr a step, so rounding differences grow with lr and the steps;
+    // the update that broke the weights moved them by about lr (3), far beyond this.
+    const tolerance = 1e-3 * settings.learning_rate * cpuError.keptStep;
+    assert.ok(worstWeight < tolerance, `weights differ by ${worstWeight}, more than ${tolerance}`);
+    const resumed = Trainer.resume({ ...ckpt, settings: { ...ckpt.settings, steps: ckpt.training.step + 1 } }, TEXT, 'fable');
+    const next = resumed.trainStep().loss;
+    assert.ok(Number.isFinite(next) && next <= 10 * cpuLosses[0], `the next loss ${next} is finite and not exploded (the CPU's: ${cpuLosses[cpuError.keptStep]})`);
     assert.deepEqual(await problems(panel), []);
   });
 
