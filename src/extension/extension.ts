@@ -11,11 +11,11 @@ import { formatRate, printable } from '../engine/format';
 import { prepareText } from '../engine/text';
 import { textFingerprint } from '../engine/trainer';
 import type { TraceMessage } from '../protocol/panel';
-import type { Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
+import type { DivergenceData, Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
 import { modelMessage } from '../worker/panelData';
 import { acquireModelLock, type ModelLock } from '../node/modelLock';
 import { ModelStore } from './modelStore';
-import { displayName, lockOwnerText, messageText } from './names';
+import { displayName, divergenceRemedy, lockOwnerText, messageText } from './names';
 import { InspectPanel, type TracePlacement } from './inspectPanel';
 import { readSettings, SECTION, SettingsError, trainingPlan, type SettingKey } from './settings';
 import { GpuTrainingJob, timeOnGpu, type BackendEvent, type TrainingJob } from './gpuJob';
@@ -267,7 +267,7 @@ class LstmLens implements vscode.Disposable {
     let resumeFrom: string | null = null;
     if (this.store.has(uri)) {
       const asked = this.store.identity(uri);
-      const decision = await this.askContinueOrRestart(uri, name, text);
+      const decision = await this.askContinueOrRestart(uri, name, text, values.learningRate);
       if (decision === undefined || this.disposed) return;
       // The model asked about must be the one continued: never a deleted or replaced one.
       if (this.store.identity(uri) !== asked) {
@@ -278,10 +278,36 @@ class LstmLens implements vscode.Disposable {
     }
     const { shape, settings } = trainingPlan(values);
     const checkpointPath = this.store.prepare(uri);
-    const request: TrainRequest = { type: 'train', text, sourceName: rawName(document), shape, settings, resumeFrom, checkpointPath, saveEverySteps: 50, saveEveryMs: 30_000, progressEveryMs: 200, timing: null };
-    const placement = await this.placeRun(values.backend, request, name);
-    if (!placement) return;
-    this.output.info(`training on ${name}${selection.isEmpty ? '' : ' (selection)'} on the ${placement.backend === 'webgl' ? 'GPU' : 'CPU'} (${placement.why}): ${text.length} characters; ${resumeFrom ? `continuing the saved model for ${settings.steps} more steps` : `settings ${JSON.stringify({ ...shape, ...settings })}`}`);
+    let request: TrainRequest = { type: 'train', text, sourceName: rawName(document), shape, settings, resumeFrom, checkpointPath, saveEverySteps: 50, saveEveryMs: 30_000, progressEveryMs: 200, timing: null };
+    for (;;) {
+      const outcome = await this.executeRun(uri, name, request, values.backend, selection.isEmpty ? '' : ' (selection)', lock);
+      if (!outcome || outcome.kind !== 'failed' || outcome.reason !== 'textShorter' || this.disposed) return;
+      // Continuing on a text shorter than the one the model was trained on: its streams stood
+      // past the new text's end. Offer to read the text from its start again, or to start afresh.
+      const fromStart = 'Continue from the Start of the Text';
+      const afresh = 'Start Afresh';
+      const choice = await vscode.window.showWarningMessage(
+        `LSTM Lens: ${name} is shorter than the text its model was trained on, so the run cannot go on where it stopped.`,
+        { modal: true, detail: `${messageText(outcome.message)}.\n\n${fromStart}: keep the model and read the text from its start again. ${afresh}: replace the model with a new one.` },
+        fromStart,
+        afresh,
+      );
+      if (choice === fromStart) request = { ...request, restartStream: true };
+      else if (choice === afresh) request = { ...request, resumeFrom: null, restartStream: false };
+      else return;
+      if (this.store.identity(uri) === null && request.resumeFrom) return; // deleted meanwhile (Forget refuses while starting; another program may not)
+    }
+  }
+
+  /** Places and runs one training job, reporting its progress and outcome; undefined when cancelled before it started. */
+  private async executeRun(uri: string, name: string, request: TrainRequest, backendSetting: 'auto' | 'cpu' | 'webgl', selectionNote: string, lock: ModelLock): Promise<JobOutcome | undefined> {
+    const { text, shape, settings, resumeFrom } = request;
+    const placement = await this.placeRun(backendSetting, request, name);
+    if (!placement) return undefined;
+    const how = resumeFrom
+      ? `continuing the saved model for ${settings.steps} more steps at learning rate ${settings.learning_rate}${request.restartStream ? ', reading the text from its start again' : ''}`
+      : `settings ${JSON.stringify({ ...shape, ...settings })}`;
+    this.output.info(`training on ${name}${selectionNote} on the ${placement.backend === 'webgl' ? 'GPU' : 'CPU'} (${placement.why}): ${text.length} characters; ${how}`);
 
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
@@ -334,16 +360,17 @@ class LstmLens implements vscode.Disposable {
     );
     delay.disable();
     this.runs.delete(uri);
-    if (this.disposed) return;
+    if (this.disposed) return outcome;
     void vscode.commands.executeCommand('setContext', 'lstmLens.training', this.runs.size > 0);
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);
     this.output.info(`extension host event loop delay during the run: p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`);
-    this.onTrainingOutcome(run, outcome);
+    if (outcome.kind !== 'failed' || outcome.reason !== 'textShorter') this.onTrainingOutcome(run, outcome);
     this.refreshStatusBar();
     if (this.panel && this.panelDocument()?.uri.toString() === uri) {
       if (run.started) this.panel.show(this.trainingMessage(run, run.started, false, null, { step: [], loss: [], gradNorm: [], learningRate: [] }));
       this.schedulePanelUpdate(0);
     }
+    return outcome;
   }
 
   /** The GPU worker's script, sent to the webview that runs it; null (and logged) when it cannot be read. */
@@ -416,14 +443,17 @@ class LstmLens implements vscode.Disposable {
     this.refreshStatusBar();
   }
 
-  private async askContinueOrRestart(uri: string, name: string, text: string): Promise<'continue' | 'restart' | undefined> {
+  private async askContinueOrRestart(uri: string, name: string, text: string, learningRate: number): Promise<'continue' | 'restart' | undefined> {
     let detail: string;
     try {
       // The header alone (a big model's tensors are never read on this thread).
       const summary = this.store.summary(uri);
       if (!summary) throw new Error('it was deleted');
       const sameText = summary.source?.hash === textFingerprint(text);
-      detail = `step ${summary.step}, loss ${summary.loss?.toFixed(3) ?? 'n/a'}, ${summary.tokens}-level, vocabulary ${summary.vocabSize}${sameText ? '' : '; trained on a different version of the text'}`;
+      const shorter = summary.source !== null && text.length < summary.source.chars;
+      // lstmLens.learningRate applies to a continued run too: said when it differs from the model's.
+      const rate = learningRate !== summary.learningRate ? `; learning rate ${learningRate} (lstmLens.learningRate; it was ${summary.learningRate})` : '';
+      detail = `step ${summary.step}, loss ${summary.loss?.toFixed(3) ?? 'n/a'}, ${summary.tokens}-level, vocabulary ${summary.vocabSize}${sameText ? '' : shorter ? '; the text is shorter than the one it was trained on' : '; trained on a different version of the text'}${rate}`;
     } catch (e) {
       const choice = await vscode.window.showWarningMessage(`LSTM Lens: the saved model for ${name} cannot be read (${messageText((e as Error).message)}). Start afresh?`, { modal: true }, 'Start Afresh');
       return choice ? 'restart' : undefined;
@@ -488,6 +518,10 @@ class LstmLens implements vscode.Disposable {
         });
       return;
     }
+    if (outcome.kind === 'failed' && outcome.reason === 'diverged') {
+      this.onDivergence(run, outcome.message, outcome.divergence);
+      return;
+    }
     const kept = this.store.has(run.documentUri) ? ' The last saved checkpoint is kept.' : '';
     const message =
       outcome.kind === 'crashed'
@@ -498,6 +532,42 @@ class LstmLens implements vscode.Disposable {
     this.output.error(`${run.name}: ${message}`);
     void vscode.window.showErrorMessage(`LSTM Lens: ${run.name}: ${message}`, 'Show Log').then((choice) => {
       if (choice) this.output.show();
+    });
+  }
+
+  /**
+   * A run that diverged: what happened and which step's weights were kept (the engine's words), and
+   * the remedy in VS Code's terms: lstmLens.learningRate at the suggested value, then Continue
+   * (the setting applies to a continued run). One button sets it.
+   */
+  private onDivergence(run: ActiveRun, what: string, d: DivergenceData | undefined): void {
+    const facts = messageText(what);
+    if (!d) {
+      this.output.error(`${run.name}: training diverged: ${facts}`);
+      void vscode.window.showErrorMessage(`LSTM Lens: training on ${run.name} diverged: ${facts}. Lower lstmLens.learningRate, then train again.`, 'Open Settings').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.learningRate`);
+      });
+      return;
+    }
+    const { learningRate: lr, text: remedy } = divergenceRemedy(d);
+    this.output.error(`${run.name}: training diverged: ${facts}. ${remedy}`);
+    const setIt = `Set Learning Rate to ${lr}`;
+    void vscode.window.showErrorMessage(`LSTM Lens: training on ${run.name} diverged: ${facts}. ${remedy}`, setIt, 'Show Log').then(async (choice) => {
+      if (choice === 'Show Log') this.output.show();
+      if (choice !== setIt) return;
+      // Where the setting is defined now (a folder, the workspace, or the user's settings) is where it changes.
+      const config = vscode.workspace.getConfiguration(SECTION);
+      const where = config.inspect('learningRate');
+      const target = where?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder : where?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      try {
+        await config.update('learningRate', lr, target);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`LSTM Lens: lstmLens.learningRate could not be set: ${messageText((e as Error).message)}`);
+        return;
+      }
+      this.output.info(`lstmLens.learningRate set to ${lr}`);
+      const again = await vscode.window.showInformationMessage(`LSTM Lens: lstmLens.learningRate is now ${lr}. Train ${run.name} again and choose Continue training to go on from step ${d.keptStep}.`, 'Train LSTM on This File');
+      if (again) void vscode.commands.executeCommand(COMMANDS.train);
     });
   }
 

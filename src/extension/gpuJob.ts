@@ -300,7 +300,10 @@ export class GpuTrainingJob implements TrainingJob {
       case 'failed':
         this.clearWatchdog();
         if (m.kind === 'unavailable' || m.kind === 'lost') this.fallBack(m.message);
-        else void this.saving.then(() => this.settle({ kind: 'failed', reason: m.kind as 'input' | 'diverged' | 'internal', message: m.message }));
+        else {
+          const failed: JobOutcome = { kind: 'failed', reason: m.kind, message: m.message, ...(m.divergence ? { divergence: m.divergence } : {}) };
+          void this.saving.then(() => this.settle(failed));
+        }
         break;
       case 'timed':
         this.handlers.onMalformed?.('a timing answer to a training run');

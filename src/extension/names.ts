@@ -5,6 +5,7 @@
 
 import { printable } from '../engine/format';
 import type { LockOwner } from '../node/modelLock';
+import type { DivergenceData } from '../protocol/worker';
 
 /** A document's name in messages: its file name, or an untitled document's whole name. */
 export function displayName(document: { isUntitled: boolean; uri: { path: string } }): string {
@@ -23,4 +24,13 @@ export function lockOwnerText(owner: LockOwner | null, now = Date.now()): string
   const minutes = Math.max(0, Math.round((now - owner.started) / 60_000));
   const since = minutes < 1 ? 'less than a minute ago' : minutes === 1 ? 'a minute ago' : `${minutes} minutes ago`;
   return `another VS Code window (process ${owner.pid} on ${printable(owner.host, 80)}, since ${since})`;
+}
+
+/**
+ * The remedy for a run that diverged, in VS Code's terms: the learning rate to set (the suggested
+ * one, to two significant digits) and what to do with it.
+ */
+export function divergenceRemedy(d: DivergenceData): { learningRate: number; text: string } {
+  const learningRate = Number(d.suggestedLearningRate.toPrecision(2));
+  return { learningRate, text: `Set lstmLens.learningRate to ${learningRate} and choose Continue training to go on from step ${d.keptStep}.` };
 }

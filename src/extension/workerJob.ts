@@ -3,11 +3,11 @@
 // such. No `vscode` import: unit-tested in plain Node.
 
 import { Worker } from 'node:worker_threads';
-import { checkWorkerToHost, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { checkWorkerToHost, type DivergenceData, type FailureKind, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 
 export type JobOutcome =
   | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' | 'inspected' | 'timed' | 'stored' }> }
-  | { kind: 'failed'; reason: 'input' | 'diverged' | 'internal'; message: string }
+  | { kind: 'failed'; reason: FailureKind; message: string; divergence?: DivergenceData }
   | { kind: 'crashed'; message: string };
 
 export interface JobHandlers {
@@ -40,7 +40,7 @@ export class WorkerJob {
         const message = checked.message;
         handlers.onMessage?.(message);
         if (message.type === 'finished' || message.type === 'generated' || message.type === 'inspected' || message.type === 'timed' || message.type === 'stored') settle({ kind: 'finished', message });
-        else if (message.type === 'failed') settle({ kind: 'failed', reason: message.kind, message: message.message });
+        else if (message.type === 'failed') settle({ kind: 'failed', reason: message.kind, message: message.message, ...(message.divergence ? { divergence: message.divergence } : {}) });
       });
       this.worker.on('error', (e: Error) => {
         const oom = /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(`${e.message} ${(e as NodeJS.ErrnoException).code ?? ''}`);

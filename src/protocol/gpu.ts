@@ -13,7 +13,7 @@
 
 import * as v from 'valibot';
 import { checkMessage, type Checked } from './check';
-import { FAILURE_KINDS, GpuFinishedSchema, GpuTrainSchema, PanelRelaySchema, ProgressSchema, StartedSchema, StopSchema, TimedSchema, WatchSchema, checkRelayed } from './worker';
+import { DivergenceSchema, FAILURE_KINDS, GpuFinishedSchema, GpuTrainSchema, PanelRelaySchema, ProgressSchema, StartedSchema, StopSchema, TimedSchema, WatchSchema, checkRelayed } from './worker';
 
 const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 
@@ -40,6 +40,7 @@ export const GpuToHostSchema = v.variant('type', [
     type: v.literal('failed'),
     kind: v.picklist([...FAILURE_KINDS, 'unavailable', 'lost']),
     message: v.pipe(v.string(), v.maxLength(4000)),
+    divergence: v.optional(DivergenceSchema),
   }),
 ]);
 

@@ -55,6 +55,8 @@ const trainFields = {
   progressEveryMs: nonNegativeInt,
   /** Only time a few steps at this size (for lstmLens.backend "auto"): answer `timed`, save nothing. */
   timing: v.nullable(v.strictObject({ steps: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)) })),
+  /** Continuing on a text shorter than the one trained on: read it from its start again (the engine's restartStream). */
+  restartStream: v.optional(v.boolean()),
 };
 
 export const StopSchema = v.strictObject({ type: v.literal('stop') });
@@ -165,8 +167,19 @@ export const TimedSchema = v.strictObject({
   tokensPerSecond: rate,
 });
 
-/** input: bad text or checkpoint; diverged: the run blew up (last good weights kept); internal: a bug. */
-export const FAILURE_KINDS = ['input', 'diverged', 'internal'] as const;
+/**
+ * input: bad text or checkpoint; diverged: the run blew up (the weights from before the update that
+ * broke them kept); internal: a bug or a write that failed; textShorter: a run to continue whose text
+ * is shorter than the one it was trained on (it can go on from the start of the text: restartStream).
+ */
+export const FAILURE_KINDS = ['input', 'diverged', 'internal', 'textShorter'] as const;
+
+/** A divergence as data, for the host to word its remedy: the step it was seen at, the step whose weights are kept, a learning rate to try. */
+export const DivergenceSchema = v.strictObject({
+  step: positiveInt,
+  keptStep: nonNegativeInt,
+  suggestedLearningRate: v.pipe(v.number(), v.finite(), v.gtValue(0)),
+});
 
 /** Worker → host. */
 export const WorkerToHostSchema = v.variant('type', [
@@ -181,6 +194,7 @@ export const WorkerToHostSchema = v.variant('type', [
     type: v.literal('failed'),
     kind: v.picklist(FAILURE_KINDS),
     message: v.string(),
+    divergence: v.optional(DivergenceSchema),
   }),
   TimedSchema,
   v.strictObject({ type: v.literal('primed'), unknown: nonNegativeInt, read: nonNegativeInt }),
@@ -197,6 +211,8 @@ export type GenerateRequest = Extract<HostToWorker, { type: 'generate' }>;
 export type InspectRequest = Extract<HostToWorker, { type: 'inspect' }>;
 export type StoreRequest = Extract<HostToWorker, { type: 'store' }>;
 export type Sequence = v.InferOutput<typeof SequenceSchema>;
+export type DivergenceData = v.InferOutput<typeof DivergenceSchema>;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 
 export const checkHostToWorker = (value: unknown): Checked<HostToWorker> => checkMessage(HostToWorkerSchema, value);

@@ -6,13 +6,31 @@
 import type { Backend } from '../engine/backend';
 import type { Checkpoint } from '../engine/checkpoint';
 import { LSTMModel, parameterCount } from '../engine/model';
-import { DivergenceError, Trainer } from '../engine/trainer';
-import type { Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
+import { InputError } from '../engine/config';
+import { DivergenceError, describeDivergence, Trainer } from '../engine/trainer';
+import type { DivergenceData, FailureKind, Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
 import { traceMessage } from './panelData';
 
 /** The backend stopped working mid-run (a lost GPU context): the run can continue elsewhere from its last checkpoint. */
 export class BackendLostError extends Error {
   override name = 'BackendLostError';
+}
+
+/** A run to continue whose text is shorter than the one it was trained on: it can go on from the start of the text (restartStream). */
+export class TextShorterError extends InputError {
+  override name = 'TextShorterError';
+}
+
+/** How a worker reports a failed job (both workers): its kind, its message, and a divergence as data. */
+export function failureOf(e: unknown): { kind: FailureKind; message: string; divergence?: DivergenceData } {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof DivergenceError) {
+    const d = e.detail;
+    const usable = Number.isSafeInteger(d.step) && d.step >= 1 && Number.isSafeInteger(d.keptStep) && d.keptStep >= 0 && Number.isFinite(d.suggestedLearningRate) && d.suggestedLearningRate > 0;
+    return usable ? { kind: 'diverged', message, divergence: { step: d.step, keptStep: d.keptStep, suggestedLearningRate: d.suggestedLearningRate } } : { kind: 'diverged', message };
+  }
+  if (e instanceof TextShorterError) return { kind: 'textShorter', message };
+  return { kind: e instanceof InputError ? 'input' : 'internal', message };
 }
 
 export type LoopMessage = Extract<WorkerToHost, { type: 'started' | 'progress' | 'panel' }>;
@@ -47,16 +65,30 @@ export interface LoopResult {
 }
 
 /**
- * The run a train request asks for: a fresh one, or the saved run continued for
- * `settings.steps` more steps (its own shape and settings win).
+ * The run a train request asks for: a fresh one, or the saved run continued for `settings.steps`
+ * more steps at the request's learning rate (lstmLens.learningRate applies to Continue); its own
+ * shape and other settings win. A text shorter than the one the run was trained on, which only
+ * restarting the stream would make usable, is a TextShorterError (the host offers that).
  */
 export function trainerFor<T, I>(
-  request: Pick<TrainRequest, 'text' | 'sourceName' | 'shape' | 'settings'>,
+  request: Pick<TrainRequest, 'text' | 'sourceName' | 'shape' | 'settings' | 'restartStream'>,
   saved: Checkpoint | null,
   backend?: Backend<T, I>,
 ): Trainer<T, I> {
   if (!saved) return Trainer.create(request.text, request.sourceName, request.shape, request.settings, backend);
-  return Trainer.resume({ ...saved, settings: { ...saved.settings, steps: saved.training.step + request.settings.steps } }, request.text, request.sourceName, backend);
+  const overrides = { steps: saved.training.step + request.settings.steps, learning_rate: request.settings.learning_rate, restartStream: request.restartStream === true };
+  try {
+    return Trainer.resume(saved, request.text, request.sourceName, backend, overrides);
+  } catch (e) {
+    if (!(e instanceof InputError) || overrides.restartStream) throw e;
+    // Would the run go on from the start of the text? Then that is what to offer.
+    try {
+      Trainer.resume(saved, request.text, request.sourceName, undefined, { ...overrides, restartStream: true });
+    } catch {
+      throw e;
+    }
+    throw new TextShorterError(e.message);
+  }
 }
 
 export function startedMessage<T, I>(trainer: Trainer<T, I>): Extract<WorkerToHost, { type: 'started' }> {
@@ -105,17 +137,26 @@ export async function runTraining<T, I>(trainer: Trainer<T, I>, io: LoopIO, opti
   const cache: { model: LSTMModel | null } = { model: null };
   const rate = (now: number): number => ((trainer.step - firstStep) * trainer.tokensPerStep) / Math.max((now - started) / 1000, 1e-9);
   const history = { step: [] as number[], loss: [] as number[], gradNorm: [] as number[], learningRate: [] as number[] };
+  /** The step of the checkpoint on disk (the one resumed from, until this run saves). */
+  let lastSavedStep = trainer.step;
+  const save = (): void => {
+    io.save();
+    lastSavedStep = trainer.step;
+  };
   while (!trainer.done && !io.stopRequested()) {
     let result;
     try {
       result = trainer.trainStep();
     } catch (e) {
       if (e instanceof DivergenceError) {
-        // On the CPU the weights are still the last good ones; a GPU may have written a bad update.
-        const finite = trainer.weightsAreFinite();
-        if (finite) io.save();
-        const kept = finite ? 'the last good weights are kept' : 'the last checkpoint is kept';
-        throw new DivergenceError(`training diverged: ${e.message}. Try a lower learning rate (lstmLens.learningRate ${(trainer.settings.learning_rate / 10).toPrecision(2)}); ${kept}.`);
+        // The trainer is back at the weights from before the update that broke them: saved, they
+        // are the run's end. (Should they not be finite, the last checkpoint is what is kept.)
+        if (trainer.weightsAreFinite()) {
+          io.save();
+          throw e;
+        }
+        const kept = { ...e.detail, keptStep: lastSavedStep };
+        throw new DivergenceError(describeDivergence(kept), kept);
       }
       throw e;
     }
@@ -150,7 +191,7 @@ export async function runTraining<T, I>(trainer: Trainer<T, I>, io: LoopIO, opti
     const dueBySteps = trainer.step % options.saveEverySteps === 0;
     const dueByTime = options.saveEveryMs > 0 && now - lastSave >= options.saveEveryMs;
     if ((dueBySteps || dueByTime) && !trainer.done) {
-      io.save();
+      save();
       lastSave = performance.now();
     }
     if (now - lastYield > yieldEveryMs) {
@@ -158,7 +199,7 @@ export async function runTraining<T, I>(trainer: Trainer<T, I>, io: LoopIO, opti
       lastYield = performance.now();
     }
   }
-  io.save();
+  save();
   return { reason: trainer.done ? 'done' : 'stopped', step: trainer.step, loss: trainer.loss, tokensPerSecond: rate(performance.now()) };
 }
 

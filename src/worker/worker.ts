@@ -6,13 +6,13 @@ import { parentPort } from 'node:worker_threads';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { InputError } from '../engine/config';
 import { TextGenerator } from '../engine/sampling';
-import { DivergenceError, modelFromCheckpoint } from '../engine/trainer';
+import { modelFromCheckpoint } from '../engine/trainer';
 import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { modelMessage, traceMessage } from './panelData';
-import { runTraining, startedMessage, timeTraining, trainerFor } from './trainingLoop';
+import { failureOf, runTraining, startedMessage, timeTraining, trainerFor } from './trainingLoop';
 
 if (!parentPort) throw new Error('this module runs as a worker thread');
 const port = parentPort;
@@ -51,8 +51,7 @@ port.on('message', (raw: unknown) => {
   const job =
     message.type === 'train' ? train(message) : message.type === 'generate' ? generate(message) : message.type === 'store' ? store(message) : inspect(message);
   job.catch((e: unknown) => {
-    const kind = e instanceof InputError ? 'input' : e instanceof DivergenceError ? 'diverged' : 'internal';
-    post({ type: 'failed', kind, message: e instanceof Error ? e.message : String(e) });
+    post({ type: 'failed', ...failureOf(e) });
   }).finally(() => {
     // The helper thread is ended here, not left to the worker's exit: left, each run's helper kept
     // about 1.4 KB of the extension host's heap for good (found by the soak: +3 MB in 30 minutes).

@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import { decodeCheckpoint } from '../../src/engine/checkpoint';
 import { InputError } from '../../src/engine/config';
 import { ModelStore } from '../../src/extension/modelStore';
+import { modelFromCheckpoint } from '../../src/engine/trainer';
 import { contributedConfiguration, readSettings, SETTINGS, SettingsError, trainingPlan, type SettingKey } from '../../src/extension/settings';
 import { WorkerJob } from '../../src/extension/workerJob';
 import { checkHostToWorker, checkWorkerToHost, type TrainRequest, type WorkerToHost } from '../../src/protocol/worker';
@@ -217,13 +218,23 @@ describe('jobs in worker threads', { timeout: 120_000 }, () => {
     assert.equal(existsSync(store.checkpointPath('file:///short.txt')), false);
   });
 
-  it('reports divergence, suggesting a lower learning rate, and keeps the last good weights', async () => {
+  it('reports divergence as data (the step, the step whose weights are kept, a learning rate to try) and keeps the weights from before the update that broke them', async () => {
     const { job } = train({ settings: { ...base.settings, optimizer: 'sgd', learning_rate: 1e38, clip: null }, checkpointPath: store.prepare('file:///diverge.txt') });
     const outcome = await job.outcome;
-    assert.ok(outcome.kind === 'failed' && outcome.reason === 'diverged', JSON.stringify(outcome));
-    assert.match(outcome.message, /lower learning rate/);
+    assert.ok(outcome.kind === 'failed' && outcome.reason === 'diverged' && outcome.divergence, JSON.stringify(outcome));
+    const d = outcome.divergence;
+    assert.ok(d.keptStep < d.step, JSON.stringify(d));
+    assert.equal(d.suggestedLearningRate, 1e37);
+    assert.match(outcome.message, new RegExp(`the weights of step ${d.keptStep} are kept`));
+    assert.doesNotMatch(outcome.message, /learning ?rate|--lr|lstmLens/i, 'the worker names no remedy: the host words it for VS Code');
     const ckpt = decodeCheckpoint(readFileSync(store.checkpointPath('file:///diverge.txt')));
+    assert.equal(ckpt.training.step, d.keptStep);
     assert.ok(Array.from(ckpt.params.values()).every((p) => p.every(Number.isFinite)));
+    // The kept weights compute a finite loss on the text (an independent forward pass of the saved model).
+    const { model, tokenizer } = modelFromCheckpoint(ckpt);
+    const ids = tokenizer.encode(text.slice(0, 17)).ids;
+    const loss = model.forward(Int32Array.from(ids.slice(0, 16)), 1, 16, Int32Array.from(ids.slice(1, 17)));
+    assert.ok(Number.isFinite(loss), `loss ${loss}`);
   });
 
   it('a worker that dies mid-run is reported as crashed, not hung, and the last checkpoint survives', async () => {

@@ -141,6 +141,26 @@ describe('a GPU run as the host drives it', { timeout: 120_000 }, () => {
   });
 });
 
+describe('a GPU run that fails', { timeout: 120_000 }, () => {
+  it('a divergence comes through as data (step, kept step, learning rate to try), after the last save', async () => {
+    const t = setup();
+    const run = engineRun(10);
+    t.channel.answer(run.started);
+    t.channel.answer({ type: 'checkpoint', step: 10, bytes: run.bytes });
+    t.channel.answer({ type: 'failed', kind: 'diverged', message: 'the loss became NaN at step 11; the weights of step 10 are kept', divergence: { step: 11, keptStep: 10, suggestedLearningRate: 0.001 } });
+    const outcome = await t.job.outcome;
+    assert.deepEqual(outcome, { kind: 'failed', reason: 'diverged', message: 'the loss became NaN at step 11; the weights of step 10 are kept', divergence: { step: 11, keptStep: 10, suggestedLearningRate: 0.001 } });
+    assert.equal(readCheckpointFile(t.checkpointPath).training.step, 10);
+  });
+
+  it('a text shorter than the one trained on comes through as such (the host offers to start the stream over)', async () => {
+    const t = setup();
+    t.channel.answer({ type: 'failed', kind: 'textShorter', message: 'the text is shorter than the one this model was trained on' });
+    const outcome = await t.job.outcome;
+    assert.ok(outcome.kind === 'failed' && outcome.reason === 'textShorter');
+  });
+});
+
 describe('a checkpoint that cannot be written', { timeout: 120_000 }, () => {
   it('ends the run as failed, says so, ends the GPU worker, and never reports it saved (a refused one does not end the run)', async () => {
     const t = setup();

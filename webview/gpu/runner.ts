@@ -5,11 +5,9 @@
 // (src/worker/trainingLoop.ts): progress, traces, checkpoints and stop behave the same.
 
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint';
-import { InputError } from '../../src/engine/config';
-import { DivergenceError } from '../../src/engine/trainer';
 import { checkHostToGpu, type GpuToHost, type GpuTrainRequest } from '../../src/protocol/gpu';
 import type { WatchRequest } from '../../src/protocol/worker';
-import { BackendLostError, runTraining, startedMessage, timeTraining, trainerFor } from '../../src/worker/trainingLoop';
+import { BackendLostError, failureOf, runTraining, startedMessage, timeTraining, trainerFor } from '../../src/worker/trainingLoop';
 import { rendererOf, WebGLBackend, webglUnavailableReason } from './webgl';
 
 /** Where the run's WebGL2 context comes from: an OffscreenCanvas in a worker, a canvas element on the main thread. */
@@ -44,8 +42,8 @@ export class GpuRunner {
       this.stopRequested = false;
       this.train(message)
         .catch((e: unknown) => {
-          const kind = e instanceof InputError ? 'input' : e instanceof DivergenceError ? 'diverged' : e instanceof BackendLostError ? 'lost' : 'internal';
-          this.post({ type: 'failed', kind, message: e instanceof Error ? e.message : String(e) });
+          if (e instanceof BackendLostError) this.post({ type: 'failed', kind: 'lost', message: e.message });
+          else this.post({ type: 'failed', ...failureOf(e) });
         })
         .finally(() => {
           this.busy = false;
