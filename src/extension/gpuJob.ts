@@ -375,6 +375,8 @@ export class GpuTrainingJob implements TrainingJob {
     const request: TrainRequest = {
       ...this.request,
       resumeFrom: continuing ? this.request.checkpointPath : this.request.resumeFrom,
+      // This run's own checkpoint continues its stream where it stood (the stream restarted once, at the start).
+      restartStream: continuing ? false : this.request.restartStream,
       settings: { ...this.request.settings, steps: continuing && total !== null ? total - from : this.request.settings.steps },
     };
     this.handlers.onBackend?.({ backend: 'cpu', reason, fromStep: continuing ? from : (this.started?.step ?? 0) });
