@@ -52,13 +52,18 @@ export interface HeatmapOptions {
 /** Cells at least this large show their value printed in them. */
 export const VALUE_CELL = { w: 44, h: 18 };
 
-/** A value as printed in a cell: 3 significant digits, or an exponent when tiny. */
-export function formatCell(v: number): string {
+/** Width of a character of the cells' numbers (10px monospace), in CSS pixels. */
+const VALUE_CHAR = 6.1;
+
+/** A value as printed in a cell `width` px wide: 3 significant digits, 2 when 3 do not fit, or an exponent when tiny. */
+export function formatCell(v: number, width = Infinity): string {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return '0';
   const a = Math.abs(v);
-  const text = a < 1e-3 || a >= 1e4 ? v.toExponential(1).replace('e-', 'e−').replace('e+', 'e') : String(Number(v.toPrecision(3)));
-  return text.replace(/^-/, '−');
+  const write = (digits: number): string =>
+    (a < 1e-3 || a >= 1e4 ? v.toExponential(digits - 1).replace('e-', 'e−').replace('e+', 'e') : String(Number(v.toPrecision(digits)))).replace(/^-/, '−');
+  const three = write(3);
+  return [...three].length * VALUE_CHAR + 4 <= width ? three : write(2);
 }
 
 export function heatmap(o: HeatmapOptions): HTMLElement {
@@ -193,7 +198,7 @@ function valueLayer(o: HeatmapOptions): HTMLElement {
     const scale = o.rowScales?.[r] ?? o.scale;
     for (let c = 0; c < o.cols; c++) {
       const v = o.value(r, c);
-      const cell = el('span', { class: 'hm-value', text: formatCell(v), attrs: { 'data-row': r, 'data-col': c } });
+      const cell = el('span', { class: 'hm-value', text: formatCell(v, o.cellW), attrs: { 'data-row': r, 'data-col': c } });
       cell.style.color = inkOn(scale.lut, scale.index(v));
       layer.append(cell);
     }

@@ -45,6 +45,8 @@ const TraceEntrySchema = v.pipe(
     direction: v.picklist(['forward', 'backward']),
     states: floats,
     gradients: v.nullable(floats),
+    /** (2, T, H): dL/dh_t and dL/dc_t of the last position's loss alone (absent in older messages). */
+    lastGradients: v.optional(v.nullable(floats)),
   }),
 );
 
@@ -170,6 +172,7 @@ function checkTraceSizes(m: TraceMessage): string | null {
   for (const e of m.entries) {
     if (e.states.length !== 6 * m.T * m.H) return `trace: states of layer ${e.layer} ${e.direction} hold ${e.states.length} values, expected 6·T·H = ${6 * m.T * m.H}`;
     if (e.gradients && e.gradients.length !== 2 * m.T * m.H) return `trace: gradients of layer ${e.layer} ${e.direction} hold ${e.gradients.length} values, expected 2·T·H`;
+    if (e.lastGradients && e.lastGradients.length !== 2 * m.T * m.H) return `trace: last-position gradients of layer ${e.layer} ${e.direction} hold ${e.lastGradients.length} values, expected 2·T·H`;
   }
   for (const g of m.parameterGradients) {
     if (g.data.length !== g.rows * g.cols) return `trace: ${g.name} holds ${g.data.length} values for (${g.rows}, ${g.cols})`;

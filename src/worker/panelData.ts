@@ -4,7 +4,8 @@
 import type { Checkpoint } from '../engine/checkpoint';
 import { directions } from '../engine/config';
 import { inspectText, tensorShapes, type Inspection } from '../engine/inspect';
-import { parameterCount, parameterSpecs, type LSTMModel } from '../engine/model';
+import { IGNORE_TARGET } from '../engine/kernels';
+import { LSTMModel, parameterCount, parameterSpecs } from '../engine/model';
 import type { Tokenizer } from '../engine/tokenizer';
 import type { Curve, Guess, ModelMessage, TraceMessage } from '../protocol/panel';
 
@@ -121,7 +122,12 @@ export function traceMessage(
       gradients.set(e.dh, 0);
       gradients.set(e.dc, T * H);
     }
-    return { layer: e.layer, direction: e.direction, states, gradients };
+    return { layer: e.layer, direction: e.direction, states, gradients, lastGradients: null as Float32Array<ArrayBuffer> | null };
+  });
+  // After the copies above: this runs the model again, over the buffers the trace was read from.
+  const lastLoss = lastPositionGradients(model, r.ids, T, H);
+  entries.forEach((e, k) => {
+    e.lastGradients = lastLoss?.[k] ?? null;
   });
   const parameterGradients = r.parameterGradients
     .filter((g) => g.name.startsWith('lstm.') || g.name.startsWith('head.'))
@@ -140,6 +146,30 @@ export function traceMessage(
     cursor: cursor !== null && Number.isInteger(cursor) && cursor >= 0 ? cursor : null,
     parameterGradients,
   };
+}
+
+/**
+ * dL/dh_t and dL/dc_t, (2, T, H) per layer and direction in the trace's order, of the last
+ * position's loss alone (position T-2 predicting token T-1): how far back one prediction reaches,
+ * where the vanishing gradient shows. Null when T < 2.
+ */
+function lastPositionGradients(model: LSTMModel, ids: Int32Array, T: number, H: number): Array<Float32Array<ArrayBuffer>> | null {
+  if (T < 2) return null;
+  const config = model.config;
+  // The same weights with the head at every position (as inspectText reads the text).
+  const every = config.mode === 'many_to_many' ? model : new LSTMModel({ ...config, mode: 'many_to_many' }, model.dtype);
+  if (every !== model) every.params.set(model.params);
+  const targets = new Int32Array(T).fill(IGNORE_TARGET);
+  targets[T - 2] = ids[T - 1];
+  every.forward(ids, 1, T, targets, { recordTrace: true });
+  every.zeroGrad();
+  every.backward();
+  return every.trace().map((e) => {
+    const out = new Float32Array(2 * T * H);
+    if (e.dh) out.set(e.dh.subarray(0, T * H), 0);
+    if (e.dc) out.set(e.dc.subarray(0, T * H), T * H);
+    return out;
+  });
 }
 
 /** Top-k at each position and the probability of the token that really follows. */

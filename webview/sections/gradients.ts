@@ -40,19 +40,19 @@ export function renderGradients(view: HTMLElement, ctx: SectionContext): void {
       const grid = el('div', { class: `maps per-row-${layout.perRow}` });
       grid.append(stateMap(trace, entry.gradients, 0, 'dh', layout, ctx), stateMap(trace, entry.gradients, 1, 'dc', layout, ctx));
       view.append(grid);
-      view.append(normChart(trace, entry.gradients, direction, ctx));
+      view.append(normChart(trace, entry.gradients, entry.lastGradients ?? null, direction, ctx));
     }
     view.append(parameterBlocks(trace, ctx));
   }
 }
 
 /** ‖dL/dh_t‖ and ‖dL/dc_t‖ against the steps between t and the end this direction reads towards. */
-function normChart(trace: TraceMessage, grads: Float32Array, direction: 'forward' | 'backward', ctx: SectionContext): HTMLElement {
+function normChart(trace: TraceMessage, grads: Float32Array, lastGrads: Float32Array | null, direction: 'forward' | 'backward', ctx: SectionContext): HTMLElement {
   const { T, H } = trace;
-  const norm = (k: number, t: number): number => {
+  const norm = (data: Float32Array, k: number, t: number): number => {
     let s = 0;
     for (let j = 0; j < H; j++) {
-      const g = grads[(k * T + t) * H + j];
+      const g = data[(k * T + t) * H + j];
       s += g * g;
     }
     return Math.sqrt(s);
@@ -60,11 +60,13 @@ function normChart(trace: TraceMessage, grads: Float32Array, direction: 'forward
   const x: number[] = [];
   const dh: Array<number | null> = [];
   const dc: Array<number | null> = [];
+  const lastDh: Array<number | null> = [];
   for (let d = 0; d < T; d++) {
     const t = direction === 'forward' ? T - 1 - d : d;
     x.push(d);
-    dh.push(norm(0, t));
-    dc.push(norm(1, t));
+    dh.push(norm(grads, 0, t));
+    dc.push(norm(grads, 1, t));
+    if (lastGrads) lastDh.push(norm(lastGrads, 0, t));
   }
   // A step with no loss after it (the last one: it has no next token) has a gradient of exactly
   // 0; it is left out so that the rest can be drawn on a logarithmic scale.
@@ -81,7 +83,7 @@ function normChart(trace: TraceMessage, grads: Float32Array, direction: 'forward
       `‖dL/dh_t‖ and ‖dL/dc_t‖ over the ${H} units, by how many steps t lies before the end of the sequence${direction === 'backward' ? ' as the backward direction reads it (its end is the first token)' : ''}. ` +
         'This sequence’s loss is the mean over every position, each predicting the token after it, so the gradient at a step gathers the loss of its own position and of every position after it. ' +
         `Steps far from the end have many losses ahead of them: that is why this curve can stay level with distance${logY ? ' (the scale is logarithmic)' : ''} even when the pull of each single loss fades. ` +
-        'The vanishing gradient is about one loss reaching back: the gradient of the last position’s loss alone falls with distance where a long memory would be needed.',
+        `The vanishing gradient is about one loss reaching back: the gradient of the last position’s loss alone${lastGrads ? ' (dashed)' : ''} falls with distance where a long memory would be needed.`,
     ),
   );
   if (T < 2) return section;
@@ -95,6 +97,7 @@ function normChart(trace: TraceMessage, grads: Float32Array, direction: 'forward
       lines: [
         { label: '‖dL/dh_t‖', colour: ctx.theme.blue, values: logY ? dhShown : dh, width: 2 },
         { label: '‖dL/dc_t‖', colour: ctx.theme.orange, values: logY ? dcShown : dc, width: 2 },
+        ...(lastGrads ? [{ label: '‖dL_last/dh_t‖ (last position’s loss alone)', colour: ctx.theme.purple, values: logY ? nonZero(lastDh) : lastDh, width: 2, dash: [6, 3] }] : []),
       ],
       width: Math.min(ctx.width, 760),
       height: 220,
