@@ -4,9 +4,10 @@
 
 import * as vscode from 'vscode';
 import { checkWebviewGpuToHost, isGpuRelay, type GpuToHost, type HostToWebviewGpu } from '../protocol/gpu';
-import { checkPanelToHost, STATE_NAMES, type HostToPanel, type PanelToHost, type TraceMessage, type TrainingMessage } from '../protocol/panel';
+import { checkPanelToHost, STATE_NAMES, type HostToPanel, type PanelToHost, type TraceMessage } from '../protocol/panel';
 import type { GpuChannel } from './gpuJob';
 import { makeNonce, panelHtml } from './panelHtml';
+import { PanelTrainingCopy } from './panelHistory';
 
 /** What the panel asks of the rest of the extension. */
 export interface PanelHost {
@@ -29,7 +30,8 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
   private readonly panel: vscode.WebviewPanel;
   private ready = false;
   private model: HostToPanel | null = null;
-  private training: TrainingMessage | null = null;
+  /** The run's latest state and its bounded history, for a panel that becomes ready mid-run. */
+  private readonly training = new PanelTrainingCopy();
   private trace: { message: TraceMessage; placement: TracePlacement } | null = null;
   private readonly decorations: vscode.TextEditorDecorationType[] = [];
   private readonly disposables: vscode.Disposable[] = [];
@@ -94,11 +96,11 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
     if (message.type === 'model' || message.type === 'noModel') {
       this.model = message;
       if (message.type === 'noModel') {
-        this.training = null;
+        this.training.clear();
         this.trace = null;
       }
     } else if (message.type === 'training') {
-      this.training = mergeTraining(this.training, message);
+      this.training.add(message);
     } else if (message.type === 'trace' && placement) {
       this.trace = { message, placement };
     }
@@ -146,7 +148,8 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
         this.ready = true;
         // Everything the panel needs to draw, latest first-class state only.
         if (this.model) void this.panel.webview.postMessage(this.model);
-        if (this.training) void this.panel.webview.postMessage({ ...this.training, reset: true });
+        const training = this.training.message();
+        if (training) void this.panel.webview.postMessage(training);
         if (this.trace) void this.panel.webview.postMessage(this.trace.message);
         for (const m of this.gpuQueue.splice(0)) void this.panel.webview.postMessage(m);
         break;
@@ -212,15 +215,4 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
     this.gpuListeners.clear();
     this.host.panelClosed();
   }
-}
-
-/** The training history kept for a panel that (re)opens: appended, or replaced on reset. */
-function mergeTraining(previous: TrainingMessage | null, next: TrainingMessage): TrainingMessage {
-  if (!previous || next.reset) return { ...next, history: { step: [...next.history.step], loss: [...next.history.loss], gradNorm: [...next.history.gradNorm], learningRate: [...next.history.learningRate] } };
-  const h = previous.history;
-  h.step.push(...next.history.step);
-  h.loss.push(...next.history.loss);
-  h.gradNorm.push(...next.history.gradNorm);
-  h.learningRate.push(...next.history.learningRate);
-  return { ...next, reset: false, history: h };
 }
