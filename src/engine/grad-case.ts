@@ -8,6 +8,9 @@ import { IGNORE_TARGET } from './kernels';
 import { formatBytes, trainingMemory, TRAINING_MEMORY_LIMIT_BYTES } from './memory';
 import { LSTMModel, parameterSpecs } from './model';
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 export interface GradCase {
   config: ModelConfig;
   B: number;
@@ -26,7 +29,9 @@ export function flattenNested(value: unknown, shape: readonly number[], what: st
   const out: number[] = [];
   const walk = (v: unknown, depth: number, path: string): void => {
     if (depth === shape.length) {
+      // The engine computes in float32: a number beyond its range would be infinite there.
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${what}${path} must be a finite number, got ${JSON.stringify(v)}`);
+      if (Math.abs(v) > FLOAT32_MAX) throw new InputError(`${what}${path} is ${v}, beyond float32's range (±3.4e38), where the engine computes`);
       out.push(v);
       return;
     }

@@ -94,10 +94,12 @@ describe('grad cases that ask too much or say something impossible', () => {
     refusedInOneLine({ ...base, weights: { 'no.such': [] } }, /weights has "no\.such", which this config does not have/);
   });
 
-  it('a non-finite weight is refused', () => {
+  it('a non-finite weight is refused, and so is one beyond float32 (infinite where the engine computes)', () => {
     const c = structuredClone(f.case) as { weights: Record<string, number[][]> };
     c.weights['lstm.weight_hh_l0'][1][0] = JSON.parse('1e999') as number;
     assert.throws(() => parseGradCase(c), (e) => e instanceof InputError && /weight_hh_l0.*\[1\]\[0\] must be a finite number/.test(e.message));
+    c.weights['lstm.weight_hh_l0'][1][0] = 1e300;
+    assert.throws(() => parseGradCase(c), (e) => e instanceof InputError && /weight_hh_l0.*\[1\]\[0\] is 1e\+300, beyond float32/.test(e.message));
   });
 
   it('token ids and targets must be exact integers in the vocabulary: 2^32 is refused, not wrapped to 0', () => {
