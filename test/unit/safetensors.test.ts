@@ -258,3 +258,33 @@ test('property: 2,000 truncations and bit flips either decode the same tensors o
   }
   assert.ok(decoded > 100 && refused > 500, `decoded ${decoded}, refused ${refused}`);
 });
+
+test('a checkpoint summarized from its header alone (the first bytes of a file): what the whole decode says, by its rules', async () => {
+  const { decodeCheckpoint, encodeCheckpoint, summarizeCheckpointHeader } = await import('../../src/engine/checkpoint');
+  const { readHeaderLength } = await import('../../src/engine/safetensors');
+  const { Trainer } = await import('../../src/engine/trainer');
+  const trainer = Trainer.create('the mice held a council about the cat. '.repeat(30), 'fable.txt', { hidden_size: 6, num_layers: 1, embedding_size: null, bidirectional: false, mode: 'many_to_many' }, {
+    tokens: 'char', max_vocab: 0, sequence_length: 8, batch_size: 2, steps: 5, optimizer: 'adam', learning_rate: 0.01, schedule: 'constant', clip: 1, init: 'pytorch', init_value: 0.1, seed: 1,
+  });
+  while (!trainer.done) trainer.trainStep();
+  const bytes = encodeCheckpoint(trainer.checkpoint());
+  const n = readHeaderLength(bytes.subarray(0, 8));
+  const header = bytes.slice(8, 8 + n); // the header only: no tensor data
+  const whole = decodeCheckpoint(bytes);
+  for (const summary of [summarizeCheckpointHeader(header), summarizeCheckpointHeader(header, bytes.length)]) {
+    assert.deepEqual(summary.config, whole.config);
+    assert.deepEqual(summary.settings, whole.settings);
+    assert.equal(summary.vocabSize, whole.vocab.tokens.length);
+    assert.equal(summary.step, 5);
+    assert.equal(summary.loss, whole.training.loss);
+    assert.deepEqual(summary.source, whole.training.source);
+    assert.deepEqual(summary.history.toJSON(), whole.training.history.toJSON());
+  }
+  // The same refusals, in one line: a file whose size disagrees with the header, a header that is not a checkpoint's.
+  assert.throws(() => summarizeCheckpointHeader(header, bytes.length + 4), (e) => e instanceof CheckpointError && /trailing bytes/.test(e.message));
+  const text = new TextDecoder().decode(header);
+  const reshaped = new TextEncoder().encode(text.replace(/"head\.bias":\{"dtype":"F32","shape":\[(\d+)\]/, (_, v) => `"head.bias":{"dtype":"F32","shape":[${v}]`).replace('"lstm-lens/1"', '"other/2"'));
+  assert.throws(() => summarizeCheckpointHeader(reshaped), (e) => e instanceof CheckpointError && /unsupported checkpoint format/.test(e.message) && !e.message.includes('\n'));
+  assert.throws(() => readHeaderLength(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1])), (e) => e instanceof CheckpointError && /exceeds the limit/.test(e.message));
+  assert.throws(() => readHeaderLength(bytes.subarray(0, 8), 100), (e) => e instanceof CheckpointError && /exceeds the file/.test(e.message));
+});
