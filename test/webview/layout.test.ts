@@ -38,6 +38,8 @@ interface Run {
 let article: Run;
 /** A word model of the fable (many-to-many): long words, and next tokens outside the top 5. */
 let words: Run;
+/** A character model of the fable, two layers: the README's pictures. */
+let chars: Run;
 const fable = loadRecording('fable-char');
 /** The fable's first characters, traced by the word model (fewer tokens than a trace keeps). */
 const WORDS_CHARS = 300;
@@ -87,6 +89,15 @@ before(async () => {
     { tokens: 'word', max_vocab: 0, sequence_length: 16, batch_size: 4, steps: 40, optimizer: 'adam', learning_rate: 0.01, schedule: 'constant', clip: 1, init: 'pytorch', init_value: 0.1, seed: 5 },
     fableText.slice(0, WORDS_CHARS),
     null,
+  );
+  const traced = 'Long ago, the mice had a general council to consider what measures they could take';
+  chars = train(
+    fableText,
+    'belling_the_cat.txt',
+    { hidden_size: 24, num_layers: 2, embedding_size: null, bidirectional: false, mode: 'many_to_many' },
+    { tokens: 'char', max_vocab: 0, sequence_length: 32, batch_size: 8, steps: 400, optimizer: 'adam', learning_rate: 0.01, schedule: 'cosine', clip: 1, init: 'pytorch', init_value: 0.1, seed: 3 },
+    traced,
+    traced.indexOf(' to consider'),
   );
   mkdirSync(SHOTS, { recursive: true });
   mkdirSync(README_SHOTS, { recursive: true });
@@ -446,11 +457,10 @@ test('Shapes at 300 px: each dimension’s name and meaning on one line, shapes 
 });
 
 test('README screenshots: one per tab, 1100 px wide, dark and light (media/screenshots/)', async () => {
-  const fableModel = fable.find((m): m is ModelMessage => m.type === 'model');
-  assert.ok(fableModel);
   for (const theme of ['dark', 'light'] as ThemeName[]) {
     await withPanel({ theme, width: 1100, height: 1000 }, async ({ page }) => {
-      await post(page, fable);
+      // What a newcomer sees after training from the palette: the checkpoint's model and curve, then a trace.
+      await post(page, [chars.model, chars.trace]);
       for (const tab of TABS) {
         if (tab === 'predictions') await post(page, [words.model, words.finished, words.trace]);
         await showTab(page, tab);
