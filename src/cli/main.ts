@@ -498,9 +498,20 @@ function inspect(args: string[]): number {
   const topN = intOption(values, 'top', 5, 1);
   const ckpt = readCheckpointFile(path);
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
-  const result = inspectText(model, tokenizer, values.text, topN);
-  if (result.T === 0) throw new InputError('the text has no tokens the model knows');
-  const T = result.T;
+  const T = tokenizer.encode(values.text).ids.length;
+  if (T === 0) throw new InputError('the text has no tokens the model knows');
+  // The engine reads a long text in pieces; as text only the first positions are computed and
+  // printed, with --json every position (or a refusal, in one line, of what cannot fit).
+  const shownPositions = values.json ? T : Math.min(T, INSPECT_PRINTED_POSITIONS);
+  let result: ReturnType<typeof inspectText>;
+  try {
+    result = inspectText(model, tokenizer, values.text, { topK: topN, window: { start: 0, end: shownPositions } });
+  } catch (e) {
+    if (e instanceof InputError && values.json) {
+      throw new InputError(`${e.message} (with --json every position is returned: give a shorter --text, or leave out --json for the first ${INSPECT_PRINTED_POSITIONS})`);
+    }
+    throw e;
+  }
   const H = model.config.hidden_size;
   const write = (chunk: string): void => {
     process.stdout.write(chunk);
@@ -537,7 +548,6 @@ function inspect(args: string[]): number {
     return 0;
   }
   // As text, a bounded amount whatever the length of the text: the first positions, said so.
-  const shownPositions = Math.min(T, INSPECT_PRINTED_POSITIONS);
   const traceT = Math.min(T, INSPECT_TRACE_POSITIONS);
   const traceH = Math.min(H, INSPECT_TRACE_UNITS);
   const lines: string[] = [];
