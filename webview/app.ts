@@ -310,7 +310,8 @@ export class App {
         ? el('span', {}, el('span', { class: 'sel-dot', attrs: { 'aria-hidden': 'true' } }), 'Highlighting ', el('strong', { text: `unit ${sel.unit}` }), el('span', { class: 'muted', text: ` of ${sel.tensor}, layer ${sel.layer} ${sel.direction}` }))
         : el('span', { class: 'muted', text: 'Click a cell to highlight its unit in the editor.' }),
     );
-    setDisabled(this.clearButton, !sel);
+    // Clear always works: the editor may keep colours the panel no longer knows of (another trace, a reload).
+    setDisabled(this.clearButton, false);
   }
 
   private chooseLayer(layer: number, direction: 'forward' | 'backward'): void {
@@ -340,7 +341,6 @@ export class App {
   }
 
   private clearSelection(): void {
-    if (!this.store.ui.selected) return;
     this.store.ui.selected = null;
     this.host.post({ type: 'clearHighlight' });
     this.store.touch('states', 'gradients');

@@ -37,6 +37,8 @@ const ModelSummarySchema = v.strictObject({
   step: nonNegativeInt,
   loss: v.nullable(finite),
   parameters: positiveInt,
+  /** The run's gradient clipping threshold (null: none; absent in older messages). */
+  clip: v.optional(v.nullable(finite)),
 });
 
 const TraceEntrySchema = v.pipe(

@@ -74,6 +74,7 @@ export function modelMessage(
       step: ckpt.training.step,
       loss: ckpt.training.loss,
       parameters: parameterCount(c),
+      clip: ckpt.settings.clip,
     },
     shapes: [
       ...tensorShapes(c, B, T).map(([name, shape]) => ({ name, shape, kind: 'tensor' as const })),

@@ -296,8 +296,8 @@ function gradientNorm(ctx: SectionContext): HTMLElement {
     return section;
   }
   const norms = h.gradNorm;
-  // The clip threshold of the run watched, or the checkpoint's setting (not sent: unknown).
-  const clip = t ? t.clip : null;
+  // The clip threshold of the run watched, or the checkpoint's setting.
+  const clip = t ? t.clip : (ctx.store.model?.summary.clip ?? null);
   const clipped = clip === null ? [] : norms.map((g) => (g > clip ? g : null));
   const events = clipped.filter((v) => v !== null).length;
   const source = h.source === 'checkpoint' ? 'From the checkpoint (a point may be the mean of several steps). ' : '';
@@ -307,7 +307,7 @@ function gradientNorm(ctx: SectionContext): HTMLElement {
       { class: 'note-text', attrs: { 'data-clip-events': events, 'data-source': h.source } },
       source +
         (clip === null
-          ? `The global norm of all parameter gradients before each update.${t ? ' This run does not clip.' : ''}`
+          ? `The global norm of all parameter gradients before each update.${t || ctx.store.model?.summary.clip === null ? ' This run does not clip.' : ''}`
           : `The global norm of all parameter gradients before each update; above ${formatValue(clip)} they were scaled down to it. ${events === 0 ? 'No step was clipped.' : `${events} of ${h.step.length} steps were clipped (marked).`}`),
     ),
   );
