@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { TrainingSettings } from '../engine/checkpoint';
 import { InputError } from '../engine/config';
+import { printable } from '../engine/format';
 import { fastKernelsActive, useFastKernels } from '../engine/kernels';
 import { Random } from '../engine/random';
 import { TextGenerator } from '../engine/sampling';
@@ -164,10 +165,13 @@ function threadsInUse(): number {
   return pool ? pool.helpers + 1 : 1;
 }
 
-function positiveInt(value: string | undefined, name: string, fallback: number): number {
+/** A plain decimal whole number from 1 to `max` (no sign, spaces, 0x or exponent), as the other commands take them. */
+function positiveInt(value: string | undefined, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`--${name} must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+    throw new InputError(`--${name} must be ${max === Number.MAX_SAFE_INTEGER ? 'a whole number ≥ 1' : `a whole number from 1 to ${max}`}, got "${printable(value, 60)}"`);
+  }
   return n;
 }
 
@@ -183,29 +187,36 @@ function child(args: string[]): { train: TrainResult[]; generate: GenerateResult
 }
 
 export async function bench(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      json: { type: 'boolean', default: false },
-      hidden: { type: 'string' },
-      layers: { type: 'string' },
-      steps: { type: 'string' },
-      threads: { type: 'string' },
-      split: { type: 'string' }, // internal: the smallest M·N·K split across threads (for measuring it)
-      plain: { type: 'boolean', default: false },
-      part: { type: 'string' }, // internal: train | generate, for the per-configuration processes
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean', default: false },
+        hidden: { type: 'string' },
+        layers: { type: 'string' },
+        steps: { type: 'string' },
+        threads: { type: 'string' },
+        split: { type: 'string' }, // internal: the smallest M·N·K split across threads (for measuring it)
+        plain: { type: 'boolean', default: false },
+        part: { type: 'string' }, // internal: train | generate, for the per-configuration processes
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (e) {
+    // parseArgs explains some mistakes over several lines; bad usage gets one (exit 2).
+    throw new InputError(`bench: ${printable((e as Error).message.trim().replace(/\s*\n\s*/g, ' '), 400)}`);
+  }
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(`${BENCH_HELP}\n`);
     return 0;
   }
   const steps = positiveInt(values.steps, 'steps', 10);
-  const hidden = values.hidden === undefined ? null : positiveInt(values.hidden, 'hidden', 0);
-  const layers = values.layers === undefined ? null : positiveInt(values.layers, 'layers', 0);
+  const hidden = values.hidden === undefined ? null : positiveInt(values.hidden, 'hidden', 0, 1 << 14);
+  const layers = values.layers === undefined ? null : positiveInt(values.layers, 'layers', 0, 64);
   const part = values.part ?? 'all';
   if (!['all', 'train', 'generate'].includes(part)) throw new InputError(`--part must be train or generate, got ${JSON.stringify(part)}`);
   if (values.plain) useFastKernels(false);
