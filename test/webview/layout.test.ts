@@ -227,6 +227,22 @@ for (const width of WIDTHS) {
             for (const v of map.values) assertCell(v.text, entry.states[at(k, v.c, v.r, T, H)], `${map.tensor}[unit ${v.r}, t ${v.c}]`);
           });
         }
+        // A character model's 82 tokens: named on each map's axis, or by the strip when the columns are too narrow.
+        await post(page, [chars.model, chars.trace]);
+        for (const section of ['states', 'gradients']) {
+          await showTab(page, section);
+          const o = await overflow(page);
+          assert.ok(o.scrollWidth <= o.width && o.wide.length === 0, `${theme} ${width} px, characters, ${section}: ${o.wide.join('; ')}`);
+          const maps = (await labels(page, section)).filter((m) => !m.tensor.includes('.'));
+          for (const m of maps) {
+            assert.deepEqual(m.strip, chars.trace.tokens, `characters ${section} ${m.tensor}: the strip names every token`);
+            if (m.kind === 'tokens') assert.deepEqual(m.labels, chars.trace.tokens.map(shown), `characters ${section} ${m.tensor}: one label per token`);
+            else assert.equal(m.kind, 'positions', `characters ${section} ${m.tensor}`);
+          }
+          if (theme === 'dark') await page.screenshot({ path: join(SHOTS, `characters-${width}-${section}.png`), fullPage: true });
+        }
+        await post(page, [article.model, article.trace]);
+
         // The guesses show whole inside the window.
         await showTab(page, 'predictions');
         const guesses = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('#guesses .guess')).map((g) => g.getBoundingClientRect()).map((r) => ({ left: r.left, right: r.right, width: r.width })));
