@@ -44,7 +44,7 @@ export interface Prediction {
 /** Tokens read in one pass at most (a longer text is read in pieces, the state carried). */
 export const INSPECT_CHUNK_TOKENS = 512;
 /** The most a returned inspection may hold (logits, trace and gradients), in bytes. */
-export const INSPECT_RESULT_LIMIT_BYTES = 256 * 2 ** 20;
+export const INSPECT_RESULT_LIMIT_BYTES = 1024 * 2 ** 20;
 /** The most a bidirectional model, which cannot read in pieces, may take for one pass. */
 export const INSPECT_PASS_LIMIT_BYTES = 1024 * 2 ** 20;
 
