@@ -13,7 +13,7 @@ import { textFingerprint } from '../engine/trainer';
 import type { TraceMessage } from '../protocol/panel';
 import type { DivergenceData, Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
 import { modelMessage } from '../worker/panelData';
-import { acquireModelLock, type ModelLock } from '../node/modelLock';
+import { acquireModelLock, lockOwner, type ModelLock } from '../node/modelLock';
 import { ModelStore } from './modelStore';
 import { displayName, divergenceRemedy, lockOwnerText, messageText } from './names';
 import { InspectPanel, type TracePlacement } from './inspectPanel';
@@ -222,7 +222,16 @@ class LstmLens implements vscode.Disposable {
     let lock: ModelLock | null = null;
     try {
       lock = this.lockModel(uri, name);
-      if (lock) await this.startRun(editor, document, uri, name, lock);
+      if (lock) {
+        // Refreshed from now on (a question left open for minutes must not let the lock go stale).
+        lock.keepAlive(() => {
+          if (this.disposed) return;
+          const run = this.runs.get(uri);
+          this.output.warn(`${name}: another window took over this model's lock (this window did not refresh it for minutes)${run ? '; this run stops so that the two do not overwrite each other' : ''}`);
+          run?.job.stop();
+        });
+        await this.startRun(editor, document, uri, name, lock);
+      }
     } catch (e) {
       if (this.disposed) return;
       this.output.error(`${name}: training could not start: ${messageText(e instanceof Error ? (e.stack ?? e.message) : String(e))}`);
@@ -304,6 +313,10 @@ class LstmLens implements vscode.Disposable {
     const { text, shape, settings, resumeFrom } = request;
     const placement = await this.placeRun(backendSetting, request, name);
     if (!placement) return undefined;
+    if (!lock.held()) {
+      void vscode.window.showWarningMessage(`LSTM Lens: ${name} is now training in ${lockOwnerText(lockOwner(request.checkpointPath))}; nothing was started here.`);
+      return undefined;
+    }
     const how = resumeFrom
       ? `continuing the saved model for ${settings.steps} more steps at learning rate ${settings.learning_rate}${request.restartStream ? ', reading the text from its start again' : ''}`
       : `settings ${JSON.stringify({ ...shape, ...settings })}`;
@@ -335,11 +348,6 @@ class LstmLens implements vscode.Disposable {
         : new WorkerJob(this.workerScript, request, handlers);
     this.runs.set(uri, run);
     this.lastRun = run;
-    lock.keepAlive(() => {
-      if (this.disposed) return;
-      this.output.warn(`${name}: another window took over this model's lock (this window did not refresh it for minutes); this run stops so that the two do not overwrite each other`);
-      run.job.stop();
-    });
     void vscode.commands.executeCommand('setContext', 'lstmLens.training', true);
     this.refreshStatusBar();
     this.schedulePanelUpdate(0);
