@@ -235,15 +235,8 @@ export function whatIsAt(path: string): PathKind {
     st = statSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      // A dangling symbolic link is not nothing: writing there would create its target.
-      try {
-        if (lstatSync(path).isSymbolicLink()) return { kind: 'other' };
-      } catch {
-        /* truly nothing */
-      }
-      return { kind: 'missing' };
-    }
+    // Nothing there, or a link to nothing yet (a save creates its target): nothing is replaced.
+    if (code === 'ENOENT') return { kind: 'missing' };
     if (code === 'ENOTDIR') return { kind: 'missing' }; // the folder is a file: found by checkWritable
     return { kind: 'other' };
   }

@@ -228,6 +228,12 @@ describe('stopping, killed runs, links and permissions', () => {
     assert.equal(statSync(real).mode & 0o777, 0o600, 'mode kept');
     assert.deepEqual(temporaries(join(dir, 'models')), []);
     assert.deepEqual(temporaries(), []);
+    // A link to a checkpoint that does not exist yet: the first save creates the target.
+    const ahead = join(dir, 'ahead.ckpt');
+    symlinkSync(join('models', 'first.ckpt'), ahead);
+    ok(cli('train', 'story.txt', ...TINY, '--steps', '1', '--out', ahead));
+    assert.ok(lstatSync(ahead).isSymbolicLink());
+    assert.equal(savedStep(join(dir, 'models', 'first.ckpt')), 1);
     // A fresh run onto the link (it replaces the checkpoint it points to) keeps it too.
     chmodSync(real, 0o640);
     ok(cli('train', 'story.txt', ...TINY, '--steps', '1', '--out', link));
