@@ -3,7 +3,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Checkpoint, TrainingSettings } from '../engine/checkpoint';
+import type { TrainingSettings } from '../engine/checkpoint';
 import { MAX_TOKENS_PER_STEP, validateSettings } from '../engine/checkpoint';
 import { InputError, type Mode } from '../engine/config';
 import { parseGradCase, runGradCase } from '../engine/grad-case';
@@ -263,6 +263,47 @@ async function train(args: string[]): Promise<number> {
   // The text is never the output: same path, another spelling of it, a link or a hard link.
   if (sameFile(file, out)) throw new UsageError(`${values.out === undefined ? 'the checkpoint path' : '--out'} ${printable(out)} is the training text ${printable(file)}; writing the checkpoint there would replace it (choose another --out)`);
 
+  // Every option is checked before anything is read: bad usage costs nothing.
+  let fresh: { shape: ModelShape; settings: TrainingSettings } | null = null;
+  let overrides: { steps?: number; lr?: number } = {};
+  if (resume) {
+    overrides = {
+      steps: values.steps === undefined ? undefined : intOption(values, 'steps', 0, 1),
+      lr: values.lr === undefined ? undefined : realOption(values, 'lr', 0, (n) => n > 0, 'a number > 0'),
+    };
+  } else {
+    const tokens = oneOf(values, 'tokens', ['char', 'word'] as const, 'char');
+    const optimizer = oneOf(values, 'optimizer', ['adam', 'sgd'] as const, 'adam');
+    const mode = oneOf(values, 'mode', ['many-to-many', 'many-to-one'] as const, 'many-to-many').replace(/-/g, '_') as Mode;
+    const embedding = intOption(values, 'embedding', 0, 0, LIMITS.embedding, ' (0: one-hot)');
+    const clip = realOption(values, 'clip', 5, (n) => n >= 0, 'a number ≥ 0 (0: no clipping)');
+    const maxVocab = intOption(values, 'max-vocab', 0, 0, LIMITS.vocab, ' (0: no cap)');
+    if (maxVocab === 1) throw new UsageError('--max-vocab must be 0 (no cap) or at least 2 (one token and <unk>), got "1"');
+    fresh = {
+      shape: {
+        hidden_size: intOption(values, 'hidden', 128, 1, LIMITS.hidden),
+        num_layers: intOption(values, 'layers', 1, 1, LIMITS.layers),
+        embedding_size: embedding === 0 ? null : embedding,
+        bidirectional: values.bidirectional === true,
+        mode,
+      },
+      settings: validateSettings({
+        tokens,
+        max_vocab: maxVocab,
+        sequence_length: intOption(values, 'seq', tokens === 'char' ? 64 : 16, 1, MAX_TOKENS_PER_STEP),
+        batch_size: intOption(values, 'batch', 32, 1, MAX_TOKENS_PER_STEP),
+        steps: intOption(values, 'steps', 600, 1),
+        optimizer,
+        learning_rate: realOption(values, 'lr', optimizer === 'adam' ? 0.004 : 0.1, (n) => n > 0, 'a number > 0'),
+        schedule: oneOf(values, 'schedule', ['constant', 'cosine'] as const, 'constant'),
+        clip: clip === 0 ? null : clip,
+        init: oneOf(values, 'init', ['pytorch', 'constant'] as const, 'pytorch'),
+        init_value: realOption(values, 'init-value', 0.1, () => true, 'a number'),
+        seed: intOption(values, 'seed', 0, 0, MAX_SEED),
+      }),
+    };
+  }
+
   const log = (line: string): void => {
     if (!values.quiet) say(line);
   };
@@ -278,51 +319,21 @@ async function train(args: string[]): Promise<number> {
   }
 
   let trainer: Trainer;
-  if (resume) {
+  if (fresh === null) {
     if (existing.kind === 'missing') throw new UsageError(`--resume: there is no checkpoint at ${printable(out)} to continue`);
     const ckpt = readCheckpointFile(out);
-    const steps = intOption(values, 'steps', ckpt.settings.steps, 1);
-    const lr = realOption(values, 'lr', ckpt.settings.learning_rate, (n) => n > 0, 'a number > 0');
-    trainer = resumeTrainer(ckpt, text, file, { steps, learning_rate: lr });
-    log(`resuming ${printable(out)} at step ${trainer.step} of ${steps}${values.lr !== undefined ? `, learning rate ${lr} (was ${ckpt.settings.learning_rate})` : ''}`);
+    const steps = overrides.steps ?? ckpt.settings.steps;
+    const lr = overrides.lr ?? ckpt.settings.learning_rate;
+    // The engine checks the new steps and rate by the reader's rules before anything else.
+    trainer = Trainer.resume(ckpt, text, file, undefined, { steps, learning_rate: lr });
+    log(`resuming ${printable(out)} at step ${trainer.step} of ${steps}${overrides.lr !== undefined ? `, learning rate ${lr} (was ${ckpt.settings.learning_rate})` : ''}`);
     if (trainer.done) log(`note: the run is already at step ${trainer.step}; raise --steps to train further`);
   } else {
-    const tokens = oneOf(values, 'tokens', ['char', 'word'] as const, 'char');
-    const optimizer = oneOf(values, 'optimizer', ['adam', 'sgd'] as const, 'adam');
-    const mode = oneOf(values, 'mode', ['many-to-many', 'many-to-one'] as const, 'many-to-many').replace(/-/g, '_') as Mode;
-    const embedding = intOption(values, 'embedding', 0, 0, LIMITS.embedding, ' (0: one-hot)');
-    const clip = realOption(values, 'clip', 5, (n) => n >= 0, 'a number ≥ 0 (0: no clipping)');
-    const maxVocab = intOption(values, 'max-vocab', 0, 0, LIMITS.vocab, ' (0: no cap)');
-    if (maxVocab === 1) throw new UsageError('--max-vocab must be 0 (no cap) or at least 2 (one token and <unk>), got "1"');
-    const shape: ModelShape = {
-      hidden_size: intOption(values, 'hidden', 128, 1, LIMITS.hidden),
-      num_layers: intOption(values, 'layers', 1, 1, LIMITS.layers),
-      embedding_size: embedding === 0 ? null : embedding,
-      bidirectional: values.bidirectional === true,
-      mode,
-    };
-    const settings: TrainingSettings = validateSettings({
-      tokens,
-      max_vocab: maxVocab,
-      sequence_length: intOption(values, 'seq', tokens === 'char' ? 64 : 16, 1, MAX_TOKENS_PER_STEP),
-      batch_size: intOption(values, 'batch', 32, 1, MAX_TOKENS_PER_STEP),
-      steps: intOption(values, 'steps', 600, 1),
-      optimizer,
-      learning_rate: realOption(values, 'lr', optimizer === 'adam' ? 0.004 : 0.1, (n) => n > 0, 'a number > 0'),
-      schedule: oneOf(values, 'schedule', ['constant', 'cosine'] as const, 'constant'),
-      clip: clip === 0 ? null : clip,
-      init: oneOf(values, 'init', ['pytorch', 'constant'] as const, 'pytorch'),
-      init_value: realOption(values, 'init-value', 0.1, () => true, 'a number'),
-      seed: intOption(values, 'seed', 0, 0, MAX_SEED),
-    });
-    trainer = Trainer.create(text, file, shape, settings);
+    trainer = Trainer.create(text, file, fresh.shape, fresh.settings);
     if (existing.kind === 'checkpoint') {
       const { step, loss, source } = existing.summary;
-      log(
-        `note: replacing the checkpoint at ${printable(out)}` +
-          `${step !== null ? ` (step ${step}` : ' ('}${loss !== null ? `, loss ${loss.toFixed(4)}` : ''}${source !== null ? `, trained on ${printable(source)}` : ''})` +
-          '; add --resume to continue it instead',
-      );
+      const facts = [step !== null ? `step ${step}` : null, loss !== null ? `loss ${loss.toFixed(4)}` : null, source !== null ? `trained on ${printable(source)}` : null].filter((f) => f !== null);
+      log(`note: replacing the checkpoint at ${printable(out)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}; add --resume to continue it instead`);
     } else if (existing.kind === 'other') {
       log(`note: --force: replacing ${printable(out)}, which is not a checkpoint`);
     }
@@ -445,11 +456,6 @@ async function train(args: string[]): Promise<number> {
 function shellWord(path: string): string {
   const p = printable(path);
   return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Trainer.resume with a new step count and learning rate, checked there by the reader's rules. */
-function resumeTrainer(ckpt: Checkpoint, text: string, name: string, overrides: { steps: number; learning_rate: number }): Trainer {
-  return Trainer.resume(ckpt, text, name, undefined, overrides);
 }
 
 function generate(args: string[]): number {

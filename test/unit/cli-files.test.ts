@@ -344,6 +344,9 @@ describe('numbers are plain decimals, checked by the rules of the checkpoint rea
     refused(cli('train', 'story.txt', '--steps', '1e300'), /--steps must be a whole number ≥ 1/);
     refused(cli('train', 'story.txt', '--steps', '9007199254740993'), /--steps must be a whole number ≥ 1/);
     refused(cli('train', 'story.txt', '--seed', '4294967296'), /--seed must be a whole number from 0 to 4294967295/);
+    // Options are checked before any file is read or written.
+    refused(cli('train', 'no-such.txt', '--hidden', '0x10'), /--hidden must be/);
+    refused(cli('train', 'story.txt', '--resume', '--out', 'no-such.ckpt', '--steps', '1e300'), /--steps must be/);
   });
 
   it('bench takes the same plain whole numbers, and a parseArgs mistake is one line with exit 2', () => {
