@@ -298,9 +298,12 @@ function columnAxis(labels: string[], cellW: number): HTMLElement {
     return axis;
   }
   const longest = clipped.reduce((m, s) => Math.max(m, [...s].length), 0);
-  const fontPx = Math.max(8, Math.min(11, cellW - 1));
+  // Upright in 11 px type, or down to 9 px if that fits; else rotated, in type as small as the cell needs.
+  const fits = (px: number): boolean => longest * px * 0.62 + 3 <= cellW;
+  const uprightPx = [11, 10, 9].find(fits);
+  const upright = uprightPx !== undefined;
+  const fontPx = uprightPx ?? Math.max(8, Math.min(11, cellW - 1));
   const charW = fontPx * 0.62;
-  const upright = longest * charW + 3 <= cellW;
   const axis = el('div', { class: `hm-cols ${upright ? 'upright' : 'rotated'}`, attrs: { 'aria-hidden': 'true', 'data-labels': 'tokens' } });
   axis.style.width = `${n * cellW}px`;
   axis.style.fontSize = `${fontPx}px`;

@@ -158,8 +158,9 @@ test('every heatmap is T·cell × H·cell (or cols·cell × rows·cell), drawn a
         const what = `${name} ${m.section} ${m.tensor}`;
         assert.equal(m.rows, trace.H, what);
         assert.equal(m.cols, trace.T, what);
-        // Small layers (these recordings) get square cells, or cells wide enough for their values.
-        assert.ok(m.cellW === m.cellH || m.cellW >= 44, `${what}: square cells, or cells that hold a number`);
+        // Cells no taller than wide (but wide enough for their values), and a map about 520 px tall at most.
+        assert.ok(m.cellH <= m.cellW || m.cellW >= 44, `${what}: cells no taller than wide, or cells that hold a number`);
+        assert.ok(m.height <= 560, `${what}: ${m.height} px tall`);
         assert.ok(m.cellW >= 8, `${what}: a step is at least 8 px wide`);
         assert.equal(m.width, trace.T * m.cellW, `${what}: width = T·cell`);
         assert.equal(m.height, trace.H * m.cellH, `${what}: height = H·cell`);

@@ -32,7 +32,7 @@ const MAX_CELL = 72;
 /** Height a map may take before its rows get thinner than its columns. */
 const MAP_HEIGHT = 520;
 /** A step this wide, when possible, before more maps share a row (labels and hovering stay easy). */
-const COMFORTABLE_CELL = 10;
+const COMFORTABLE_CELL = 12;
 /** Width of a map at least, for it to share a row with others. */
 const MIN_SHARED_MAP = 140;
 /** Rows of a map whose cells may be taller than this only when the map is small. */
@@ -57,7 +57,7 @@ function stepWidth(width: number, T: number, perRow: number, gap = 28, axis = 34
 /**
  * How many maps go across and their cells. A small model (at most VALUE_ROWS units) gets cells
  * large enough to print its values when some number of maps per row allows it (the most that
- * do); otherwise the most maps per row whose steps stay readable (10 px, or the widest possible
+ * do); otherwise the most maps per row whose steps stay readable (12 px, or the widest possible
  * when less). Cells are square up to 32 px tall, unless H is large: then rows get thinner (down
  * to 1 px) so that a map stays about MAP_HEIGHT tall. `choices` runs from most to fewest.
  */

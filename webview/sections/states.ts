@@ -38,7 +38,7 @@ export function renderStates(view: HTMLElement, ctx: SectionContext): void {
     ),
     sequenceStrip(trace, 'states-strip'),
   );
-  const layout = layoutMaps(ctx.width, trace.T, trace.H, [4, 2, 1]);
+  const layout = layoutMaps(ctx.width, trace.T, trace.H, [3, 2, 1]);
   const grid = el('div', { class: `maps per-row-${layout.perRow}` });
   STATE_NAMES.forEach((name, k) => {
     grid.append(stateMap(trace, entry.states, k, name, layout, ctx));
