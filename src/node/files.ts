@@ -417,16 +417,24 @@ export function checkWritable(path: string, option = '--out'): void {
     if (code === 'ENOTDIR') throw new InputError(`${option} ${shown(path)} cannot be written: a part of ${shown(folder)} is a file, not a folder`);
     throw new InputError(`${option} ${shown(path)} cannot be written: ${reason(e)}`);
   }
+  // As a save does it: create a temporary file, then rename it (to a second temporary name, so
+  // nothing at `path` is touched), then remove it.
   const tmp = temporaryPath(target);
+  const renamed = temporaryPath(target);
+  let at: string | null = null;
   try {
     closeSync(openSync(tmp, 'wx'));
+    at = tmp;
+    renameSync(tmp, renamed);
+    at = renamed;
   } catch (e) {
     throw new InputError(`${option} ${shown(path)} cannot be written: ${reason(e)} in ${shown(folder)}`);
-  }
-  try {
-    rmSync(tmp, { force: true });
-  } catch {
-    /* left for removeStaleTemporaryFiles: this process will be gone */
+  } finally {
+    try {
+      if (at !== null) rmSync(at, { force: true });
+    } catch {
+      /* left for removeStaleTemporaryFiles: this process will be gone */
+    }
   }
 }
 

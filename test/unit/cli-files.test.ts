@@ -25,6 +25,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { WriteError, writeFileAtomic } from '../../src/node/files';
 import { assertNoControl, CLI, cliIn, lastJsonLine, ok, readHeader, refused, savedStep, startCli, TINY, workspace, type Run } from './cli-support';
 
 let dir = '';
@@ -138,6 +139,25 @@ describe('a bad --out is found before the first step', () => {
       refused(train(join(locked, 'x.ckpt')), /cannot be written: (permission denied|the file system is read-only)/);
     } finally {
       undo();
+    }
+  });
+
+  it('an append-only folder (as root): the run is refused before it starts, and a save there reports its own error, not the failed cleanup\'s', (t: TestContext) => {
+    // In an append-only folder a file can be created but neither renamed nor removed, even by root.
+    const folder = join(dir, 'append-only');
+    mkdirSync(folder);
+    if (process.platform !== 'linux' || process.getuid?.() !== 0 || spawnSync('chattr', ['+a', folder]).status !== 0) {
+      return t.skip('needs root on Linux and a file system with chattr +a');
+    }
+    try {
+      refused(train(join(folder, 'x.ckpt')), /append-only.*cannot be written: permission denied/);
+      assert.throws(
+        () => writeFileAtomic(join(folder, 'y.ckpt'), new Uint8Array([1, 2, 3])),
+        (e: unknown) =>
+          e instanceof WriteError && /^cannot save .*y\.ckpt: permission denied$/.test(e.message) && (e.cause as NodeJS.ErrnoException).syscall === 'rename',
+      );
+    } finally {
+      spawnSync('chattr', ['-a', folder]);
     }
   });
 
