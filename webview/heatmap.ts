@@ -41,6 +41,8 @@ export interface HeatmapOptions {
   rowScales?: ColourScale[] | null;
   /** Print each cell's value in it (when the cells are large enough: see VALUE_CELL). */
   values?: boolean;
+  /** Columns are the sequence's steps: hovering one marks that step in every map of the section. */
+  timeColumns?: boolean;
   /** Where the cursor stands: a boundary between columns (0..cols), or null. */
   cursorAt?: number | null;
   /** What the legend says after the range (how the scale was chosen). */
@@ -93,11 +95,13 @@ export function heatmap(o: HeatmapOptions): HTMLElement {
   cursor.style.width = `${o.cellW}px`;
   cursor.style.height = `${o.cellH}px`;
   // The hovered column, across every map of the section (see linkColumns).
-  const column = el('div', { class: 'hm-colmark' });
-  column.hidden = true;
-  column.style.width = `${o.cellW}px`;
-  column.style.height = `${height}px`;
-  column.dataset.cellW = String(o.cellW);
+  const column = o.timeColumns ? el('div', { class: 'hm-colmark' }) : null;
+  if (column) {
+    column.hidden = true;
+    column.style.width = `${o.cellW}px`;
+    column.style.height = `${height}px`;
+    column.dataset.cellW = String(o.cellW);
+  }
   const plot = el('div', { class: 'hm-plot' }, canvas, column, cursor);
   plot.style.width = `${width}px`;
   plot.style.height = `${height}px`;
@@ -117,12 +121,12 @@ export function heatmap(o: HeatmapOptions): HTMLElement {
     cursor.style.top = `${r * o.cellH}px`;
     const row = o.describeRow(r);
     const col = o.describeCol(c);
-    canvas.dispatchEvent(new CustomEvent<number | null>(COLUMN_EVENT, { bubbles: true, detail: c }));
+    if (o.timeColumns) canvas.dispatchEvent(new CustomEvent<number | null>(COLUMN_EVENT, { bubbles: true, detail: c }));
     o.tooltip.show(x, y, { tensor: o.name, heading: o.heading, row: row.text, col: col.text, value: o.value(r, c), data: { ...row.data, ...col.data } });
   };
   const hide = (): void => {
     cursor.hidden = true;
-    canvas.dispatchEvent(new CustomEvent<number | null>(COLUMN_EVENT, { bubbles: true, detail: null }));
+    if (o.timeColumns) canvas.dispatchEvent(new CustomEvent<number | null>(COLUMN_EVENT, { bubbles: true, detail: null }));
     o.tooltip.hide();
   };
   const cellAt = (e: MouseEvent): { r: number; c: number } | null => {

@@ -96,6 +96,7 @@ export function stateMap(trace: TraceMessage, data: Float32Array, k: number, nam
     legendNote: 'note' in scales ? scales.note : undefined,
     legendLabels: 'labels' in scales ? scales.labels : undefined,
     values: layout.values,
+    timeColumns: true,
     cursorAt: cursorBoundary(trace),
     cellW: layout.cellW,
     cellH: layout.cellH,
