@@ -13,6 +13,7 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  fchownSync,
   fstatSync,
   fsyncSync,
   lstatSync,
@@ -346,15 +347,15 @@ export class WriteError extends Error {
  * The temporary name is unique to this write (process, thread, count): two worker threads of one
  * process saving the same checkpoint must not share one, or one renames the other's half-written
  * file and the other's rename fails. A symbolic link at `path` stays a link (its target is
- * replaced), and an existing file's permissions are kept. A failure removes the temporary file
+ * replaced), and an existing file's permissions (and, when root saves it, its owner) are kept. A failure removes the temporary file
  * and reports the write's own error, even when the removal fails too.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const target = writeTarget(path);
-  let mode: number | null = null;
+  let kept: { mode: number; uid: number; gid: number } | null = null;
   try {
     const st = statSync(target);
-    if (st.isFile()) mode = st.mode & 0o7777;
+    if (st.isFile()) kept = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
   } catch {
     /* a new file: the default mode */
   }
@@ -364,7 +365,17 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     const fd = openSync(tmp, 'wx');
     created = true;
     try {
-      if (mode !== null) fchmodSync(fd, mode);
+      if (kept !== null) {
+        // Root saving someone's checkpoint gives it back to its owner (only root may; others keep their own).
+        if (process.getuid?.() === 0 && (kept.uid !== 0 || kept.gid !== 0)) {
+          try {
+            fchownSync(fd, kept.uid, kept.gid);
+          } catch {
+            /* a file system without owners */
+          }
+        }
+        fchmodSync(fd, kept.mode);
+      }
       let written = 0;
       while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
       fsyncSync(fd);

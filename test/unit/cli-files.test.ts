@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   closeSync,
   existsSync,
   linkSync,
@@ -260,6 +261,13 @@ describe('stopping, killed runs, links and permissions', () => {
     assert.ok(lstatSync(link).isSymbolicLink());
     assert.equal(savedStep(real), 1);
     assert.equal(statSync(real).mode & 0o777, 0o640);
+    // Root saving a user's checkpoint leaves it theirs.
+    if (process.getuid?.() === 0) {
+      chownSync(real, 1234, 2345);
+      ok(cli('train', 'story.txt', '--resume', '--steps', '3', '--quiet', '--out', link));
+      assert.equal(savedStep(real), 3);
+      assert.deepEqual([statSync(real).uid, statSync(real).gid], [1234, 2345], 'owner kept');
+    }
   });
 });
 
