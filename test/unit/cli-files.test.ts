@@ -120,6 +120,9 @@ describe('a bad --out is found before the first step', () => {
     if (posix) {
       assert.equal(spawnSync('mkfifo', [join(dir, 'out.fifo')]).status, 0);
       refused(train('out.fifo'), /pipe/);
+      // As root, the rename of a save would have replaced the device itself.
+      refused(train('/dev/null'), /\/dev\/null is a character device; give a regular file/);
+      assert.ok(statSync('/dev/null').isCharacterDevice());
     }
   });
 
