@@ -317,6 +317,13 @@ test('the loss curve from the checkpoint alone (no training message): the steps,
     const printed = Number(lossRow.replace(/^\s*loss/, '').trim());
     assert.ok(Math.abs(printed - last) <= Math.abs(last) * 0.01 + 1e-4, `the last loss: legend ${lossRow}, trained ${last}`);
     await page.screenshot({ path: join(SHOTS, 'checkpoint-training.png'), fullPage: true });
+
+    // A panel opened mid-run is sent the steps since it opened: the checkpoint's steps come first.
+    const h = article.finished.history;
+    const from = 200;
+    await post(page, [{ ...article.finished, running: true, step: 300, totalSteps: 400, reset: true, history: { step: h.step.slice(from), loss: h.loss.slice(from), gradNorm: h.gradNorm.slice(from), learningRate: h.learningRate.slice(from) } }]);
+    const merged = await page.evaluate(() => ({ points: document.getElementById('chart-loss')?.dataset.points, source: document.getElementById('chart-loss')?.dataset.source }));
+    assert.deepEqual(merged, { points: String(article.losses.length), source: 'live' }, '200 steps from the checkpoint, then the 100 watched');
   });
 });
 

@@ -298,7 +298,7 @@ function gradientNorm(ctx: SectionContext): HTMLElement {
   const norms = h.gradNorm;
   // The clip threshold of the run watched, or the checkpoint's setting.
   const clip = t ? t.clip : (ctx.store.model?.summary.clip ?? null);
-  const clipped = clip === null ? [] : norms.map((g) => (g > clip ? g : null));
+  const clipped = clip === null ? [] : norms.map((g) => (g !== null && g > clip ? g : null));
   const events = clipped.filter((v) => v !== null).length;
   const source = h.source === 'checkpoint' ? 'From the checkpoint (a point may be the mean of several steps). ' : '';
   section.append(

@@ -18,8 +18,8 @@ export interface RunHistory {
   source: 'live' | 'checkpoint';
   step: number[];
   loss: number[];
-  gradNorm: number[] | null;
-  learningRate: number[] | null;
+  gradNorm: Array<number | null> | null;
+  learningRate: Array<number | null> | null;
   firstLoss: number | null;
 }
 
@@ -54,8 +54,21 @@ export function runHistory(store: PanelStore): RunHistory | null {
   if (!live) return saved;
   const lastLive = live.step[live.step.length - 1];
   const lastSaved = saved.step[saved.step.length - 1];
-  if (t?.running || lastLive >= lastSaved) return live;
-  return saved;
+  if (!(t?.running || lastLive >= lastSaved)) return saved;
+  // The run watched, after what the checkpoint kept of the steps before the panel saw it.
+  const before = saved.step.findIndex((s) => s >= live.step[0]);
+  const n = before < 0 ? saved.step.length : before;
+  if (n === 0) return live;
+  const column = (a: Array<number | null> | null, b: Array<number | null> | null, na: number, nb: number): Array<number | null> | null =>
+    a === null && b === null ? null : [...(a ?? new Array<null>(na).fill(null)).slice(0, na), ...(b ?? new Array<null>(nb).fill(null))];
+  return {
+    source: 'live',
+    step: [...saved.step.slice(0, n), ...live.step],
+    loss: [...saved.loss.slice(0, n), ...live.loss],
+    gradNorm: column(saved.gradNorm, live.gradNorm, n, live.step.length),
+    learningRate: column(saved.learningRate, live.learningRate, n, live.step.length),
+    firstLoss: saved.firstLoss,
+  };
 }
 
 export function renderTraining(view: HTMLElement, ctx: SectionContext): void {
@@ -135,9 +148,10 @@ export function renderTraining(view: HTMLElement, ctx: SectionContext): void {
   chart.dataset.source = h.source;
   view.append(chart);
   if (!rates) return;
-  const lrConstant = rates.every((v) => v === rates[0]);
+  const known = rates.filter((v): v is number => v !== null);
+  const lrConstant = known.every((v) => v === known[0]);
   if (lrConstant) {
-    view.append(el('p', { class: 'note-text', id: 'learning-rate' }, `The learning rate stays at ${formatValue(rates[0])} over these steps.`));
+    if (known.length) view.append(el('p', { class: 'note-text', id: 'learning-rate' }, `The learning rate stays at ${formatValue(known[0])} over these steps.`));
     return;
   }
   view.append(
