@@ -2,6 +2,7 @@
 // the worker, the host and the tests that record panel messages all use the same code.
 
 import type { Checkpoint } from '../engine/checkpoint';
+import type { TrainingHistory } from '../engine/history';
 import { directions } from '../engine/config';
 import { inspectText, tensorShapes, type Inspection } from '../engine/inspect';
 import { IGNORE_TARGET } from '../engine/kernels';
@@ -12,47 +13,18 @@ import type { Curve, Guess, ModelMessage, TraceMessage } from '../protocol/panel
 /** Tokens of a sequence the panel shows at most (the heatmaps get unreadable beyond). */
 export const MAX_TRACE_TOKENS = 96;
 
-/** Points of a loss curve sent at most: a longer run's steps are merged into buckets. */
-export const MAX_HISTORY_POINTS = 2000;
-
-/**
- * A checkpoint's loss of every step as the panel's curve: at most MAX_HISTORY_POINTS points, each
- * the mean loss of a bucket of consecutive steps at the bucket's last step. Such a checkpoint keeps
- * no gradient norms or learning rates (null).
- */
-export function curveFromLosses(losses: readonly number[], lastStep: number): Curve | null {
-  const n = losses.length;
-  // The losses are those of the last n steps, ending at lastStep.
-  const first = lastStep - n + 1;
-  if (n === 0 || first < 1) return null;
-  const per = Math.ceil(n / MAX_HISTORY_POINTS);
-  const points: Curve['points'] = [];
-  for (let a = 0; a < n; a += per) {
-    const b = Math.min(n, a + per);
-    let sum = 0;
-    for (let i = a; i < b; i++) sum += losses[i];
-    points.push({ step: first + b - 1, loss: sum / (b - a), gradNorm: null, learningRate: null });
-  }
-  return { points, firstLoss: first === 1 ? losses[0] : null };
-}
-
-/** What the engine's training history (src/engine/history.ts) gives: its points as columns. */
-export interface HistoryLike {
-  columns(): { step: number[]; loss: number[]; gradNorm: number[] | null; learningRate: number[] | null; firstLoss: number | null };
-}
-
-/** A history's columns as the panel's curve (null when empty). */
-export function curveFromHistory(history: HistoryLike): Curve | null {
+/** A checkpoint's training history (src/engine/history.ts, bounded and bucketed) as the panel's curve; null when empty. */
+export function curveFromHistory(history: Pick<TrainingHistory, 'columns'>): Curve | null {
   const h = history.columns();
   if (h.step.length === 0) return null;
   return {
-    points: h.step.map((step, i) => ({ step, loss: h.loss[i], gradNorm: h.gradNorm ? h.gradNorm[i] : null, learningRate: h.learningRate ? h.learningRate[i] : null })),
+    points: h.step.map((step, i) => ({ step, loss: h.loss[i], gradNorm: h.gradNorm ? h.gradNorm[i] : null, learningRate: h.learningRate[i] })),
     firstLoss: h.firstLoss,
   };
 }
 
 export function modelMessage(
-  ckpt: Pick<Checkpoint, 'config' | 'settings' | 'vocab'> & { training: { step: number; loss: number | null; losses?: readonly number[]; history?: HistoryLike } },
+  ckpt: Pick<Checkpoint, 'config' | 'settings' | 'vocab'> & { training: { step: number; loss: number | null; history?: Pick<TrainingHistory, 'columns'> } },
   file: string,
 ): ModelMessage {
   const c = ckpt.config;
@@ -80,7 +52,7 @@ export function modelMessage(
       ...tensorShapes(c, B, T).map(([name, shape]) => ({ name, shape, kind: 'tensor' as const })),
       ...parameterSpecs(c).map((s) => ({ name: s.name, shape: s.shape, kind: 'parameter' as const })),
     ],
-    curve: ckpt.training.history ? curveFromHistory(ckpt.training.history) : ckpt.training.losses ? curveFromLosses(ckpt.training.losses, ckpt.training.step) : null,
+    curve: ckpt.training.history ? curveFromHistory(ckpt.training.history) : null,
   };
 }
 
