@@ -428,10 +428,10 @@ class LstmLens implements vscode.Disposable {
     let choice: Placement;
     const rate = (r: number): string => `${formatRate(r)} tokens/s`;
     if (!timed.cpu) choice = { backend: 'cpu', why: 'auto: the CPU could not be timed' };
-    else if (!timed.gpu?.ok) choice = { backend: 'cpu', why: `auto: CPU ${rate(timed.cpu.tokensPerSecond)}; GPU not usable: ${timed.gpu?.reason ?? 'not timed'}` };
+    else if (!timed.gpu?.ok) choice = { backend: 'cpu', why: `auto: CPU ${rate(timed.cpu.tokensPerSecond)}; GPU not usable: ${messageText(timed.gpu?.reason ?? 'not timed')}` };
     else if (timed.gpu.tokensPerSecond > timed.cpu.tokensPerSecond) {
-      choice = { backend: 'webgl', panel, workerSource: source, why: `auto: GPU ${rate(timed.gpu.tokensPerSecond)} (${timed.gpu.renderer}) faster than CPU ${rate(timed.cpu.tokensPerSecond)}` };
-    } else choice = { backend: 'cpu', why: `auto: CPU ${rate(timed.cpu.tokensPerSecond)} faster than GPU ${rate(timed.gpu.tokensPerSecond)} (${timed.gpu.renderer})` };
+      choice = { backend: 'webgl', panel, workerSource: source, why: `auto: GPU ${rate(timed.gpu.tokensPerSecond)} (${printable(timed.gpu.renderer)}) faster than CPU ${rate(timed.cpu.tokensPerSecond)}` };
+    } else choice = { backend: 'cpu', why: `auto: CPU ${rate(timed.cpu.tokensPerSecond)} faster than GPU ${rate(timed.gpu.tokensPerSecond)} (${printable(timed.gpu.renderer)})` };
     this.output.info(`${name}: ${choice.why}`);
     this.autoChoices.set(key, choice);
     return choice;
@@ -444,7 +444,7 @@ class LstmLens implements vscode.Disposable {
       this.output.info(`${run.name}: training on the GPU: WebGL2 on ${printable(event.renderer)}, in the panel's ${event.thread === 'worker' ? 'Web Worker' : 'main thread (no OffscreenCanvas in its workers)'}`);
     } else {
       run.backend = 'CPU';
-      run.backendWhy = `the GPU stopped: ${event.reason}`;
+      run.backendWhy = `the GPU stopped: ${messageText(event.reason)}`;
       this.output.warn(`${run.name}: ${messageText(event.reason)}: training continues on the CPU from step ${event.fromStep}`);
       void vscode.window.showWarningMessage(`LSTM Lens: ${messageText(event.reason)}; training on ${run.name} continues on the CPU from step ${event.fromStep}.`);
     }
