@@ -86,7 +86,11 @@ export class ModelStore {
     return existsSync(this.checkpointPath(documentUri));
   }
 
-  /** The stored checkpoint, whole and checked; throws an InputError (with a clear message) if it is corrupt. */
+  /**
+   * The stored checkpoint, whole and checked; throws an InputError (with a clear message) if it is
+   * corrupt. Never on the extension host's thread (a big model takes seconds): workers load models,
+   * the host reads summaries (summary()).
+   */
   load(documentUri: string): Checkpoint {
     return readCheckpointFile(this.checkpointPath(documentUri));
   }

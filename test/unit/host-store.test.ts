@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -126,6 +126,16 @@ describe('untitled documents and models of missing files', () => {
 });
 
 describe("a model's summary from its header alone", () => {
+  it("the extension host's code never decodes a whole checkpoint (workers do): no decode or whole read in src/extension/ but ModelStore.load, which it does not call", () => {
+    const dir = join(__dirname, '..', '..', 'src', 'extension');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const source = readFileSync(join(dir, file), 'utf8');
+      const uses = source.match(/\b(decodeCheckpoint|readCheckpointBytes|decodeSafetensors)\(|\bstore\.load\(/g) ?? [];
+      assert.deepEqual(uses, [], file);
+      if (file !== 'modelStore.ts') assert.doesNotMatch(source, /\breadCheckpointFile\(/, file);
+    }
+  });
+
   it('agrees with the full decode', () => {
     const path = join(scratch, 'summary.lstm.safetensors');
     const bytes = checkpointBytes(4);
