@@ -8,7 +8,7 @@
 // exactly where the CPU run it continues would have been.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -315,6 +315,39 @@ describe('when the GPU cannot go on, the run continues on the CPU', { timeout: 3
     t.channel.answer({ type: 'failed', kind: 'unavailable', message: 'WebGL2 is not available' });
     const outcome = await t.job.outcome;
     assert.ok(outcome.kind === 'finished' && outcome.message.type === 'finished' && outcome.message.step === 15, JSON.stringify(outcome));
+  });
+});
+
+describe('a continued run that reads a shorter text from its start again (restartStream)', { timeout: 120_000 }, () => {
+  it('falling back to the CPU after its own checkpoint continues its stream there, not from the start once more', async () => {
+    // The model: 24 steps on the whole text, saved where its streams stood.
+    const dir = join(scratch, 'restart');
+    mkdirSync(dir, { recursive: true });
+    const savedPath = join(dir, 'saved.lstm.safetensors');
+    const first = Trainer.create(TEXT, 'fox.txt', SHAPE, { ...SETTINGS, steps: 24 });
+    for (let k = 0; k < 24; k++) first.trainStep();
+    const saved = first.checkpoint();
+    writeFileSync(savedPath, encodeCheckpoint(saved));
+    const short = TEXT.slice(0, 700); // its 4 streams of 175 tokens end before where they stood (token 384)
+    const overrides = { steps: 36, learning_rate: SETTINGS.learning_rate, restartStream: true };
+    // What the GPU did before it was lost: 5 steps of the restarted run, and a checkpoint of them.
+    const gpu = Trainer.resume(saved, short, 'fox.txt', undefined, overrides);
+    for (let k = 0; k < 5; k++) gpu.trainStep();
+    const t = setup({ resumeFrom: savedPath, text: short, restartStream: true, settings: { ...SETTINGS, steps: 12 } });
+    while (t.channel.posted.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    t.channel.answer({ type: 'backend', renderer: 'r', thread: 'worker' });
+    t.channel.answer(startedMessage(Trainer.resume(saved, short, 'fox.txt', undefined, overrides)));
+    t.channel.answer({ type: 'checkpoint', step: 29, bytes: encodeCheckpoint(gpu.checkpoint()) });
+    t.channel.answer({ type: 'failed', kind: 'lost', message: 'the GPU context was lost' });
+    const outcome = await t.job.outcome;
+    assert.ok(outcome.kind === 'finished' && outcome.message.type === 'finished' && outcome.message.step === 36, JSON.stringify(outcome));
+    // The same as the restarted run trained straight through, in this process.
+    const straight = Trainer.resume(saved, short, 'fox.txt', undefined, overrides);
+    for (let k = 0; k < 12; k++) straight.trainStep();
+    const expected = straight.checkpoint();
+    const continued = readCheckpointFile(t.checkpointPath);
+    assert.equal(continued.training.step, 36);
+    for (const [name, values] of expected.params) assert.deepEqual(Array.from(continued.params.get(name) as Float32Array), Array.from(values), name);
   });
 });
 
