@@ -64,8 +64,12 @@ export function formatCell(v: number, width = Infinity): string {
   const a = Math.abs(v);
   const write = (digits: number): string =>
     (a < 1e-3 || a >= 1e4 ? v.toExponential(digits - 1).replace('e-', 'e−').replace('e+', 'e') : String(Number(v.toPrecision(digits)))).replace(/^-/, '−');
-  const three = write(3);
-  return [...three].length * VALUE_CHAR + 4 <= width ? three : write(2);
+  const fits = (text: string): boolean => [...text].length * VALUE_CHAR + 4 <= width;
+  const plain = [write(3), write(2)].find(fits);
+  if (plain) return plain;
+  // Too narrow for a plain number: the shortest exponent form that fits (or the shortest of all).
+  const exp = (digits: number): string => v.toExponential(digits - 1).replace('e-', 'e−').replace('e+', 'e').replace(/^-/, '−');
+  return [exp(2), exp(1)].find(fits) ?? exp(1);
 }
 
 export function heatmap(o: HeatmapOptions): HTMLElement {

@@ -227,6 +227,30 @@ for (const width of WIDTHS) {
             for (const v of map.values) assertCell(v.text, entry.states[at(k, v.c, v.r, T, H)], `${map.tensor}[unit ${v.r}, t ${v.c}]`);
           });
         }
+        if (width >= 540) {
+          // The weight gradients of the article's layer: each gate's tiles print their values too.
+          await showTab(page, 'gradients');
+          const { H } = article.trace;
+          const tiles = await page.evaluate(() =>
+            Array.from(document.querySelectorAll<HTMLElement>('#gradients figure.heatmap.block-map')).map((f) => ({
+              tensor: f.dataset.tensor ?? '',
+              printed: f.dataset.values,
+              values: Array.from(f.querySelectorAll<HTMLElement>('.hm-value')).map((v) => ({ r: Number(v.dataset.row), c: Number(v.dataset.col), text: v.textContent ?? '' })),
+            })),
+          );
+          assert.equal(tiles.length, 8);
+          if (theme === 'dark') await page.locator('#weight-gradients').screenshot({ path: join(SHOTS, `weight-gradients-${width}.png`) });
+          for (const tile of tiles) {
+            const [matrix, gate] = tile.tensor.split('.');
+            const g = article.trace.parameterGradients.find((p) => p.name === (matrix === 'W_ih' ? 'lstm.weight_ih_l0' : 'lstm.weight_hh_l0'));
+            assert.ok(g);
+            const k = ['i', 'f', 'g', 'o'].indexOf(gate);
+            assert.equal(tile.printed, 'printed', `${theme} ${width}: ${tile.tensor} prints its values`);
+            assert.equal(tile.values.length, H * g.cols, tile.tensor);
+            for (const v of tile.values) assertCell(v.text, g.data[(k * H + v.r) * g.cols + v.c], `${tile.tensor}[unit ${v.r}, col ${v.c}]`);
+          }
+        }
+
         // A character model's 82 tokens: named on each map's axis, or by the strip when the columns are too narrow.
         await post(page, [chars.model, chars.trace]);
         for (const section of ['states', 'gradients']) {

@@ -7,7 +7,7 @@ import type { TraceMessage } from '../../src/protocol/panel';
 import type { Line } from '../charts';
 import { CLIP_PERCENTILE, clipOf, clippedScale } from '../colour';
 import { formatValue } from '../format';
-import { heatmap, legend } from '../heatmap';
+import { heatmap, legend, VALUE_CELL } from '../heatmap';
 import { el } from '../ui/dom';
 import { layoutMaps, placeholder, type SectionContext } from './context';
 import { scaleWords, sequenceStrip, stateMap, waitingText } from './states';
@@ -114,6 +114,8 @@ const TILE_ROWS = 96;
 const TILE_HEIGHT = 200;
 /** Largest cell of a tile. */
 const TILE_CELL = 24;
+/** Widest cell of a tile that prints its values. */
+const VALUE_CELL_MAX = 64;
 /** Width of the bias bars. */
 const BAR_WIDTH = 96;
 
@@ -171,9 +173,13 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
   // One cell size for both matrices (the smaller), so their rows line up.
   const sizes = [cellFor(I), cellFor(whh.cols)];
   const cell = Math.min(sizes[0].cell, sizes[1].cell);
+  // A small layer (the article's) whose tiles have room: cells wide enough to print their values.
+  const valueW = (cols: number): number => Math.min(VALUE_CELL_MAX, Math.floor(tileW / cols));
+  const values = rowBin === 1 && H <= 24 && valueW(I) >= VALUE_CELL.w && valueW(whh.cols) >= VALUE_CELL.w;
+  const cellH = values ? VALUE_CELL.h + 4 : cell;
   const matrices = [
-    { key: 'W_ih', title: 'dL/dW_ih', g: wih, colBin: Math.max(1, Math.ceil((I * cell) / tileW)), describe: (c: number, bin: number) => describeSpan('input', c, bin, I) },
-    { key: 'W_hh', title: 'dL/dW_hh', g: whh, colBin: Math.max(1, Math.ceil((whh.cols * cell) / tileW)), describe: (c: number, bin: number) => describeSpan('h_{t−1} unit', c, bin, whh.cols) },
+    { key: 'W_ih', title: 'dL/dW_ih', g: wih, cellW: values ? valueW(I) : cell, colBin: values ? 1 : Math.max(1, Math.ceil((I * cell) / tileW)), describe: (c: number, bin: number) => describeSpan('input', c, bin, I) },
+    { key: 'W_hh', title: 'dL/dW_hh', g: whh, cellW: values ? valueW(whh.cols) : cell, colBin: values ? 1 : Math.max(1, Math.ceil((whh.cols * cell) / tileW)), describe: (c: number, bin: number) => describeSpan('h_{t−1} unit', c, bin, whh.cols) },
   ];
   const isSelected = selected && selected.layer === layer && selected.direction === direction;
   const grid = el('div', { class: `gate-rows ${sideBySide ? 'side-by-side' : 'stacked'}` });
@@ -207,8 +213,9 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
           cols: Math.ceil(cols / m.colBin),
           value,
           scale,
-          cellW: cell,
-          cellH: cell,
+          cellW: m.cellW,
+          cellH,
+          values,
           colLabels: null,
           describeRow: (r) => ({ text: describeSpan('unit', r, rowBin, H), data: { unit: String(r * rowBin), gate } }),
           describeCol: (c) => ({ text: m.describe(c, m.colBin), data: { col: String(c * m.colBin) } }),
@@ -220,7 +227,7 @@ function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement 
         }),
       );
     }
-    for (const b of biases) row.append(biasBars(b.label, gate, b.g.data.subarray(k * H, (k + 1) * H), rowBin, cell, layer, direction, ctx));
+    for (const b of biases) row.append(biasBars(b.label, gate, b.g.data.subarray(k * H, (k + 1) * H), rowBin, cellH, layer, direction, ctx));
     grid.append(row);
   });
   section.append(grid);
