@@ -41,7 +41,16 @@ export interface TrainingSettings {
   /** The value every weight starts at with init 'constant' (the article: 0.1). */
   init_value: number;
   seed: number;
+  /**
+   * The fraction of the text, at its end, that no batch reads: the run's loss is measured there.
+   * Optional (absent: 0, nothing held out), and stored only when set, so that runs without it and
+   * older checkpoints are what they always were.
+   */
+  holdout?: number;
 }
+
+/** The largest fraction of a text a run may hold out. */
+export const MAX_HOLDOUT = 0.5;
 
 /** Everything a resumed run needs besides weights and moments. */
 export interface TrainingState {
@@ -219,6 +228,8 @@ export function validateSettings(s: Record<string, unknown>): TrainingSettings {
   // Every weight starts at it, in float32: beyond float32's range it would be infinite.
   if (!(isFiniteNumber(s.init_value) && Math.abs(s.init_value) <= FLOAT32_MAX)) bad('init_value', 'must be a number within float32 range (±3.4e38)');
   if (!(Number.isInteger(s.seed) && (s.seed as number) >= 0 && (s.seed as number) <= 0xffffffff)) bad('seed', 'must be a whole number from 0 to 4294967295');
+  if (!(s.holdout === undefined || (isFiniteNumber(s.holdout) && s.holdout >= 0 && s.holdout <= MAX_HOLDOUT))) bad('holdout', `must be a number from 0 to ${MAX_HOLDOUT} (a fraction of the text)`);
+  const holdout = (s.holdout as number | undefined) ?? 0;
   return {
     tokens: s.tokens as TokenKind,
     max_vocab: s.max_vocab as number,
@@ -232,6 +243,7 @@ export function validateSettings(s: Record<string, unknown>): TrainingSettings {
     init: s.init as 'pytorch' | 'constant',
     init_value: s.init_value as number,
     seed: s.seed as number,
+    ...(holdout > 0 ? { holdout } : {}),
   };
 }
 

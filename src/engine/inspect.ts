@@ -267,3 +267,58 @@ function piecesOf(T: number, chunk: number): Array<{ a: number; b: number }> {
   }
   return out;
 }
+
+/** Streams an evaluation reads side by side at most, and the tokens each pass reads of each. */
+const EVALUATION_STREAMS = 16;
+const EVALUATION_PIECE = 256;
+const EVALUATION_WINDOWS_PER_PASS = 256;
+
+/**
+ * The mean cross-entropy of the model over `ids` as it was trained to read text: many-to-many, each
+ * position predicting the next from a zero state at the start, the state carried (a long sequence
+ * is cut into at most 16 contiguous streams of at least 1,024 tokens, each from a zero state, as
+ * training's streams start); many-to-one, every window of `sequenceLength` tokens (from a zero
+ * state) predicting the token after it. `predictions` is how many targets the mean is over (0,
+ * loss NaN, when there are none). The model's weights are not changed; its workspace is.
+ */
+export function evaluateLoss(model: LSTMModel, ids: Int32Array, sequenceLength: number): { loss: number; predictions: number } {
+  const n = ids.length;
+  if (model.config.mode === 'many_to_one') {
+    const T = sequenceLength;
+    const windows = n - T;
+    if (windows < 1) return { loss: NaN, predictions: 0 };
+    let sum = 0;
+    for (let first = 0; first < windows; first += EVALUATION_WINDOWS_PER_PASS) {
+      const B = Math.min(EVALUATION_WINDOWS_PER_PASS, windows - first);
+      const inputs = new Int32Array(B * T);
+      const targets = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        inputs.set(ids.subarray(first + b, first + b + T), b * T);
+        targets[b] = ids[first + b + T];
+      }
+      sum += model.forward(inputs, B, T, targets) * B;
+    }
+    return { loss: sum / windows, predictions: windows };
+  }
+  if (n < 2) return { loss: NaN, predictions: 0 };
+  const S = Math.max(1, Math.min(EVALUATION_STREAMS, Math.floor((n - 1) / 1024)));
+  const length = Math.floor((n - 1) / S); // positions each stream predicts
+  const stateSize = model.config.num_layers * directions(model.config) * S * model.config.hidden_size;
+  let state: { h: Float32Array; c: Float32Array } | null = null;
+  let sum = 0;
+  for (let p = 0; p < length; p += EVALUATION_PIECE) {
+    const T = Math.min(EVALUATION_PIECE, length - p);
+    const inputs = new Int32Array(S * T);
+    const targets = new Int32Array(S * T);
+    for (let b = 0; b < S; b++) {
+      const from = b * length + p;
+      inputs.set(ids.subarray(from, from + T), b * T);
+      targets.set(ids.subarray(from + 1, from + T + 1), b * T);
+    }
+    sum += model.forward(inputs, S, T, targets, state ? { h0: state.h, c0: state.c } : {}) * S * T;
+    const next = { h: new Float32Array(stateSize), c: new Float32Array(stateSize) };
+    model.finalState(next.h, next.c);
+    state = next;
+  }
+  return { loss: sum / (S * length), predictions: S * length };
+}

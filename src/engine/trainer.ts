@@ -137,6 +137,41 @@ export function textFingerprint(text: string): string {
   return `fnv1a:${hex(a)}${hex(b)}:${text.length}`;
 }
 
+/**
+ * Continuing on a text shorter than the one trained on, where the streams stood past its end. Each
+ * face words the remedy (the command line's --restart-stream, the extension's question); the
+ * engine's is ResumeOverrides.restartStream.
+ */
+export class ShorterTextError extends InputError {
+  override name = 'ShorterTextError';
+  /** Whether reading the text from its start (restartStream) would let the run continue. */
+  readonly restartable: boolean;
+  constructor(message: string, restartable: boolean) {
+    super(message);
+    this.restartable = restartable;
+  }
+}
+
+/** The part of the text the summary of a run measures when nothing is held out: its last tenth. */
+export const EVALUATION_FRACTION = 0.1;
+
+/** The fewest tokens a loss can be measured on: a window and the token after it (many-to-one), else two. */
+function fewestToEvaluate(mode: Mode, T: number): number {
+  return mode === 'many_to_one' ? T + 1 : 2;
+}
+
+/**
+ * How many tokens at the end of a text of `n` a run with `holdout` (a fraction, 0 for none) keeps
+ * out of its batches: floor(n · holdout), or none when that would be too few to measure a loss on,
+ * or leave too few to train on (T + 1).
+ */
+export function heldOutTokens(n: number, holdout: number, mode: Mode, T: number): number {
+  if (!(holdout > 0)) return 0;
+  const k = Math.floor(n * holdout);
+  if (k < fewestToEvaluate(mode, T) || n - k < T + 1) return 0;
+  return k;
+}
+
 /** How a step's gradients become an update: on the CPU arrays, or as the backend's primitives. */
 interface Updater {
   readonly step: number;
@@ -247,7 +282,12 @@ interface RunState {
 export class Trainer<T = FloatArray, I = Int32Array> {
   readonly model: LSTMModel<T, I>;
   readonly tokenizer: Tokenizer;
+  /** The whole text's token ids. */
   readonly ids: Int32Array;
+  /** What the batches read: the ids less the held-out tail (settings.holdout). */
+  readonly trainingIds: Int32Array;
+  /** Tokens at the end of the text that no batch reads (0 when nothing is held out). */
+  readonly heldOut: number;
   readonly settings: TrainingSettings;
   /** What was adjusted or noticed on the way (shown to the user). */
   readonly notes: string[] = [];
@@ -262,6 +302,8 @@ export class Trainer<T = FloatArray, I = Int32Array> {
   private stepCount = 0;
   private lastLoss: number | null = null;
   private tokensSeen = 0;
+  /** The step whose update checkLastUpdate() last found sound. */
+  private checkedStep = -1;
   /** Every step whose weights proved sound; the last step taken waits in `pending`. */
   private readonly recorded = new TrainingHistory();
   private pending: PendingStep | null = null;
@@ -283,24 +325,34 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     this.source = source;
     this.notes.push(...notes);
     // The reader's own rules, so that every checkpoint of this run reads back.
-    const { config } = validateRun({ vocab_size: tokenizer.size, ...shape }, settings);
+    const { config, settings: checked } = validateRun({ vocab_size: tokenizer.size, ...shape }, settings);
     const T = settings.sequence_length;
     if (ids.length < T + 1) {
       throw new InputError(`the text is too short for one sequence: ${ids.length} tokens, and a sequence of ${T} needs ${T + 1} (try a shorter sequence length)`);
     }
+    // The held-out tail: no batch reads it.
+    const holdout = checked.holdout ?? 0;
+    this.heldOut = heldOutTokens(ids.length, holdout, shape.mode, T);
+    if (holdout > 0 && this.heldOut === 0) {
+      this.notes.push(`nothing is held out: ${Math.round(holdout * 100)}% of the text's ${ids.length} tokens is too little to measure a loss on, or would leave too little to train on`);
+    }
+    this.trainingIds = ids.subarray(0, ids.length - this.heldOut);
+    const n = this.trainingIds.length;
     let B = settings.batch_size;
     const streams = shape.mode === 'many_to_many';
     // Contiguous streams should each span several sequences, or the carried state never matters.
     const CHUNKS_PER_STREAM = 4;
-    if (streams && ids.length < B * T * CHUNKS_PER_STREAM + 1) {
-      B = Math.max(1, Math.min(B, Math.floor((ids.length - 1) / (T * CHUNKS_PER_STREAM))));
+    if (streams && n < B * T * CHUNKS_PER_STREAM + 1) {
+      B = Math.max(1, Math.min(B, Math.floor((n - 1) / (T * CHUNKS_PER_STREAM))));
       if (B !== settings.batch_size) {
         this.notes.push(
-          `batch size lowered from ${settings.batch_size} to ${B}: the text has ${ids.length} tokens, too few for ${settings.batch_size} streams of ${CHUNKS_PER_STREAM} sequences of ${T}`,
+          `batch size lowered from ${settings.batch_size} to ${B}: the text has ${n} tokens${this.heldOut > 0 ? ' to train on' : ''}, too few for ${settings.batch_size} streams of ${CHUNKS_PER_STREAM} sequences of ${T}`,
         );
       }
     }
-    this.settings = { ...settings, batch_size: B };
+    // holdout is stored only when it is set, so that a run without it writes what it always wrote.
+    const { holdout: _holdout, ...rest } = settings;
+    this.settings = { ...rest, ...(holdout > 0 ? { holdout } : {}), batch_size: B };
     checkTrainingMemory(config, B, T, undefined, settings.optimizer); // one line naming what to lower, before anything is allocated
     checkHeaderFits(config, this.settings, tokenizer.vocabulary(), source.name);
     this.model = new LSTMModel<T, I>(config, 'float32', backend);
@@ -308,7 +360,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
       settings.optimizer === 'adam' ? { kind: 'adam', lr: settings.learning_rate, ...ADAM_DEFAULTS } : { kind: 'sgd', lr: settings.learning_rate };
     this.updater = backend === undefined ? cpuUpdater(this.model as unknown as LSTMModel, optimizerSettings) : backendUpdater(this.model, optimizerSettings);
     this.rng = new Random(settings.seed);
-    this.batcher = streams ? new StreamBatcher(ids, B, T) : new WindowSampler(ids, B, T, shape.mode, this.rng);
+    this.batcher = streams ? new StreamBatcher(this.trainingIds, B, T) : new WindowSampler(this.trainingIds, B, T, shape.mode, this.rng);
     const rows = config.num_layers * this.model.D * B;
     const k = this.model.backend;
     const pair = (): { h: T; c: T } => ({ h: k.alloc(rows, config.hidden_size), c: k.alloc(rows, config.hidden_size) });
@@ -360,8 +412,9 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     const { vocab_size: _v, ...shape } = ckpt.config;
     const trainer = new Trainer<T, I>(tokenizer, ids, shape, settings, { name: sourceName, chars: text.length, hash }, notes, backend);
     if (trainer.settings.batch_size !== ckpt.settings.batch_size) {
-      throw new InputError(
-        `the text is shorter than the one this model was trained on: ${ids.length} tokens, too few to continue its ${ckpt.settings.batch_size} streams (batch size ${ckpt.settings.batch_size})`,
+      throw new ShorterTextError(
+        `the text is shorter than the one this model was trained on: ${trainer.trainingIds.length} tokens${trainer.heldOut > 0 ? ' to train on' : ''}, too few to continue its ${ckpt.settings.batch_size} streams (batch size ${ckpt.settings.batch_size})`,
+        false,
       );
     }
     for (const spec of trainer.model.specs) trainer.model.setParameter(spec.name, ckpt.params.get(spec.name) as Float32Array);
@@ -378,9 +431,10 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     if (!overrides.restartStream) {
       if (trainer.batcher instanceof StreamBatcher && saved.kind === 'streams' && saved.position > trainer.batcher.streamLength) {
         const B = trainer.settings.batch_size;
-        throw new InputError(
-          `the text is shorter than the one this model was trained on: ${ids.length} tokens now, and its ${B} stream${B === 1 ? '' : 's'} stood at token ${saved.position} of each ` +
+        throw new ShorterTextError(
+          `the text is shorter than the one this model was trained on: ${trainer.trainingIds.length} tokens${trainer.heldOut > 0 ? ' to train on' : ''} now, and its ${B} stream${B === 1 ? '' : 's'} stood at token ${saved.position} of each ` +
             `(${B * saved.position + 1} tokens needed); continue on the text it was trained on, or start the stream over`,
+          true,
         );
       }
       trainer.batcher.setState(saved);
@@ -410,6 +464,22 @@ export class Trainer<T = FloatArray, I = Int32Array> {
 
   get done(): boolean {
     return this.stepCount >= this.settings.steps;
+  }
+
+  /** Tokens the batches have read since the run began (resumed runs included). */
+  get tokensRead(): number {
+    return this.tokensSeen;
+  }
+
+  /**
+   * What a run's loss is measured on: the held-out tail, or when nothing is held out the text's
+   * last tenth (which it trained on); at least what one prediction needs.
+   */
+  get evaluationIds(): { ids: Int32Array; heldOut: boolean } {
+    if (this.heldOut > 0) return { ids: this.ids.subarray(this.ids.length - this.heldOut), heldOut: true };
+    const n = this.ids.length;
+    const k = Math.min(n, Math.max(fewestToEvaluate(this.model.config.mode, this.settings.sequence_length), Math.floor(n * EVALUATION_FRACTION)));
+    return { ids: this.ids.subarray(n - k), heldOut: false };
   }
 
   get tokensPerStep(): number {
@@ -511,7 +581,48 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     this.lastLoss = loss;
     this.pending = { step: this.stepCount, loss, gradNorm: norm, lr };
     this.tokensSeen += B * T;
+    // The run's last update is judged now: no next step will.
+    if (this.done) this.checkLastUpdate();
     return { step: this.stepCount, loss, gradNorm: norm, clipped, lr, tokens: B * T };
+  }
+
+  /**
+   * Judges the weights the last update made as the next step would (every weight finite, and the
+   * loss of the next batch finite and within EXPLOSION_FACTOR of the starting loss), without
+   * taking that batch: the sampler, the carried state and the weights are left as they are. When
+   * they are broken, the run goes back to the state from before that update and a DivergenceError
+   * is thrown, as for any divergence. trainStep calls it after the run's last step; call it before
+   * saving a run stopped early. Does nothing when no update of this trainer is unjudged.
+   */
+  checkLastUpdate(): void {
+    if (this.pending === null || this.checkedStep === this.stepCount) return;
+    const atStart = this.runState();
+    let loss = NaN;
+    let reason: DivergenceReason | null = null;
+    if (!this.weightsAreFinite()) reason = 'update would overflow';
+    else {
+      const batch = this.batcher.next();
+      const carry = this.carry && !batch.resetState ? this.carry : null;
+      loss = this.model.forward(batch.inputs, batch.B, batch.T, batch.targets, { h0: carry?.h ?? null, c0: carry?.c ?? null });
+      // Nothing of that batch is kept: the next step takes it again.
+      this.rng.setState(atStart.rng);
+      this.batcher.setState(atStart.batcher);
+      const startingLoss = this.startingLoss;
+      if (!Number.isFinite(loss)) reason = 'loss is not finite';
+      else if (startingLoss !== null && loss > EXPLOSION_FACTOR * startingLoss) reason = 'loss exploded';
+    }
+    if (reason === null) {
+      this.checkedStep = this.stepCount;
+      return;
+    }
+    const last = this.stepCount;
+    const error = this.diverged(reason, loss, atStart, true);
+    const fmt = (x: number): string => (Number.isFinite(x) ? x.toPrecision(4).replace(/\.?0+$/, '') : String(x));
+    const what =
+      reason === 'update would overflow' ? 'made a weight overflow'
+      : reason === 'loss is not finite' ? `broke the weights: the loss of the next batch is ${loss}`
+      : `made the loss explode: ${fmt(loss)} on the next batch, over ${EXPLOSION_FACTOR} times the starting loss ${fmt(error.startingLoss ?? NaN)}`;
+    throw new DivergenceError(error.detail, `the last update (step ${last}) ${what}; the weights of step ${error.keptStep} are kept`);
   }
 
   /** Whether every weight is finite (on the CPU always, as Optimizer refuses an overflowing update; elsewhere worth asking before saving a diverged run). */
