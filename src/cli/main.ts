@@ -4,13 +4,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { TrainingSettings } from '../engine/checkpoint';
-import { MAX_TOKENS_PER_STEP, validateSettings } from '../engine/checkpoint';
+import { MAX_HOLDOUT, MAX_TOKENS_PER_STEP, validateSettings, type Checkpoint } from '../engine/checkpoint';
 import { InputError, type Mode } from '../engine/config';
 import { parseGradCase, runGradCase } from '../engine/grad-case';
-import { inspectText } from '../engine/inspect';
+import { evaluateLoss, inspectText } from '../engine/inspect';
 import { parameterCount } from '../engine/model';
 import { TextGenerator } from '../engine/sampling';
-import { DivergenceError, modelFromCheckpoint, Trainer, type ModelShape } from '../engine/trainer';
+import { DivergenceError, modelFromCheckpoint, ShorterTextError, Trainer, type ModelShape } from '../engine/trainer';
 import {
   checkWritable,
   readCheckpointFile,
@@ -25,6 +25,18 @@ import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { formatRate, printable } from '../engine/format';
 import { ProgressReporter } from './progress';
 import { bench } from './bench';
+import { describeIndices, fitLine, outputWidth, parsePositions, parseUnits, wrapItems } from './layout';
+import { nearest, unknownOptionMessage } from './options';
+import { packageVersion } from './version';
+
+/** Positions whose predictions `inspect` prints as text (all of them go to --json). */
+export const INSPECT_PRINTED_POSITIONS = 200;
+/** Positions and units of the trace that `inspect` prints as text. */
+export const INSPECT_TRACE_POSITIONS = 50;
+export const INSPECT_TRACE_UNITS = 32;
+
+/** Every command, in the order the usage lists them. */
+const COMMANDS = ['train', 'generate', 'inspect', 'grad', 'bench'] as const;
 
 const USAGE = `usage: lstm-lens <command> [options]
 
@@ -36,13 +48,19 @@ commands:
   bench           training and generation speed on the benchmark workload
 
 train FILE [--tokens char|word] [--hidden H] [--layers L] [--embedding E] [--seq T] [--batch B]
-           [--steps N] [--lr X] [--seed S] [--out CKPT] [--json]
+           [--steps N] [--lr X] [--seed S] [--out CKPT] [--json] [--holdout F]
            [--mode many-to-many|many-to-one] [--bidirectional] [--optimizer adam|sgd]
            [--clip X] [--schedule constant|cosine] [--init pytorch|constant] [--init-value X]
-           [--max-vocab N] [--save-every N] [--resume] [--force] [--quiet]
-generate CKPT [--prime TEXT] [--length N] [--temperature X] [--top-k K] [--seed S]
-inspect CKPT --text TEXT [--top N] [--json]
+           [--max-vocab N] [--save-every N] [--resume [--restart-stream]] [--force] [--quiet]
+generate CKPT [--prime TEXT] [--length N] [--temperature X] [--top-k K] [--seed S] [--no-prime]
+inspect CKPT --text TEXT [--top N] [--units 0,3,5|0-7] [--positions A:B] [--no-trace] [--json]
 grad CASE.json
+bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
+
+lstm-lens --help (or help) prints this and exits 0; lstm-lens with no command prints it and exits 2.
+lstm-lens --version prints the version.
+Exit status: 0 success; 2 bad usage or bad input (one line on stderr); 1 a failure while running
+(training that diverged, a save that failed).
 
 Run 'lstm-lens <command> --help' for the details of one command.`;
 
@@ -69,31 +87,53 @@ Trains an LSTM language model on FILE and writes a checkpoint (safetensors).
   --init-value X         the constant for --init constant (default 0.1, as the article)
   --max-vocab N          keep the N-1 most frequent tokens and <unk> (default 0: no cap)
   --seed S               seed for the weights and the batches (default 0)
+  --holdout F            keep the last fraction F of the text out of training, and report the
+                         loss there (default 0.1; 0 trains on all of it, and the loss is then
+                         measured on the last tenth, which was trained on)
   --out CKPT             checkpoint path (default FILE.lstm.safetensors); never the text itself
   --force                replace a file at --out that is not an lstm-lens checkpoint
   --save-every N         also save every N steps (default 100)
   --resume               continue the run saved at --out, to --steps in total, with its own
                          settings (only --steps and --lr can change)
+  --restart-stream       with --resume, on a text shorter than the one trained on: read it
+                         from its start again (the carried state zeroed; weights, optimizer and
+                         step kept)
   --json                 end stdout with one JSON line: steps, loss, tokens_per_s, checkpoint
                          (and, when training diverged, diverged: true and what happened)
   --quiet                no progress
 
+At the end: the loss on the held-out part (or the last tenth), the uniform guess ln V to compare
+it with, and the epochs seen (tokens read / tokens trained on).
 Ctrl-C, SIGTERM and SIGHUP save the run and stop it. Training that diverges exits with status 1,
-keeping the weights from before the step that broke them.`,
+keeping the weights from before the step that broke them (the last step's update included).`,
   generate: `lstm-lens generate CKPT [options]
 
-Prints the continuation of the prime text, token by token.
+Prints the prime text (dimmed on a terminal, unless NO_COLOR is set), then its continuation,
+token by token.
 
   --prime TEXT           the cue the model reads first (default: none)
+  --no-prime             print only the continuation
   --length N             tokens to generate (default 200)
   --temperature X        0 is greedy; higher is more adventurous (default 0.8)
   --top-k K              sample among the K most likely tokens; 0 for all (default 0)
   --seed S               same seed, same output (default 0)`,
-  inspect: `lstm-lens inspect CKPT --text TEXT [--top N] [--json]
+  inspect: `lstm-lens inspect CKPT --text TEXT [options]
 
-The model reads TEXT as one sequence (batch 1), predicting each next token. Prints the shape of
-every tensor, the top N predictions at each position (default 5) and the trace: the gates i, f, g,
-o, the states c, h and the gradients dL/dh, dL/dc of every layer, direction and step.`,
+The model reads TEXT as one sequence (batch 1), predicting each next token. Prints the model, the
+tokens by position, the shape of every tensor, the top predictions at each position with the
+actual next token's probability, and the trace: the gates i, f, g, o, the states c, h and the
+gradients dL/dh, dL/dc of every layer and direction, one row per step, one column per unit.
+
+  --top N                predictions shown at each position (default 5)
+  --positions A:B        the positions [A, B) to show (default: the first ${INSPECT_PRINTED_POSITIONS} predictions,
+                         the first ${INSPECT_TRACE_POSITIONS} steps of the trace); A: or :B leave one end open
+  --units LIST           the units of the trace, by index from 0: 0,3,5 or 0-7 or 0-3,9
+                         (default: the first ones that fit the width)
+  --no-trace             leave the trace out (and skip the backward pass)
+  --json                 one JSON object with every position (CONTRACTS: tokens, logits, loss,
+                         shapes, top, trace); the options above shape the text output only
+
+Lines keep to the terminal's width (COLUMNS, or 100 when not a terminal).`,
   grad: `lstm-lens grad CASE.json
 
 One forward and backward pass of the case (config, tokens, targets, weights, optional h0/c0) in
@@ -137,8 +177,13 @@ function joinDashValues(args: string[], options: NonNullable<ParseArgsConfig['op
 }
 
 function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, command: string): { values: Values; positionals: string[] } {
+  const all = { ...options, help: { type: 'boolean', short: 'h' } } as const;
+  const joined = joinDashValues(args, options);
+  // A mistyped option is named with the nearest one ("--step": did you mean --steps?).
+  const unknown = unknownOptionMessage(joined, all);
+  if (unknown !== null) throw new UsageError(`${command}: ${unknown} (see lstm-lens ${command} --help)`);
   try {
-    const { values, positionals } = parseArgs({ args: joinDashValues(args, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: joined, options: all, allowPositionals: true, strict: true });
     if (values.help) {
       process.stdout.write(`${HELP[command]}\n`);
       process.exit(0);
@@ -204,8 +249,11 @@ function say(line: string): void {
 
 /** What a fresh run sets; `--resume` continues the run as it was saved, so it takes none of these. */
 const MODEL_OPTIONS = [
-  'tokens', 'hidden', 'layers', 'embedding', 'mode', 'bidirectional', 'seq', 'batch', 'optimizer', 'clip', 'schedule', 'init', 'init-value', 'max-vocab', 'seed',
+  'tokens', 'hidden', 'layers', 'embedding', 'mode', 'bidirectional', 'seq', 'batch', 'optimizer', 'clip', 'schedule', 'init', 'init-value', 'max-vocab', 'seed', 'holdout',
 ] as const;
+
+/** What a fresh run from the command line holds out of its text by default (a fraction, at its end). */
+export const DEFAULT_HOLDOUT = 0.1;
 
 /** The limits of the checkpoint reader (validateConfig, validateSettings), so that every run it starts can be read back. */
 const LIMITS = { hidden: 1 << 14, layers: 64, embedding: 1 << 14, vocab: 1 << 20 } as const;
@@ -238,9 +286,11 @@ async function train(args: string[]): Promise<number> {
       'init-value': { type: 'string' },
       'max-vocab': { type: 'string' },
       seed: { type: 'string' },
+      holdout: { type: 'string' },
       out: { type: 'string' },
       'save-every': { type: 'string' },
       resume: { type: 'boolean' },
+      'restart-stream': { type: 'boolean' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -251,12 +301,14 @@ async function train(args: string[]): Promise<number> {
   const out = typeof values.out === 'string' ? values.out : `${file}.lstm.safetensors`;
   const saveEvery = intOption(values, 'save-every', 100, 1);
   const resume = values.resume === true;
+  const restartStream = values['restart-stream'] === true;
+  if (restartStream && !resume) throw new UsageError('--restart-stream goes with --resume: it reads a shorter text from its start when continuing a saved run');
   if (resume) {
     // Each of these would be silently ignored: the saved run has its own.
     const ignored = MODEL_OPTIONS.filter((name) => values[name] !== undefined);
     if (ignored.length > 0) {
       throw new UsageError(
-        `--resume continues the run saved at ${printable(out)} with its own settings: ${ignored.map((n) => `--${n}`).join(', ')} cannot change (leave ${ignored.length > 1 ? 'them' : 'it'} out; --steps and --lr can)`,
+        `--resume continues the run saved at ${printable(out)} with its own settings: ${ignored.map((n) => `--${n}`).join(', ')} cannot change (leave ${ignored.length > 1 ? 'them' : 'it'} out; --steps, --lr and --restart-stream can)`,
       );
     }
   }
@@ -300,6 +352,7 @@ async function train(args: string[]): Promise<number> {
         init: oneOf(values, 'init', ['pytorch', 'constant'] as const, 'pytorch'),
         init_value: realOption(values, 'init-value', 0.1, () => true, 'a number'),
         seed: intOption(values, 'seed', 0, 0, MAX_SEED),
+        holdout: realOption(values, 'holdout', DEFAULT_HOLDOUT, (n) => n >= 0 && n <= MAX_HOLDOUT, `a fraction from 0 to ${MAX_HOLDOUT} (0: hold nothing out)`),
       }),
     };
   }
@@ -325,7 +378,13 @@ async function train(args: string[]): Promise<number> {
     const steps = overrides.steps ?? ckpt.settings.steps;
     const lr = overrides.lr ?? ckpt.settings.learning_rate;
     // The engine checks the new steps and rate by the reader's rules before anything else.
-    trainer = Trainer.resume(ckpt, text, file, undefined, { steps, learning_rate: lr });
+    try {
+      trainer = Trainer.resume(ckpt, text, file, undefined, { steps, learning_rate: lr, restartStream });
+    } catch (e) {
+      // The engine's words are shared with the extension; the remedy here is an option.
+      if (e instanceof ShorterTextError && e.restartable) throw new InputError(`${e.message} (add --restart-stream to continue from the start of the text)`);
+      throw e;
+    }
     log(`resuming ${printable(out)} at step ${trainer.step} of ${steps}${overrides.lr !== undefined ? `, learning rate ${lr} (was ${ckpt.settings.learning_rate})` : ''}`);
     if (trainer.done) log(`note: the run is already at step ${trainer.step}; raise --steps to train further`);
   } else {
@@ -368,8 +427,10 @@ async function train(args: string[]): Promise<number> {
   let windowTokens = 0;
   let rate = 0;
   let lastYield = started;
+  /** When the steps ended (the measuring of the loss after them is not training time). */
+  let ended: number | null = null;
   const summary = (): Record<string, unknown> => {
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = ((ended ?? performance.now()) - started) / 1000;
     const stepsRun = trainer.step - firstStep;
     return {
       steps: trainer.step,
@@ -412,13 +473,27 @@ async function train(args: string[]): Promise<number> {
         lastYield = performance.now();
       }
     }
+    ended = performance.now();
+    // A run stopped early: its last update has not been judged by a next step (the last step of a
+    // finished run was judged in trainStep).
+    if (diverged === null) {
+      try {
+        trainer.checkLastUpdate();
+      } catch (e) {
+        if (!(e instanceof DivergenceError)) throw e;
+        diverged = e;
+      }
+    }
   } finally {
+    ended ??= performance.now();
     if (pooled) stopMatmulPool();
     if (stderrOpen) progress?.finish();
   }
+  let saved: Checkpoint;
   try {
     // The last good weights (the trainer keeps those from before the update that broke them).
-    writeCheckpointFile(out, trainer.checkpoint());
+    saved = trainer.checkpoint();
+    writeCheckpointFile(out, saved);
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   }
@@ -448,8 +523,43 @@ async function train(args: string[]): Promise<number> {
   log(`${stopped ? `stopped by ${stopped[0]}` : 'done'}: step ${trainer.step}, loss ${trainer.loss?.toFixed(4)}, ${formatRate(done.tokens_per_s as number)} tokens/s; saved ${printable(out)}`);
   const status = stopped ? stopped[1] : 0;
   process.exitCode = status;
-  if (values.json) process.stdout.write(`${JSON.stringify({ ...done, diverged: false })}\n`);
+  // What a good loss is here: the loss where the model did not train (or the last tenth), against
+  // the uniform guess, and how often the batches went through the text.
+  const measured = measureRun(trainer, saved);
+  for (const line of measured.lines) log(line);
+  if (values.json) process.stdout.write(`${JSON.stringify({ ...done, ...measured.json, diverged: false })}\n`);
   return status;
+}
+
+/** The end of a run's summary: the loss on the held-out part (or the last tenth), ln V, epochs. */
+function measureRun(trainer: Trainer, saved: Checkpoint): { lines: string[]; json: Record<string, unknown> } {
+  const { ids, heldOut } = trainer.evaluationIds;
+  const { model } = modelFromCheckpoint(saved);
+  const { loss, predictions } = evaluateLoss(model, ids, trainer.settings.sequence_length);
+  const V = model.config.vocab_size;
+  const uniform = Math.log(V);
+  const trainingTokens = trainer.trainingIds.length;
+  const epochs = trainer.tokensRead / trainingTokens;
+  const share = Math.round((ids.length / trainer.ids.length) * 100);
+  const where = `the last ${share}% of the text (${ids.length.toLocaleString('en-US')} tokens, ${heldOut ? 'held out: not trained on' : 'trained on; --holdout 0.1 keeps it out'})`;
+  const lossText = Number.isFinite(loss) ? loss.toFixed(4) : 'n/a';
+  const lines = [
+    `loss on ${where}: ${lossText}; a uniform guess over the ${V} tokens scores ln ${V} = ${uniform.toFixed(4)}`,
+    `${epochs < 10 ? epochs.toFixed(2) : epochs.toFixed(1)} epochs: ${trainer.tokensRead.toLocaleString('en-US')} tokens read of the ${trainingTokens.toLocaleString('en-US')} trained on`,
+  ];
+  return {
+    lines,
+    json: {
+      eval_loss: Number.isFinite(loss) ? loss : null,
+      eval_tokens: ids.length,
+      eval_predictions: predictions,
+      held_out: heldOut,
+      uniform_loss: uniform,
+      training_tokens: trainingTokens,
+      tokens_read: trainer.tokensRead,
+      epochs,
+    },
+  };
 }
 
 /** A path as one shell word in a suggested command (quoted when it needs to be, control characters escaped). */
@@ -458,10 +568,19 @@ function shellWord(path: string): string {
   return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
+/** SGR dim on and off (normal intensity). */
+const DIM = '\x1b[2m';
+const UNDIM = '\x1b[22m';
+
+/** Whether to colour what goes to `stream`: a terminal, and no NO_COLOR in the environment (https://no-color.org). */
+export function useColor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): boolean {
+  return stream.isTTY === true && env.NO_COLOR === undefined;
+}
+
 function generate(args: string[]): number {
   const { values, positionals } = parse(
     args,
-    { prime: { type: 'string' }, length: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' } },
+    { prime: { type: 'string' }, 'no-prime': { type: 'boolean' }, length: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' } },
     'generate',
   );
   const path = onePositional(positionals, 'CKPT', 'generate');
@@ -472,10 +591,13 @@ function generate(args: string[]): number {
   const ckpt = readCheckpointFile(path);
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
   const generator = new TextGenerator(model, tokenizer, { temperature, topK }, seed, ckpt.settings.sequence_length);
-  const primed = generator.prime(typeof values.prime === 'string' ? values.prime : '');
+  const prime = typeof values.prime === 'string' ? values.prime : '';
+  const primed = generator.prime(prime);
   if (primed.unknown > 0) {
     say(`note: ${primed.unknown} token${primed.unknown > 1 ? 's' : ''} of the prime ${tokenizer.unknownId >= 0 ? 'read as <unk>' : `${primed.unknown > 1 ? 'are' : 'is'} not in the vocabulary and ${primed.unknown > 1 ? 'were' : 'was'} skipped`}`);
   }
+  // The prime first, so the continuation reads in its context: dimmed on a terminal.
+  if (values['no-prime'] !== true && prime.length > 0) process.stdout.write(useColor(process.stdout, process.env) ? `${DIM}${prime}${UNDIM}` : prime);
   let pending = '';
   for (let k = 0; k < length; k++) {
     pending += generator.next().text;
@@ -488,37 +610,44 @@ function generate(args: string[]): number {
   return 0;
 }
 
-/** Positions whose predictions `inspect` prints as text (all of them go to --json). */
-export const INSPECT_PRINTED_POSITIONS = 200;
-/** Positions and units of the trace that `inspect` prints as text. */
-export const INSPECT_TRACE_POSITIONS = 50;
-export const INSPECT_TRACE_UNITS = 32;
 
 /** A token as `inspect` prints it: quoted, control characters and terminal escapes escaped, long ones cut. */
 const tokenText = (t: string): string => printable(JSON.stringify(t), 60);
 
 function inspect(args: string[]): number {
-  const { values, positionals } = parse(args, { text: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } }, 'inspect');
+  const { values, positionals } = parse(
+    args,
+    { text: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, units: { type: 'string' }, positions: { type: 'string' }, 'no-trace': { type: 'boolean' } },
+    'inspect',
+  );
   const path = onePositional(positionals, 'CKPT', 'inspect');
   if (typeof values.text !== 'string') throw new UsageError('inspect needs --text TEXT');
   const topN = intOption(values, 'top', 5, 1);
+  if (values.json) {
+    const shaping = (['units', 'positions', 'no-trace'] as const).filter((n) => values[n] !== undefined);
+    if (shaping.length > 0) throw new UsageError(`${shaping.map((n) => `--${n}`).join(', ')} shape${shaping.length === 1 ? 's' : ''} the text output; --json has every position, unit and tensor (leave ${shaping.length === 1 ? 'it' : 'them'} out, or leave out --json)`);
+  }
   const ckpt = readCheckpointFile(path);
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
   const T = tokenizer.encode(values.text).ids.length;
   if (T === 0) throw new InputError('the text has no tokens the model knows');
-  // The engine reads a long text in pieces; as text only the first positions are computed and
-  // printed, with --json every position (or a refusal, in one line, of what cannot fit).
-  const shownPositions = values.json ? T : Math.min(T, INSPECT_PRINTED_POSITIONS);
+  const H = model.config.hidden_size;
+  const chosenPositions = typeof values.positions === 'string' ? parsePositions(values.positions, T) : null;
+  const chosenUnits = typeof values.units === 'string' ? parseUnits(values.units, H) : null;
+  const withTrace = values['no-trace'] !== true;
+  // The engine reads a long text in pieces; as text only the positions shown are computed (the
+  // first ones unless --positions says), with --json every position (or a refusal, in one line,
+  // of what cannot fit).
+  const window = values.json ? { start: 0, end: T } : (chosenPositions ?? { start: 0, end: Math.min(T, INSPECT_PRINTED_POSITIONS) });
   let result: ReturnType<typeof inspectText>;
   try {
-    result = inspectText(model, tokenizer, values.text, { topK: topN, window: { start: 0, end: shownPositions } });
+    result = inspectText(model, tokenizer, values.text, { topK: topN, window, gradients: values.json === true || withTrace });
   } catch (e) {
     if (e instanceof InputError && values.json) {
       throw new InputError(`${e.message} (with --json every position is returned: give a shorter --text, or leave out --json for the first ${INSPECT_PRINTED_POSITIONS})`);
     }
     throw e;
   }
-  const H = model.config.hidden_size;
   const write = (chunk: string): void => {
     process.stdout.write(chunk);
   };
@@ -553,38 +682,99 @@ function inspect(args: string[]): number {
     write(']}\n');
     return 0;
   }
-  // As text, a bounded amount whatever the length of the text: the first positions, said so.
-  const traceT = Math.min(T, INSPECT_TRACE_POSITIONS);
-  const traceH = Math.min(H, INSPECT_TRACE_UNITS);
+  write(inspectReport(ckpt, result, { width: outputWidth(process.stdout, process.env), chosenPositions, chosenUnits, withTrace, topN }));
+  return 0;
+}
+
+/** The gates and states of the trace, with what each is. */
+const TRACE_TENSORS = [
+  ['i', 'input gate'],
+  ['f', 'forget gate'],
+  ['g', 'candidate cell values'],
+  ['o', 'output gate'],
+  ['c', 'cell state'],
+  ['h', 'hidden state, the output'],
+  ['dh', 'dL/dh: the loss gradient reaching h'],
+  ['dc', 'dL/dc: the loss gradient reaching c'],
+] as const;
+
+/** `inspect`'s readable report: lines within `width`, the positions and units asked for (or the first ones, said so). */
+export function inspectReport(
+  ckpt: Checkpoint,
+  result: ReturnType<typeof inspectText>,
+  o: { width: number; chosenPositions: { start: number; end: number } | null; chosenUnits: number[] | null; withTrace: boolean; topN: number },
+): string {
+  const { width } = o;
+  const cfg = ckpt.config;
+  const { T } = result;
+  const H = cfg.hidden_size;
+  const V = cfg.vocab_size;
+  const { start, end } = result.window;
   const lines: string[] = [];
-  const cut = (n: number, what: string): string => (n < T ? ` (the first ${n} of ${T} ${what}; --json has all)` : '');
-  lines.push(`tokens (${T}): ${result.tokens.slice(0, shownPositions).map(tokenText).join(' ')}${shownPositions < T ? ' …' : ''}`);
-  if (result.unknown > 0) lines.push(`(${result.unknown} tokens not in the vocabulary)`);
+  const add = (...more: string[]): void => {
+    for (const line of more) lines.push(...fitLine(line, width));
+  };
+  const source = ckpt.training.source?.name;
+  add(
+    `model: ${ckpt.settings.tokens}-level, vocabulary ${V}, ${cfg.num_layers} layer${cfg.num_layers > 1 ? 's' : ''} of ${H} units${cfg.bidirectional ? ' ×2 directions' : ''}, ` +
+      `${cfg.embedding_size === null ? 'one-hot input' : `embedding ${cfg.embedding_size}`}, ${cfg.mode.replace(/_/g, '-')}; ${parameterCount(cfg).toLocaleString('en-US')} parameters; ` +
+      `trained ${ckpt.training.step} steps${source !== undefined ? ` on ${printable(source, 80)}` : ''}${ckpt.training.loss !== null ? `, loss ${ckpt.training.loss.toFixed(4)}` : ''}`,
+  );
+  add(
+    `text: ${T} tokens, read as one sequence from a zero state (batch 1)${result.unknown > 0 ? `; ${result.unknown} not in the vocabulary` : ''}`,
+    `loss (each position predicting the next): ${Number.isFinite(result.loss) ? result.loss.toFixed(4) : 'n/a (one token)'}; a uniform guess scores ln ${V} = ${Math.log(V).toFixed(4)}`,
+  );
+  const cut = (n: number, what: string): string => (n < T ? ` (the first ${n} of ${T} ${what}; --positions A:B for others, --json has all)` : '');
+  const shownCut = o.chosenPositions ? ` (positions ${start} to ${end - 1} of ${T})` : cut(end, 'positions');
+
+  lines.push('', `tokens, by position${shownCut}:`);
+  lines.push(...wrapItems(result.tokens.slice(start, end).map((t, k) => `${start + k} ${tokenText(t)}`), width));
+
   lines.push('', 'shapes:');
-  const width = Math.max(...result.shapes.map(([n]) => n.length));
-  for (const [name, shape] of result.shapes) lines.push(`  ${name.padEnd(width)}  (${shape.join(', ')})`);
-  lines.push('', `loss (each position predicting the next): ${Number.isFinite(result.loss) ? result.loss.toFixed(4) : 'n/a (one token)'}`);
-  lines.push('', `next-token predictions${cut(shownPositions, 'positions')}:`);
-  for (let t = 0; t < shownPositions; t++) {
-    const next = t + 1 < T ? `  (actual ${tokenText(result.tokens[t + 1])})` : '';
-    lines.push(`  ${String(t).padStart(3)} ${tokenText(result.tokens[t]).padEnd(14)} → ${result.top[t].map((p) => `${tokenText(p.token)} ${p.p.toFixed(3)}`).join(', ')}${next}`);
+  const nameWidth = Math.max(...result.shapes.map(([n]) => n.length));
+  for (const [name, shape] of result.shapes) add(`  ${name.padEnd(nameWidth)}  (${shape.join(', ')})`);
+
+  lines.push('', `next-token predictions, the top ${o.topN}, with the actual next token's probability${shownCut}:`);
+  for (let t = start; t < end; t++) {
+    const top = result.top[t - start].map((p) => `${tokenText(p.token)} ${p.p.toFixed(3)}`).join(', ');
+    const actual = t + 1 < T ? `  (actual ${tokenText(result.tokens[t + 1])} ${Math.exp(-result.tokenLoss[t]).toFixed(3)})` : '';
+    add(`  ${String(t).padStart(4)} ${printable(JSON.stringify(result.tokens[t]), 14).padEnd(14)} → ${top}${actual}`);
   }
+
+  if (!o.withTrace) return `${lines.join('\n')}\n`;
+  // Rows are steps, columns units: as many units as fit the width unless --units chose them.
+  const stepEnd = o.chosenPositions ? end : Math.min(end, start + INSPECT_TRACE_POSITIONS);
+  const label = (t: number): string => `      t=${String(t).padEnd(5)} ${printable(JSON.stringify(result.tokens[t]), 12).padEnd(12)}`;
+  const prefix = label(0).length;
+  const COLUMN = 8;
+  const fit = Math.max(1, Math.floor((width - prefix) / COLUMN));
+  const units = o.chosenUnits ?? Array.from({ length: Math.min(H, fit, INSPECT_TRACE_UNITS) }, (_, u) => u);
+  const blocks: number[][] = [];
+  for (let k = 0; k < units.length; k += fit) blocks.push(units.slice(k, k + fit));
   lines.push(
     '',
-    `trace (batch 1; one row per step, ${traceH < H ? `the first ${traceH} of ${H}` : `H = ${H}`} values each${traceT < T ? `; the first ${traceT} of ${T} steps` : ''}${traceT < T || traceH < H ? '; --json has all' : ''}):`,
+    `trace (batch 1): rows are steps ${start} to ${stepEnd - 1}${!o.chosenPositions && stepEnd < T ? ` (the first ${stepEnd} of ${T} steps; --json has all)` : ''}, ` +
+      `columns units ${describeIndices(units)} of ${H} (0 to ${H - 1})`,
   );
-  const fmt = (data: ArrayLike<number> | null, t: number): string =>
-    data ? Array.from({ length: traceH }, (_, j) => data[t * H + j].toFixed(3).padStart(7)).join(' ') : '(not computed)';
-  write(`${lines.join('\n')}\n`);
+  add(`  (choose with --units 0,3,5 or 0-7, and --positions A:B; --no-trace leaves the trace out)`);
   for (const e of result.trace) {
-    const block: string[] = [`  layer ${e.layer}, ${e.direction}:`];
-    for (const name of ['i', 'f', 'g', 'o', 'c', 'h', 'dh', 'dc'] as const) {
-      block.push(`    ${name}`);
-      for (let t = 0; t < traceT; t++) block.push(`      t=${String(t).padEnd(3)} ${fmt(e[name], t)}`);
+    lines.push(`  layer ${e.layer}, ${e.direction}:`);
+    for (const [name, what] of TRACE_TENSORS) {
+      const data = e[name];
+      lines.push(`    ${name} (${what})`);
+      if (!data) {
+        lines.push('      (not computed)');
+        continue;
+      }
+      for (const block of blocks) {
+        lines.push(`${'      step'.padEnd(prefix)}${block.map((u) => `u${u}`.padStart(COLUMN - 1)).join(' ')}`);
+        for (let t = start; t < stepEnd; t++) {
+          lines.push(`${label(t)}${block.map((u) => data[(t - start) * H + u].toFixed(3).padStart(COLUMN - 1)).join(' ')}`);
+        }
+      }
     }
-    write(`${block.join('\n')}\n`);
   }
-  return 0;
+  return `${lines.join('\n')}\n`;
 }
 
 /** The largest grad case read (its weights are JSON numbers: about ten bytes each). */
@@ -620,15 +810,26 @@ export async function main(argv: string[]): Promise<number> {
       case 'bench':
         return await bench(rest);
       case undefined:
+        // The usage on stdout, and bad usage said on stderr (status 2), as the usage itself says.
         process.stdout.write(`${USAGE}\n`);
-        throw new UsageError('no command given (commands: train, generate, inspect, grad)');
+        throw new UsageError(`no command given (commands: ${COMMANDS.join(', ')})`);
       case 'help':
       case '--help':
       case '-h':
         process.stdout.write(`${USAGE}\n`);
         return 0;
-      default:
-        throw new UsageError(`unknown command "${command}" (commands: train, generate, inspect, grad; see lstm-lens --help)`);
+      case 'version':
+      case '--version':
+      case '-V':
+      case '-v':
+        process.stdout.write(`lstm-lens ${packageVersion() ?? '(version unknown: package.json not found)'}\n`);
+        return 0;
+      default: {
+        const guess = nearest(command, COMMANDS);
+        throw new UsageError(
+          `unknown ${command.startsWith('-') ? 'option' : 'command'} "${printable(command, 60)}"${guess ? `; did you mean ${guess}?` : ''} (commands: ${COMMANDS.join(', ')}; see lstm-lens --help)`,
+        );
+      }
     }
   } catch (e) {
     // One line whatever the message quotes (a file name with a line break, a terminal escape).

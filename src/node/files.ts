@@ -177,7 +177,30 @@ export function readCheckpointBytes(path: string): Uint8Array {
 }
 
 export function readCheckpointFile(path: string): Checkpoint {
-  return readAndDecode(path, 'checkpoint', MAX_CHECKPOINT_BYTES, decodeCheckpoint);
+  const bytes = readBytes(path, 'checkpoint', MAX_CHECKPOINT_BYTES);
+  try {
+    return decodeCheckpoint(bytes);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    // A text given where its model was meant: say so, and name the model when there is one.
+    if (looksLikeText(bytes)) {
+      const model = `${path}.lstm.safetensors`;
+      throw new InputError(
+        whatIsAt(model).kind === 'checkpoint' ? `${shown(path)} is a text file; did you mean ${shown(model)}?` : `${shown(path)} is a text file, not a checkpoint`,
+      );
+    }
+    throw new InputError(`${shown(path)}: ${e.message}`);
+  }
+}
+
+/** Whether bytes that are not a checkpoint are a text the trainer would read (UTF-8, not binary, not blank). */
+function looksLikeText(bytes: Uint8Array): boolean {
+  try {
+    decodeText(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A JSON file (a grad case), read as text files are (regular files only, within `limit`), then parsed. */
