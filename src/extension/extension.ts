@@ -15,11 +15,14 @@ import type { DivergenceData, Sequence, TrainRequest, WorkerToHost } from '../pr
 import { modelMessage } from '../worker/panelData';
 import { acquireModelLock, lockOwner, type ModelLock } from '../node/modelLock';
 import { ModelStore } from './modelStore';
-import { displayName, divergenceRemedy, lockOwnerText, messageText } from './names';
+import { displayName, divergenceRemedy, lockOwnerText, messageText, tokenText } from './names';
 import { InspectPanel, type TracePlacement } from './inspectPanel';
-import { readSettings, SECTION, SettingsError, trainingPlan, type SettingKey } from './settings';
+import { readSettings, SECTION, SETTINGS, SettingsError, settingsLine, trainingPlan, type SettingKey, type SettingsValues } from './settings';
+import { traceWindow, type SequenceSource } from './traceWindow';
 import { GpuTrainingJob, timeOnGpu, type BackendEvent, type TrainingJob } from './gpuJob';
 import { WorkerJob, type JobOutcome } from './workerJob';
+import { runEnd } from './runEnd';
+import { autoKey, CPU_PROBE_MS, gpuWaitMs, PROBE_MS, TIMING_STEPS } from './autoChoice';
 
 const COMMANDS = {
   train: 'lstmLens.train',
@@ -32,16 +35,11 @@ const COMMANDS = {
 
 /** Prime generation with at most this much of the text before the cursor. */
 const MAX_PRIME_CHARS = 20000;
+/** How long generated text stays marked in the editor after generation ends. */
+const GENERATED_MARK_MS = 2500;
 /** How often a training worker traces the panel's sequence (a trace costs about one short forward and backward). */
 const TRACE_EVERY_MS = 1000;
-/** Characters around the cursor that the panel traces (the worker keeps at most 96 tokens of them). */
-const SEQUENCE_BEFORE = 1500;
-const SEQUENCE_AFTER = 40;
 
-type SequenceSource = 'cursor' | 'selection' | 'start';
-
-/** Steps timed on each backend when lstmLens.backend is "auto" (after one untimed step). */
-const TIMING_STEPS = 3;
 
 /** Where a run trains, and why there. */
 type Placement = { backend: 'cpu'; why: string } | { backend: 'webgl'; why: string; panel: InspectPanel; workerSource: string };
@@ -96,6 +94,11 @@ export async function deactivate(): Promise<void> {
 class LstmLens implements vscode.Disposable {
   private readonly output = vscode.window.createOutputChannel('LSTM Lens', { log: true });
   private readonly statusBar = vscode.window.createStatusBarItem('lstmLens.status', vscode.StatusBarAlignment.Left, 100);
+  /** Generated text, marked briefly in the editor: until GENERATED_MARK_MS after the last token, or the next edit. */
+  private readonly generatedMark = vscode.window.createTextEditorDecorationType({
+    backgroundColor: new vscode.ThemeColor('diffEditor.insertedTextBackground'),
+    borderRadius: '2px',
+  });
   private readonly store: ModelStore;
   private readonly runs = new Map<string, ActiveRun>();
   private readonly generations = new Set<WorkerJob>();
@@ -126,6 +129,7 @@ class LstmLens implements vscode.Disposable {
     this.disposables.push(
       this.output,
       this.statusBar,
+      this.generatedMark,
       vscode.commands.registerCommand(COMMANDS.train, () => this.train()),
       vscode.commands.registerCommand(COMMANDS.stop, () => this.stop()),
       vscode.commands.registerCommand(COMMANDS.generate, () => this.generate()),
@@ -289,7 +293,7 @@ class LstmLens implements vscode.Disposable {
     const checkpointPath = this.store.prepare(uri);
     let request: TrainRequest = { type: 'train', text, sourceName: rawName(document), shape, settings, resumeFrom, checkpointPath, saveEverySteps: 50, saveEveryMs: 30_000, progressEveryMs: 200, timing: null };
     for (;;) {
-      const outcome = await this.executeRun(uri, name, request, values.backend, selection.isEmpty ? '' : ' (selection)', lock);
+      const outcome = await this.executeRun(uri, name, request, values, selection.isEmpty ? '' : ' (selection)', lock);
       if (!outcome || outcome.kind !== 'failed' || outcome.reason !== 'textShorter' || this.disposed) return;
       // Continuing on a text shorter than the one the model was trained on: its streams stood
       // past the new text's end. Offer to read the text from its start again, or to start afresh.
@@ -309,8 +313,9 @@ class LstmLens implements vscode.Disposable {
   }
 
   /** Places and runs one training job, reporting its progress and outcome; undefined when cancelled before it started. */
-  private async executeRun(uri: string, name: string, request: TrainRequest, backendSetting: 'auto' | 'cpu' | 'webgl', selectionNote: string, lock: ModelLock): Promise<JobOutcome | undefined> {
-    const { text, shape, settings, resumeFrom } = request;
+  private async executeRun(uri: string, name: string, request: TrainRequest, values: SettingsValues, selectionNote: string, lock: ModelLock): Promise<JobOutcome | undefined> {
+    const { text, settings, resumeFrom } = request;
+    const backendSetting = values.backend;
     const placement = await this.placeRun(backendSetting, request, name);
     if (!placement) return undefined;
     if (!lock.held()) {
@@ -319,11 +324,12 @@ class LstmLens implements vscode.Disposable {
     }
     const how = resumeFrom
       ? `continuing the saved model for ${settings.steps} more steps at learning rate ${settings.learning_rate}${request.restartStream ? ', reading the text from its start again' : ''}`
-      : `settings ${JSON.stringify({ ...shape, ...settings })}`;
+      : `settings ${settingsLine(values)}`;
     this.output.info(`training on ${name}${selectionNote} on the ${placement.backend === 'webgl' ? 'GPU' : 'CPU'} (${placement.why}): ${text.length} characters; ${how}`);
 
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
+    // A diagnostic of the extension itself, logged only when asked for (lstmLens.diagnostics).
+    const delay = values.diagnostics ? monitorEventLoopDelay({ resolution: 10 }) : null;
+    delay?.enable();
     const run: ActiveRun = {
       job: undefined as unknown as TrainingJob, documentUri: uri, name, step: 0, totalSteps: settings.steps, loss: null, started: null, watchPlacement: null,
       backend: placement.backend === 'webgl' ? 'GPU' : 'CPU', backendWhy: placement.why,
@@ -366,16 +372,21 @@ class LstmLens implements vscode.Disposable {
         return run.job.outcome;
       },
     );
-    delay.disable();
+    delay?.disable();
     this.runs.delete(uri);
     if (this.disposed) return outcome;
     void vscode.commands.executeCommand('setContext', 'lstmLens.training', this.runs.size > 0);
-    const ms = (ns: number): string => (ns / 1e6).toFixed(1);
-    this.output.info(`extension host event loop delay during the run: p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`);
+    if (delay) {
+      const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+      this.output.info(`diagnostics: the extension host's event loop delay during the run: p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`);
+    }
     if (outcome.kind !== 'failed' || outcome.reason !== 'textShorter') this.onTrainingOutcome(run, outcome);
     this.refreshStatusBar();
     if (this.panel && this.panelDocument()?.uri.toString() === uri) {
-      if (run.started) this.panel.show(this.trainingMessage(run, run.started, false, null, { step: [], loss: [], gradNorm: [], learningRate: [] }));
+      // The run's end: not running, at the step it ended on, with its average speed (the panel
+      // reads "finished" when every step ran, "stopped" otherwise).
+      const end = runEnd(run, outcome);
+      if (run.started) this.panel.show({ ...this.trainingMessage(run, run.started, false, 0, { step: [], loss: [], gradNorm: [], learningRate: [] }), ...end });
       this.schedulePanelUpdate(0);
     }
     return outcome;
@@ -407,23 +418,25 @@ class LstmLens implements vscode.Disposable {
     }
     const panel = this.panel;
     if (!panel) return { backend: 'cpu', why: 'auto: the GPU trains in the Inspect States panel, which is not open' };
-    const s = request.settings;
-    const key = JSON.stringify([request.shape, s.tokens, s.max_vocab, s.batch_size, s.sequence_length, request.resumeFrom ?? request.text.length]);
+    const key = autoKey(request);
     const known = this.autoChoices.get(key);
-    if (known) return known.backend === 'webgl' ? { ...known, panel, workerSource: source, why: `${known.why}, timed earlier` } : { ...known, why: `${known.why}, timed earlier` };
-    const timed = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `LSTM Lens: timing the CPU and the GPU for ${name}…`, cancellable: true },
-      async (_progress, token) => {
-        const cpuJob = new WorkerJob(this.workerScript, { ...request, timing: { steps: TIMING_STEPS } });
-        token.onCancellationRequested(() => void cpuJob.kill());
-        const cpu = await cpuJob.outcome;
-        if (token.isCancellationRequested) return undefined;
-        if (cpu.kind !== 'finished' || cpu.message.type !== 'timed') return { cpu: null, gpu: null };
-        const budget = 10_000 + 2 * (TIMING_STEPS + 1) * cpu.message.msPerStep;
-        const gpu = await timeOnGpu(panel, source, request, TIMING_STEPS, budget);
-        return token.isCancellationRequested ? undefined : { cpu: cpu.message, gpu };
-      },
-    );
+    if (known) return known.backend === 'webgl' ? { ...known, panel, workerSource: source, why: `${known.why}, timed earlier this session` } : { ...known, why: `${known.why}, timed earlier this session` };
+    // About two seconds in all, shown in the status bar: a few steps on the CPU (or as many as
+    // fit in its share), then on the GPU for the rest.
+    this.statusBar.text = '$(sync~spin) LSTM Lens: timing CPU vs GPU…';
+    this.statusBar.tooltip = `LSTM Lens is timing a few training steps of ${name} on the CPU and on the GPU (about ${PROBE_MS / 1000} s) to train on the faster (lstmLens.backend "auto"; remembered for this model size for the session).`;
+    this.statusBar.show();
+    const began = performance.now();
+    const timed = await (async () => {
+      const cpuJob = new WorkerJob(this.workerScript, { ...request, timing: { steps: TIMING_STEPS, budgetMs: CPU_PROBE_MS } });
+      const cpu = await cpuJob.outcome;
+      if (this.disposed) return undefined;
+      if (cpu.kind !== 'finished' || cpu.message.type !== 'timed') return { cpu: null, gpu: null };
+      const gpu = await timeOnGpu(panel, source, request, TIMING_STEPS, gpuWaitMs(performance.now() - began), CPU_PROBE_MS);
+      return this.disposed ? undefined : { cpu: cpu.message, gpu };
+    })();
+    this.output.info(`${name}: timing the CPU against the GPU took ${((performance.now() - began) / 1000).toFixed(1)} s`);
+    this.refreshStatusBar();
     if (!timed) return undefined;
     let choice: Placement;
     const rate = (r: number): string => `${formatRate(r)} tokens/s`;
@@ -499,7 +512,7 @@ class LstmLens implements vscode.Disposable {
           this.panel.show(this.trainingMessage(run, run.started, true, message.tokensPerSecond, message.history));
         }
         if (message.step % 50 === 0 || message.step === message.totalSteps) {
-          this.output.info(`${run.name}: step ${message.step}/${message.totalSteps} loss ${message.loss.toFixed(4)} lr ${message.learningRate.toPrecision(3)} grad norm ${message.gradNorm.toFixed(3)} ${Math.round(message.tokensPerSecond)} tokens/s`);
+          this.output.info(`${run.name}: step ${message.step}/${message.totalSteps} loss ${message.loss.toFixed(4)} lr ${message.learningRate.toPrecision(3)} grad norm ${message.gradNorm.toFixed(3)} ${formatRate(message.tokensPerSecond)} tokens/s`);
         }
         break;
       case 'saved':
@@ -516,7 +529,7 @@ class LstmLens implements vscode.Disposable {
   private onTrainingOutcome(run: ActiveRun, outcome: JobOutcome): void {
     if (outcome.kind === 'finished' && outcome.message.type === 'finished') {
       const m = outcome.message;
-      const summary = `step ${m.step}, loss ${m.loss?.toFixed(4) ?? 'n/a'}, ${Math.round(m.tokensPerSecond)} tokens/s`;
+      const summary = `step ${m.step}, loss ${m.loss?.toFixed(4) ?? 'n/a'}, ${formatRate(m.tokensPerSecond)} tokens/s on average`;
       this.output.info(`${run.name}: training ${m.reason === 'done' ? 'finished' : 'stopped'}: ${summary}; saved`);
       void vscode.window
         .showInformationMessage(`LSTM Lens: Training ${m.reason === 'done' ? 'finished' : 'stopped'} on ${run.name}: ${summary}.`, 'Generate Text at Cursor', 'Inspect States')
@@ -611,6 +624,7 @@ class LstmLens implements vscode.Disposable {
     const before = document.getText(new vscode.Range(new vscode.Position(0, 0), start));
     const prime = before.slice(-MAX_PRIME_CHARS);
     let insertAt = start;
+    const startOffset = document.offsetAt(start);
     let edits: Promise<unknown> = Promise.resolve();
     let first = true;
     let broken = false;
@@ -637,6 +651,7 @@ class LstmLens implements vscode.Disposable {
               return;
             }
             insertAt = document.positionAt(document.offsetAt(at) + piece.length);
+            editor.setDecorations(this.generatedMark, [new vscode.Range(document.positionAt(startOffset), insertAt)]);
           });
         },
         onMalformed: (error) => this.output.warn(`ignored a malformed message from the generation worker: ${messageText(error)}`),
@@ -654,11 +669,26 @@ class LstmLens implements vscode.Disposable {
     await edits;
     // Close the undo step.
     if (!first && !broken) await editor.edit(() => undefined, { undoStopBefore: false, undoStopAfter: true });
+    if (!first) this.fadeGeneratedMark(editor);
     if (broken) void vscode.window.showWarningMessage('LSTM Lens: generation stopped because the editor changed.');
     if (outcome.kind !== 'finished') {
       this.output.error(`${name}: generation failed: ${messageText(outcome.message)}`);
       void vscode.window.showErrorMessage(`LSTM Lens: generation failed: ${messageText(outcome.message)}`);
     }
+  }
+
+  /** Removes the generated text's mark a couple of seconds after generation ends, or at the document's next edit. */
+  private fadeGeneratedMark(editor: vscode.TextEditor): void {
+    let timer: NodeJS.Timeout | undefined;
+    const clear = (): void => {
+      clearTimeout(timer);
+      listener.dispose();
+      if (!this.disposed) editor.setDecorations(this.generatedMark, []);
+    };
+    const listener = vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document === editor.document && e.contentChanges.length > 0) clear();
+    });
+    timer = setTimeout(clear, GENERATED_MARK_MS);
   }
 
   // ---- inspection and housekeeping ------------------------------------------------------------
@@ -706,30 +736,51 @@ class LstmLens implements vscode.Disposable {
     }, delayMs);
   }
 
-  /** The text the panel traces: the selection, the text around the cursor, or the start of the file. */
+  /**
+   * The text the panel traces: the text up to the cursor (never after it), the selection, or the
+   * start of the file, with where it stands in the document so that the trace's heading names it
+   * exactly; at most lstmLens.traceLength tokens of it are traced. "Selection" with nothing
+   * selected traces up to the cursor and says so.
+   */
   private sequenceFor(editor: vscode.TextEditor | undefined, document: vscode.TextDocument): { sequence: Sequence; placement: TracePlacement } {
-    const text = document.getText();
-    let start = 0;
-    let end = Math.min(text.length, 4000);
-    let source = 'the start of the file';
-    let keep: 'first' | 'last' = 'first';
-    const selection = editor?.selection;
-    if (editor && selection && this.sequenceSource === 'selection' && !selection.isEmpty) {
-      start = document.offsetAt(selection.start);
-      end = document.offsetAt(selection.end);
-      source = 'the selection';
-      keep = 'first';
-    } else if (editor && selection && this.sequenceSource !== 'start') {
-      const cursor = document.offsetAt(selection.active);
-      start = Math.max(0, cursor - SEQUENCE_BEFORE);
-      end = Math.min(text.length, cursor + SEQUENCE_AFTER);
-      source = `the text before line ${selection.active.line + 1}, column ${selection.active.character + 1}`;
-      keep = 'last';
-    }
+    const maxTokens = this.traceLength();
+    const length = document.offsetAt(document.lineAt(document.lineCount - 1).range.end);
+    const plan = traceWindow({
+      source: this.sequenceSource,
+      length,
+      cursor: editor ? document.offsetAt(editor.selection.active) : null,
+      selection: editor && !editor.selection.isEmpty ? [document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end)] : null,
+      maxTokens,
+    });
+    const text = document.getText(new vscode.Range(document.positionAt(plan.start), document.positionAt(plan.end)));
+    const active = editor?.selection.active;
+    const cursorOffset = active ? document.offsetAt(active) - plan.start : -1;
     return {
-      sequence: { text: text.slice(start, end), source, keep },
-      placement: { documentUri: document.uri.toString(), documentVersion: document.version, offset: start },
+      sequence: {
+        text,
+        source: plan.fallbackName,
+        keep: plan.keep,
+        maxTokens,
+        span: {
+          kind: plan.kind,
+          firstLine: document.positionAt(plan.start).line,
+          clippedBefore: plan.clippedBefore,
+          clippedAfter: plan.clippedAfter,
+          cursor: active && cursorOffset >= 0 && cursorOffset <= text.length ? { offset: cursorOffset, line: active.line, column: active.character } : null,
+        },
+      },
+      placement: { documentUri: document.uri.toString(), documentVersion: document.version, offset: plan.start },
     };
+  }
+
+  /** lstmLens.traceLength, or its default while it is out of range (Train says what is wrong with it). */
+  private traceLength(): number {
+    const config = vscode.workspace.getConfiguration(SECTION);
+    try {
+      return readSettings((k) => (k === 'traceLength' ? config.get(k) : undefined)).traceLength;
+    } catch {
+      return SETTINGS.traceLength.default;
+    }
   }
 
   private updatePanel(): void {
@@ -821,8 +872,9 @@ class LstmLens implements vscode.Disposable {
     if (!t || token.isCancellationRequested) return null;
     const last = t.predictions[t.T - 1];
     const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**LSTM Lens** · after \`${escapeMarkdown(printable(t.tokens[t.T - 1]))}\` the model expects:\n\n`);
-    for (const p of last) md.appendMarkdown(`- \`${escapeMarkdown(JSON.stringify(p.token).slice(1, -1))}\` ${(100 * p.p).toFixed(1)}%\n`);
+    md.appendMarkdown(`**LSTM Lens** · after \`${escapeMarkdown(tokenText(t.tokens[t.T - 1]))}\` the model expects:\n\n`);
+    for (const p of last) md.appendMarkdown(`- \`${escapeMarkdown(tokenText(p.token))}\` ${(100 * p.p).toFixed(1)}%\n`);
+    if ([t.tokens[t.T - 1], ...last.map((p) => p.token)].some((x) => /[ \n\t]/.test(x))) md.appendMarkdown('\n␣ a space, ↵ a new line, ⇥ a tab');
     return new vscode.Hover(md, range);
   }
 

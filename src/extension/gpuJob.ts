@@ -408,6 +408,7 @@ export function timeOnGpu(
   request: TrainRequest,
   steps: number,
   timeoutMs: number,
+  budgetMs?: number,
 ): Promise<{ ok: true; msPerStep: number; tokensPerSecond: number; renderer: string } | { ok: false; reason: string }> {
   return new Promise((resolve) => {
     let renderer = 'unknown';
@@ -428,7 +429,7 @@ export function timeOnGpu(
       },
       () => finish({ ok: false, reason: 'the Inspect States panel was closed' }),
     );
-    const timer = setTimeout(() => finish({ ok: false, reason: `the GPU took more than ${(timeoutMs / 1000).toFixed(0)} s for ${steps + 1} steps` }), timeoutMs);
-    if (!postGpuRun(channel, workerSource, request, null, { steps })) finish({ ok: false, reason: 'the Inspect States panel is not open' });
+    const timer = setTimeout(() => finish({ ok: false, reason: `the GPU did not answer within ${(timeoutMs / 1000).toFixed(1)} s of timing` }), timeoutMs);
+    if (!postGpuRun(channel, workerSource, request, null, budgetMs === undefined ? { steps } : { steps, budgetMs })) finish({ ok: false, reason: 'the Inspect States panel is not open' });
   });
 }

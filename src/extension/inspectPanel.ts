@@ -33,6 +33,8 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
   /** The run's latest state and its bounded history, for a panel that becomes ready mid-run. */
   private readonly training = new PanelTrainingCopy();
   private trace: { message: TraceMessage; placement: TracePlacement } | null = null;
+  /** The unit the panel asked to see in the editor: its colours follow each new trace until Clear. */
+  private selected: Extract<PanelToHost, { type: 'highlightUnit' }> | null = null;
   private readonly decorations: vscode.TextEditorDecorationType[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   private malformed = 0;
@@ -98,11 +100,14 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
       if (message.type === 'noModel') {
         this.training.clear();
         this.trace = null;
+        this.clearHighlight();
       }
     } else if (message.type === 'training') {
       this.training.add(message);
     } else if (message.type === 'trace' && placement) {
       this.trace = { message, placement };
+      // The cursor moved (or the run went on): the unit's colours move to the new trace's tokens.
+      if (this.selected) this.paint(this.selected, false);
     }
     if (this.ready) void this.panel.webview.postMessage(message);
   }
@@ -154,7 +159,8 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
         for (const m of this.gpuQueue.splice(0)) void this.panel.webview.postMessage(m);
         break;
       case 'highlightUnit':
-        this.highlight(message);
+        this.selected = message;
+        this.paint(message, true);
         break;
       case 'clearHighlight':
         this.clearHighlight();
@@ -165,24 +171,34 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
     }
   }
 
-  /** Colours the traced tokens in the editor by one unit's values (Karpathy's cell pictures). */
-  private highlight(m: Extract<PanelToHost, { type: 'highlightUnit' }>): void {
+  /**
+   * Colours the traced tokens in the editor by one unit's values (Karpathy's cell pictures), on the
+   * current trace only: every earlier colouring is removed first, in every visible editor. When the
+   * current trace cannot show the unit (the text changed since it was traced, no editor shows it,
+   * the model has no such unit), the editor is left uncoloured; `explain` says why (a click does,
+   * a new trace does not).
+   */
+  private paint(m: Extract<PanelToHost, { type: 'highlightUnit' }>, explain: boolean): void {
+    this.removeDecorations();
     const trace = this.trace;
     if (!trace) return;
     const { message: t, placement } = trace;
     const entry = t.entries.find((e) => e.layer === m.layer && e.direction === m.direction);
-    if (!entry || m.unit >= t.H) return;
+    if (!entry || m.unit >= t.H) {
+      this.selected = null;
+      return;
+    }
     const stateIndex = (STATE_NAMES as readonly string[]).indexOf(m.tensor);
     const source = stateIndex >= 0 ? entry.states : entry.gradients;
     if (!source) return;
     const block = stateIndex >= 0 ? stateIndex : m.tensor === 'dh' ? 0 : 1;
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === placement.documentUri);
     if (!editor) {
-      void vscode.window.showInformationMessage('LSTM Lens: show the traced file in an editor to see the unit over its text.');
+      if (explain) void vscode.window.showInformationMessage('LSTM Lens: show the traced file in an editor to see the unit over its text.');
       return;
     }
     if (editor.document.version !== placement.documentVersion) {
-      void vscode.window.showInformationMessage('LSTM Lens: the text changed since it was traced; trace it again to colour it.');
+      if (explain) void vscode.window.showInformationMessage('LSTM Lens: the text changed since it was traced; trace it again to colour it.');
       return;
     }
     const values: number[] = [];
@@ -200,7 +216,13 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
     this.decorations.forEach((d, k) => editor.setDecorations(d, buckets[k]));
   }
 
+  /** The panel's Clear (and a file with no model): no unit is followed, and no editor keeps its colours. */
   clearHighlight(): void {
+    this.selected = null;
+    this.removeDecorations();
+  }
+
+  private removeDecorations(): void {
     for (const editor of vscode.window.visibleTextEditors) for (const d of this.decorations) editor.setDecorations(d, []);
   }
 

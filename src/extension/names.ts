@@ -34,3 +34,12 @@ export function divergenceRemedy(d: DivergenceData): { learningRate: number; tex
   const learningRate = Number(d.suggestedLearningRate.toPrecision(2));
   return { learningRate, text: `Set lstmLens.learningRate to ${learningRate} and choose Continue training to go on from step ${d.keptStep}.` };
 }
+
+/**
+ * A token as the hover shows it: whitespace made visible as the panel shows it (␣ a space, ↵ a
+ * newline, ⇥ a tab, ␍ a carriage return, ∅ the empty token), anything else unprintable escaped.
+ */
+export function tokenText(token: string): string {
+  if (token === '') return '∅';
+  return printable(token.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥').replace(/\r/g, '␍'), 80);
+}

@@ -6,6 +6,10 @@
 
 import type { TrainingSettings } from '../engine/checkpoint';
 import type { ModelShape } from '../engine/trainer';
+import { MAX_TRACE_TOKENS } from '../worker/panelData';
+
+/** How the descriptions name the article series this extension grew from. */
+export const ARTICLE = "the article series 'RNN Series: LSTM internals' (Deep-Breathe)";
 
 interface NumberSetting {
   kind: 'integer' | 'number';
@@ -30,34 +34,38 @@ interface BooleanSetting {
 }
 type Setting = NumberSetting | EnumSetting | BooleanSetting;
 
+function cap(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 export const SETTINGS = {
   tokens: {
     kind: 'enum', default: 'char', values: ['char', 'word'],
-    descriptions: ['One token per character.', 'One token per word (lower-cased; punctuation marks are tokens of their own), as in the article.'],
+    descriptions: ['One token per character.', `One token per word (lower-cased; punctuation marks are tokens of their own), as in ${ARTICLE}.`],
     description: 'What the model reads and writes: characters or words.',
   },
   mode: {
     kind: 'enum', default: 'many-to-many', values: ['many-to-many', 'many-to-one'],
-    descriptions: ['Every position predicts the next token (a language model, trained on contiguous streams).', 'Tokens 1..n predict token n+1 (the article\'s setup, trained on random windows).'],
+    descriptions: ['Every position predicts the next token (a language model, trained on contiguous streams).', `Tokens 1..n predict token n+1 (the setup of ${ARTICLE}, trained on random windows).`],
     description: 'What the model predicts from a sequence.',
   },
-  hiddenSize: { kind: 'integer', default: 128, minimum: 1, maximum: 1024, description: 'Hidden units per layer (H). The article uses 5.' },
+  hiddenSize: { kind: 'integer', default: 128, minimum: 1, maximum: 1024, description: `Hidden units per layer (H). ${cap(ARTICLE)} uses 5.` },
   layers: { kind: 'integer', default: 1, minimum: 1, maximum: 4, description: 'Stacked LSTM layers (L).' },
-  embeddingSize: { kind: 'integer', default: 0, minimum: 0, maximum: 512, description: 'Size of a learned embedding of the input; 0 for one-hot input, as in the article.' },
+  embeddingSize: { kind: 'integer', default: 0, minimum: 0, maximum: 512, description: `Size of a learned embedding of the input; 0 for one-hot input, as in ${ARTICLE}.` },
   bidirectional: { kind: 'boolean', default: false, description: 'Read each window in both directions (many-to-one only: a bidirectional model would otherwise see the tokens it must predict).' },
-  sequenceLength: { kind: 'integer', default: 64, minimum: 1, maximum: 512, description: 'Tokens per training sequence (T). The article uses 3.' },
+  sequenceLength: { kind: 'integer', default: 64, minimum: 1, maximum: 512, description: `Tokens per training sequence (T). ${cap(ARTICLE)} uses 3.` },
   batchSize: { kind: 'integer', default: 32, minimum: 1, maximum: 256, description: 'Sequences per training step (B). Lowered automatically for a short text.' },
   steps: { kind: 'integer', default: 600, minimum: 1, maximum: 1000000, description: 'Training steps of a run (a continued run adds this many).' },
   learningRate: { kind: 'number', default: 0.004, minimum: 0, exclusiveMinimum: true, maximum: 10, description: 'Learning rate of the optimizer.' },
   optimizer: {
     kind: 'enum', default: 'adam', values: ['adam', 'sgd'],
-    descriptions: ['Adam, as torch.optim.Adam with its default betas.', 'Plain stochastic gradient descent, as in the article.'],
+    descriptions: ['Adam, as torch.optim.Adam with its default betas.', `Plain stochastic gradient descent, as in ${ARTICLE}.`],
     description: 'The optimizer.',
   },
   gradientClip: { kind: 'number', default: 5, minimum: 0, maximum: 1000, description: 'Clip gradients to this global norm; 0 for no clipping.' },
   initialization: {
     kind: 'enum', default: 'pytorch', values: ['pytorch', 'constant'],
-    descriptions: ['PyTorch\'s default: uniform in ±1/√H.', 'Every weight 0.1, as in the article.'],
+    descriptions: ['PyTorch\'s default: uniform in ±1/√H.', `Every weight 0.1, as in ${ARTICLE}.`],
     description: 'How the weights start.',
   },
   seed: { kind: 'integer', default: 0, minimum: 0, maximum: 4294967295, description: 'Seed of the weights and the batches: the same seed gives the same run.' },
@@ -73,6 +81,11 @@ export const SETTINGS = {
   length: { kind: 'integer', default: 200, minimum: 1, maximum: 10000, description: 'Tokens to generate at the cursor.' },
   temperature: { kind: 'number', default: 0.8, minimum: 0, maximum: 5, description: 'Sampling temperature: 0 always takes the most likely token; higher is more adventurous.' },
   topK: { kind: 'integer', default: 0, minimum: 0, maximum: 10000, description: 'Sample only among the K most likely tokens; 0 for all.' },
+  traceLength: {
+    kind: 'integer', default: MAX_TRACE_TOKENS, minimum: 2, maximum: MAX_TRACE_TOKENS,
+    description: 'Tokens the Inspect States panel traces: the last ones before the cursor, or the first ones of the selection or of the file. The panel says when a text is longer and is cut.',
+  },
+  diagnostics: { kind: 'boolean', default: false, description: "Log diagnostics of the extension itself to the LSTM Lens output channel (the extension host's event-loop delay during each run)." },
 } as const satisfies Record<string, Setting>;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -149,23 +162,43 @@ export function trainingPlan(values: SettingsValues): { shape: ModelShape; setti
   };
 }
 
-/** contributes.configuration for package.json, generated from the table. */
-export function contributedConfiguration(): Record<string, unknown> {
-  const properties: Record<string, unknown> = {};
+/**
+ * The Settings editor's groups, in order. Each section's `id` starts with "lstmLens", the settings'
+ * own prefix: the Settings editor then drops the prefix from each setting's label inside the group
+ * (it shows "Hidden Size" under "LSTM Lens › Model", where it would derive "Lstm Lens: Hidden Size"
+ * from the key). The extension's display name, "LSTM Lens", heads the groups.
+ */
+export const SETTING_SECTIONS: ReadonlyArray<{ id: string; title: string; keys: readonly SettingKey[] }> = [
+  { id: 'lstmLens.model', title: 'Model', keys: ['tokens', 'mode', 'hiddenSize', 'layers', 'embeddingSize', 'bidirectional'] },
+  { id: 'lstmLens.training', title: 'Training', keys: ['sequenceLength', 'batchSize', 'steps', 'learningRate', 'optimizer', 'gradientClip', 'initialization', 'seed', 'backend'] },
+  { id: 'lstmLens.generation', title: 'Generation', keys: ['length', 'temperature', 'topK'] },
+  { id: 'lstmLens.panel', title: 'Inspect States and the log', keys: ['traceLength', 'diagnostics'] },
+];
+
+/** The settings that make a run, for the log: one line of name=value, in the table's order. */
+export function settingsLine(values: SettingsValues, keys: readonly SettingKey[] = [...SETTING_SECTIONS[0].keys, ...SETTING_SECTIONS[1].keys]): string {
+  return keys.map((k) => `${k}=${String(values[k])}`).join(' ');
+}
+
+/** contributes.configuration for package.json, generated from the table: one titled section per group. */
+export function contributedConfiguration(): Array<Record<string, unknown>> {
   let order = 0;
-  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
-    const spec: Setting = SETTINGS[key];
-    const base = { order: order++, default: spec.default, markdownDescription: spec.description };
-    if (spec.kind === 'boolean') properties[`${SECTION}.${key}`] = { type: 'boolean', ...base };
-    else if (spec.kind === 'enum') properties[`${SECTION}.${key}`] = { type: 'string', enum: spec.values, enumDescriptions: spec.descriptions, ...base };
-    else {
-      properties[`${SECTION}.${key}`] = {
-        type: spec.kind,
-        ...base,
-        ...(spec.exclusiveMinimum ? { exclusiveMinimum: spec.minimum } : { minimum: spec.minimum }),
-        maximum: spec.maximum,
-      };
+  return SETTING_SECTIONS.map((section) => {
+    const properties: Record<string, unknown> = {};
+    for (const key of section.keys) {
+      const spec: Setting = SETTINGS[key];
+      const base = { order: order++, default: spec.default, markdownDescription: spec.description };
+      if (spec.kind === 'boolean') properties[`${SECTION}.${key}`] = { type: 'boolean', ...base };
+      else if (spec.kind === 'enum') properties[`${SECTION}.${key}`] = { type: 'string', enum: spec.values, enumDescriptions: spec.descriptions, ...base };
+      else {
+        properties[`${SECTION}.${key}`] = {
+          type: spec.kind,
+          ...base,
+          ...(spec.exclusiveMinimum ? { exclusiveMinimum: spec.minimum } : { minimum: spec.minimum }),
+          maximum: spec.maximum,
+        };
+      }
     }
-  }
-  return { title: 'LSTM Lens', properties };
+    return { id: section.id, title: section.title, properties };
+  });
 }

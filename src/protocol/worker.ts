@@ -38,8 +38,25 @@ export const TrainingSettingsSchema = v.strictObject({
 /** A text for the panel to trace: its tokens from the start or the end are kept when it is long. */
 export const SequenceSchema = v.strictObject({
   text: v.string(),
+  /** How the heading names the text when `span` does not say more (the hover's, older hosts'). */
   source: v.string(),
   keep: v.picklist(['first', 'last']),
+  /** At most this many tokens are traced (lstmLens.traceLength; absent: the panel's limit). */
+  maxTokens: v.optional(positiveInt),
+  /** Where the text stands in its document, for naming exactly what is traced. */
+  span: v.optional(
+    v.strictObject({
+      /** cursor: the text up to the cursor; noSelection: "Selection" asked with nothing selected, so the same. */
+      kind: v.picklist(['cursor', 'noSelection', 'selection', 'start']),
+      /** The document's line (0-based) of the text's first character. */
+      firstLine: nonNegativeInt,
+      /** The document goes on before / after the text sent (so its first / last token may be cut). */
+      clippedBefore: v.boolean(),
+      clippedAfter: v.boolean(),
+      /** The editor's cursor: its offset in the text and its place in the document (0-based). */
+      cursor: v.nullable(v.strictObject({ offset: nonNegativeInt, line: nonNegativeInt, column: nonNegativeInt })),
+    }),
+  ),
 });
 
 /** A training run: what to train, how, and how often to report and save. */
@@ -54,7 +71,13 @@ const trainFields = {
   saveEveryMs: nonNegativeInt,
   progressEveryMs: nonNegativeInt,
   /** Only time a few steps at this size (for lstmLens.backend "auto"): answer `timed`, save nothing. */
-  timing: v.nullable(v.strictObject({ steps: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)) })),
+  timing: v.nullable(
+    v.strictObject({
+      steps: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
+      /** Stop timing once this long has been spent on timed steps (at least one is timed). */
+      budgetMs: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
+    }),
+  ),
   /** Continuing on a text shorter than the one trained on: read it from its start again (the engine's restartStream). */
   restartStream: v.optional(v.boolean()),
 };
@@ -165,6 +188,8 @@ export const TimedSchema = v.strictObject({
   firstStepMs: rate,
   msPerStep: rate,
   tokensPerSecond: rate,
+  /** Steps timed after the first (fewer than asked when the budget ran out; 0: the first step is the estimate). */
+  timedSteps: v.optional(nonNegativeInt),
 });
 
 /**

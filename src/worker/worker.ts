@@ -11,7 +11,8 @@ import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
-import { modelMessage, traceMessage } from './panelData';
+import { modelMessage } from './panelData';
+import { traceSequence } from './traceSpan';
 import { failureOf, runTraining, startedMessage, timeTraining, trainerFor } from './trainingLoop';
 
 if (!parentPort) throw new Error('this module runs as a worker thread');
@@ -65,7 +66,7 @@ async function train(request: TrainRequest): Promise<void> {
   checkTextSize(request.text.length); // the command line's limit on a file, for an editor's text
   const trainer = trainerFor(request, request.resumeFrom ? readCheckpointFile(request.resumeFrom) : null);
   if (request.timing) {
-    post({ type: 'timed', ...timeTraining(trainer, request.timing.steps) });
+    post({ type: 'timed', ...timeTraining(trainer, request.timing.steps, request.timing.budgetMs) });
     return;
   }
   post(startedMessage(trainer));
@@ -137,7 +138,7 @@ async function inspect(request: InspectRequest): Promise<void> {
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
   if (request.withModel) post({ type: 'panel', message: modelMessage(ckpt, request.file) });
   const s = request.sequence;
-  const trace = traceMessage(model, tokenizer, s.text, s.source, ckpt.training.step, 5, s.keep, ckpt.settings.sequence_length);
+  const trace = traceSequence(model, tokenizer, s, ckpt.training.step, ckpt.settings.sequence_length);
   if (trace) post({ type: 'panel', message: trace });
   else post({ type: 'panel', message: { type: 'note', level: 'info', text: `The text ${s.source} has no tokens this model knows.` } });
   post({ type: 'inspected' });

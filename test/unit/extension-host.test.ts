@@ -55,9 +55,27 @@ describe('settings', () => {
   it("package.json contributes exactly the settings table (run 'npm run sync:settings' after changing it)", () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     assert.deepEqual(manifest.contributes.configuration, contributedConfiguration());
-    const props = manifest.contributes.configuration.properties;
+    const props = Object.assign({}, ...manifest.contributes.configuration.map((section: { properties: object }) => section.properties));
     assert.equal(props['lstmLens.hiddenSize'].minimum, 1);
     assert.deepEqual(props['lstmLens.backend'].enum, ['auto', 'cpu', 'webgl']);
+    assert.equal(props['lstmLens.diagnostics'].default, false);
+  });
+
+  it('the Settings editor groups every setting once, in sections whose ids start with the settings\' prefix (so their labels read "Hidden Size", not "Lstm Lens: Hidden Size")', () => {
+    const sections = contributedConfiguration() as Array<{ id: string; title: string; properties: Record<string, unknown> }>;
+    const keys = sections.flatMap((s) => Object.keys(s.properties));
+    assert.deepEqual([...keys].sort(), Object.keys(SETTINGS).map((k) => `lstmLens.${k}`).sort());
+    for (const s of sections) {
+      assert.match(s.id, /^lstmLens(\.|$)/);
+      assert.ok(s.title.length > 0);
+    }
+  });
+
+  it('descriptions name the article series they refer to', () => {
+    const texts = Object.values(SETTINGS).flatMap((spec) => ['descriptions' in spec ? [...spec.descriptions] : [], spec.description].flat());
+    const mentions = texts.filter((t) => /article/i.test(t));
+    assert.ok(mentions.length >= 5, `${mentions.length} descriptions mention the article`);
+    for (const t of mentions) assert.match(t, /the article series 'RNN Series: LSTM internals' \(Deep-Breathe\)/i, t);
   });
 
   it('package.json declares every command under the LSTM Lens category', () => {
