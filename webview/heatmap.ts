@@ -352,7 +352,8 @@ export function scaleNote(scale: ColourScale & { clip?: Clip }, note?: string): 
   return clip && clip.over > 0 ? `* scale to the ${CLIP_PERCENTILE}th percentile of |value|; ${clip.over} larger (up to ${formatValue(clip.max)}) at full colour` : '';
 }
 
-export function legend(scale: ColourScale & { clip?: Clip }, note?: string, labels?: [string, string], withNote = true): HTMLElement {
+/** A colour scale's 256-entry lookup table drawn as a 128-pixel bar. */
+export function legendBar(scale: { lut: ArrayLike<number> }): HTMLCanvasElement {
   const bar = el('canvas', { class: 'legend-bar', attrs: { width: 128, height: 1, 'aria-hidden': 'true' } });
   const ctx = bar.getContext('2d');
   if (ctx) {
@@ -363,6 +364,11 @@ export function legend(scale: ColourScale & { clip?: Clip }, note?: string, labe
     }
     ctx.putImageData(img, 0, 0);
   }
+  return bar;
+}
+
+export function legend(scale: ColourScale & { clip?: Clip }, note?: string, labels?: [string, string], withNote = true): HTMLElement {
+  const bar = legendBar(scale);
   const lo = labels?.[0] ?? (scale.kind === 'diverging' ? `−${formatValue(scale.max)}` : formatValue(scale.min));
   const hi = labels?.[1] ?? (scale.kind === 'diverging' ? `+${formatValue(scale.max)}` : formatValue(scale.max));
   const clip = scale.clip;

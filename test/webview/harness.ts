@@ -3,6 +3,7 @@
 // cspSource is that origin, and a stand-in for acquireVsCodeApi that records what the panel posts
 // and keeps its state as JSON (as VS Code does).
 
+import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -203,4 +204,15 @@ export async function showTab(page: Page, id: string): Promise<void> {
     return !!view && !view.hidden && view.getBoundingClientRect().height > 0;
   }, id);
   await settle(page);
+}
+
+/** Opens a panel, runs the body, and fails on any page error or CSP violation on the way. */
+export async function withPanel(browser: Browser, server: PanelServer, options: OpenOptions | undefined, body: (panel: Panel) => Promise<void>): Promise<void> {
+  const panel = await openPanel(browser, server, options);
+  try {
+    await body(panel);
+    assert.deepEqual(await problems(panel), []);
+  } finally {
+    await panel.close();
+  }
 }

@@ -6,6 +6,7 @@
 import type { Guess, TraceMessage } from '../../src/protocol/panel';
 import { inkOn, probabilityScale } from '../colour';
 import { formatProbability, formatValue, showToken } from '../format';
+import { legendBar } from '../heatmap';
 import { tokenStrip } from '../strip';
 import { el } from '../ui/dom';
 import { placeholder, type SectionContext } from './context';
@@ -148,15 +149,5 @@ function details(trace: TraceMessage, position: number): HTMLElement[] {
 }
 
 function probabilityLegend(scale: ReturnType<typeof probabilityScale>): HTMLElement {
-  const bar = el('canvas', { class: 'legend-bar', attrs: { width: 128, height: 1, 'aria-hidden': 'true' } });
-  const ctx = bar.getContext('2d');
-  if (ctx) {
-    const img = ctx.createImageData(128, 1);
-    for (let i = 0; i < 128; i++) {
-      const k = Math.round((i / 127) * 255) * 4;
-      img.data.set([scale.lut[k], scale.lut[k + 1], scale.lut[k + 2], 255], i * 4);
-    }
-    ctx.putImageData(img, 0, 0);
-  }
-  return el('div', { class: 'legend prob-legend' }, el('span', { text: 'p of the token: ≤0.1%' }), bar, el('span', { text: '100% (log scale)' }));
+  return el('div', { class: 'legend prob-legend' }, el('span', { text: 'p of the token: ≤0.1%' }), legendBar(scale), el('span', { text: '100% (log scale)' }));
 }
