@@ -724,7 +724,7 @@ export function inspectReport(
     `text: ${T} tokens, read as one sequence from a zero state (batch 1)${result.unknown > 0 ? `; ${result.unknown} not in the vocabulary` : ''}`,
     `loss (each position predicting the next): ${Number.isFinite(result.loss) ? result.loss.toFixed(4) : 'n/a (one token)'}; a uniform guess scores ln ${V} = ${Math.log(V).toFixed(4)}`,
   );
-  const cut = (n: number, what: string): string => (n < T ? ` (the first ${n} of ${T} ${what}; --positions A:B for others, --json has all)` : '');
+  const cut = (n: number, what: string): string => (n < T ? ` (the first ${n} of ${T} ${what}; --json has all)` : '');
   const shownCut = o.chosenPositions ? ` (positions ${start} to ${end - 1} of ${T})` : cut(end, 'positions');
 
   lines.push('', `tokens, by position${shownCut}:`);
@@ -734,14 +734,15 @@ export function inspectReport(
   const nameWidth = Math.max(...result.shapes.map(([n]) => n.length));
   for (const [name, shape] of result.shapes) add(`  ${name.padEnd(nameWidth)}  (${shape.join(', ')})`);
 
-  lines.push('', `next-token predictions, the top ${o.topN}, with the actual next token's probability${shownCut}:`);
+  lines.push('', `next-token predictions${shownCut}:`);
+  add(`  (at each position: the top ${o.topN} guesses with their probabilities, then the actual next token's${o.chosenPositions || end >= T ? '' : '; --positions A:B shows others'})`);
   for (let t = start; t < end; t++) {
     const top = result.top[t - start].map((p) => `${tokenText(p.token)} ${p.p.toFixed(3)}`).join(', ');
     const actual = t + 1 < T ? `  (actual ${tokenText(result.tokens[t + 1])} ${Math.exp(-result.tokenLoss[t]).toFixed(3)})` : '';
     add(`  ${String(t).padStart(4)} ${printable(JSON.stringify(result.tokens[t]), 14).padEnd(14)} → ${top}${actual}`);
   }
 
-  if (!o.withTrace) return `${lines.join('\n')}\n`;
+  if (!o.withTrace) return `${lines.flatMap((l) => fitLine(l, width)).join('\n')}\n`;
   // Rows are steps, columns units: as many units as fit the width unless --units chose them.
   const stepEnd = o.chosenPositions ? end : Math.min(end, start + INSPECT_TRACE_POSITIONS);
   const label = (t: number): string => `      t=${String(t).padEnd(5)} ${printable(JSON.stringify(result.tokens[t]), 12).padEnd(12)}`;
@@ -774,7 +775,7 @@ export function inspectReport(
       }
     }
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.flatMap((l) => fitLine(l, width)).join('\n')}\n`;
 }
 
 /** The largest grad case read (its weights are JSON numbers: about ten bytes each). */

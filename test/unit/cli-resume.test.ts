@@ -47,13 +47,13 @@ describe('--resume takes --steps and --lr, and refuses what it would ignore', ()
     const given: Array<[string, string | null]> = [
       ['tokens', 'char'], ['hidden', '16'], ['layers', '2'], ['embedding', '4'], ['mode', 'many-to-one'], ['bidirectional', null],
       ['seq', '8'], ['batch', '2'], ['optimizer', 'adam'], ['clip', '1'], ['schedule', 'cosine'], ['init', 'constant'],
-      ['init-value', '0.2'], ['max-vocab', '50'], ['seed', '9'],
+      ['init-value', '0.2'], ['max-vocab', '50'], ['seed', '9'], ['holdout', '0.2'],
     ];
     for (const [name, value] of given) {
       const args = ['train', 'story.txt', '--resume', '--steps', '5', '--out', out(), `--${name}`, ...(value === null ? [] : [value])];
       refused(cli(...args), new RegExp(`--resume continues the run saved at .* with its own settings: --${name} cannot change`));
     }
-    refused(cli('train', 'story.txt', '--resume', '--out', out(), '--hidden', '16', '--seq', '8'), /--hidden, --seq cannot change \(leave them out; --steps and --lr can\)/);
+    refused(cli('train', 'story.txt', '--resume', '--out', out(), '--hidden', '16', '--seq', '8'), /--hidden, --seq cannot change \(leave them out; --steps, --lr and --restart-stream can\)/);
     assert.ok(readFileSync(out()).equals(before));
   });
 

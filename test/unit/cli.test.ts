@@ -272,7 +272,10 @@ test('generate: the same seed gives the same text; another seed another text; te
   assert.notEqual(gen('--seed', '2', '--temperature', '1'), a);
   const greedy = gen('--seed', '1', '--temperature', '0', '--prime', 'the mice');
   assert.equal(gen('--seed', '99', '--temperature', '0', '--prime', 'the mice'), greedy);
-  assert.equal(ok(cli('generate', ckpt, '--length', '0', '--prime', 'the mice')).stdout, '\n');
+  // The prime comes first (plain: stdout is not a terminal here), then the continuation.
+  assert.equal(ok(cli('generate', ckpt, '--length', '0', '--prime', 'the mice')).stdout, 'the mice\n');
+  assert.equal(ok(cli('generate', ckpt, '--length', '0', '--prime', 'the mice', '--no-prime')).stdout, '\n');
+  assert.ok(greedy.startsWith('the mice') && greedy.length > 'the mice\n'.length, greedy);
 });
 
 test('generate: an unknown word in the prime is noted, not fatal', () => {
@@ -344,7 +347,8 @@ test('inspect --json: tokens, logits (T, V), shapes, the trace and the loss', ()
 
 test('inspect in plain text shows the tokens, the shapes and the trace', () => {
   const r = ok(cli('inspect', ckpt, '--text', 'the mice had'));
-  assert.match(r.stdout, /tokens \(3\): "the" "mice" "had"/);
+  assert.match(r.stdout, /text: 3 tokens/);
+  assert.match(r.stdout, /^ {2}0 "the" {2}1 "mice" {2}2 "had"$/m);
   assert.match(r.stdout, /shapes:/);
   assert.match(r.stdout, /input\s+\(1, 3, \d+\)/);
   assert.match(r.stdout, /lstm\.weight_hh_l0\s+\(32, 8\)/);
