@@ -810,12 +810,16 @@ class LstmLens implements vscode.Disposable {
     }
     // A short job on the saved model; a newer request replaces an older one.
     void this.inspectJob?.kill();
+    let traced = false;
     const job = new WorkerJob(
       this.workerScript,
       { type: 'inspect', checkpointPath: this.store.checkpointPath(uri), file: name, sequence, withModel: true },
       {
         onMessage: (m) => {
-          if (m.type === 'panel' && this.inspectJob === job) panel.show(m.message, placement);
+          if (m.type !== 'panel' || this.inspectJob !== job) return;
+          if (m.message.type === 'trace') traced = true;
+          else if (m.message.type === 'note' && !traced) panel.traceGone();
+          panel.show(m.message, placement);
         },
         onMalformed: (error) => this.output.warn(`ignored a malformed message from the inspect worker: ${messageText(error)}`),
       },

@@ -216,6 +216,15 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
     this.decorations.forEach((d, k) => editor.setDecorations(d, buckets[k]));
   }
 
+  /**
+   * A new trace was asked for and there is none (the text before the cursor has no token the model
+   * knows): the editor's colours go with the old trace; the unit stays chosen for the next one.
+   */
+  traceGone(): void {
+    this.trace = null;
+    this.removeDecorations();
+  }
+
   /** The panel's Clear (and a file with no model): no unit is followed, and no editor keeps its colours. */
   clearHighlight(): void {
     this.selected = null;

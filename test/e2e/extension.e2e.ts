@@ -26,6 +26,7 @@ const FINISHED_NOTIFICATION = /Training finished/;
 
 /** Small settings, so that training takes seconds. */
 const WORKSPACE_SETTINGS = {
+  'lstmLens.diagnostics': true, // the extension host's event-loop delay during the run, logged
   'lstmLens.hiddenSize': 32,
   'lstmLens.steps': 2000, // a few seconds: long enough for the status bar to report several steps
   'lstmLens.sequenceLength': 32,

@@ -47,7 +47,7 @@ function makeWorkspace(settings: Record<string, unknown>): string {
 }
 
 function writeSettings(workspace: string, settings: Record<string, unknown>): void {
-  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'lstmLens.backend': 'cpu', ...settings }, null, 2));
+  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'lstmLens.backend': 'cpu', 'lstmLens.diagnostics': true, ...settings }, null, 2)); // diagnostics: the event-loop line marks each run's end
 }
 
 async function press(vscode: VSCode, what: keyof typeof KEYS): Promise<void> {

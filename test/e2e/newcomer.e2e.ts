@@ -1,0 +1,154 @@
+// A newcomer's first minutes in a real VS Code (code-server + headless Chromium): train from the
+// palette with no panel open, then open Inspect States and find the run's loss curve (drawn from the
+// checkpoint); the trace is named by its lines and the cursor; pick a unit, see it coloured in the
+// editor on the traced line; move the cursor and see the colours move with the new trace (the old
+// line loses them); press Clear and every colour goes. Run by `npm run test:e2e` after
+// `npm run package`.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { REPO_ROOT, waitUntil, withVSCode, type VSCode } from './harness';
+import { assertNothingFailed } from './lens';
+
+const VSIX = path.join(REPO_ROOT, 'lstm-lens.vsix');
+const FILE = 'fable.txt';
+const STEPS = 60;
+const SETTINGS = {
+  'lstmLens.backend': 'cpu',
+  'lstmLens.hiddenSize': 16,
+  'lstmLens.sequenceLength': 16,
+  'lstmLens.batchSize': 4,
+  'lstmLens.steps': STEPS,
+  // A trace shorter than a line: the colours of one trace stay on the cursor's line.
+  'lstmLens.traceLength': 30,
+};
+
+/**
+ * The fable in numbered lines ("07 the mice …"), so that every line's text is its own, each longer
+ * than the trace (36 characters or more: the last 30 tokens before a line's end lie on that line).
+ */
+function numberedLines(): string[] {
+  const words = fs.readFileSync(path.join(REPO_ROOT, 'media', 'samples', 'belling_the_cat.txt'), 'utf8').split(/\s+/).filter(Boolean);
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    line = line ? `${line} ${w}` : w;
+    if (line.length >= 33) {
+      lines.push(line);
+      line = '';
+    }
+  }
+  return lines.slice(0, 30).map((l, k) => `${String(k + 1).padStart(2, '0')} ${l}`);
+}
+
+/** The texts of the editor's lines that carry a unit's colours (LSTM Lens's blues and reds). */
+async function colouredLines(vscode: VSCode): Promise<string[]> {
+  return vscode.page.evaluate(() => {
+    const lines = Array.from(document.querySelectorAll<HTMLElement>('.monaco-editor .view-line')).map((l) => ({
+      top: Math.round(l.getBoundingClientRect().top),
+      text: (l.textContent ?? '').replace(/\u00a0/g, ' '),
+    }));
+    const coloured = Array.from(document.querySelectorAll<HTMLElement>('.monaco-editor .view-overlays div, .monaco-editor .view-line span span')).filter((e) =>
+      /rgba\((33, 102, 172|178, 24, 43)/.test(getComputedStyle(e).backgroundColor),
+    );
+    const texts = new Set(coloured.map((e) => {
+      const top = Math.round(e.getBoundingClientRect().top);
+      return lines.find((l) => Math.abs(l.top - top) <= 3)?.text ?? `? at ${top}`;
+    }));
+    return [...texts].sort();
+  });
+}
+
+/** Puts the cursor at the end of a 1-based line. */
+async function cursorToEndOfLine(vscode: VSCode, line: number): Promise<void> {
+  await vscode.focusEditor();
+  await vscode.page.keyboard.press('Control+Home');
+  for (let k = 1; k < line; k++) await vscode.page.keyboard.press('ArrowDown');
+  await vscode.page.keyboard.press('End');
+}
+
+test('after a palette run the panel shows the loss curve; a unit\'s colours follow the cursor\'s trace, and Clear removes them', { timeout: 400_000 }, async () => {
+  assert.ok(fs.existsSync(VSIX), `${VSIX} does not exist: build it with \`npm run package\``);
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-lens-e2e-newcomer-'));
+  const lines = numberedLines();
+  assert.ok(lines.length >= 20 && lines.every((l) => l.length > 30), 'lines longer than the trace');
+  fs.writeFileSync(path.join(workspace, FILE), `${lines.join('\n')}\n`);
+  fs.mkdirSync(path.join(workspace, '.vscode'));
+  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(SETTINGS, null, 2));
+  try {
+    await withVSCode({ vsix: VSIX, workspace, name: 'lstm-lens-newcomer' }, async (vscode) => {
+      await vscode.openFile(FILE);
+      // 1. Train from the palette, no panel open.
+      const since = vscode.now();
+      await vscode.runCommand('LSTM Lens: Train LSTM on This File');
+      const done = await vscode.waitForNotification(/Training finished on fable\.txt: step (\d+), loss [\d.]+, ([\d.]+[kM]?) tokens\/s on average/, 180_000, since);
+      assert.equal(Number(done[1]), STEPS);
+
+      // 2. Inspect States: the Training tab draws the run's curve from the checkpoint.
+      await cursorToEndOfLine(vscode, 12);
+      await vscode.runCommand('LSTM Lens: Inspect States');
+      const frame = await vscode.frameWith('#shapes [data-tensor="input"]', 60_000);
+      await frame.click('#tab-training');
+      const chart = await waitUntil(
+        'the loss curve of the checkpoint',
+        async () => {
+          const c = await frame.evaluate(() => {
+            const fig = document.getElementById('chart-loss');
+            return fig ? { points: fig.dataset.points ?? '', placeholder: document.querySelector('#training .placeholder')?.textContent ?? null, source: document.getElementById('loss-source')?.dataset.source ?? '' } : null;
+          });
+          return c && Number(c.points) > 0 ? c : undefined;
+        },
+        30_000,
+      );
+      assert.equal(chart.placeholder, null, 'no "No training run seen yet"');
+      assert.equal(chart.source, 'checkpoint');
+      assert.equal(Number(chart.points), STEPS, 'one point per step');
+      await vscode.screenshot('newcomer-1-training');
+
+      // 3. The trace's heading names its span: the last 30 tokens up to the cursor at the end of line 12.
+      const heading = await waitUntil('the trace to be named', async () => {
+        const text = ((await frame.locator('#sequence').textContent()) ?? '').replace(/\s+/g, ' ');
+        return /up to the cursor/.test(text) ? text : undefined;
+      }, 30_000);
+      assert.match(heading, new RegExp(`line 12, up to the cursor at 12:${lines[11].length + 1}: the last 30 of \\d+ tokens`));
+
+      // 4. A unit of h, picked in the States tab, colours the traced tokens: on line 12 only.
+      await frame.click('#tab-states');
+      const h = frame.locator('#states canvas[data-tensor="h"]');
+      await waitUntil('the h heatmap', async () => ((await h.boundingBox()) ? true : undefined), 30_000);
+      const box = await h.boundingBox();
+      assert.ok(box);
+      await h.click({ position: { x: box.width * 0.5, y: box.height * 0.3 } });
+      const before = await waitUntil('line 12 to be coloured', async () => {
+        const c = await colouredLines(vscode);
+        return c.length > 0 ? c : undefined;
+      }, 30_000);
+      assert.deepEqual(before, [lines[11]]);
+      await vscode.screenshot('newcomer-2-unit-on-line-12');
+
+      // 5. The cursor moves to line 3: the colours follow the new trace (line 3), line 12 loses them.
+      await cursorToEndOfLine(vscode, 3);
+      const after = await waitUntil('the colours to move to line 3', async () => {
+        const c = await colouredLines(vscode);
+        return c.length === 1 && c[0] === lines[2] ? c : undefined;
+      }, 30_000, async () => JSON.stringify(await colouredLines(vscode)));
+      assert.deepEqual(after, [lines[2]]);
+      await vscode.screenshot('newcomer-3-unit-follows-to-line-3');
+
+      // 6. Clear removes every colour.
+      await frame.click('#clear-highlight');
+      await waitUntil('no colours left', async () => ((await colouredLines(vscode)).length === 0 ? true : undefined), 30_000, async () => JSON.stringify(await colouredLines(vscode)));
+      // …and they do not come back with the next trace.
+      await cursorToEndOfLine(vscode, 5);
+      await waitUntil('the trace of line 5', async () => (/at 5:/.test((await frame.locator('#sequence').textContent()) ?? '') ? true : undefined), 30_000);
+      assert.deepEqual(await colouredLines(vscode), []);
+      await vscode.screenshot('newcomer-4-cleared');
+      assertNothingFailed(vscode);
+    });
+  } finally {
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+});
