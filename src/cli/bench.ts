@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { TrainingSettings } from '../engine/checkpoint';
 import { InputError } from '../engine/config';
+import { unknownOptionMessage } from './options';
 import { printable } from '../engine/format';
 import { fastKernelsActive, useFastKernels } from '../engine/kernels';
 import { Random } from '../engine/random';
@@ -186,7 +187,22 @@ function child(args: string[]): { train: TrainResult[]; generate: GenerateResult
   return JSON.parse(lines[lines.length - 1]);
 }
 
+const BENCH_OPTIONS = {
+  json: { type: 'boolean', default: false },
+  hidden: { type: 'string' },
+  layers: { type: 'string' },
+  steps: { type: 'string' },
+  threads: { type: 'string' },
+  split: { type: 'string' }, // internal: the smallest M·N·K split across threads (for measuring it)
+  plain: { type: 'boolean', default: false },
+  part: { type: 'string' }, // internal: train | generate, for the per-configuration processes
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function bench(argv: string[]): Promise<number> {
+  // A mistyped option is named with the nearest one.
+  const unknown = unknownOptionMessage(argv, BENCH_OPTIONS);
+  if (unknown !== null) throw new InputError(`bench: ${unknown} (see lstm-lens bench --help)`);
   let parsed;
   try {
     parsed = parseArgs({

@@ -52,7 +52,7 @@ export function nearest(name: string, known: readonly string[]): string | null {
  * are as parseArgs will read them (a value that begins with a dash already joined to its option,
  * `--lr=-1`); everything after `--` is positional.
  */
-export function unknownOptionMessage(args: readonly string[], options: Readonly<Record<string, { short?: string }>>): string | null {
+export function unknownOptionMessage(args: readonly string[], options: Readonly<Record<string, { short?: string; type?: string }>>): string | null {
   const long = Object.keys(options);
   const shorts = new Set(Object.values(options).flatMap((o) => (o.short ? [o.short] : [])));
   for (const a of args) {
