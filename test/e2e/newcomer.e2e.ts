@@ -62,8 +62,10 @@ async function colouredLines(vscode: VSCode): Promise<string[]> {
   });
 }
 
-/** Puts the cursor at the end of a 1-based line. */
+/** Puts the cursor at the end of a 1-based line (the file's editor takes the focus back from the panel first). */
 async function cursorToEndOfLine(vscode: VSCode, line: number): Promise<void> {
+  // A click in the text takes the keyboard from the panel (whose webview keeps keys otherwise).
+  await vscode.page.locator('.monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
   await vscode.focusEditor();
   await vscode.page.keyboard.press('Control+Home');
   for (let k = 1; k < line; k++) await vscode.page.keyboard.press('ArrowDown');
