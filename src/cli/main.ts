@@ -474,8 +474,8 @@ async function train(args: string[]): Promise<number> {
       }
     }
     ended = performance.now();
-    // A run stopped early: its last update has not been judged by a next step (the last step of a
-    // finished run was judged in trainStep).
+    // The last update, finished or stopped early, has no next step to judge it: judged here, before
+    // the final save (rolled back, as any divergence, when it broke the weights).
     if (diverged === null) {
       try {
         trainer.checkLastUpdate();

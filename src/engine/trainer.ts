@@ -581,8 +581,6 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     this.lastLoss = loss;
     this.pending = { step: this.stepCount, loss, gradNorm: norm, lr };
     this.tokensSeen += B * T;
-    // The run's last update is judged now: no next step will.
-    if (this.done) this.checkLastUpdate();
     return { step: this.stepCount, loss, gradNorm: norm, clipped, lr, tokens: B * T };
   }
 
@@ -591,8 +589,9 @@ export class Trainer<T = FloatArray, I = Int32Array> {
    * loss of the next batch finite and within EXPLOSION_FACTOR of the starting loss), without
    * taking that batch: the sampler, the carried state and the weights are left as they are. When
    * they are broken, the run goes back to the state from before that update and a DivergenceError
-   * is thrown, as for any divergence. trainStep calls it after the run's last step; call it before
-   * saving a run stopped early. Does nothing when no update of this trainer is unjudged.
+   * is thrown, as for any divergence. Call it before the final save of a run (finished or stopped):
+   * the last update has no next step to judge it. Does nothing when no update of this trainer is
+   * unjudged (or it was judged already).
    */
   checkLastUpdate(): void {
     if (this.pending === null || this.checkedStep === this.stepCount) return;

@@ -37,17 +37,21 @@ const SETTINGS: TrainingSettings = {
 const STREAMS: ModelShape = { hidden_size: 12, num_layers: 2, embedding_size: null, bidirectional: false, mode: 'many_to_many' };
 const WINDOWS: ModelShape = { hidden_size: 10, num_layers: 1, embedding_size: 6, bidirectional: true, mode: 'many_to_one' };
 
-/** Steps until a DivergenceError (or `max` steps), keeping the weights each step started from (index: the step count then). */
+/**
+ * Steps until a DivergenceError (or the run's end, whose last update is then judged as before a
+ * final save), keeping the weights each step started from (index: the step count then).
+ */
 function untilDivergence(trainer: Trainer, max = 40): { error: DivergenceError | null; weightsAt: Float32Array[] } {
   const weightsAt: Float32Array[] = [];
-  for (let k = 0; k < max && !trainer.done; k++) {
-    weightsAt[trainer.step] = Float32Array.from(trainer.model.params);
-    try {
+  try {
+    for (let k = 0; k < max && !trainer.done; k++) {
+      weightsAt[trainer.step] = Float32Array.from(trainer.model.params);
       trainer.trainStep();
-    } catch (e) {
-      assert.ok(e instanceof DivergenceError, `expected a DivergenceError, got ${e}`);
-      return { error: e, weightsAt };
     }
+    trainer.checkLastUpdate();
+  } catch (e) {
+    assert.ok(e instanceof DivergenceError, `expected a DivergenceError, got ${e}`);
+    return { error: e, weightsAt };
   }
   return { error: null, weightsAt };
 }
@@ -65,7 +69,7 @@ describe("a run's last update is judged before it is saved", () => {
       assert.ok(long.error, 'the longer run diverges');
       const s = long.error.step;
       assert.ok(s >= 2, `seen at step ${s}`);
-      // Ending at step s - 1: no next step would look at that update.
+      // Ending at step s - 1: no next step would look at that update; the check before the final save does.
       const trainer = Trainer.create(TEXT, 'text', shape, { ...settings, steps: s - 1 });
       const { error } = untilDivergence(trainer);
       assert.ok(error, 'the last update is found broken');
@@ -106,7 +110,8 @@ describe("a run's last update is judged before it is saved", () => {
       }
       assert.deepEqual(b, a);
       a.push(plain.trainStep().loss);
-      b.push(checked.trainStep().loss); // the last step, checked inside
+      b.push(checked.trainStep().loss);
+      checked.checkLastUpdate(); // the last step, as before the final save
       assert.deepEqual(b, a);
       assert.deepEqual(Array.from(checked.model.params), Array.from(plain.model.params));
       assert.deepEqual(checked.checkpoint().training.batcher, plain.checkpoint().training.batcher);
