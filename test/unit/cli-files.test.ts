@@ -383,7 +383,7 @@ describe('numbers are plain decimals, checked by the rules of the checkpoint rea
   it('bench takes the same plain whole numbers, and a parseArgs mistake is one line with exit 2', () => {
     for (const value of ['0x10', ' 8 ', '-1', '1e2', '2.5']) refused(cli('bench', '--steps', value), /^lstm-lens: (--steps must be a whole number ≥ 1|bench: )/);
     refused(cli('bench', '--hidden', '20000'), /--hidden must be a whole number from 1 to 16384/);
-    refused(cli('bench', '--frobnicate'), /^lstm-lens: bench: Unknown option '--frobnicate'/);
+    refused(cli('bench', '--frobnicate'), /^lstm-lens: bench: unknown option --frobnicate \(see lstm-lens bench --help\)$/);
   });
 
   it('sizes the reader would refuse are refused before training: --layers 65, --embedding 100000, --max-vocab over 2^20', () => {
