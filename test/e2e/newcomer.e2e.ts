@@ -2,7 +2,8 @@
 // palette with no panel open, then open Inspect States and find the run's loss curve (drawn from the
 // checkpoint); the trace is named by its lines and the cursor; pick a unit, see it coloured in the
 // editor on the traced line; move the cursor and see the colours move with the new trace (the old
-// line loses them); press Clear and every colour goes. Run by `npm run test:e2e` after
+// line loses them); press Clear and every colour goes; the hover writes a space as ␣; generated
+// text is marked briefly; the log names the settings as name=value. Run by `npm run test:e2e` after
 // `npm run package`.
 
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT, waitUntil, withVSCode, type VSCode } from './harness';
-import { assertNothingFailed } from './lens';
+import { assertNothingFailed, lensLog } from './lens';
 
 const VSIX = path.join(REPO_ROOT, 'lstm-lens.vsix');
 const FILE = 'fable.txt';
@@ -24,6 +25,8 @@ const SETTINGS = {
   'lstmLens.steps': STEPS,
   // A trace shorter than a line: the colours of one trace stay on the cursor's line.
   'lstmLens.traceLength': 30,
+  'lstmLens.length': 40,
+  'lstmLens.temperature': 0,
 };
 
 /**
@@ -148,6 +151,54 @@ test('after a palette run the panel shows the loss curve; a unit\'s colours foll
       await waitUntil('the trace of line 5', async () => (/at 5:/.test((await frame.locator('#sequence').textContent()) ?? '') ? true : undefined), 30_000);
       assert.deepEqual(await colouredLines(vscode), []);
       await vscode.screenshot('newcomer-4-cleared');
+
+      // 7. The hover writes a predicted space as ␣ (it showed an empty box): after "Long", a
+      // character model's guesses include the space that follows every word.
+      const at = await vscode.page.evaluate(() => {
+        for (const line of Array.from(document.querySelectorAll('.monaco-editor .view-line'))) {
+          const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const k = (node.textContent ?? '').indexOf('Long');
+            if (k < 0) continue;
+            const range = document.createRange();
+            range.setStart(node, k);
+            range.setEnd(node, k + 4);
+            const r = range.getBoundingClientRect();
+            return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+          }
+        }
+        return null;
+      });
+      assert.ok(at, 'the word "Long" is on screen');
+      await vscode.page.mouse.move(at.x - 20, at.y + 40);
+      await vscode.page.mouse.move(at.x, at.y, { steps: 5 });
+      const hover = await waitUntil('a hover with the model\'s predictions', async () => {
+        const text = (await vscode.page.locator('.monaco-hover').allTextContents()).join(' ');
+        return /the model expects/.test(text) && /%/.test(text) ? text : undefined;
+      }, 30_000);
+      assert.match(hover, /after g the model expects/); // a character model: the last character of "Long"
+      assert.match(hover, /␣\s*[\d.]+%/, `a space is shown as ␣: ${hover}`);
+      await vscode.screenshot('newcomer-5-hover');
+      await vscode.page.mouse.move(5, 5);
+
+      // 8. Generated text is marked in the editor, then the mark goes (after a couple of seconds).
+      const marks = async (): Promise<number> =>
+        vscode.page.evaluate(() => document.querySelectorAll('.monaco-editor .view-overlays div[class*="ced-"]').length);
+      assert.equal(await marks(), 0, 'no decoration before generating');
+      await vscode.setCursorToEnd();
+      const generating = vscode.now();
+      await vscode.runCommand('LSTM Lens: Generate Text at Cursor');
+      await waitUntil('the generated text to be marked', async () => ((await marks()) > 0 ? true : undefined), 30_000);
+      await vscode.screenshot('newcomer-6-generated-marked');
+      await waitUntil('the mark to fade', async () => ((await marks()) === 0 ? true : undefined), 30_000);
+      assert.ok(vscode.notificationHistory(generating).every((n) => !/generation failed/.test(n.text)));
+
+      // 9. The log: the run's settings as name=value, no JSON blob, no event-loop diagnostic (lstmLens.diagnostics is off).
+      const log = lensLog(vscode);
+      const settingsLine = log.find((l) => /training on fable\.txt on the CPU/.test(l)) ?? '';
+      assert.match(settingsLine, /settings tokens=char mode=many-to-many hiddenSize=16 layers=1 .*steps=60 /);
+      assert.ok(!/\{/.test(settingsLine), settingsLine);
+      assert.ok(!log.some((l) => /event loop/.test(l)), 'no diagnostic unless asked for');
       assertNothingFailed(vscode);
     });
   } finally {
