@@ -531,17 +531,22 @@ async function train(args: string[]): Promise<number> {
   return status;
 }
 
+/** The most tokens the summary's loss is measured on (the end of a longer part): a second or two. */
+export const MAX_EVALUATION_TOKENS = 200_000;
+
 /** The end of a run's summary: the loss on the held-out part (or the last tenth), ln V, epochs. */
 function measureRun(trainer: Trainer, saved: Checkpoint): { lines: string[]; json: Record<string, unknown> } {
-  const { ids, heldOut } = trainer.evaluationIds;
+  const { ids: part, heldOut } = trainer.evaluationIds;
+  const ids = part.length > MAX_EVALUATION_TOKENS ? part.subarray(part.length - MAX_EVALUATION_TOKENS) : part;
   const { model } = modelFromCheckpoint(saved);
   const { loss, predictions } = evaluateLoss(model, ids, trainer.settings.sequence_length);
   const V = model.config.vocab_size;
   const uniform = Math.log(V);
   const trainingTokens = trainer.trainingIds.length;
   const epochs = trainer.tokensRead / trainingTokens;
-  const share = Math.round((ids.length / trainer.ids.length) * 100);
-  const where = `the last ${share}% of the text (${ids.length.toLocaleString('en-US')} tokens, ${heldOut ? 'held out: not trained on' : 'trained on; --holdout 0.1 keeps it out'})`;
+  const share = Math.round((part.length / trainer.ids.length) * 100);
+  const measured = ids.length < part.length ? `its last ${ids.length.toLocaleString('en-US')} of ${part.length.toLocaleString('en-US')} tokens` : `${ids.length.toLocaleString('en-US')} tokens`;
+  const where = `the last ${share}% of the text (${measured}, ${heldOut ? 'held out: not trained on' : 'trained on; --holdout 0.1 keeps it out'})`;
   const lossText = Number.isFinite(loss) ? loss.toFixed(4) : 'n/a';
   const lines = [
     `loss on ${where}: ${lossText}; a uniform guess over the ${V} tokens scores ln ${V} = ${uniform.toFixed(4)}`,
