@@ -550,7 +550,7 @@ function measureRun(trainer: Trainer, saved: Checkpoint): { lines: string[]; jso
   const lossText = Number.isFinite(loss) ? loss.toFixed(4) : 'n/a';
   const lines = [
     `loss on ${where}: ${lossText}; a uniform guess over the ${V} tokens scores ln ${V} = ${uniform.toFixed(4)}`,
-    `${epochs < 10 ? epochs.toFixed(2) : epochs.toFixed(1)} epochs: ${trainer.tokensRead.toLocaleString('en-US')} tokens read of the ${trainingTokens.toLocaleString('en-US')} trained on`,
+    `${epochs < 0.1 ? epochs.toPrecision(2) : epochs < 10 ? epochs.toFixed(2) : epochs.toFixed(1)} epochs: ${trainer.tokensRead.toLocaleString('en-US')} tokens read of the ${trainingTokens.toLocaleString('en-US')} trained on`,
   ];
   return {
     lines,
