@@ -525,7 +525,7 @@ async function train(args: string[]): Promise<number> {
   process.exitCode = status;
   // What a good loss is here: the loss where the model did not train (or the last tenth), against
   // the uniform guess, and how often the batches went through the text.
-  const measured = measureRun(trainer, saved);
+  const measured = measureRun(trainer, saved, resume);
   for (const line of measured.lines) log(line);
   if (values.json) process.stdout.write(`${JSON.stringify({ ...done, ...measured.json, diverged: false })}\n`);
   return status;
@@ -535,7 +535,7 @@ async function train(args: string[]): Promise<number> {
 export const MAX_EVALUATION_TOKENS = 200_000;
 
 /** The end of a run's summary: the loss on the held-out part (or the last tenth), ln V, epochs. */
-function measureRun(trainer: Trainer, saved: Checkpoint): { lines: string[]; json: Record<string, unknown> } {
+function measureRun(trainer: Trainer, saved: Checkpoint, resumed: boolean): { lines: string[]; json: Record<string, unknown> } {
   const { ids: part, heldOut } = trainer.evaluationIds;
   const ids = part.length > MAX_EVALUATION_TOKENS ? part.subarray(part.length - MAX_EVALUATION_TOKENS) : part;
   const { model } = modelFromCheckpoint(saved);
@@ -546,7 +546,7 @@ function measureRun(trainer: Trainer, saved: Checkpoint): { lines: string[]; jso
   const epochs = trainer.tokensRead / trainingTokens;
   const share = Math.round((part.length / trainer.ids.length) * 100);
   const measured = ids.length < part.length ? `its last ${ids.length.toLocaleString('en-US')} of ${part.length.toLocaleString('en-US')} tokens` : `${ids.length.toLocaleString('en-US')} tokens`;
-  const where = `the last ${share}% of the text (${measured}, ${heldOut ? 'held out: not trained on' : 'trained on; --holdout 0.1 keeps it out'})`;
+  const where = `the last ${share}% of the text (${measured}, ${heldOut ? 'held out: not trained on' : `trained on${resumed ? '' : '; --holdout 0.1 keeps it out'}`})`;
   const lossText = Number.isFinite(loss) ? loss.toFixed(4) : 'n/a';
   const lines = [
     `loss on ${where}: ${lossText}; a uniform guess over the ${V} tokens scores ln ${V} = ${uniform.toFixed(4)}`,
