@@ -130,8 +130,8 @@ gradients dL/dh, dL/dc of every layer and direction, one row per step, one colum
   --units LIST           the units of the trace, by index from 0: 0,3,5 or 0-7 or 0-3,9
                          (default: the first ones that fit the width)
   --no-trace             leave the trace out (and skip the backward pass)
-  --json                 one JSON object with every position (CONTRACTS: tokens, logits, loss,
-                         shapes, top, trace); the options above shape the text output only
+  --json                 one JSON object with every position (tokens, ids, logits, loss, shapes,
+                         top, trace); --positions, --units and --no-trace shape only the text
 
 Lines keep to the terminal's width (COLUMNS, or 100 when not a terminal).`,
   grad: `lstm-lens grad CASE.json
