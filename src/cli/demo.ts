@@ -60,7 +60,7 @@ function main(): number {
   }
 
   process.stdout.write('\nIt continues a cue (dimmed on a terminal) in the voice of the play:\n');
-  const generated = run(['generate', out, '--prime', PRIME, '--length', '400', '--temperature', '0.7', '--seed', '1']);
+  const generated = run(['generate', out, '--prime', PRIME, '--with-prime', '--length', '400', '--temperature', '0.7', '--seed', '1']);
   if (generated.status !== 0) return generated.status;
 
   process.stdout.write(

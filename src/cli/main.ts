@@ -52,7 +52,7 @@ train FILE [--tokens char|word] [--hidden H] [--layers L] [--embedding E] [--seq
            [--mode many-to-many|many-to-one] [--bidirectional] [--optimizer adam|sgd]
            [--clip X] [--schedule constant|cosine] [--init pytorch|constant] [--init-value X]
            [--max-vocab N] [--save-every N] [--resume [--restart-stream]] [--force] [--quiet]
-generate CKPT [--prime TEXT] [--length N] [--temperature X] [--top-k K] [--seed S] [--no-prime]
+generate CKPT [--prime TEXT] [--length N] [--temperature X] [--top-k K] [--seed S] [--with-prime|--no-prime]
 inspect CKPT --text TEXT [--top N] [--units 0,3,5|0-7] [--positions A:B] [--no-trace] [--json]
 grad CASE.json
 bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
@@ -108,11 +108,13 @@ Ctrl-C, SIGTERM and SIGHUP save the run and stop it. Training that diverges exit
 keeping the weights from before the step that broke them (the last step's update included).`,
   generate: `lstm-lens generate CKPT [options]
 
-Prints the prime text (dimmed on a terminal, unless NO_COLOR is set), then its continuation,
-token by token.
+Prints the continuation of the prime text, token by token. On a terminal the prime is printed
+first, dimmed (plain where NO_COLOR is set), so the continuation reads in its context; into a
+pipe or a file only the continuation is written, unless --with-prime.
 
   --prime TEXT           the cue the model reads first (default: none)
-  --no-prime             print only the continuation
+  --with-prime           print the prime before the continuation, on a terminal or not
+  --no-prime             print only the continuation, on a terminal too
   --length N             tokens to generate (default 200)
   --temperature X        0 is greedy; higher is more adventurous (default 0.8)
   --top-k K              sample among the K most likely tokens; 0 for all (default 0)
@@ -585,7 +587,7 @@ export function useColor(stream: { isTTY?: boolean }, env: Record<string, string
 function generate(args: string[]): number {
   const { values, positionals } = parse(
     args,
-    { prime: { type: 'string' }, 'no-prime': { type: 'boolean' }, length: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' } },
+    { prime: { type: 'string' }, 'with-prime': { type: 'boolean' }, 'no-prime': { type: 'boolean' }, length: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' } },
     'generate',
   );
   const path = onePositional(positionals, 'CKPT', 'generate');
@@ -602,7 +604,10 @@ function generate(args: string[]): number {
     say(`note: ${primed.unknown} token${primed.unknown > 1 ? 's' : ''} of the prime ${tokenizer.unknownId >= 0 ? 'read as <unk>' : `${primed.unknown > 1 ? 'are' : 'is'} not in the vocabulary and ${primed.unknown > 1 ? 'were' : 'was'} skipped`}`);
   }
   // The prime first, so the continuation reads in its context: dimmed on a terminal.
-  if (values['no-prime'] !== true && prime.length > 0) process.stdout.write(useColor(process.stdout, process.env) ? `${DIM}${prime}${UNDIM}` : prime);
+  // Into a pipe or a file, only the continuation (what scripts read); --with-prime or --no-prime decide.
+  if (values['with-prime'] === true && values['no-prime'] === true) throw new UsageError('generate: --with-prime and --no-prime contradict each other');
+  const showPrime = values['no-prime'] !== true && (values['with-prime'] === true || process.stdout.isTTY === true);
+  if (showPrime && prime.length > 0) process.stdout.write(useColor(process.stdout, process.env) ? `${DIM}${prime}${UNDIM}` : prime);
   let pending = '';
   for (let k = 0; k < length; k++) {
     pending += generator.next().text;

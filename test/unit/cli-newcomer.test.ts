@@ -45,17 +45,23 @@ function tensors(path: string): Map<string, Float32Array> {
   return out;
 }
 
-describe('generate prints the prime before the continuation', () => {
+describe('generate prints the prime before the continuation on a terminal', () => {
   const model = (): string => join(dir, 'gen.ckpt');
   before(() => {
     ok(cli('train', 'story.txt', ...TINY, '--steps', '5', '--out', model()));
   });
 
-  it('plain when stdout is not a terminal: the prime, then exactly what --no-prime prints', () => {
-    const both = ok(cli('generate', model(), '--prime', 'the mice', '--length', '12', '--seed', '3')).stdout;
+  it('into a pipe only the continuation (as the contract has it); --with-prime puts the prime first, plain', () => {
+    const piped = ok(cli('generate', model(), '--prime', 'the mice', '--length', '12', '--seed', '3')).stdout;
     const alone = ok(cli('generate', model(), '--prime', 'the mice', '--length', '12', '--seed', '3', '--no-prime')).stdout;
+    const both = ok(cli('generate', model(), '--prime', 'the mice', '--length', '12', '--seed', '3', '--with-prime')).stdout;
+    assert.equal(piped, alone);
+    assert.doesNotMatch(piped, /^the mice/);
     assert.equal(both, `the mice${alone}`);
     assert.doesNotMatch(both, /\x1b/);
+    const r = cli('generate', model(), '--prime', 'the mice', '--with-prime', '--no-prime');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /contradict/);
   });
 
   it('dimmed on a terminal (a pseudo-terminal through script(1)), plain with NO_COLOR', (t) => {

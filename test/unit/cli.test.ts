@@ -270,11 +270,11 @@ test('generate: the same seed gives the same text; another seed another text; te
   assert.ok(a.trim().length > 0, 'some text');
   assert.equal(gen('--seed', '1', '--temperature', '1'), a);
   assert.notEqual(gen('--seed', '2', '--temperature', '1'), a);
-  const greedy = gen('--seed', '1', '--temperature', '0', '--prime', 'the mice');
-  assert.equal(gen('--seed', '99', '--temperature', '0', '--prime', 'the mice'), greedy);
-  // The prime comes first (plain: stdout is not a terminal here), then the continuation.
-  assert.equal(ok(cli('generate', ckpt, '--length', '0', '--prime', 'the mice')).stdout, 'the mice\n');
-  assert.equal(ok(cli('generate', ckpt, '--length', '0', '--prime', 'the mice', '--no-prime')).stdout, '\n');
+  const greedy = gen('--seed', '1', '--temperature', '0', '--prime', 'the mice', '--with-prime');
+  assert.equal(gen('--seed', '99', '--temperature', '0', '--prime', 'the mice', '--with-prime'), greedy);
+  // Into a pipe only the continuation; --with-prime puts the prime first.
+  assert.equal(ok(cli('generate', ckpt, '--length', '0', '--prime', 'the mice')).stdout, '\n');
+  assert.equal(ok(cli('generate', ckpt, '--length', '0', '--prime', 'the mice', '--with-prime')).stdout, 'the mice\n');
   assert.ok(greedy.startsWith('the mice') && greedy.length > 'the mice\n'.length, greedy);
 });
 
