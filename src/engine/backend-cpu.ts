@@ -1,9 +1,13 @@
 // The CPU backend: the reference. Its tensor is the typed array itself (in the model's WebAssembly
 // arena for float32, so the SIMD matmul reads it in place; an ordinary Float64Array for the
 // finite-difference checks), and each primitive is the loop of kernels.ts.
+//
+// What only the CPU needs stays here: for one-hot input from ONE_HOT_TRANSPOSE_MIN_ROWS rows on,
+// W_ih transposed (V, G), so that the column a token picks is a contiguous row (one per backend,
+// made the first time it is needed, in the arena).
 
 import { arrayConstructor, type DType, type FloatArray } from './config';
-import type { Backend } from './backend';
+import type { Backend, CellBackward, CellForward, Product, View } from './backend';
 import {
   addColumnSums,
   fillRowsWithBiases,
@@ -15,10 +19,15 @@ import {
 } from './kernels';
 import { createArena, type Arena } from './wasm/simd';
 
+/** From this many rows (B*T) on, one-hot input goes through W_ih transposed (contiguous rows). */
+export const ONE_HOT_TRANSPOSE_MIN_ROWS = 64;
+
 export class CpuBackend implements Backend<FloatArray, Int32Array> {
   readonly name = 'cpu';
   /** Where a float32 backend's tensors live for the SIMD kernels; null: ordinary arrays. */
   readonly arena: Arena | null;
+  /** W_ih transposed (V, G) for one-hot input, or its gradient: see oneHotProject. */
+  private oneHotScratch: FloatArray | null = null;
 
   constructor(readonly dtype: DType = 'float32') {
     this.arena = dtype === 'float32' ? createArena() : null;
@@ -74,14 +83,13 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
     ids.set(data);
   }
 
-  matmul(
-    c: FloatArray, cOff: number, ldc: number,
-    a: FloatArray, aOff: number, lda: number, transA: boolean,
-    b: FloatArray, bOff: number, ldb: number, transB: boolean,
-    M: number, N: number, K: number,
-    accumulate: boolean,
-  ): void {
-    matmul(c, cOff, ldc, a, aOff, lda, transA, b, bOff, ldb, transB, M, N, K, accumulate);
+  matmul(c: View<FloatArray>, a: View<FloatArray>, b: View<FloatArray>, p: Product): void {
+    matmul(
+      c.tensor, c.offset, c.stride,
+      a.tensor, a.offset, a.stride, p.transA === true,
+      b.tensor, b.offset, b.stride, p.transB === true,
+      p.M, p.N, p.K, p.accumulate,
+    );
   }
 
   fillRowsWithBiases(out: FloatArray, bias1: FloatArray, bias2: FloatArray | null, R: number, N: number): void {
@@ -92,11 +100,13 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
     addColumnSums(dbias, dout, R, N);
   }
 
-  copyRows(dst: FloatArray, dOff: number, dStride: number, src: FloatArray, sOff: number, sStride: number, R: number, N: number): void {
+  copyRows(dst: View<FloatArray>, src: View<FloatArray>, R: number, N: number): void {
+    const d0 = dst.tensor;
+    const s0 = src.tensor;
     for (let r = 0; r < R; r++) {
-      const d = dOff + r * dStride;
-      const s = sOff + r * sStride;
-      for (let k = 0; k < N; k++) dst[d + k] = src[s + k];
+      const d = dst.offset + r * dst.stride;
+      const s = src.offset + r * src.stride;
+      for (let k = 0; k < N; k++) d0[d + k] = s0[s + k];
     }
   }
 
@@ -115,7 +125,19 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
     }
   }
 
-  oneHotProject(gates: FloatArray, wih: FloatArray, bih: FloatArray, bhh: FloatArray, ids: Int32Array, R: number, G: number, V: number, scratch: FloatArray | null): void {
+  /** W_ih transposed (V, G) where R rows are many enough to pay for it; null below. */
+  private transposeScratch(R: number, G: number, V: number): FloatArray | null {
+    if (R < ONE_HOT_TRANSPOSE_MIN_ROWS) return null;
+    if (this.oneHotScratch && this.oneHotScratch.length !== V * G) {
+      this.release(this.oneHotScratch);
+      this.oneHotScratch = null;
+    }
+    this.oneHotScratch ??= this.alloc(V, G);
+    return this.oneHotScratch;
+  }
+
+  oneHotProject(gates: FloatArray, wih: FloatArray, bih: FloatArray, bhh: FloatArray, ids: Int32Array, R: number, G: number, V: number): void {
+    const scratch = this.transposeScratch(R, G, V);
     if (scratch) {
       // The product picks column `token` of W_ih: a row of its transpose.
       const wT = scratch;
@@ -134,7 +156,8 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
     }
   }
 
-  oneHotGradient(dwih: FloatArray, dGates: FloatArray, ids: Int32Array, R: number, G: number, V: number, scratch: FloatArray | null): void {
+  oneHotGradient(dwih: FloatArray, dGates: FloatArray, ids: Int32Array, R: number, G: number, V: number): void {
+    const scratch = this.transposeScratch(R, G, V);
     if (scratch) {
       // Summed in rows of the transpose first.
       const dT = scratch;
@@ -154,23 +177,12 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
     }
   }
 
-  lstmCellForward(
-    gates: FloatArray, gOff: number, gStride: number,
-    c: FloatArray, h: FloatArray, tanhC: FloatArray, hPrevOut: FloatArray, cPrevOut: FloatArray, sOff: number, sStride: number,
-    hPrevIn: FloatArray | null, cPrevIn: FloatArray | null, pOff: number, pStride: number,
-    B: number, H: number,
-  ): void {
-    lstmCellForward(gates, gOff, gStride, c, h, tanhC, hPrevOut, cPrevOut, sOff, sStride, hPrevIn, cPrevIn, pOff, pStride, B, H);
+  lstmCellForward(step: CellForward<FloatArray>): void {
+    lstmCellForward(step);
   }
 
-  lstmCellBackward(
-    dGates: FloatArray, gates: FloatArray, gOff: number, gStride: number,
-    dcNext: FloatArray, dhNext: FloatArray,
-    dhTrace: FloatArray | null, dcTrace: FloatArray | null, tanhC: FloatArray, cPrev: FloatArray, sOff: number, sStride: number,
-    dOut: FloatArray, dOff: number, dStride: number,
-    B: number, H: number,
-  ): void {
-    lstmCellBackward(dGates, gates, gOff, gStride, dcNext, dhNext, dhTrace, dcTrace, tanhC, cPrev, sOff, sStride, dOut, dOff, dStride, B, H);
+  lstmCellBackward(step: CellBackward<FloatArray>): void {
+    lstmCellBackward(step);
   }
 
   softmaxCrossEntropyForward(probs: FloatArray, logits: FloatArray, targets: Int32Array | null, R: number, V: number): number {

@@ -3,92 +3,157 @@
 // The CPU backend (backend-cpu.ts, over kernels.ts) is the reference; the WebGL2 backend lives in
 // webview/gpu/ and is checked against it in headless Chromium.
 //
-// A tensor is a handle the backend owns (T): the CPU's is the typed array itself, in the model's
-// WebAssembly arena; the GPU's names a float texture. Every tensor is made with a shape (rows,
-// cols), and every primitive addresses it as llm.c's kernels do: (tensor, offset, leading
-// dimension) in floats, so that one time step of a (B, T, X) buffer is (t*X, T*X). A backend may
-// require that a view start and stride on whole rows of the tensor's shape (the GPU does); the
-// model only makes such views.
-// Token ids travel as I, the backend's integer tensor (the CPU's is an Int32Array).
+// A tensor is a handle the backend owns (the type parameter Tensor): the CPU's is the typed array
+// itself, in the model's WebAssembly arena; the GPU's names a float texture. Every tensor is made
+// with a shape (rows, cols). A primitive that works on part of a tensor takes a View: the tensor,
+// the offset of its first row and the stride between rows, in floats (llm.c's (array, offset,
+// leading dimension)), so that one time step t of a (B, T, X) buffer is view(buffer, t*X, T*X).
+// A backend may require that a view start and stride on whole rows of the tensor's shape (the GPU
+// does); the model only makes such views. Where several tensors of one layout are addressed at
+// the same rows (the states of one cell step), the rows are given once (Rows) beside the tensors.
+// Token ids travel as Ids, the backend's integer tensor (the CPU's is an Int32Array).
 //
 // Reading back is explicit: read(tensor) returns the values (the CPU's own array, a copy from the
 // GPU); nothing else leaves the backend except the loss that softmaxCrossEntropyForward returns.
+//
+// What only one backend needs stays inside it: the CPU's transposed W_ih for one-hot input, the
+// GPU's scratch textures for in-place updates.
 
 import type { DType, FloatArray } from './config';
 
-export interface Backend<T, I> {
+/** Where rows sit in a tensor: row r starts at offset + r * stride (in floats). */
+export interface Rows {
+  readonly offset: number;
+  readonly stride: number;
+}
+
+/** Rows of one tensor. */
+export interface View<Tensor> extends Rows {
+  readonly tensor: Tensor;
+}
+
+/** The view of `tensor` whose row r starts at offset + r * stride. */
+export function view<Tensor>(tensor: Tensor, offset: number, stride: number): View<Tensor> {
+  return { tensor, offset, stride };
+}
+
+/** The rows at offset + r * stride, for tensors that share them. */
+export function rows(offset: number, stride: number): Rows {
+  return { offset, stride };
+}
+
+/**
+ * The form of a product C (M, N) (+)= op(A) · op(B): op(A) is (M, K), A itself or, with transA,
+ * the transpose of A stored as (K, M); op(B) is (K, N), B itself or, with transB, the transpose
+ * of B stored as (N, K). transA and transB are never both set.
+ */
+export interface Product {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly transA?: boolean;
+  readonly transB?: boolean;
+  /** C += op(A) · op(B) rather than C = op(A) · op(B). */
+  readonly accumulate: boolean;
+}
+
+/**
+ * One time step of the cell forward, for B rows of H units (see kernels.ts lstmCellForward).
+ * `gates` (B, 4H) holds the pre-activations [i | f | g | o] on entry and the activations on exit.
+ * c, h, tanhC, hPrev and cPrev receive this step's rows at `state`; the previous state is read
+ * from hPrevIn and cPrevIn at `prev` (null: zeros) and copied to hPrev and cPrev, which backward needs.
+ */
+export interface CellForward<Tensor> {
+  readonly B: number;
+  readonly H: number;
+  readonly gates: View<Tensor>;
+  readonly state: Rows;
+  readonly c: Tensor;
+  readonly h: Tensor;
+  readonly tanhC: Tensor;
+  readonly hPrev: Tensor;
+  readonly cPrev: Tensor;
+  readonly prev: Rows;
+  readonly hPrevIn: Tensor | null;
+  readonly cPrevIn: Tensor | null;
+}
+
+/**
+ * Back through one time step of the cell, for B rows of H units (see kernels.ts
+ * lstmCellBackward). gates and dGates share the rows `gate`; tanhC, cPrev and the trace's dhTrace
+ * and dcTrace (null: not recorded) share the rows `state`. dOut is dL/dh_t from above (the head or
+ * the next layer); dhNext and dcNext (B, H) carry what comes from step t+1, and dcNext leaves with
+ * what goes on to step t-1.
+ */
+export interface CellBackward<Tensor> {
+  readonly B: number;
+  readonly H: number;
+  readonly gate: Rows;
+  readonly gates: Tensor;
+  readonly dGates: Tensor;
+  readonly state: Rows;
+  readonly tanhC: Tensor;
+  readonly cPrev: Tensor;
+  readonly dhTrace: Tensor | null;
+  readonly dcTrace: Tensor | null;
+  readonly dOut: View<Tensor>;
+  readonly dhNext: Tensor;
+  readonly dcNext: Tensor;
+}
+
+export interface Backend<Tensor, Ids> {
   /** 'cpu' or 'webgl': what the user is told. */
   readonly name: string;
   readonly dtype: DType;
 
   /** A zeroed tensor of rows × cols values. */
-  alloc(rows: number, cols: number): T;
+  alloc(rows: number, cols: number): Tensor;
   /** Tensors of the given shapes that also form one whole (parameters, gradients, moments): fill, read, write, sumOfSquares and scale work on the whole. */
-  allocGroup(shapes: ReadonlyArray<readonly [number, number]>): { whole: T; parts: T[] };
-  release(tensor: T): void;
+  allocGroup(shapes: ReadonlyArray<readonly [number, number]>): { whole: Tensor; parts: Tensor[] };
+  release(tensor: Tensor): void;
   /** How many values the tensor holds. */
-  size(tensor: T): number;
+  size(tensor: Tensor): number;
   /** The tensor's values: on the CPU the tensor itself (writes go to it), elsewhere a copy. */
-  read(tensor: T): FloatArray;
+  read(tensor: Tensor): FloatArray;
   /** Writes values into the tensor from `offset` (in floats) on. */
-  write(tensor: T, data: ArrayLike<number>, offset?: number): void;
-  fill(tensor: T, value: number): void;
+  write(tensor: Tensor, data: ArrayLike<number>, offset?: number): void;
+  fill(tensor: Tensor, value: number): void;
   /** dst = src, two tensors of the same shape (or groups of the same shapes). */
-  copy(dst: T, src: T): void;
+  copy(dst: Tensor, src: Tensor): void;
 
-  allocIds(n: number): I;
-  writeIds(ids: I, data: Int32Array): void;
+  allocIds(n: number): Ids;
+  writeIds(ids: Ids, data: Int32Array): void;
 
-  /** C (M, N) (+)= op(A) · op(B); as kernels.ts matmul (transA and transB not both). */
-  matmul(
-    c: T, cOff: number, ldc: number,
-    a: T, aOff: number, lda: number, transA: boolean,
-    b: T, bOff: number, ldb: number, transB: boolean,
-    M: number, N: number, K: number,
-    accumulate: boolean,
-  ): void;
+  /** C (M, N) (+)= op(A) · op(B); see Product. */
+  matmul(c: View<Tensor>, a: View<Tensor>, b: View<Tensor>, product: Product): void;
   /** out[r, :] = bias1 + bias2 for R contiguous rows of width N. */
-  fillRowsWithBiases(out: T, bias1: T, bias2: T | null, R: number, N: number): void;
+  fillRowsWithBiases(out: Tensor, bias1: Tensor, bias2: Tensor | null, R: number, N: number): void;
   /** dbias[j] += sum over R contiguous rows of dout[r, j]. */
-  addColumnSums(dbias: T, dout: T, R: number, N: number): void;
-  /** dst[dOff + r*dStride + k] = src[sOff + r*sStride + k] for R rows of N. */
-  copyRows(dst: T, dOff: number, dStride: number, src: T, sOff: number, sStride: number, R: number, N: number): void;
+  addColumnSums(dbias: Tensor, dout: Tensor, R: number, N: number): void;
+  /** Row r of dst, N values, = row r of src, for R rows. */
+  copyRows(dst: View<Tensor>, src: View<Tensor>, R: number, N: number): void;
   /** dst[r, :] = table[ids[r], :] for R rows of width N (an embedding lookup). */
-  gatherRows(dst: T, table: T, ids: I, R: number, N: number): void;
+  gatherRows(dst: Tensor, table: Tensor, ids: Ids, R: number, N: number): void;
   /** dst[ids[r], :] += src[r, :] (the embedding's gradient). */
-  scatterAddRows(dst: T, src: T, ids: I, R: number, N: number): void;
-  /**
-   * One-hot input through W_ih (G, V): gates[r, :] = W_ih[:, ids[r]] + bih + bhh. `scratch`
-   * (V, G), where given, may hold W_ih transposed so that each column is a contiguous row.
-   */
-  oneHotProject(gates: T, wih: T, bih: T, bhh: T, ids: I, R: number, G: number, V: number, scratch: T | null): void;
-  /** dwih[:, ids[r]] += dGates[r, :] for R rows (scratch as in oneHotProject). */
-  oneHotGradient(dwih: T, dGates: T, ids: I, R: number, G: number, V: number, scratch: T | null): void;
-  /** One time step of the cell, fused; see kernels.ts lstmCellForward for every argument. */
-  lstmCellForward(
-    gates: T, gOff: number, gStride: number,
-    c: T, h: T, tanhC: T, hPrevOut: T, cPrevOut: T, sOff: number, sStride: number,
-    hPrevIn: T | null, cPrevIn: T | null, pOff: number, pStride: number,
-    B: number, H: number,
-  ): void;
-  /** Back through one time step of the cell; see kernels.ts lstmCellBackward. */
-  lstmCellBackward(
-    dGates: T, gates: T, gOff: number, gStride: number,
-    dcNext: T, dhNext: T,
-    dhTrace: T | null, dcTrace: T | null, tanhC: T, cPrev: T, sOff: number, sStride: number,
-    dOut: T, dOff: number, dStride: number,
-    B: number, H: number,
-  ): void;
+  scatterAddRows(dst: Tensor, src: Tensor, ids: Ids, R: number, N: number): void;
+  /** One-hot input through W_ih (G, V): gates[r, :] = W_ih[:, ids[r]] + bih + bhh for R contiguous rows. */
+  oneHotProject(gates: Tensor, wih: Tensor, bih: Tensor, bhh: Tensor, ids: Ids, R: number, G: number, V: number): void;
+  /** dwih[:, ids[r]] += dGates[r, :] for R contiguous rows. */
+  oneHotGradient(dwih: Tensor, dGates: Tensor, ids: Ids, R: number, G: number, V: number): void;
+  /** One time step of the cell, fused; see CellForward. */
+  lstmCellForward(step: CellForward<Tensor>): void;
+  /** Back through one time step of the cell; see CellBackward. */
+  lstmCellBackward(step: CellBackward<Tensor>): void;
   /** Softmax into probs; returns the mean cross-entropy over counted targets (NaN without targets). The one number read back per step. */
-  softmaxCrossEntropyForward(probs: T, logits: T, targets: I | null, R: number, V: number): number;
-  softmaxCrossEntropyBackward(dlogits: T, probs: T, targets: I, R: number, V: number): void;
+  softmaxCrossEntropyForward(probs: Tensor, logits: Tensor, targets: Ids | null, R: number, V: number): number;
+  softmaxCrossEntropyBackward(dlogits: Tensor, probs: Tensor, targets: Ids, R: number, V: number): void;
 
   /** Sum of the squares of every value (the global gradient norm, squared). */
-  sumOfSquares(tensor: T): number;
+  sumOfSquares(tensor: Tensor): number;
   /** tensor *= factor. */
-  scale(tensor: T, factor: number): void;
+  scale(tensor: Tensor, factor: number): void;
   /** One Adam update (torch.optim.Adam), `step` counting from 1; the moments are laid out as params. */
-  adamUpdate(params: T, grads: T, m: T, v: T, lr: number, beta1: number, beta2: number, eps: number, step: number): void;
+  adamUpdate(params: Tensor, grads: Tensor, m: Tensor, v: Tensor, lr: number, beta1: number, beta2: number, eps: number, step: number): void;
   /** params -= lr * grads. */
-  sgdUpdate(params: T, grads: T, lr: number): void;
+  sgdUpdate(params: Tensor, grads: Tensor, lr: number): void;
 }

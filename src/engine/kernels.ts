@@ -3,13 +3,16 @@
 // Conventions (as in llm.c): outputs first, then inputs, then sizes. Matrices are row-major and
 // addressed as (array, offset, leading dimension), so a kernel can work on every row of a
 // (B, T, X) buffer at one time step t (offset t*X, leading dimension T*X) without copying, and
-// nothing is allocated per call.
+// nothing is allocated per call. matmul keeps that flat form (the SIMD kernels and the helper
+// threads take the same arguments); the CPU backend (backend-cpu.ts) unpacks the Backend's views
+// into it. The cell takes the Backend's step records (backend.ts CellForward, CellBackward) as they are.
 // Sums are accumulated in JavaScript numbers (float64) wherever the loop order allows it.
 //
 // matmul on float32 arrays takes the fast path where the platform has WebAssembly SIMD
 // (wasm/simd.ts: the same sums in float32, blocked and vectorized); the loops below are the
 // reference it is tested against, and what float64 (the finite-difference checks) always runs.
 
+import type { CellBackward, CellForward } from './backend';
 import type { FloatArray } from './config';
 import { fastKernelsAvailable, simdMatmul } from './wasm/simd';
 
@@ -201,17 +204,19 @@ export function softmaxCrossEntropyBackward(dlogits: FloatArray, probs: FloatArr
 
 /**
  * One time step of the LSTM cell for B rows, fused: gate non-linearities, cell and hidden update.
- * `gates` (row b at gOff + b*gStride) holds the pre-activations [i | f | g | o] (each H wide) on
- * entry and the activations on exit. c, h, tanhC, hPrevOut and cPrevOut share one layout (row b at
- * sOff + b*sStride). The previous state is read from hPrevIn/cPrevIn (row b at pOff + b*pStride;
- * null: zeros) and copied to hPrevOut/cPrevOut, which backward needs.
+ * `gates` (row b at gates.offset + b*gates.stride) holds the pre-activations [i | f | g | o]
+ * (each H wide) on entry and the activations on exit. c, h, tanhC, hPrev and cPrev share one
+ * layout (row b at state.offset + b*state.stride). The previous state is read from hPrevIn/cPrevIn
+ * (row b at prev.offset + b*prev.stride; null: zeros) and copied to hPrev/cPrev, which backward needs.
  */
-export function lstmCellForward(
-  gates: FloatArray, gOff: number, gStride: number,
-  c: FloatArray, h: FloatArray, tanhC: FloatArray, hPrevOut: FloatArray, cPrevOut: FloatArray, sOff: number, sStride: number,
-  hPrevIn: FloatArray | null, cPrevIn: FloatArray | null, pOff: number, pStride: number,
-  B: number, H: number,
-): void {
+export function lstmCellForward(step: CellForward<FloatArray>): void {
+  const { B, H, c, h, tanhC, hPrevIn, cPrevIn } = step;
+  const gates = step.gates.tensor;
+  const { offset: gOff, stride: gStride } = step.gates;
+  const { offset: sOff, stride: sStride } = step.state;
+  const { offset: pOff, stride: pStride } = step.prev;
+  const hPrevOut = step.hPrev;
+  const cPrevOut = step.cPrev;
   for (let b = 0; b < B; b++) {
     const go = gOff + b * gStride;
     const so = sOff + b * sStride;
@@ -240,20 +245,19 @@ export function lstmCellForward(
 
 /**
  * Back through one time step of the cell for B rows.
- * dh_t = dOut (from the layer above or the head; row b at dOff + b*dStride) + dhNext (from step
- * t+1 through W_hh; (B, H)); dc_t = dcNext (from c_{t+1} through f_{t+1}) + dh_t · o · (1 - tanh²(c_t)).
- * Writes the gate pre-activation gradients into dGates (laid out as gates) and replaces dcNext
- * with dc_t · f_t, the part of dc that flows to the previous step. The caller turns dGates into
- * dhNext (· W_hh). When dhTrace/dcTrace are given (laid out as tanhC), the total dh_t and dc_t are
- * recorded there.
+ * dh_t = dOut (from the layer above or the head; row b at dOut.offset + b*dOut.stride) + dhNext
+ * (from step t+1 through W_hh; (B, H)); dc_t = dcNext (from c_{t+1} through f_{t+1}) + dh_t · o ·
+ * (1 - tanh²(c_t)). Writes the gate pre-activation gradients into dGates (at the rows of gates)
+ * and replaces dcNext with dc_t · f_t, the part of dc that flows to the previous step. The caller
+ * turns dGates into dhNext (· W_hh). When dhTrace/dcTrace are given (at the rows of tanhC and
+ * cPrev), the total dh_t and dc_t are recorded there.
  */
-export function lstmCellBackward(
-  dGates: FloatArray, gates: FloatArray, gOff: number, gStride: number,
-  dcNext: FloatArray, dhNext: FloatArray,
-  dhTrace: FloatArray | null, dcTrace: FloatArray | null, tanhC: FloatArray, cPrev: FloatArray, sOff: number, sStride: number,
-  dOut: FloatArray, dOff: number, dStride: number,
-  B: number, H: number,
-): void {
+export function lstmCellBackward(step: CellBackward<FloatArray>): void {
+  const { B, H, gates, dGates, tanhC, cPrev, dhTrace, dcTrace, dhNext, dcNext } = step;
+  const { offset: gOff, stride: gStride } = step.gate;
+  const { offset: sOff, stride: sStride } = step.state;
+  const dOut = step.dOut.tensor;
+  const { offset: dOff, stride: dStride } = step.dOut;
   for (let b = 0; b < B; b++) {
     const go = gOff + b * gStride;
     const so = sOff + b * sStride;

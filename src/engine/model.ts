@@ -12,7 +12,8 @@
 //
 // Memory: parameters, their gradients (and the optimizer's moments, see optimizer.ts) live each in
 // one group (on the CPU one contiguous buffer; every parameter is a view into it). Activations
-// live in a Workspace made once per (B, T) and reused; nothing is allocated inside the time loop.
+// live in a Workspace made once per (B, T) and reused; no buffer is allocated inside the time loop
+// (only the small View records that say which rows a primitive works on).
 
 import {
   arrayConstructor,
@@ -23,14 +24,11 @@ import {
   type FloatArray,
   type ModelConfig,
 } from './config';
-import type { Backend } from './backend';
+import { rows, view, type Backend } from './backend';
 import { CpuBackend } from './backend-cpu';
 import { IGNORE_TARGET } from './kernels';
 import type { Random } from './random';
 import type { Arena } from './wasm/simd';
-
-/** From this many rows (B*T) on, one-hot input goes through W_ih transposed (contiguous rows). */
-const ONE_HOT_TRANSPOSE_MIN_ROWS = 64;
 
 export type Direction = 'forward' | 'backward';
 export const DIRECTION_NAMES: readonly Direction[] = ['forward', 'backward'];
@@ -77,58 +75,56 @@ export function parameterCount(config: ModelConfig): number {
 }
 
 /** Weights and their gradients for one layer and direction: views into the parameter groups. */
-interface RecurrentParameters<T> {
-  wih: T; // (G, I)
-  whh: T; // (G, H)
-  bih: T; // (G)
-  bhh: T; // (G)
-  dwih: T;
-  dwhh: T;
-  dbih: T;
-  dbhh: T;
+interface RecurrentParameters<Tensor> {
+  wih: Tensor; // (G, I)
+  whh: Tensor; // (G, H)
+  bih: Tensor; // (G)
+  bhh: Tensor; // (G)
+  dwih: Tensor;
+  dwhh: Tensor;
+  dbih: Tensor;
+  dbhh: Tensor;
 }
 
 /** What forward records for one layer and direction; index t is the input position. */
-interface RecurrentBuffers<T> {
-  gates: T; // (B, T, G) pre-activations, then activations i, f, g, o
-  c: T; // (B, T, H)
-  h: T; // (B, T, H)
-  tanhC: T; // (B, T, H)
-  hPrev: T; // (B, T, H) the state each step started from
-  cPrev: T; // (B, T, H)
-  dGates: T; // (B, T, G)
-  dh: T; // (B, T, H) total dL/dh_t, filled when the trace is recorded
-  dc: T; // (B, T, H) total dL/dc_t, filled when the trace is recorded
+interface RecurrentBuffers<Tensor> {
+  gates: Tensor; // (B, T, G) pre-activations, then activations i, f, g, o
+  c: Tensor; // (B, T, H)
+  h: Tensor; // (B, T, H)
+  tanhC: Tensor; // (B, T, H)
+  hPrev: Tensor; // (B, T, H) the state each step started from
+  cPrev: Tensor; // (B, T, H)
+  dGates: Tensor; // (B, T, G)
+  dh: Tensor; // (B, T, H) total dL/dh_t, filled when the trace is recorded
+  dc: Tensor; // (B, T, H) total dL/dc_t, filled when the trace is recorded
 }
 
 /** Activations and their gradients for one (B, T): made once, reused every step. */
-class Workspace<T, I> {
+class Workspace<Tensor, Ids> {
   readonly tokens: Int32Array; // (B, T) on the host
-  readonly tokenIds: I; // (B, T) on the backend
+  readonly tokenIds: Ids; // (B, T) on the backend
   readonly targets: Int32Array; // (B, T) or (B)
-  readonly targetIds: I;
-  readonly embedded: T | null; // (B, T, E)
-  readonly dEmbedded: T | null; // (B, T, E)
-  readonly recurrent: RecurrentBuffers<T>[][]; // [layer][direction]
-  readonly outputs: T[]; // [layer] (B, T, D*H)
-  readonly dOutputs: T[]; // [layer] (B, T, D*H)
-  readonly dhNext: T; // (B, H)
-  readonly dcNext: T; // (B, H)
-  readonly features: T; // (B, D*H): many-to-one head input
-  readonly dFeatures: T; // (B, D*H)
-  readonly logits: T; // (R, V), R = B*T or B
-  readonly probs: T; // (R, V)
-  readonly dLogits: T; // (R, V)
-  /** One-hot input: W_ih transposed (V, G), so a token's column is a contiguous row; or its gradient. */
-  readonly oneHotT: T | null;
+  readonly targetIds: Ids;
+  readonly embedded: Tensor | null; // (B, T, E)
+  readonly dEmbedded: Tensor | null; // (B, T, E)
+  readonly recurrent: RecurrentBuffers<Tensor>[][]; // [layer][direction]
+  readonly outputs: Tensor[]; // [layer] (B, T, D*H)
+  readonly dOutputs: Tensor[]; // [layer] (B, T, D*H)
+  readonly dhNext: Tensor; // (B, H)
+  readonly dcNext: Tensor; // (B, H)
+  readonly features: Tensor; // (B, D*H): many-to-one head input
+  readonly dFeatures: Tensor; // (B, D*H)
+  readonly logits: Tensor; // (R, V), R = B*T or B
+  readonly probs: Tensor; // (R, V)
+  readonly dLogits: Tensor; // (R, V)
   hasTargets = false;
   recordTrace = false;
   backwardDone = false;
   /** Every float buffer above, to give back to the backend when the workspace is evicted. */
-  readonly buffers: T[] = [];
+  readonly buffers: Tensor[] = [];
 
-  constructor(config: ModelConfig, backend: Backend<T, I>, readonly B: number, readonly T: number) {
-    const F = (rows: number, cols: number): T => {
+  constructor(config: ModelConfig, backend: Backend<Tensor, Ids>, readonly B: number, readonly T: number) {
+    const F = (rows: number, cols: number): Tensor => {
       const buffer = backend.alloc(rows, cols);
       this.buffers.push(buffer);
       return buffer;
@@ -148,7 +144,7 @@ class Workspace<T, I> {
     this.outputs = [];
     this.dOutputs = [];
     for (let l = 0; l < L; l++) {
-      const row: RecurrentBuffers<T>[] = [];
+      const row: RecurrentBuffers<Tensor>[] = [];
       for (let d = 0; d < D; d++) {
         row.push({
           gates: F(BT, G),
@@ -173,28 +169,27 @@ class Workspace<T, I> {
     this.logits = F(R, V);
     this.probs = F(R, V);
     this.dLogits = F(R, V);
-    this.oneHotT = E === null && BT >= ONE_HOT_TRANSPOSE_MIN_ROWS ? F(V, G) : null;
   }
 }
 
-export interface ForwardOptions<T = FloatArray> {
+export interface ForwardOptions<Tensor = FloatArray> {
   /** Initial hidden state (L*D, B, H) as in PyTorch; zeros when absent. */
-  h0?: T | null;
+  h0?: Tensor | null;
   /** Initial cell state (L*D, B, H); zeros when absent. */
-  c0?: T | null;
+  c0?: Tensor | null;
   /** Keep dL/dh_t and dL/dc_t in backward for the trace (gates and states are kept regardless). */
   recordTrace?: boolean;
 }
 
-export interface BackwardOptions<T = FloatArray> {
+export interface BackwardOptions<Tensor = FloatArray> {
   /** Multiplies the loss's gradient. */
   lossScale?: number;
   /** Gradients arriving at the final states h_n and c_n, (L*D, B, H). */
-  dhN?: T | null;
-  dcN?: T | null;
+  dhN?: Tensor | null;
+  dcN?: Tensor | null;
   /** Receive the gradients leaving through the initial states h0 and c0, (L*D, B, H). */
-  dh0?: T | null;
-  dc0?: T | null;
+  dh0?: Tensor | null;
+  dc0?: Tensor | null;
 }
 
 /** One layer and direction of the trace: every tensor (B, T, H), index t the input position. */
@@ -223,33 +218,33 @@ export function tensorShape(spec: ParameterSpec): [number, number] {
 }
 
 /**
- * The model on a backend: T is the backend's tensor, I its integer tensor. Without a backend it
+ * The model on a backend: Tensor is the backend's tensor, Ids its integer tensor. Without a backend it
  * runs on the CPU, where T is a typed array and every accessor below returns the model's own
  * memory. On another backend the accessors that return a FloatArray read back a copy.
  */
-export class LSTMModel<T = FloatArray, I = Int32Array> {
+export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
   readonly specs: ParameterSpec[];
-  readonly backend: Backend<T, I>;
+  readonly backend: Backend<Tensor, Ids>;
   /** Every parameter, one after another in spec order. */
-  readonly params: T;
+  readonly params: Tensor;
   /** Gradients, same layout as params. backward() accumulates into it; zeroGrad() clears it. */
-  readonly grads: T;
+  readonly grads: Tensor;
   /** Each parameter's tensor, in spec order (on the CPU, views into params). */
-  readonly paramTensors: T[];
-  readonly gradTensors: T[];
+  readonly paramTensors: Tensor[];
+  readonly gradTensors: Tensor[];
   readonly D: 1 | 2;
-  private readonly recurrent: RecurrentParameters<T>[][];
-  private readonly embedding: T | null;
-  private readonly dEmbedding: T | null;
-  private readonly headW: T; // (V, D*H)
-  private readonly headB: T; // (V)
-  private readonly dHeadW: T;
-  private readonly dHeadB: T;
-  private readonly workspaces = new Map<string, Workspace<T, I>>();
-  private current: Workspace<T, I> | null = null;
+  private readonly recurrent: RecurrentParameters<Tensor>[][];
+  private readonly embedding: Tensor | null;
+  private readonly dEmbedding: Tensor | null;
+  private readonly headW: Tensor; // (V, D*H)
+  private readonly headB: Tensor; // (V)
+  private readonly dHeadW: Tensor;
+  private readonly dHeadB: Tensor;
+  private readonly workspaces = new Map<string, Workspace<Tensor, Ids>>();
+  private current: Workspace<Tensor, Ids> | null = null;
 
-  constructor(readonly config: ModelConfig, readonly dtype: DType = 'float32', backend?: Backend<T, I>) {
-    this.backend = backend ?? (new CpuBackend(dtype) as unknown as Backend<T, I>);
+  constructor(readonly config: ModelConfig, readonly dtype: DType = 'float32', backend?: Backend<Tensor, Ids>) {
+    this.backend = backend ?? (new CpuBackend(dtype) as unknown as Backend<Tensor, Ids>);
     this.specs = parameterSpecs(config);
     const shapes = this.specs.map(tensorShape);
     const params = this.backend.allocGroup(shapes);
@@ -263,7 +258,7 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
     this.dEmbedding = config.embedding_size === null ? null : this.gradientTensor('embedding.weight');
     this.recurrent = [];
     for (let l = 0; l < config.num_layers; l++) {
-      const row: RecurrentParameters<T>[] = [];
+      const row: RecurrentParameters<Tensor>[] = [];
       for (let d = 0; d < this.D; d++) {
         const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
         row.push({
@@ -302,11 +297,11 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
     return k;
   }
 
-  parameterTensor(name: string): T {
+  parameterTensor(name: string): Tensor {
     return this.paramTensors[this.specIndex(name)];
   }
 
-  gradientTensor(name: string): T {
+  gradientTensor(name: string): Tensor {
     return this.gradTensors[this.specIndex(name)];
   }
 
@@ -350,7 +345,7 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
     this.backend.fill(this.grads, 0);
   }
 
-  private workspace(B: number, T: number): Workspace<T, I> {
+  private workspace(B: number, T: number): Workspace<Tensor, Ids> {
     const key = `${B}x${T}`;
     let ws = this.workspaces.get(key);
     if (ws) {
@@ -360,7 +355,7 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
       ws = new Workspace(this.config, this.backend, B, T);
       if (this.workspaces.size >= 4) {
         const oldest = this.workspaces.keys().next().value as string;
-        const evicted = this.workspaces.get(oldest) as Workspace<T, I>;
+        const evicted = this.workspaces.get(oldest) as Workspace<Tensor, Ids>;
         this.workspaces.delete(oldest);
         for (const buffer of evicted.buffers) this.backend.release(buffer);
       }
@@ -374,7 +369,7 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
    * many-to-one; IGNORE_TARGET where a position has none) returns the mean cross-entropy; without, returns NaN and only the logits and
    * probabilities are meaningful.
    */
-  forward(inputs: Int32Array, B: number, T: number, targets: Int32Array | null, options: ForwardOptions<T> = {}): number {
+  forward(inputs: Int32Array, B: number, T: number, targets: Int32Array | null, options: ForwardOptions<Tensor> = {}): number {
     const cfg = this.config;
     const { vocab_size: V, hidden_size: H, num_layers: L } = cfg;
     const D = this.D;
@@ -419,10 +414,10 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
         // The input projection of every step at once: gates = X · W_ih^T + b_ih + b_hh.
         if (input === null) {
           // One-hot input: the product picks column `token` of W_ih.
-          k.oneHotProject(buf.gates, p.wih, p.bih, p.bhh, ws.tokenIds, BT, G, V, ws.oneHotT);
+          k.oneHotProject(buf.gates, p.wih, p.bih, p.bhh, ws.tokenIds, BT, G, V);
         } else {
           k.fillRowsWithBiases(buf.gates, p.bih, p.bhh, BT, G);
-          k.matmul(buf.gates, 0, G, input, 0, I, false, p.wih, 0, I, true, BT, G, I, true);
+          k.matmul(view(buf.gates, 0, G), view(input, 0, I), view(p.wih, 0, I), { M: BT, N: G, K: I, transB: true, accumulate: true });
         }
         // The recurrence, step by step, in this direction's reading order.
         const stateOffset = (l * D + d) * B * H;
@@ -434,36 +429,36 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
           const cPrevIn = s > 0 ? buf.c : (options.c0 ?? null);
           const pOff = s > 0 ? tPrev * H : stateOffset;
           const pStride = s > 0 ? T * H : H;
-          if (hPrevIn) k.matmul(buf.gates, t * G, T * G, hPrevIn, pOff, pStride, false, p.whh, 0, H, true, B, G, H, true);
-          k.lstmCellForward(
-            buf.gates, t * G, T * G,
-            buf.c, buf.h, buf.tanhC, buf.hPrev, buf.cPrev, t * H, T * H,
-            hPrevIn, cPrevIn, pOff, pStride,
-            B, H,
-          );
+          const gates = view(buf.gates, t * G, T * G);
+          if (hPrevIn) k.matmul(gates, view(hPrevIn, pOff, pStride), view(p.whh, 0, H), { M: B, N: G, K: H, transB: true, accumulate: true });
+          k.lstmCellForward({
+            B, H, gates,
+            state: rows(t * H, T * H), c: buf.c, h: buf.h, tanhC: buf.tanhC, hPrev: buf.hPrev, cPrev: buf.cPrev,
+            prev: rows(pOff, pStride), hPrevIn, cPrevIn,
+          });
         }
         // This direction's half of the layer's output (B, T, D*H).
-        k.copyRows(ws.outputs[l], d * H, D * H, buf.h, 0, H, BT, H);
+        k.copyRows(view(ws.outputs[l], d * H, D * H), view(buf.h, 0, H), BT, H);
       }
     }
 
     // The head.
     const headInput = this.headInput(ws);
     k.fillRowsWithBiases(ws.logits, this.headB, null, R, V);
-    k.matmul(ws.logits, 0, V, headInput, 0, D * H, false, this.headW, 0, D * H, true, R, V, D * H, true);
+    k.matmul(view(ws.logits, 0, V), view(headInput, 0, D * H), view(this.headW, 0, D * H), { M: R, N: V, K: D * H, transB: true, accumulate: true });
     return k.softmaxCrossEntropyForward(ws.probs, ws.logits, targets ? ws.targetIds : null, R, V);
   }
 
   /** The head's input: every position of the top layer (many-to-many), or its final states (many-to-one). */
-  private headInput(ws: Workspace<T, I>): T {
+  private headInput(ws: Workspace<Tensor, Ids>): Tensor {
     const top = ws.outputs[this.config.num_layers - 1];
     if (this.config.mode === 'many_to_many') return top;
     const { B, T } = ws;
     const H = this.config.hidden_size;
     const DH = this.D * H;
     // h_n forward is the output at t = T-1; h_n backward is the output at t = 0.
-    this.backend.copyRows(ws.features, 0, DH, top, (T - 1) * DH, T * DH, B, H);
-    if (this.D === 2) this.backend.copyRows(ws.features, H, DH, top, H, T * DH, B, H);
+    this.backend.copyRows(view(ws.features, 0, DH), view(top, (T - 1) * DH, T * DH), B, H);
+    if (this.D === 2) this.backend.copyRows(view(ws.features, H, DH), view(top, H, T * DH), B, H);
     return ws.features;
   }
 
@@ -474,7 +469,7 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
    * the gradients arriving at the final states from what follows, and `dh0`/`dc0` receive those
    * leaving through the initial states (unidirectional models).
    */
-  backward(options: BackwardOptions<T> = {}): void {
+  backward(options: BackwardOptions<Tensor> = {}): void {
     const ws = this.current;
     if (!ws || !ws.hasTargets) throw new Error('backward() needs a forward() with targets first');
     if (ws.backwardDone) throw new Error('backward() already ran for this forward()');
@@ -493,16 +488,16 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
     k.softmaxCrossEntropyBackward(ws.dLogits, ws.probs, ws.targetIds, R, V);
     if (options.lossScale !== undefined && options.lossScale !== 1) k.scale(ws.dLogits, options.lossScale);
     const headInput = cfg.mode === 'many_to_many' ? ws.outputs[L - 1] : ws.features;
-    k.matmul(this.dHeadW, 0, DH, ws.dLogits, 0, V, true, headInput, 0, DH, false, V, DH, R, true);
+    k.matmul(view(this.dHeadW, 0, DH), view(ws.dLogits, 0, V), view(headInput, 0, DH), { M: V, N: DH, K: R, transA: true, accumulate: true });
     k.addColumnSums(this.dHeadB, ws.dLogits, R, V);
     const dTop = ws.dOutputs[L - 1];
     if (cfg.mode === 'many_to_many') {
-      k.matmul(dTop, 0, DH, ws.dLogits, 0, V, false, this.headW, 0, DH, false, BT, DH, V, false);
+      k.matmul(view(dTop, 0, DH), view(ws.dLogits, 0, V), view(this.headW, 0, DH), { M: BT, N: DH, K: V, accumulate: false });
     } else {
-      k.matmul(ws.dFeatures, 0, DH, ws.dLogits, 0, V, false, this.headW, 0, DH, false, B, DH, V, false);
+      k.matmul(view(ws.dFeatures, 0, DH), view(ws.dLogits, 0, V), view(this.headW, 0, DH), { M: B, N: DH, K: V, accumulate: false });
       k.fill(dTop, 0);
-      k.copyRows(dTop, (T - 1) * DH, T * DH, ws.dFeatures, 0, DH, B, H);
-      if (D === 2) k.copyRows(dTop, H, T * DH, ws.dFeatures, H, DH, B, H);
+      k.copyRows(view(dTop, (T - 1) * DH, T * DH), view(ws.dFeatures, 0, DH), B, H);
+      if (D === 2) k.copyRows(view(dTop, H, T * DH), view(ws.dFeatures, H, DH), B, H);
     }
 
     if (ws.dEmbedded) k.fill(ws.dEmbedded, 0);
@@ -516,35 +511,37 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
         const buf = ws.recurrent[l][d];
         // Back through time, in the reverse of this direction's reading order.
         const stateOffset = (l * D + d) * B * H;
-        if (options.dhN) k.copyRows(ws.dhNext, 0, H, options.dhN, stateOffset, H, B, H);
+        if (options.dhN) k.copyRows(view(ws.dhNext, 0, H), view(options.dhN, stateOffset, H), B, H);
         else k.fill(ws.dhNext, 0);
-        if (options.dcN) k.copyRows(ws.dcNext, 0, H, options.dcN, stateOffset, H, B, H);
+        if (options.dcN) k.copyRows(view(ws.dcNext, 0, H), view(options.dcN, stateOffset, H), B, H);
         else k.fill(ws.dcNext, 0);
         for (let s = 0; s < T; s++) {
           const t = d === 0 ? T - 1 - s : s;
-          k.lstmCellBackward(
-            buf.dGates, buf.gates, t * G, T * G,
-            ws.dcNext, ws.dhNext,
-            ws.recordTrace ? buf.dh : null, ws.recordTrace ? buf.dc : null, buf.tanhC, buf.cPrev, t * H, T * H,
-            ws.dOutputs[l], t * DH + d * H, T * DH,
+          k.lstmCellBackward({
             B, H,
-          );
+            gate: rows(t * G, T * G), gates: buf.gates, dGates: buf.dGates,
+            state: rows(t * H, T * H), tanhC: buf.tanhC, cPrev: buf.cPrev,
+            dhTrace: ws.recordTrace ? buf.dh : null, dcTrace: ws.recordTrace ? buf.dc : null,
+            dOut: view(ws.dOutputs[l], t * DH + d * H, T * DH),
+            dhNext: ws.dhNext, dcNext: ws.dcNext,
+          });
           // dL/dh_{t-1} through the recurrence: dGates_t · W_hh.
-          if (s < T - 1) k.matmul(ws.dhNext, 0, H, buf.dGates, t * G, T * G, false, p.whh, 0, H, false, B, H, G, false);
+          const dGates = view(buf.dGates, t * G, T * G);
+          if (s < T - 1) k.matmul(view(ws.dhNext, 0, H), dGates, view(p.whh, 0, H), { M: B, N: H, K: G, accumulate: false });
           // What leaves through the initial state: dL/dh_{-1} = dGates_0 · W_hh, and dL/dc_{-1} (in dcNext).
-          else if (options.dh0) k.matmul(options.dh0, stateOffset, H, buf.dGates, t * G, T * G, false, p.whh, 0, H, false, B, H, G, false);
+          else if (options.dh0) k.matmul(view(options.dh0, stateOffset, H), dGates, view(p.whh, 0, H), { M: B, N: H, K: G, accumulate: false });
         }
-        if (options.dc0) k.copyRows(options.dc0, stateOffset, H, ws.dcNext, 0, H, B, H);
+        if (options.dc0) k.copyRows(view(options.dc0, stateOffset, H), view(ws.dcNext, 0, H), B, H);
         // Weight gradients over every step at once.
-        k.matmul(p.dwhh, 0, H, buf.dGates, 0, G, true, buf.hPrev, 0, H, false, G, H, BT, true);
+        k.matmul(view(p.dwhh, 0, H), view(buf.dGates, 0, G), view(buf.hPrev, 0, H), { M: G, N: H, K: BT, transA: true, accumulate: true });
         k.addColumnSums(p.dbih, buf.dGates, BT, G);
         k.addColumnSums(p.dbhh, buf.dGates, BT, G);
         if (input === null) {
           // One-hot input: the gradient of W_ih lands in the columns of the tokens read.
-          k.oneHotGradient(p.dwih, buf.dGates, ws.tokenIds, BT, G, V, ws.oneHotT);
+          k.oneHotGradient(p.dwih, buf.dGates, ws.tokenIds, BT, G, V);
         } else {
-          k.matmul(p.dwih, 0, I, buf.dGates, 0, G, true, input, 0, I, false, G, I, BT, true);
-          if (dInput) k.matmul(dInput, 0, I, buf.dGates, 0, G, false, p.wih, 0, I, false, BT, I, G, true);
+          k.matmul(view(p.dwih, 0, I), view(buf.dGates, 0, G), view(input, 0, I), { M: G, N: I, K: BT, transA: true, accumulate: true });
+          if (dInput) k.matmul(view(dInput, 0, I), view(buf.dGates, 0, G), view(p.wih, 0, I), { M: BT, N: I, K: G, accumulate: true });
         }
       }
     }
@@ -567,7 +564,7 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
   }
 
   /** The head applied at every position of the top layer's output, whatever the mode: out (B*T, V). */
-  logitsAtEveryPosition(out: T): void {
+  logitsAtEveryPosition(out: Tensor): void {
     const ws = this.requireCurrent();
     const V = this.config.vocab_size;
     const DH = this.D * this.config.hidden_size;
@@ -575,11 +572,11 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
     const n = this.backend.size(out);
     if (n !== R * V) throw new Error(`logitsAtEveryPosition: out holds ${n}, expected ${R * V}`);
     this.backend.fillRowsWithBiases(out, this.headB, null, R, V);
-    this.backend.matmul(out, 0, V, ws.outputs[this.config.num_layers - 1], 0, DH, false, this.headW, 0, DH, true, R, V, DH, true);
+    this.backend.matmul(view(out, 0, V), view(ws.outputs[this.config.num_layers - 1], 0, DH), view(this.headW, 0, DH), { M: R, N: V, K: DH, transB: true, accumulate: true });
   }
 
   /** Writes the final states h_n and c_n, each (L*D, B, H), of the last forward. */
-  finalState(hN: T, cN: T): void {
+  finalState(hN: Tensor, cN: Tensor): void {
     const ws = this.requireCurrent();
     const { B, T } = ws;
     const H = this.config.hidden_size;
@@ -588,8 +585,8 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
         const buf = ws.recurrent[l][d];
         const t = d === 0 ? T - 1 : 0;
         const base = (l * this.D + d) * B * H;
-        this.backend.copyRows(hN, base, H, buf.h, t * H, T * H, B, H);
-        this.backend.copyRows(cN, base, H, buf.c, t * H, T * H, B, H);
+        this.backend.copyRows(view(hN, base, H), view(buf.h, t * H, T * H), B, H);
+        this.backend.copyRows(view(cN, base, H), view(buf.c, t * H, T * H), B, H);
       }
     }
   }
@@ -601,7 +598,7 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
     const H = this.config.hidden_size;
     const G = 4 * H;
     const F = arrayConstructor(this.dtype);
-    const read = (t: T): FloatArray => this.backend.read(t);
+    const read = (t: Tensor): FloatArray => this.backend.read(t);
     const entries: TraceEntry[] = [];
     for (let l = 0; l < this.config.num_layers; l++) {
       for (let d = 0; d < this.D; d++) {
@@ -633,7 +630,7 @@ export class LSTMModel<T = FloatArray, I = Int32Array> {
     return entries;
   }
 
-  private requireCurrent(): Workspace<T, I> {
+  private requireCurrent(): Workspace<Tensor, Ids> {
     if (!this.current) throw new Error('the model has not run forward yet');
     return this.current;
   }

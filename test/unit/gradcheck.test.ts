@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { rows, view } from '../../src/engine/backend';
 import type { ModelConfig } from '../../src/engine/config';
 import {
   IGNORE_TARGET,
@@ -108,7 +109,7 @@ describe('LSTM cell', () => {
     const hp = new Float64Array(B * H), cp = new Float64Array(B * H);
     const forward = (): number => {
       gates.set(pre);
-      lstmCellForward(gates, 0, G, c, h, tanhC, hp, cp, 0, H, hPrev, cPrev, 0, H, B, H);
+      lstmCellForward({ B, H, gates: view(gates, 0, G), state: rows(0, H), c, h, tanhC, hPrev: hp, cPrev: cp, prev: rows(0, H), hPrevIn: hPrev, cPrevIn: cPrev });
       let L = 0;
       for (let k = 0; k < B * H; k++) L += wh[k] * h[k] + wc[k] * c[k];
       return L;
@@ -117,7 +118,7 @@ describe('LSTM cell', () => {
     const dGates = new Float64Array(B * G);
     const dcNext = wc.slice(); // in: dL/dc_t from later steps; out: dL/dc_{t-1}
     const dhNext = new Float64Array(B * H);
-    lstmCellBackward(dGates, gates, 0, G, dcNext, dhNext, null, null, tanhC, cp, 0, H, wh, 0, H, B, H);
+    lstmCellBackward({ B, H, gate: rows(0, G), gates, dGates, state: rows(0, H), tanhC, cPrev: cp, dhTrace: null, dcTrace: null, dOut: view(wh, 0, H), dhNext, dcNext });
     for (let k = 0; k < B * G; k++) assertClose(dGates[k], numericGradient(forward, pre, k), `dGates[${k}]`);
     for (let k = 0; k < B * H; k++) assertClose(dcNext[k], numericGradient(forward, cPrev, k), `dc_prev[${k}]`);
   });

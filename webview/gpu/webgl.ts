@@ -10,7 +10,7 @@
 // update draws into a scratch texture of the same size and then either swaps the two (when it
 // covers the whole tensor) or copies the rows back.
 
-import type { Backend } from '../../src/engine/backend';
+import type { Backend, CellBackward, CellForward, Product, View } from '../../src/engine/backend';
 import { IGNORE_TARGET } from '../../src/engine/kernels';
 import * as K from './kernels';
 import type { Kernel } from './kernels';
@@ -49,8 +49,8 @@ export function rendererOf(gl: WebGL2RenderingContext): string {
   return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)).slice(0, 500);
 }
 
-/** A view of a tensor as the engine gives it (offset and leading dimension in floats), made into texture rows. */
-interface View {
+/** An engine View (offset and stride in floats) made into a block of texture rows. */
+interface Region {
   t: GLTensor;
   row0: number;
   col0: number;
@@ -266,8 +266,13 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
   }
 
-  /** A (rows, cols) view from the engine's (offset, leading dimension) on a tensor of `t.cols` columns. */
-  private view(t: GLTensor, offset: number, ld: number, rows: number, cols: number): View {
+  /** The engine's view of `rows` rows of `cols` values as a block of texture rows. */
+  private region(v: View<GLTensor>, rows: number, cols: number): Region {
+    return this.rowsOf(v.tensor, v.offset, v.stride, rows, cols);
+  }
+
+  /** A (rows, cols) block from an offset and stride (in floats) on a tensor of `t.cols` columns. */
+  private rowsOf(t: GLTensor, offset: number, ld: number, rows: number, cols: number): Region {
     const W = t.cols;
     const row0 = Math.floor(offset / W);
     const col0 = offset - row0 * W;
@@ -278,7 +283,7 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     return { t, row0, col0, stride, rows, cols };
   }
 
-  private whole(t: GLTensor): View {
+  private whole(t: GLTensor): Region {
     return { t, row0: 0, col0: 0, stride: 1, rows: t.rows, cols: t.cols };
   }
 
@@ -296,7 +301,7 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
    * Draws kernel `k` into the rows of `out`, reading `inputs` (each a view, in k.inputs' order).
    * When `out` is also read, draws into scratch and swaps (whole tensor) or copies the rows back.
    */
-  private run(k: Kernel, out: View, inputs: Array<View | null>, scalars: Record<string, number> = {}, ids: GLIds | null = null): void {
+  private run(k: Kernel, out: Region, inputs: Array<Region | null>, scalars: Record<string, number> = {}, ids: GLIds | null = null): void {
     const inPlace = inputs.some((v) => v !== null && v.t === out.t);
     const target = inPlace ? this.scratchFor(out.t) : (out.t.texture as WebGLTexture);
     this.draw(k, target, out, inputs, scalars, ids);
@@ -312,7 +317,7 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     }
   }
 
-  private draw(k: Kernel, target: WebGLTexture, out: View, inputs: Array<View | null>, scalars: Record<string, number>, ids: GLIds | null): void {
+  private draw(k: Kernel, target: WebGLTexture, out: Region, inputs: Array<Region | null>, scalars: Record<string, number>, ids: GLIds | null): void {
     const gl = this.gl;
     const c = this.compile(k);
     gl.useProgram(c.program);
@@ -350,28 +355,25 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
 
   // ---- the primitives ----
 
-  matmul(
-    c: GLTensor, cOff: number, ldc: number,
-    a: GLTensor, aOff: number, lda: number, transA: boolean,
-    b: GLTensor, bOff: number, ldb: number, transB: boolean,
-    M: number, N: number, K_: number,
-    accumulate: boolean,
-  ): void {
+  matmul(c: View<GLTensor>, a: View<GLTensor>, b: View<GLTensor>, p: Product): void {
+    const { M, N, K: K_, accumulate } = p;
+    const transA = p.transA === true;
+    const transB = p.transB === true;
     if (transA && transB) throw new Error('matmul: op(A) and op(B) both transposed is not used by the engine');
-    const out = this.view(c, cOff, ldc, M, N);
-    const av = transA ? this.view(a, aOff, lda, K_, M) : this.view(a, aOff, lda, M, K_);
-    const bv = transB ? this.view(b, bOff, ldb, N, K_) : this.view(b, bOff, ldb, K_, N);
+    const out = this.region(c, M, N);
+    const av = transA ? this.region(a, K_, M) : this.region(a, M, K_);
+    const bv = transB ? this.region(b, N, K_) : this.region(b, K_, N);
     this.run(K.matmulKernel(transA, transB, accumulate), out, accumulate ? [av, bv, out] : [av, bv], { K: K_ });
   }
 
   fillRowsWithBiases(out: GLTensor, bias1: GLTensor, bias2: GLTensor | null, R: number, N: number): void {
-    const b1 = this.view(bias1, 0, N, 1, N);
-    this.run(K.fillBiases, this.view(out, 0, N, R, N), [b1, bias2 ? this.view(bias2, 0, N, 1, N) : b1], { two: bias2 ? 1 : 0 });
+    const b1 = this.rowsOf(bias1, 0, N, 1, N);
+    this.run(K.fillBiases, this.rowsOf(out, 0, N, R, N), [b1, bias2 ? this.rowsOf(bias2, 0, N, 1, N) : b1], { two: bias2 ? 1 : 0 });
   }
 
   addColumnSums(dbias: GLTensor, dout: GLTensor, R: number, N: number): void {
-    const out = this.view(dbias, 0, N, 1, N);
-    this.run(K.columnSums, out, [out, this.view(dout, 0, N, R, N)], { R });
+    const out = this.rowsOf(dbias, 0, N, 1, N);
+    this.run(K.columnSums, out, [out, this.rowsOf(dout, 0, N, R, N)], { R });
   }
 
   copy(dst: GLTensor, src: GLTensor): void {
@@ -381,69 +383,61 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     for (let k = 0; k < ds.length; k++) this.run(K.copy, this.whole(ds[k]), [this.whole(ss[k])]);
   }
 
-  copyRows(dst: GLTensor, dOff: number, dStride: number, src: GLTensor, sOff: number, sStride: number, R: number, N: number): void {
-    this.run(K.copy, this.view(dst, dOff, dStride, R, N), [this.view(src, sOff, sStride, R, N)]);
+  copyRows(dst: View<GLTensor>, src: View<GLTensor>, R: number, N: number): void {
+    this.run(K.copy, this.region(dst, R, N), [this.region(src, R, N)]);
   }
 
   gatherRows(dst: GLTensor, table: GLTensor, ids: GLIds, R: number, N: number): void {
-    this.run(K.gatherRows, this.view(dst, 0, N, R, N), [this.whole(table)], {}, ids);
+    this.run(K.gatherRows, this.rowsOf(dst, 0, N, R, N), [this.whole(table)], {}, ids);
   }
 
   scatterAddRows(dst: GLTensor, src: GLTensor, ids: GLIds, R: number, N: number): void {
     const out = this.whole(dst);
-    this.run(K.scatterAddRows, out, [out, this.view(src, 0, N, R, N)], { R }, ids);
+    this.run(K.scatterAddRows, out, [out, this.rowsOf(src, 0, N, R, N)], { R }, ids);
   }
 
   oneHotProject(gates: GLTensor, wih: GLTensor, bih: GLTensor, bhh: GLTensor, ids: GLIds, R: number, G: number): void {
-    this.run(K.oneHotProject, this.view(gates, 0, G, R, G), [this.whole(wih), this.whole(bih), this.whole(bhh)], {}, ids);
+    this.run(K.oneHotProject, this.rowsOf(gates, 0, G, R, G), [this.whole(wih), this.whole(bih), this.whole(bhh)], {}, ids);
   }
 
   oneHotGradient(dwih: GLTensor, dGates: GLTensor, ids: GLIds, R: number, G: number): void {
     const out = this.whole(dwih);
-    this.run(K.oneHotGradient, out, [out, this.view(dGates, 0, G, R, G)], { R }, ids);
+    this.run(K.oneHotGradient, out, [out, this.rowsOf(dGates, 0, G, R, G)], { R }, ids);
   }
 
-  lstmCellForward(
-    gates: GLTensor, gOff: number, gStride: number,
-    c: GLTensor, h: GLTensor, tanhC: GLTensor, hPrevOut: GLTensor, cPrevOut: GLTensor, sOff: number, sStride: number,
-    hPrevIn: GLTensor | null, cPrevIn: GLTensor | null, pOff: number, pStride: number,
-    B: number, H: number,
-  ): void {
-    const g = this.view(gates, gOff, gStride, B, 4 * H);
-    const s = (t: GLTensor): View => this.view(t, sOff, sStride, B, H);
+  lstmCellForward(step: CellForward<GLTensor>): void {
+    const { B, H, state, prev } = step;
+    const g = this.region(step.gates, B, 4 * H);
+    const s = (t: GLTensor): Region => this.rowsOf(t, state.offset, state.stride, B, H);
     // The previous state, kept for backward (and read below from there: c is being written).
-    if (hPrevIn) this.run(K.copy, s(hPrevOut), [this.view(hPrevIn, pOff, pStride, B, H)]);
-    else this.run(K.constant, s(hPrevOut), [], { value: 0 });
-    if (cPrevIn) this.run(K.copy, s(cPrevOut), [this.view(cPrevIn, pOff, pStride, B, H)]);
-    else this.run(K.constant, s(cPrevOut), [], { value: 0 });
-    this.run(K.cellC, s(c), [g, s(cPrevOut)], { H });
-    this.run(K.tanhOf, s(tanhC), [s(c)]);
-    this.run(K.cellH, s(h), [g, s(tanhC)], { H });
+    if (step.hPrevIn) this.run(K.copy, s(step.hPrev), [this.rowsOf(step.hPrevIn, prev.offset, prev.stride, B, H)]);
+    else this.run(K.constant, s(step.hPrev), [], { value: 0 });
+    if (step.cPrevIn) this.run(K.copy, s(step.cPrev), [this.rowsOf(step.cPrevIn, prev.offset, prev.stride, B, H)]);
+    else this.run(K.constant, s(step.cPrev), [], { value: 0 });
+    this.run(K.cellC, s(step.c), [g, s(step.cPrev)], { H });
+    this.run(K.tanhOf, s(step.tanhC), [s(step.c)]);
+    this.run(K.cellH, s(step.h), [g, s(step.tanhC)], { H });
     this.run(K.cellActivate, g, [g], { H });
   }
 
-  lstmCellBackward(
-    dGates: GLTensor, gates: GLTensor, gOff: number, gStride: number,
-    dcNext: GLTensor, dhNext: GLTensor,
-    dhTrace: GLTensor | null, dcTrace: GLTensor | null, tanhC: GLTensor, cPrev: GLTensor, sOff: number, sStride: number,
-    dOut: GLTensor, dOff: number, dStride: number,
-    B: number, H: number,
-  ): void {
-    const s = (t: GLTensor): View => this.view(t, sOff, sStride, B, H);
-    const next = (t: GLTensor): View => this.view(t, 0, H, B, H);
-    const inputs = [this.view(gates, gOff, gStride, B, 4 * H), s(tanhC), s(cPrev), this.view(dOut, dOff, dStride, B, H), next(dhNext), next(dcNext)];
-    if (dhTrace) this.run(K.cellDh, s(dhTrace), inputs, { H });
-    if (dcTrace) this.run(K.cellDc, s(dcTrace), inputs, { H });
-    this.run(K.cellDGates, this.view(dGates, gOff, gStride, B, 4 * H), inputs, { H });
-    this.run(K.cellDcCarry, next(dcNext), inputs, { H });
+  lstmCellBackward(step: CellBackward<GLTensor>): void {
+    const { B, H, gate, state } = step;
+    const s = (t: GLTensor): Region => this.rowsOf(t, state.offset, state.stride, B, H);
+    const next = (t: GLTensor): Region => this.rowsOf(t, 0, H, B, H);
+    const gates = (t: GLTensor): Region => this.rowsOf(t, gate.offset, gate.stride, B, 4 * H);
+    const inputs = [gates(step.gates), s(step.tanhC), s(step.cPrev), this.region(step.dOut, B, H), next(step.dhNext), next(step.dcNext)];
+    if (step.dhTrace) this.run(K.cellDh, s(step.dhTrace), inputs, { H });
+    if (step.dcTrace) this.run(K.cellDc, s(step.dcTrace), inputs, { H });
+    this.run(K.cellDGates, gates(step.dGates), inputs, { H });
+    this.run(K.cellDcCarry, next(step.dcNext), inputs, { H });
   }
 
   private rowLoss: GLTensor | null = null;
   private total: GLTensor | null = null;
 
   softmaxCrossEntropyForward(probs: GLTensor, logits: GLTensor, targets: GLIds | null, R: number, V: number): number {
-    const lv = this.view(logits, 0, V, R, V);
-    this.run(K.softmax, this.view(probs, 0, V, R, V), [lv], { V });
+    const lv = this.rowsOf(logits, 0, V, R, V);
+    this.run(K.softmax, this.rowsOf(probs, 0, V, R, V), [lv], { V });
     if (!targets) return NaN;
     if (!this.rowLoss || this.rowLoss.cols < R) {
       if (this.rowLoss) this.release(this.rowLoss);
@@ -451,14 +445,14 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     }
     this.total ??= this.alloc(1, 1);
     // Per-row losses laid out as one row (R ≤ the texture size), summed by a second kernel.
-    const rows = this.view(this.rowLoss, 0, R, 1, R);
+    const rows = this.rowsOf(this.rowLoss, 0, R, 1, R);
     this.run(K.rowLossAsColumns, rows, [lv], { V }, targets);
     this.run(K.rowSums(false), this.whole(this.total), [rows], { N: R });
     return this.readScalar(this.total) / countTargets(targets.host, R);
   }
 
   softmaxCrossEntropyBackward(dlogits: GLTensor, probs: GLTensor, targets: GLIds, R: number, V: number): void {
-    this.run(K.softmaxBackward, this.view(dlogits, 0, V, R, V), [this.view(probs, 0, V, R, V)], { scale: 1 / countTargets(targets.host, R) }, targets);
+    this.run(K.softmaxBackward, this.rowsOf(dlogits, 0, V, R, V), [this.rowsOf(probs, 0, V, R, V)], { scale: 1 / countTargets(targets.host, R) }, targets);
   }
 
   private sums: GLTensor | null = null;
@@ -473,9 +467,9 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     }
     const totals = this.alloc(1, parts.length);
     parts.forEach((p, k) => {
-      const col = this.view(this.sums as GLTensor, k, (this.sums as GLTensor).cols, p.rows, 1);
+      const col = this.rowsOf(this.sums as GLTensor, k, (this.sums as GLTensor).cols, p.rows, 1);
       this.run(K.rowSums(true), col, [this.whole(p)], { N: p.cols });
-      this.run(K.columnTotal, this.view(totals, k, parts.length, 1, 1), [col], { R: p.rows });
+      this.run(K.columnTotal, this.rowsOf(totals, k, parts.length, 1, 1), [col], { R: p.rows });
     });
     const values = this.read(totals);
     this.release(totals);
