@@ -126,19 +126,19 @@ export function validateOptimizer(s: OptimizerSettings): void {
  * Optimizer.update it cannot refuse a non-finite update before writing; the caller checks the
  * loss and the norm first, and with clipping on an Adam step is bounded by lr per weight.
  */
-export class BackendOptimizer<T, I> {
+export class BackendOptimizer<Tensor, Ids> {
   step = 0;
-  readonly m: T | null;
-  readonly v: T | null;
+  readonly m: Tensor | null;
+  readonly v: Tensor | null;
 
-  constructor(readonly settings: OptimizerSettings, private readonly backend: Backend<T, I>, shapes: ReadonlyArray<readonly [number, number]>) {
+  constructor(readonly settings: OptimizerSettings, private readonly backend: Backend<Tensor, Ids>, shapes: ReadonlyArray<readonly [number, number]>) {
     validateOptimizer(settings);
     this.m = settings.kind === 'adam' ? backend.allocGroup(shapes).whole : null;
     this.v = settings.kind === 'adam' ? backend.allocGroup(shapes).whole : null;
   }
 
   /** clip_grad_norm_ on the backend; returns the norm before clipping. */
-  clip(grads: T, maxNorm: number | null): { norm: number; clipped: boolean } {
+  clip(grads: Tensor, maxNorm: number | null): { norm: number; clipped: boolean } {
     const norm = Math.sqrt(this.backend.sumOfSquares(grads));
     if (maxNorm === null) return { norm, clipped: false };
     const coef = maxNorm / (norm + 1e-6);
@@ -149,10 +149,10 @@ export class BackendOptimizer<T, I> {
     return { norm, clipped: false };
   }
 
-  update(params: T, grads: T, lr: number): void {
+  update(params: Tensor, grads: Tensor, lr: number): void {
     const s = this.settings;
     if (s.kind === 'sgd') this.backend.sgdUpdate(params, grads, lr);
-    else this.backend.adamUpdate(params, grads, this.m as T, this.v as T, lr, s.beta1, s.beta2, s.eps, this.step + 1);
+    else this.backend.adamUpdate(params, grads, this.m as Tensor, this.v as Tensor, lr, s.beta1, s.beta2, s.eps, this.step + 1);
     this.step += 1;
   }
 }
