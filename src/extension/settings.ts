@@ -163,10 +163,8 @@ export function trainingPlan(values: SettingsValues): { shape: ModelShape; setti
 }
 
 /**
- * The Settings editor's groups, in order. Each section's `id` starts with "lstmLens", the settings'
- * own prefix: the Settings editor then drops the prefix from each setting's label inside the group
- * (it shows "Hidden Size" under "LSTM Lens › Model", where it would derive "Lstm Lens: Hidden Size"
- * from the key). The extension's display name, "LSTM Lens", heads the groups.
+ * The Settings editor's groups, in order, under the extension's display name, "LSTM Lens": its
+ * table of contents reads LSTM Lens › Model, Training, Generation, Inspect States and the log.
  */
 export const SETTING_SECTIONS: ReadonlyArray<{ id: string; title: string; keys: readonly SettingKey[] }> = [
   { id: 'lstmLens.model', title: 'Model', keys: ['tokens', 'mode', 'hiddenSize', 'layers', 'embeddingSize', 'bidirectional'] },
