@@ -61,7 +61,7 @@ describe('settings', () => {
     assert.equal(props['lstmLens.diagnostics'].default, false);
   });
 
-  it('the Settings editor groups every setting once, in sections whose ids start with the settings\' prefix (so their labels read "Hidden Size", not "Lstm Lens: Hidden Size")', () => {
+  it('the Settings editor groups every setting once, in titled sections of the extension (its table of contents: LSTM Lens › Model, Training, …)', () => {
     const sections = contributedConfiguration() as Array<{ id: string; title: string; properties: Record<string, unknown> }>;
     const keys = sections.flatMap((s) => Object.keys(s.properties));
     assert.deepEqual([...keys].sort(), Object.keys(SETTINGS).map((k) => `lstmLens.${k}`).sort());
