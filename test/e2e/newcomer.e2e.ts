@@ -3,7 +3,8 @@
 // checkpoint); the trace is named by its lines and the cursor; pick a unit, see it coloured in the
 // editor on the traced line; move the cursor and see the colours move with the new trace (the old
 // line loses them); press Clear and every colour goes; the hover writes a space as ␣; generated
-// text is marked briefly; the log names the settings as name=value. Run by `npm run test:e2e` after
+// text is marked briefly; the log names the settings as name=value; a run watched in the panel
+// ends as "finished" with its average speed. Run by `npm run test:e2e` after
 // `npm run package`.
 
 import assert from 'node:assert/strict';
@@ -17,6 +18,8 @@ import { assertNothingFailed, lensLog } from './lens';
 const VSIX = path.join(REPO_ROOT, 'lstm-lens.vsix');
 const FILE = 'fable.txt';
 const STEPS = 60;
+/** Train by a key (a user keybinding): the palette's quick input would be the one the "Continue training" question reuses. */
+const TRAIN_KEY = { press: 'Control+Alt+Shift+F10', key: 'ctrl+alt+shift+f10', command: 'lstmLens.train' };
 const SETTINGS = {
   'lstmLens.backend': 'cpu',
   'lstmLens.hiddenSize': 16,
@@ -84,7 +87,7 @@ test('after a palette run the panel shows the loss curve; a unit\'s colours foll
   fs.mkdirSync(path.join(workspace, '.vscode'));
   fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(SETTINGS, null, 2));
   try {
-    await withVSCode({ vsix: VSIX, workspace, name: 'lstm-lens-newcomer' }, async (vscode) => {
+    await withVSCode({ vsix: VSIX, workspace, name: 'lstm-lens-newcomer', keybindings: [{ key: TRAIN_KEY.key, command: TRAIN_KEY.command }] }, async (vscode) => {
       await vscode.openFile(FILE);
       // 1. Train from the palette, no panel open.
       const since = vscode.now();
@@ -199,6 +202,23 @@ test('after a palette run the panel shows the loss curve; a unit\'s colours foll
       assert.match(settingsLine, /settings tokens=char mode=many-to-many hiddenSize=16 layers=1 .*steps=60 /);
       assert.ok(!/\{/.test(settingsLine), settingsLine);
       assert.ok(!log.some((l) => /event loop/.test(l)), 'no diagnostic unless asked for');
+
+      // 10. A run watched in the panel ends as "finished", with its average speed (it read "60/60 stopped", "0 tokens/s").
+      await vscode.page.locator('.monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
+      const again = vscode.now();
+      await vscode.page.keyboard.press(TRAIN_KEY.press);
+      await vscode.pickQuickItem(/^Continue training/, 30_000);
+      await vscode.waitForNotification(/Training finished on fable\.txt: step 120/, 180_000, again);
+      const ended = await waitUntil('the panel to say the run finished', async () => {
+        const header = ((await frame.locator('header.top').textContent()) ?? '').replace(/\s+/g, ' ');
+        return /finished · step 120/.test(header) ? header : undefined;
+      }, 30_000, async () => ((await frame.locator('header.top').textContent()) ?? ''));
+      assert.doesNotMatch(ended, /stopped/);
+      await frame.click('#tab-training');
+      const speed = ((await frame.locator('#stat-speed').textContent()) ?? '').replace(/\s+/g, ' ');
+      assert.match(speed, /average over the run/);
+      assert.doesNotMatch(speed, /Tokens \/ s\s*0\b/);
+      await vscode.screenshot('newcomer-7-finished');
       assertNothingFailed(vscode);
     });
   } finally {
