@@ -84,12 +84,7 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
   }
 
   matmul(c: View<FloatArray>, a: View<FloatArray>, b: View<FloatArray>, p: Product): void {
-    matmul(
-      c.tensor, c.offset, c.stride,
-      a.tensor, a.offset, a.stride, p.transA === true,
-      b.tensor, b.offset, b.stride, p.transB === true,
-      p.M, p.N, p.K, p.accumulate,
-    );
+    matmul(c, a, b, p);
   }
 
   fillRowsWithBiases(out: FloatArray, bias1: FloatArray, bias2: FloatArray | null, R: number, N: number): void {

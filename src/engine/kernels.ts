@@ -1,18 +1,18 @@
 // CPU kernels: the few primitives the LSTM is built from, on flat typed arrays.
 //
 // Conventions (as in llm.c): outputs first, then inputs, then sizes. Matrices are row-major and
-// addressed as (array, offset, leading dimension), so a kernel can work on every row of a
-// (B, T, X) buffer at one time step t (offset t*X, leading dimension T*X) without copying, and
-// nothing is allocated per call. matmul keeps that flat form (the SIMD kernels and the helper
-// threads take the same arguments); the CPU backend (backend-cpu.ts) unpacks the Backend's views
-// into it. The cell takes the Backend's step records (backend.ts CellForward, CellBackward) as they are.
+// addressed as views (backend.ts View: array, offset, leading dimension), so a kernel can work on
+// every row of a (B, T, X) buffer at one time step t (offset t*X, stride T*X) without copying,
+// and no buffer is allocated per call. The kernels take the Backend's own arguments (View,
+// Product, CellForward, CellBackward), so the CPU backend hands them on as they are; only the
+// SIMD kernels below the fast path (wasm/simd.ts) take them spelled out, as WebAssembly does.
 // Sums are accumulated in JavaScript numbers (float64) wherever the loop order allows it.
 //
 // matmul on float32 arrays takes the fast path where the platform has WebAssembly SIMD
 // (wasm/simd.ts: the same sums in float32, blocked and vectorized); the loops below are the
 // reference it is tested against, and what float64 (the finite-difference checks) always runs.
 
-import type { CellBackward, CellForward } from './backend';
+import type { CellBackward, CellForward, Product, View } from './backend';
 import type { FloatArray } from './config';
 import { fastKernelsAvailable, simdMatmul } from './wasm/simd';
 
@@ -31,46 +31,41 @@ export function fastKernelsActive(): boolean {
 }
 
 /**
- * C (M, N) = op(A) · op(B), or C += op(A) · op(B) when `accumulate` is set.
- * Each matrix is (array, offset, leading dimension): element (r, c) of A is a[aOff + r * lda + c].
+ * C (M, N) = op(A) · op(B), or C += op(A) · op(B) when `accumulate` is set (backend.ts Product).
+ * Each matrix is a view: element (r, c) of A is a.tensor[a.offset + r * a.stride + c].
  * op(A) is (M, K): A itself (M, K), or with `transA` the transpose of A stored as (K, M).
  * op(B) is (K, N): B itself (K, N), or with `transB` the transpose of B stored as (N, K).
  */
-export function matmul(
-  c: FloatArray, cOff: number, ldc: number,
-  a: FloatArray, aOff: number, lda: number, transA: boolean,
-  b: FloatArray, bOff: number, ldb: number, transB: boolean,
-  M: number, N: number, K: number,
-  accumulate: boolean,
-): void {
+export function matmul(c: View<FloatArray>, a: View<FloatArray>, b: View<FloatArray>, p: Product): void {
   if (
-    fastPath && c instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array &&
-    simdMatmul(c, cOff, ldc, a, aOff, lda, transA, b, bOff, ldb, transB, M, N, K, accumulate)
+    fastPath && c.tensor instanceof Float32Array && a.tensor instanceof Float32Array && b.tensor instanceof Float32Array &&
+    simdMatmul(
+      c.tensor, c.offset, c.stride,
+      a.tensor, a.offset, a.stride, p.transA === true,
+      b.tensor, b.offset, b.stride, p.transB === true,
+      p.M, p.N, p.K, p.accumulate,
+    )
   ) {
     return;
   }
-  matmulReference(c, cOff, ldc, a, aOff, lda, transA, b, bOff, ldb, transB, M, N, K, accumulate);
+  matmulReference(c, a, b, p);
 }
 
 /** matmul on the plain TypeScript loops only: the reference for the fast path. */
-export function matmulReference(
-  c: FloatArray, cOff: number, ldc: number,
-  a: FloatArray, aOff: number, lda: number, transA: boolean,
-  b: FloatArray, bOff: number, ldb: number, transB: boolean,
-  M: number, N: number, K: number,
-  accumulate: boolean,
-): void {
-  if (!transA && transB) return matmulNT(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, M, N, K, accumulate);
-  if (!transA && !transB) return matmulNN(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, M, N, K, accumulate);
-  if (transA && !transB) return matmulTN(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, M, N, K, accumulate);
+export function matmulReference(c: View<FloatArray>, a: View<FloatArray>, b: View<FloatArray>, p: Product): void {
+  const transA = p.transA === true;
+  const transB = p.transB === true;
+  if (!transA && transB) return matmulNT(c, a, b, p);
+  if (!transA && !transB) return matmulNN(c, a, b, p);
+  if (transA && !transB) return matmulTN(c, a, b, p);
   throw new Error('matmul: op(A) and op(B) both transposed is not used by the engine');
 }
 
 // C[i, j] (+)= sum_k A[i, k] * B[j, k]: each entry a dot product of two contiguous rows.
-function matmulNT(
-  c: FloatArray, cOff: number, ldc: number, a: FloatArray, aOff: number, lda: number, b: FloatArray, bOff: number, ldb: number,
-  M: number, N: number, K: number, accumulate: boolean,
-): void {
+function matmulNT(cv: View<FloatArray>, av: View<FloatArray>, bv: View<FloatArray>, { M, N, K, accumulate }: Product): void {
+  const { tensor: c, offset: cOff, stride: ldc } = cv;
+  const { tensor: a, offset: aOff, stride: lda } = av;
+  const { tensor: b, offset: bOff, stride: ldb } = bv;
   for (let i = 0; i < M; i++) {
     const ai = aOff + i * lda;
     const ci = cOff + i * ldc;
@@ -92,10 +87,10 @@ function matmulNT(
 }
 
 // C[i, :] (+)= sum_k A[i, k] * B[k, :]: rows of B scaled and added.
-function matmulNN(
-  c: FloatArray, cOff: number, ldc: number, a: FloatArray, aOff: number, lda: number, b: FloatArray, bOff: number, ldb: number,
-  M: number, N: number, K: number, accumulate: boolean,
-): void {
+function matmulNN(cv: View<FloatArray>, av: View<FloatArray>, bv: View<FloatArray>, { M, N, K, accumulate }: Product): void {
+  const { tensor: c, offset: cOff, stride: ldc } = cv;
+  const { tensor: a, offset: aOff, stride: lda } = av;
+  const { tensor: b, offset: bOff, stride: ldb } = bv;
   for (let i = 0; i < M; i++) {
     const ci = cOff + i * ldc;
     if (!accumulate) c.fill(0, ci, ci + N);
@@ -110,10 +105,10 @@ function matmulNN(
 }
 
 // C[i, :] (+)= sum_k A[k, i] * B[k, :]: the weight-gradient shape, a sum of outer products.
-function matmulTN(
-  c: FloatArray, cOff: number, ldc: number, a: FloatArray, aOff: number, lda: number, b: FloatArray, bOff: number, ldb: number,
-  M: number, N: number, K: number, accumulate: boolean,
-): void {
+function matmulTN(cv: View<FloatArray>, av: View<FloatArray>, bv: View<FloatArray>, { M, N, K, accumulate }: Product): void {
+  const { tensor: c, offset: cOff, stride: ldc } = cv;
+  const { tensor: a, offset: aOff, stride: lda } = av;
+  const { tensor: b, offset: bOff, stride: ldb } = bv;
   if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + N);
   for (let k = 0; k < K; k++) {
     const ak = aOff + k * lda;

@@ -64,7 +64,7 @@ describe('matmul', () => {
             expected[c] = accumulate ? expected[c] + s : s;
           }
         }
-        matmul(C, 4, N + pad, A, 2, aCols + pad, transA, B, 1, bCols + pad, transB, M, N, K, accumulate);
+        matmul(view(C, 4, N + pad), view(A, 2, aCols + pad), view(B, 1, bCols + pad), { M, N, K, transA, transB, accumulate });
         for (let k = 0; k < C.length; k++) assert.ok(Math.abs(C[k] - expected[k]) < 1e-12, `element ${k}: ${C[k]} vs ${expected[k]}`);
       });
     }

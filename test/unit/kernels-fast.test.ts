@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { view } from '../../src/engine/backend';
 import { fastKernelsActive, matmul, matmulReference, useFastKernels } from '../../src/engine/kernels';
 import { LSTMModel } from '../../src/engine/model';
 import { Random } from '../../src/engine/random';
@@ -39,9 +40,9 @@ function check(cs: Case, where: { a: Arena | null; b: Arena | null; c: Arena | n
   const b = randomArray(bOff + Math.max(0, bRows - 1) * ldb + bCols + pad(), where.b);
   const c = randomArray(cOff + (M - 1) * ldc + N + pad(), where.c);
   const expected = Float64Array.from(c);
-  matmulReference(expected, cOff, ldc, Float64Array.from(a), aOff, lda, transA, Float64Array.from(b), bOff, ldb, transB, M, N, K, accumulate);
+  matmulReference(view(expected, cOff, ldc), view(Float64Array.from(a), aOff, lda), view(Float64Array.from(b), bOff, ldb), { M, N, K, transA, transB, accumulate });
   const before = Float32Array.from(c);
-  matmul(c, cOff, ldc, a, aOff, lda, transA, b, bOff, ldb, transB, M, N, K, accumulate);
+  matmul(view(c, cOff, ldc), view(a, aOff, lda), view(b, bOff, ldb), { M, N, K, transA, transB, accumulate });
   // float32 sums of K products of numbers in [-1, 1]: error well under 1e-6 * K.
   const tol = 1e-6 * (K + 1) + 1e-6;
   for (let k = 0; k < c.length; k++) {

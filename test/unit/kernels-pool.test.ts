@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { view } from '../../src/engine/backend';
 import type { TrainingSettings } from '../../src/engine/checkpoint';
 import { fastKernelsActive, matmul } from '../../src/engine/kernels';
 import { Random } from '../../src/engine/random';
@@ -43,7 +44,7 @@ function makeCase(arena: Arena | null, transA: boolean, transB: boolean, M: numb
   const c = arena ? arena.allocFloats(c0.length) : new Float32Array(c0.length);
   return () => {
     c.set(c0);
-    matmul(c, cOff, ldc, a, aOff, lda, transA, b, bOff, ldb, transB, M, N, K, accumulate);
+    matmul(view(c, cOff, ldc), view(a, aOff, lda), view(b, bOff, ldb), { M, N, K, transA, transB, accumulate });
     return c.slice();
   };
 }
