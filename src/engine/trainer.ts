@@ -223,10 +223,10 @@ function cpuUpdater(model: LSTMModel, settings: OptimizerSettings): Updater {
   };
 }
 
-function backendUpdater<T, I>(model: LSTMModel<T, I>, settings: OptimizerSettings): Updater {
+function backendUpdater<Tensor, Ids>(model: LSTMModel<Tensor, Ids>, settings: OptimizerSettings): Updater {
   const k = model.backend;
   const optimizer = new BackendOptimizer(settings, k, model.specs.map(tensorShape));
-  const moments = (): Array<[string, T]> => (optimizer.m !== null && optimizer.v !== null ? [['m', optimizer.m], ['v', optimizer.v]] : []);
+  const moments = (): Array<[string, Tensor]> => (optimizer.m !== null && optimizer.v !== null ? [['m', optimizer.m], ['v', optimizer.v]] : []);
   const shapes = model.specs.map(tensorShape);
   const saved = { params: k.allocGroup(shapes).whole, slots: moments().map(() => k.allocGroup(shapes).whole), step: 0 };
   return {
@@ -279,8 +279,8 @@ interface RunState {
   pending: PendingStep | null;
 }
 
-export class Trainer<T = FloatArray, I = Int32Array> {
-  readonly model: LSTMModel<T, I>;
+export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
+  readonly model: LSTMModel<Tensor, Ids>;
   readonly tokenizer: Tokenizer;
   /** The whole text's token ids. */
   readonly ids: Int32Array;
@@ -294,10 +294,10 @@ export class Trainer<T = FloatArray, I = Int32Array> {
   private readonly rng: Random;
   private readonly batcher: Batcher;
   /** State carried from one contiguous chunk to the next (unidirectional many-to-many only). */
-  private readonly carry: { h: T; c: T } | null;
+  private readonly carry: { h: Tensor; c: Tensor } | null;
   /** The carried state at the start of the step being taken, and at the start of the last sound one (swapped, never reallocated). */
-  private carryAtStart: { h: T; c: T } | null;
-  private carryGood: { h: T; c: T } | null;
+  private carryAtStart: { h: Tensor; c: Tensor } | null;
+  private carryGood: { h: Tensor; c: Tensor } | null;
   private readonly updater: Updater;
   private stepCount = 0;
   private lastLoss: number | null = null;
@@ -318,7 +318,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     settings: TrainingSettings,
     source: NonNullable<TrainingState['source']>,
     notes: string[],
-    backend: Backend<T, I> | undefined,
+    backend: Backend<Tensor, Ids> | undefined,
   ) {
     this.tokenizer = tokenizer;
     this.ids = ids;
@@ -355,7 +355,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     this.settings = { ...rest, ...(holdout > 0 ? { holdout } : {}), batch_size: B };
     checkTrainingMemory(config, B, T, undefined, settings.optimizer); // one line naming what to lower, before anything is allocated
     checkHeaderFits(config, this.settings, tokenizer.vocabulary(), source.name);
-    this.model = new LSTMModel<T, I>(config, 'float32', backend);
+    this.model = new LSTMModel<Tensor, Ids>(config, 'float32', backend);
     const optimizerSettings: OptimizerSettings =
       settings.optimizer === 'adam' ? { kind: 'adam', lr: settings.learning_rate, ...ADAM_DEFAULTS } : { kind: 'sgd', lr: settings.learning_rate };
     this.updater = backend === undefined ? cpuUpdater(this.model as unknown as LSTMModel, optimizerSettings) : backendUpdater(this.model, optimizerSettings);
@@ -363,7 +363,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     this.batcher = streams ? new StreamBatcher(this.trainingIds, B, T) : new WindowSampler(this.trainingIds, B, T, shape.mode, this.rng);
     const rows = config.num_layers * this.model.D * B;
     const k = this.model.backend;
-    const pair = (): { h: T; c: T } => ({ h: k.alloc(rows, config.hidden_size), c: k.alloc(rows, config.hidden_size) });
+    const pair = (): { h: Tensor; c: Tensor } => ({ h: k.alloc(rows, config.hidden_size), c: k.alloc(rows, config.hidden_size) });
     this.carry = streams ? pair() : null;
     this.carryAtStart = streams ? pair() : null;
     this.carryGood = streams ? pair() : null;
@@ -378,14 +378,14 @@ export class Trainer<T = FloatArray, I = Int32Array> {
    * A fresh run on `text`, its weights initialized from the seed (on the CPU unless a backend is
    * given). The shape and settings are checked by the reader's rules first (an InputError, one line).
    */
-  static create<T = FloatArray, I = Int32Array>(text: string, sourceName: string, shape: ModelShape, settings: TrainingSettings, backend?: Backend<T, I>): Trainer<T, I> {
+  static create<Tensor = FloatArray, Ids = Int32Array>(text: string, sourceName: string, shape: ModelShape, settings: TrainingSettings, backend?: Backend<Tensor, Ids>): Trainer<Tensor, Ids> {
     // Before the text is read: the vocabulary size is not known yet, and does not matter here.
     validateRun({ vocab_size: 1, ...shape }, settings);
     const tokenizer = Tokenizer.build(text, settings.tokens, settings.max_vocab > 0 ? { maxVocab: settings.max_vocab } : {});
     const { ids, unknown } = tokenizer.encode(text);
     const notes: string[] = [];
     if (unknown > 0) notes.push(`${unknown} tokens fell outside the vocabulary of ${tokenizer.size} and read as ${tokenizer.unknownId >= 0 ? '<unk>' : 'nothing'}`);
-    const trainer = new Trainer<T, I>(tokenizer, ids, shape, settings, { name: sourceName, chars: text.length, hash: textFingerprint(text) }, notes, backend);
+    const trainer = new Trainer<Tensor, Ids>(tokenizer, ids, shape, settings, { name: sourceName, chars: text.length, hash: textFingerprint(text) }, notes, backend);
     const init = settings.init === 'constant' ? ({ kind: 'constant', value: settings.init_value } as const) : ({ kind: 'pytorch' } as const);
     trainer.model.initialize(init, trainer.rng);
     return trainer;
@@ -396,7 +396,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
    * `overrides` may set the total steps and the learning rate (checked as create checks them), or
    * start the streams over on a text shorter than the one trained on.
    */
-  static resume<T = FloatArray, I = Int32Array>(ckpt: Checkpoint, text: string, sourceName: string, backend?: Backend<T, I>, overrides: ResumeOverrides = {}): Trainer<T, I> {
+  static resume<Tensor = FloatArray, Ids = Int32Array>(ckpt: Checkpoint, text: string, sourceName: string, backend?: Backend<Tensor, Ids>, overrides: ResumeOverrides = {}): Trainer<Tensor, Ids> {
     const settings: TrainingSettings = {
       ...ckpt.settings,
       ...(overrides.steps !== undefined ? { steps: overrides.steps } : {}),
@@ -410,7 +410,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
     if (ckpt.training.source && ckpt.training.source.hash !== hash) notes.push(`the text differs from the one this model was trained on (${ckpt.training.source.name})`);
     if (unknown > 0) notes.push(`${unknown} tokens of the text are not in the model's vocabulary of ${tokenizer.size}`);
     const { vocab_size: _v, ...shape } = ckpt.config;
-    const trainer = new Trainer<T, I>(tokenizer, ids, shape, settings, { name: sourceName, chars: text.length, hash }, notes, backend);
+    const trainer = new Trainer<Tensor, Ids>(tokenizer, ids, shape, settings, { name: sourceName, chars: text.length, hash }, notes, backend);
     if (trainer.settings.batch_size !== ckpt.settings.batch_size) {
       throw new ShorterTextError(
         `the text is shorter than the one this model was trained on: ${trainer.trainingIds.length} tokens${trainer.heldOut > 0 ? ' to train on' : ''}, too few to continue its ${ckpt.settings.batch_size} streams (batch size ${ckpt.settings.batch_size})`,
@@ -504,7 +504,7 @@ export class Trainer<T = FloatArray, I = Int32Array> {
   }
 
   /** Goes back to `state`, where the weights and moments are those the updater saved (or, with restoreWeights false, are still). */
-  private rollBack(state: RunState, carry: { h: T; c: T } | null, restoreWeights: boolean): void {
+  private rollBack(state: RunState, carry: { h: Tensor; c: Tensor } | null, restoreWeights: boolean): void {
     if (restoreWeights) this.updater.restore();
     this.stepCount = state.step;
     this.lastLoss = state.loss;
