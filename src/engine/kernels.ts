@@ -177,7 +177,8 @@ export function softmaxCrossEntropyForward(probs: FloatArray, logits: FloatArray
   return targets ? total / countTargets(targets, R) : NaN;
 }
 
-function countTargets(targets: Int32Array, R: number): number {
+/** How many of the first R targets count (are not IGNORE_TARGET): the mean loss divides by it. */
+export function countTargets(targets: Int32Array, R: number): number {
   let n = 0;
   for (let r = 0; r < R; r++) if (targets[r] !== IGNORE_TARGET) n++;
   return n;

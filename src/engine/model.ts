@@ -41,6 +41,11 @@ export interface ParameterSpec {
   size: number;
 }
 
+/** The suffix of layer l's parameter names in direction d (0 forward, 1 backward), as nn.LSTM's: _l0, _l0_reverse. */
+export function parameterSuffix(l: number, d: number): string {
+  return `_l${l}${d === 1 ? '_reverse' : ''}`;
+}
+
 /** Every parameter of the model, in PyTorch's state_dict order, with its place in the flat buffer. */
 export function parameterSpecs(config: ModelConfig): ParameterSpec[] {
   const specs: ParameterSpec[] = [];
@@ -56,7 +61,7 @@ export function parameterSpecs(config: ModelConfig): ParameterSpec[] {
   for (let l = 0; l < L; l++) {
     const I = layerInputSize(config, l);
     for (let d = 0; d < D; d++) {
-      const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
+      const suffix = parameterSuffix(l, d);
       add(`lstm.weight_ih${suffix}`, [4 * H, I]);
       add(`lstm.weight_hh${suffix}`, [4 * H, H]);
       add(`lstm.bias_ih${suffix}`, [4 * H]);
@@ -260,7 +265,7 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
     for (let l = 0; l < config.num_layers; l++) {
       const row: RecurrentParameters<Tensor>[] = [];
       for (let d = 0; d < this.D; d++) {
-        const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        const suffix = parameterSuffix(l, d);
         row.push({
           wih: this.parameterTensor(`lstm.weight_ih${suffix}`),
           whh: this.parameterTensor(`lstm.weight_hh${suffix}`),

@@ -11,7 +11,7 @@
 // covers the whole tensor) or copies the rows back.
 
 import type { Backend, CellBackward, CellForward, Product, View } from '../../src/engine/backend';
-import { IGNORE_TARGET } from '../../src/engine/kernels';
+import { countTargets } from '../../src/engine/kernels';
 import * as K from './kernels';
 import type { Kernel } from './kernels';
 
@@ -502,10 +502,4 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     const gs = grads.parts ?? [grads];
     for (let k = 0; k < ps.length; k++) this.run(K.sgd, this.whole(ps[k]), [this.whole(ps[k]), this.whole(gs[k])], { lr });
   }
-}
-
-function countTargets(targets: Int32Array, R: number): number {
-  let n = 0;
-  for (let r = 0; r < R; r++) if (targets[r] !== IGNORE_TARGET) n++;
-  return n;
 }
