@@ -30,11 +30,8 @@ export function formatProbability(p: number): string {
   return `${pct >= 10 ? pct.toFixed(0) : pct.toFixed(1)}%`;
 }
 
-export function formatRate(n: number): string {
-  if (n >= 1e4) return `${(n / 1000).toFixed(0)}k`;
-  if (n >= 1000) return `${(n / 1000).toFixed(1)}k`;
-  return n.toFixed(0);
-}
+/** Tokens per second as the status bar and the command line write them (one formatter everywhere). */
+export { formatRate } from '../src/engine/format';
 
 /** Whitespace made visible, so a character model's " " and "\n" can be read on an axis. */
 export function showToken(token: string): string {

@@ -360,7 +360,7 @@ test('a finished run says finished with its average speed; a stopped one says st
     assert.equal(r.tag, 'finished · step 300');
     assert.match(r.step, /finished/);
     assert.doesNotMatch(r.step, /stopped/);
-    assert.equal(r.speed, '25k', '25,465 tokens/s, as the status bar writes it');
+    assert.equal(r.speed, '25.5k', '25,465 tokens/s, as the status bar writes it');
     assert.equal(r.speedDetail, 'average over the run');
 
     await post(page, [{ ...article.finished, step: 120, averageTokensPerSecond: undefined, history: { ...article.finished.history } } as TrainingMessage]);

@@ -67,7 +67,7 @@ export class GpuRunner {
     const trainer = trainerFor(request, request.resume ? decodeCheckpoint(request.resume) : null, backend);
     const problem = (): string | null => (lost || gl.isContextLost() ? 'the GPU context was lost' : null);
     if (request.timing) {
-      const timed = timeTraining(trainer, request.timing.steps);
+      const timed = timeTraining(trainer, request.timing.steps, request.timing.budgetMs);
       if (problem()) throw new BackendLostError(problem() as string);
       this.post({ type: 'timed', ...timed });
       return;
