@@ -1,4 +1,5 @@
-// lstm-lens: the engine from the command line (CONTRACTS.md section 3).
+// lstm-lens: the engine from the command line (CONTRACTS.md section 3). `train` runs the loop the
+// workers run (src/worker/trainingLoop.ts) with its own I/O: the progress bar, atomic saves, signals.
 // Exit status: 0 success; 2 bad usage or bad input (one line on stderr); 1 failure while running.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -28,6 +29,7 @@ import { bench } from './bench';
 import { describeIndices, fitLine, outputWidth, parsePositions, parseUnits, wrapItems } from './layout';
 import { nearest, unknownOptionMessage } from './options';
 import { packageVersion } from './version';
+import { runTraining } from '../worker/trainingLoop';
 
 /** Positions whose predictions `inspect` prints as text (all of them go to --json). */
 export const INSPECT_PRINTED_POSITIONS = 200;
@@ -424,79 +426,51 @@ async function train(args: string[]): Promise<number> {
   // one thread wherever it cannot start).
   const pooled = startMatmulPool(2);
   const started = performance.now();
-  const firstStep = trainer.step;
-  let windowStart = started;
-  let windowTokens = 0;
-  let rate = 0;
-  let lastYield = started;
-  /** When the steps ended (the measuring of the loss after them is not training time). */
+  /** When the run ended (the measuring of the loss after it is not training time). */
   let ended: number | null = null;
-  const summary = (): Record<string, unknown> => {
-    const seconds = ((ended ?? performance.now()) - started) / 1000;
-    const stepsRun = trainer.step - firstStep;
-    return {
-      steps: trainer.step,
-      loss: trainer.loss,
-      tokens_per_s: (stepsRun * trainer.tokensPerStep) / Math.max(seconds, 1e-9),
-      seconds,
-      checkpoint: out,
-      vocab_size: cfg.vocab_size,
-      parameters: parameterCount(cfg),
-      notes: [...textNotes, ...trainer.notes],
-    };
-  };
+  /** tokens/s as the loop measures it: its last progress, then its result. */
+  let tokensPerSecond = 0;
+  const summary = (): Record<string, unknown> => ({
+    steps: trainer.step,
+    loss: trainer.loss,
+    tokens_per_s: tokensPerSecond,
+    seconds: ((ended ?? performance.now()) - started) / 1000,
+    checkpoint: out,
+    vocab_size: cfg.vocab_size,
+    parameters: parameterCount(cfg),
+    notes: [...textNotes, ...trainer.notes],
+  });
   let diverged: DivergenceError | null = null;
+  /** The checkpoint last written (the final one once the run has ended). */
+  const last: { saved: Checkpoint | null } = { saved: null };
   try {
-    while (!trainer.done && stoppedBy === null) {
-      try {
-        trainer.trainStep();
-      } catch (e) {
-        if (e instanceof DivergenceError) {
-          // The trainer is back at the weights from before the update that broke them.
-          diverged = e;
-          break;
-        }
-        throw e;
-      }
-      // tokens/s over the last second or two: a window restarts every 2 s; a young window
-      // (under half a second) shows the previous one's rate.
-      const now = performance.now();
-      windowTokens += trainer.tokensPerStep;
-      const windowAge = now - windowStart;
-      if (windowAge >= 500 || rate === 0) rate = (windowTokens * 1000) / Math.max(windowAge, 1e-3);
-      if (windowAge >= 2000) {
-        windowStart = now;
-        windowTokens = 0;
-      }
-      if (stderrOpen) progress?.update({ step: trainer.step, total: s.steps, loss: trainer.loss ?? NaN, tokensPerSecond: rate }, trainer.done);
-      if (trainer.step % saveEvery === 0 && !trainer.done) writeCheckpointFile(out, trainer.checkpoint());
-      if (now - lastYield > 50) {
-        await yieldToEventLoop(); // lets Ctrl-C, SIGTERM and SIGHUP through
-        lastYield = performance.now();
-      }
-    }
-    ended = performance.now();
-    // The last update, finished or stopped early, has no next step to judge it: judged here, before
-    // the final save (rolled back, as any divergence, when it broke the weights).
-    if (diverged === null) {
-      try {
-        trainer.checkLastUpdate();
-      } catch (e) {
-        if (!(e instanceof DivergenceError)) throw e;
-        diverged = e;
-      }
-    }
+    const result = await runTraining(
+      trainer,
+      {
+        post: (message) => {
+          if (message.type !== 'progress') return;
+          tokensPerSecond = message.tokensPerSecond;
+          if (stderrOpen) progress?.update({ step: message.step, total: message.totalSteps, loss: message.loss, tokensPerSecond }, message.step >= message.totalSteps);
+        },
+        save: () => {
+          // The last good weights, when the run diverged (the trainer keeps those from before the update that broke them).
+          last.saved = trainer.checkpoint();
+          writeCheckpointFile(out, last.saved);
+        },
+        yieldNow: () => yieldToEventLoop(), // lets Ctrl-C, SIGTERM and SIGHUP through
+        stopRequested: () => stoppedBy !== null,
+        watched: () => null,
+      },
+      { saveEverySteps: saveEvery, saveEveryMs: 0, progressEveryMs: 0, yieldEveryMs: 50 },
+    );
+    tokensPerSecond = result.tokensPerSecond;
+  } catch (e) {
+    if (!(e instanceof DivergenceError)) throw e;
+    diverged = e;
   } finally {
-    ended ??= performance.now();
+    ended = performance.now();
     if (pooled) stopMatmulPool();
     if (stderrOpen) progress?.finish();
-  }
-  let saved: Checkpoint;
-  try {
-    // The last good weights (the trainer keeps those from before the update that broke them).
-    saved = trainer.checkpoint();
-    writeCheckpointFile(out, saved);
-  } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   }
   if (diverged !== null) {
@@ -527,7 +501,8 @@ async function train(args: string[]): Promise<number> {
   process.exitCode = status;
   // What a good loss is here: the loss where the model did not train (or the last tenth), against
   // the uniform guess, and how often the batches went through the text.
-  const measured = measureRun(trainer, saved, resume);
+  // runTraining ends every run it returns from with a save.
+  const measured = measureRun(trainer, last.saved ?? trainer.checkpoint(), resume);
   for (const line of measured.lines) log(line);
   if (values.json) process.stdout.write(`${JSON.stringify({ ...done, ...measured.json, diverged: false })}\n`);
   return status;

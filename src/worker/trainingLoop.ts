@@ -7,18 +7,13 @@ import type { Backend } from '../engine/backend';
 import type { Checkpoint } from '../engine/checkpoint';
 import { LSTMModel, parameterCount } from '../engine/model';
 import { InputError } from '../engine/config';
-import { DivergenceError, describeDivergence, Trainer } from '../engine/trainer';
+import { DivergenceError, describeDivergence, ShorterTextError, Trainer } from '../engine/trainer';
 import type { DivergenceData, FailureKind, Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
 import { traceSequence } from './traceSpan';
 
 /** The backend stopped working mid-run (a lost GPU context): the run can continue elsewhere from its last checkpoint. */
 export class BackendLostError extends Error {
   override name = 'BackendLostError';
-}
-
-/** A run to continue whose text is shorter than the one it was trained on: it can go on from the start of the text (restartStream). */
-export class TextShorterError extends InputError {
-  override name = 'TextShorterError';
 }
 
 /** How a worker reports a failed job (both workers): its kind, its message, and a divergence as data. */
@@ -29,7 +24,8 @@ export function failureOf(e: unknown): { kind: FailureKind; message: string; div
     const usable = Number.isSafeInteger(d.step) && d.step >= 1 && Number.isSafeInteger(d.keptStep) && d.keptStep >= 0 && Number.isFinite(d.suggestedLearningRate) && d.suggestedLearningRate > 0;
     return usable ? { kind: 'diverged', message, divergence: { step: d.step, keptStep: d.keptStep, suggestedLearningRate: d.suggestedLearningRate } } : { kind: 'diverged', message };
   }
-  if (e instanceof TextShorterError) return { kind: 'textShorter', message };
+  // Only a shorter text that the start of the text would let go on is offered as such (restartStream).
+  if (e instanceof ShorterTextError && e.restartable) return { kind: 'textShorter', message };
   return { kind: e instanceof InputError ? 'input' : 'internal', message };
 }
 
@@ -67,31 +63,20 @@ export interface LoopResult {
 /**
  * The run a train request asks for: a fresh one, or the saved run continued for `settings.steps`
  * more steps at the request's learning rate (lstmLens.learningRate applies to Continue); its own
- * shape and other settings win. A text shorter than the one the run was trained on, which only
- * restarting the stream would make usable, is a TextShorterError (the host offers that).
+ * shape and other settings win. A text shorter than the one the run was trained on is the engine's
+ * ShorterTextError; when restarting the stream would make it usable (`restartable`), the host offers that.
  */
-export function trainerFor<T, I>(
+export function trainerFor<Tensor, Ids>(
   request: Pick<TrainRequest, 'text' | 'sourceName' | 'shape' | 'settings' | 'restartStream'>,
   saved: Checkpoint | null,
-  backend?: Backend<T, I>,
-): Trainer<T, I> {
+  backend?: Backend<Tensor, Ids>,
+): Trainer<Tensor, Ids> {
   if (!saved) return Trainer.create(request.text, request.sourceName, request.shape, request.settings, backend);
   const overrides = { steps: saved.training.step + request.settings.steps, learning_rate: request.settings.learning_rate, restartStream: request.restartStream === true };
-  try {
-    return Trainer.resume(saved, request.text, request.sourceName, backend, overrides);
-  } catch (e) {
-    if (!(e instanceof InputError) || overrides.restartStream) throw e;
-    // Would the run go on from the start of the text? Then that is what to offer.
-    try {
-      Trainer.resume(saved, request.text, request.sourceName, undefined, { ...overrides, restartStream: true });
-    } catch {
-      throw e;
-    }
-    throw new TextShorterError(e.message);
-  }
+  return Trainer.resume(saved, request.text, request.sourceName, backend, overrides);
 }
 
-export function startedMessage<T, I>(trainer: Trainer<T, I>): Extract<WorkerToHost, { type: 'started' }> {
+export function startedMessage<Tensor, Ids>(trainer: Trainer<Tensor, Ids>): Extract<WorkerToHost, { type: 'started' }> {
   const config = trainer.model.config;
   const { vocab_size: _v, ...shape } = config;
   return {
@@ -113,7 +98,7 @@ export function startedMessage<T, I>(trainer: Trainer<T, I>): Extract<WorkerToHo
  * another backend the weights are read back once into a CPU copy (kept in `cache`), which reads
  * it with the same code: a snapshot, at most once per `everyMs`, never inside the time loop.
  */
-function traceOf<T, I>(trainer: Trainer<T, I>, sequence: Sequence, cache: { model: LSTMModel | null }): Extract<LoopMessage, { type: 'panel' }> | null {
+function traceOf<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, sequence: Sequence, cache: { model: LSTMModel | null }): Extract<LoopMessage, { type: 'panel' }> | null {
   let model: LSTMModel;
   if (trainer.backendName === 'cpu') model = trainer.model as unknown as LSTMModel;
   else {
@@ -125,8 +110,13 @@ function traceOf<T, I>(trainer: Trainer<T, I>, sequence: Sequence, cache: { mode
   return trace ? { type: 'panel', message: trace } : null;
 }
 
-/** Trains until done or stopped; throws DivergenceError (after saving the last good weights, if they are) or BackendLostError. */
-export async function runTraining<T, I>(trainer: Trainer<T, I>, io: LoopIO, options: LoopOptions): Promise<LoopResult> {
+/**
+ * Trains until done or stopped, saving every `saveEverySteps` steps (and every `saveEveryMs`), and
+ * at the end. The last update, which no next step judges, is judged before that final save
+ * (Trainer.checkLastUpdate). Throws DivergenceError (after saving the last good weights, if they
+ * are) or BackendLostError. The same loop for the command line and both workers: only `io` differs.
+ */
+export async function runTraining<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, io: LoopIO, options: LoopOptions): Promise<LoopResult> {
   const started = performance.now();
   const firstStep = trainer.step;
   const yieldEveryMs = options.yieldEveryMs ?? 20;
@@ -143,21 +133,22 @@ export async function runTraining<T, I>(trainer: Trainer<T, I>, io: LoopIO, opti
     io.save();
     lastSavedStep = trainer.step;
   };
+  /** A divergence: the trainer is back at the weights from before the update that broke them. */
+  const diverged = (e: DivergenceError): DivergenceError => {
+    // Saved, those weights are the run's end. (Should they not be finite, the last checkpoint is what is kept.)
+    if (trainer.weightsAreFinite()) {
+      save();
+      return e;
+    }
+    const kept = { ...e.detail, keptStep: lastSavedStep };
+    return new DivergenceError(describeDivergence(kept), kept);
+  };
   while (!trainer.done && !io.stopRequested()) {
     let result;
     try {
       result = trainer.trainStep();
     } catch (e) {
-      if (e instanceof DivergenceError) {
-        // The trainer is back at the weights from before the update that broke them: saved, they
-        // are the run's end. (Should they not be finite, the last checkpoint is what is kept.)
-        if (trainer.weightsAreFinite()) {
-          io.save();
-          throw e;
-        }
-        const kept = { ...e.detail, keptStep: lastSavedStep };
-        throw new DivergenceError(describeDivergence(kept), kept);
-      }
+      if (e instanceof DivergenceError) throw diverged(e);
       throw e;
     }
     const problem = io.backendProblem?.() ?? null;
@@ -199,16 +190,26 @@ export async function runTraining<T, I>(trainer: Trainer<T, I>, io: LoopIO, opti
       lastYield = performance.now();
     }
   }
+  // Training time ends with the steps: judging the last update and saving are not part of it.
+  const tokensPerSecond = rate(performance.now());
+  // The last update, finished or stopped early, has no next step to judge it: judged here, before
+  // the final save (rolled back, as any divergence, when it broke the weights).
+  try {
+    trainer.checkLastUpdate();
+  } catch (e) {
+    if (e instanceof DivergenceError) throw diverged(e);
+    throw e;
+  }
   save();
-  return { reason: trainer.done ? 'done' : 'stopped', step: trainer.step, loss: trainer.loss, tokensPerSecond: rate(performance.now()) };
+  return { reason: trainer.done ? 'done' : 'stopped', step: trainer.step, loss: trainer.loss, tokensPerSecond };
 }
 
 /**
  * How fast this backend trains at this size: one step first (it compiles the GPU's kernels and
  * allocates the workspace), then `steps` timed steps. The trainer is used up (its weights move).
  */
-export function timeTraining<T, I>(
-  trainer: Pick<Trainer<T, I>, 'trainStep' | 'tokensPerStep'>,
+export function timeTraining<Tensor, Ids>(
+  trainer: Pick<Trainer<Tensor, Ids>, 'trainStep' | 'tokensPerStep'>,
   steps: number,
   budgetMs = Number.POSITIVE_INFINITY,
   now: () => number = () => performance.now(),
