@@ -19,6 +19,9 @@ import {
 } from './kernels';
 import { createArena, type Arena } from './wasm/simd';
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** From this many rows (B*T) on, one-hot input goes through W_ih transposed (contiguous rows). */
 export const ONE_HOT_TRANSPOSE_MIN_ROWS = 64;
 
@@ -38,9 +41,10 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
     return this.arena ? this.arena.allocFloats(n) : new (arrayConstructor(this.dtype))(n);
   }
 
-  allocGroup(shapes: ReadonlyArray<readonly [number, number]>): { whole: FloatArray; parts: FloatArray[] } {
+  allocGroup(shapes: ReadonlyArray<readonly [number, number]>, options: { aside?: boolean } = {}): { whole: FloatArray; parts: FloatArray[] } {
     const total = shapes.reduce((s, [r, c]) => s + r * c, 0);
-    const whole = this.alloc(1, total);
+    // What no kernel reads stays out of the arena (ordinary arrays: the arena is for the SIMD kernels).
+    const whole = options.aside ? new (arrayConstructor(this.dtype))(total) : this.alloc(1, total);
     const parts: FloatArray[] = [];
     let offset = 0;
     for (const [r, c] of shapes) {
@@ -198,20 +202,40 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
     for (let k = 0; k < tensor.length; k++) tensor[k] *= factor;
   }
 
-  adamUpdate(params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number, beta2: number, eps: number, step: number): void {
+  /**
+   * Adam, in two passes: every new value (weight and moments) is computed and checked to stay
+   * finite in the parameters' precision, then written; an update that would overflow is refused
+   * (false, nothing changed), so a diverging run keeps its last good weights.
+   */
+  adamUpdate(params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number, beta2: number, eps: number, step: number): boolean {
+    const largest = params instanceof Float32Array ? FLOAT32_MAX : Number.MAX_VALUE;
     const stepSize = lr / (1 - Math.pow(beta1, step));
     const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, step));
-    for (let k = 0; k < params.length; k++) {
-      const g = grads[k];
-      const mk = beta1 * m[k] + (1 - beta1) * g;
-      const vk = beta2 * v[k] + (1 - beta2) * g * g;
-      m[k] = mk;
-      v[k] = vk;
-      params[k] -= (stepSize * mk) / (Math.sqrt(vk) / sqrtBc2 + eps);
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < params.length; k++) {
+        const g = grads[k];
+        const mk = beta1 * m[k] + (1 - beta1) * g;
+        const vk = beta2 * v[k] + (1 - beta2) * g * g;
+        const pk = params[k] - (stepSize * mk) / (Math.sqrt(vk) / sqrtBc2 + eps);
+        if (pass === 0) {
+          if (!(Math.abs(pk) <= largest && vk <= largest && Math.abs(mk) <= largest)) return false;
+        } else {
+          m[k] = mk;
+          v[k] = vk;
+          params[k] = pk;
+        }
+      }
     }
+    return true;
   }
 
-  sgdUpdate(params: FloatArray, grads: FloatArray, lr: number): void {
+  /** SGD, refused (false, nothing changed) when a weight would overflow, as adamUpdate. */
+  sgdUpdate(params: FloatArray, grads: FloatArray, lr: number): boolean {
+    const largest = params instanceof Float32Array ? FLOAT32_MAX : Number.MAX_VALUE;
+    for (let k = 0; k < params.length; k++) {
+      if (!(Math.abs(params[k] - lr * grads[k]) <= largest)) return false;
+    }
     for (let k = 0; k < params.length; k++) params[k] -= lr * grads[k];
+    return true;
   }
 }

@@ -108,8 +108,13 @@ export interface Backend<Tensor, Ids> {
 
   /** A zeroed tensor of rows × cols values. */
   alloc(rows: number, cols: number): Tensor;
-  /** Tensors of the given shapes that also form one whole (parameters, gradients, moments): fill, read, write, sumOfSquares and scale work on the whole. */
-  allocGroup(shapes: ReadonlyArray<readonly [number, number]>): { whole: Tensor; parts: Tensor[] };
+  /**
+   * Tensors of the given shapes that also form one whole (parameters, gradients, moments): fill,
+   * read, write, copy, sumOfSquares, scale and the updates work on the whole. `aside`: read only by
+   * the updates and copies (Adam's moments, the weights a diverged run goes back to), never by a
+   * kernel: the CPU keeps it out of its WebAssembly arena (memory.ts counts it apart).
+   */
+  allocGroup(shapes: ReadonlyArray<readonly [number, number]>, options?: { aside?: boolean }): { whole: Tensor; parts: Tensor[] };
   release(tensor: Tensor): void;
   /** How many values the tensor holds. */
   size(tensor: Tensor): number;
@@ -152,8 +157,12 @@ export interface Backend<Tensor, Ids> {
   sumOfSquares(tensor: Tensor): number;
   /** tensor *= factor. */
   scale(tensor: Tensor, factor: number): void;
-  /** One Adam update (torch.optim.Adam), `step` counting from 1; the moments are laid out as params. */
-  adamUpdate(params: Tensor, grads: Tensor, m: Tensor, v: Tensor, lr: number, beta1: number, beta2: number, eps: number, step: number): void;
-  /** params -= lr * grads. */
-  sgdUpdate(params: Tensor, grads: Tensor, lr: number): void;
+  /**
+   * One Adam update (torch.optim.Adam), `step` counting from 1; the moments are laid out as params.
+   * Returns whether it wrote: a backend that can tell (the CPU) refuses, changing nothing, an
+   * update that would make a weight or moment overflow its precision.
+   */
+  adamUpdate(params: Tensor, grads: Tensor, m: Tensor, v: Tensor, lr: number, beta1: number, beta2: number, eps: number, step: number): boolean;
+  /** params -= lr * grads (torch.optim.SGD); whether it wrote, as adamUpdate. */
+  sgdUpdate(params: Tensor, grads: Tensor, lr: number): boolean;
 }

@@ -2,10 +2,10 @@
 // a run depends on (weights, moments, sampler state, carried state) goes into the checkpoint, so a
 // run resumed from one continues exactly as if it had never stopped.
 //
-// The run is generic over the backend (src/engine/backend.ts): on the CPU (the default) the update
-// is Optimizer's, which refuses a step that would overflow before writing it; on another backend
-// (the GPU's) it is BackendOptimizer's, the moments kept there. The checkpoint is the same either
-// way, so a run saved on one backend continues on the other.
+// The run is generic over the backend (src/engine/backend.ts): on the CPU (the default) or another
+// (the GPU's), the update is the backend's own (optimizer.ts), the moments kept there; the CPU's
+// refuses a step that would overflow before writing it. The checkpoint is the same either way, so a
+// run saved on one backend continues on the other.
 
 import {
   base64ToFloat32,
@@ -21,7 +21,7 @@ import { InputError, type FloatArray, type Mode } from './config';
 import { TrainingHistory } from './history';
 import { checkTrainingMemory } from './memory';
 import { LSTMModel, tensorShape } from './model';
-import { ADAM_DEFAULTS, BackendOptimizer, clipGradients, globalNorm, learningRate, Optimizer, type OptimizerSettings } from './optimizer';
+import { ADAM_DEFAULTS, learningRate, Optimizer, type OptimizerSettings } from './optimizer';
 import { Random } from './random';
 import { StreamBatcher, WindowSampler, type Batcher, type BatcherState } from './batching';
 import { Tokenizer } from './tokenizer';
@@ -172,93 +172,11 @@ export function heldOutTokens(n: number, holdout: number, mode: Mode, T: number)
   return k;
 }
 
-/** How a step's gradients become an update: on the CPU arrays, or as the backend's primitives. */
-interface Updater {
-  readonly step: number;
-  /** clip_grad_norm_ (when maxNorm is given); the norm before clipping. */
-  clip(maxNorm: number | null): { norm: number; clipped: boolean };
-  /** False, with nothing changed, when the CPU sees the update overflow; other backends cannot tell. */
-  update(lr: number): boolean;
-  /** Moments by slot name, each laid out as the parameters (copies off the CPU). */
-  slots(): Array<[string, FloatArray]>;
-  setSlot(slot: string, values: Float32Array, offset: number): boolean;
-  setStep(step: number): void;
-  /** Copies the weights, moments and optimizer step aside (into buffers made once). */
-  save(): void;
-  /** Puts back what save() copied. */
-  restore(): void;
-}
-
-function cpuUpdater(model: LSTMModel, settings: OptimizerSettings): Updater {
-  const size = model.specs.reduce((n, s) => n + s.size, 0);
-  const optimizer = new Optimizer(settings, size);
-  // The copy save() makes: outside the model's arena (memory.ts counts it as `snapshot`).
-  const saved = { params: new Float32Array(size), slots: optimizer.slots().map(() => new Float32Array(size)), step: 0 };
-  return {
-    save() {
-      saved.params.set(model.params);
-      optimizer.slots().forEach(([, data], k) => saved.slots[k].set(data));
-      saved.step = optimizer.step;
-    },
-    restore() {
-      model.params.set(saved.params);
-      optimizer.slots().forEach(([, data], k) => data.set(saved.slots[k]));
-      optimizer.step = saved.step;
-    },
-    get step() {
-      return optimizer.step;
-    },
-    clip: (maxNorm) => (maxNorm !== null ? clipGradients(model.grads, maxNorm) : { norm: globalNorm(model.grads), clipped: false }),
-    update: (lr) => optimizer.update(model.params, model.grads, lr),
-    slots: () => optimizer.slots(),
-    setSlot(slot, values, offset) {
-      const target = optimizer.slots().find(([name]) => name === slot)?.[1];
-      if (!target) return false;
-      target.set(values, offset);
-      return true;
-    },
-    setStep: (step) => {
-      optimizer.step = step;
-    },
-  };
-}
-
-function backendUpdater<Tensor, Ids>(model: LSTMModel<Tensor, Ids>, settings: OptimizerSettings): Updater {
-  const k = model.backend;
-  const optimizer = new BackendOptimizer(settings, k, model.specs.map(tensorShape));
-  const moments = (): Array<[string, Tensor]> => (optimizer.m !== null && optimizer.v !== null ? [['m', optimizer.m], ['v', optimizer.v]] : []);
-  const shapes = model.specs.map(tensorShape);
-  const saved = { params: k.allocGroup(shapes).whole, slots: moments().map(() => k.allocGroup(shapes).whole), step: 0 };
-  return {
-    save() {
-      k.copy(saved.params, model.params);
-      moments().forEach(([, t], n) => k.copy(saved.slots[n], t));
-      saved.step = optimizer.step;
-    },
-    restore() {
-      k.copy(model.params, saved.params);
-      moments().forEach(([, t], n) => k.copy(t, saved.slots[n]));
-      optimizer.step = saved.step;
-    },
-    get step() {
-      return optimizer.step;
-    },
-    clip: (maxNorm) => optimizer.clip(model.grads, maxNorm),
-    update: (lr) => {
-      optimizer.update(model.params, model.grads, lr);
-      return true;
-    },
-    slots: () => moments().map(([name, t]) => [name, k.read(t)]),
-    setSlot(slot, values, offset) {
-      const target = moments().find(([name]) => name === slot)?.[1];
-      if (target === undefined) return false;
-      k.write(target, values, offset);
-      return true;
-    },
-    setStep: (step) => {
-      optimizer.step = step;
-    },
-  };
+/** The weights, moments and optimizer step a diverged run goes back to (copied aside, into tensors made once). */
+interface Snapshot<Tensor> {
+  params: Tensor;
+  moments: Tensor[];
+  step: number;
 }
 
 /** A step recorded but not yet in the history: it joins once the next step shows its weights sound. */
@@ -298,7 +216,9 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
   /** The carried state at the start of the step being taken, and at the start of the last sound one (swapped, never reallocated). */
   private carryAtStart: { h: Tensor; c: Tensor } | null;
   private carryGood: { h: Tensor; c: Tensor } | null;
-  private readonly updater: Updater;
+  private readonly optimizer: Optimizer<Tensor, Ids>;
+  /** The weights and moments at the start of the last sound step (see `good`). */
+  private readonly snapshot: Snapshot<Tensor>;
   private stepCount = 0;
   private lastLoss: number | null = null;
   private tokensSeen = 0;
@@ -307,7 +227,7 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
   /** Every step whose weights proved sound; the last step taken waits in `pending`. */
   private readonly recorded = new TrainingHistory();
   private pending: PendingStep | null = null;
-  /** The start of the last step whose forward pass was sound (weights and moments in the updater's copy); null before the first. */
+  /** The start of the last step whose forward pass was sound (its weights and moments in `snapshot`); null before the first. */
   private good: RunState | null = null;
   private readonly source: TrainingState['source'];
 
@@ -358,7 +278,11 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
     this.model = new LSTMModel<Tensor, Ids>(config, 'float32', backend);
     const optimizerSettings: OptimizerSettings =
       settings.optimizer === 'adam' ? { kind: 'adam', lr: settings.learning_rate, ...ADAM_DEFAULTS } : { kind: 'sgd', lr: settings.learning_rate };
-    this.updater = backend === undefined ? cpuUpdater(this.model as unknown as LSTMModel, optimizerSettings) : backendUpdater(this.model, optimizerSettings);
+    const k0 = this.model.backend;
+    const shapes = this.model.specs.map(tensorShape);
+    this.optimizer = new Optimizer(optimizerSettings, k0, shapes);
+    // Outside the CPU's arena (memory.ts counts it as `snapshot`).
+    this.snapshot = { params: k0.allocGroup(shapes, { aside: true }).whole, moments: this.optimizer.moments().map(() => k0.allocGroup(shapes, { aside: true }).whole), step: 0 };
     this.rng = new Random(settings.seed);
     this.batcher = streams ? new StreamBatcher(this.trainingIds, B, T) : new WindowSampler(this.trainingIds, B, T, shape.mode, this.rng);
     const rows = config.num_layers * this.model.D * B;
@@ -418,14 +342,13 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
       );
     }
     for (const spec of trainer.model.specs) trainer.model.setParameter(spec.name, ckpt.params.get(spec.name) as Float32Array);
+    const moments = trainer.optimizer.moments();
     for (const [slot, byName] of ckpt.optimizer.slots) {
-      for (const spec of trainer.model.specs) {
-        if (!trainer.updater.setSlot(slot, byName.get(spec.name) as Float32Array, spec.offset)) {
-          throw new InputError(`the checkpoint has optimizer state "${slot}" that ${trainer.settings.optimizer} does not use`);
-        }
-      }
+      const target = moments.find(([name]) => name === slot)?.[1];
+      if (target === undefined) throw new InputError(`the checkpoint has optimizer state "${slot}" that ${trainer.settings.optimizer} does not use`);
+      for (const spec of trainer.model.specs) trainer.model.backend.write(target, byName.get(spec.name) as Float32Array, spec.offset);
     }
-    trainer.updater.setStep(ckpt.optimizer.step);
+    trainer.optimizer.step = ckpt.optimizer.step;
     trainer.rng.setState(ckpt.training.rng);
     const saved = ckpt.training.batcher as BatcherState;
     if (!overrides.restartStream) {
@@ -503,9 +426,22 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
     return { step: this.stepCount, loss: this.lastLoss, tokensSeen: this.tokensSeen, rng: this.rng.getState(), batcher: this.batcher.getState(), pending: this.pending };
   }
 
-  /** Goes back to `state`, where the weights and moments are those the updater saved (or, with restoreWeights false, are still). */
+  /** Copies the weights, moments and optimizer step aside (the start of a sound step). */
+  private keepSnapshot(): void {
+    const k = this.model.backend;
+    k.copy(this.snapshot.params, this.model.params);
+    this.optimizer.moments().forEach(([, t], n) => k.copy(this.snapshot.moments[n], t));
+    this.snapshot.step = this.optimizer.step;
+  }
+
+  /** Goes back to `state`, where the weights and moments are those of the snapshot (or, with restoreWeights false, are still). */
   private rollBack(state: RunState, carry: { h: Tensor; c: Tensor } | null, restoreWeights: boolean): void {
-    if (restoreWeights) this.updater.restore();
+    if (restoreWeights) {
+      const k = this.model.backend;
+      k.copy(this.model.params, this.snapshot.params);
+      this.optimizer.moments().forEach(([, t], n) => k.copy(t, this.snapshot.moments[n]));
+      this.optimizer.step = this.snapshot.step;
+    }
     this.stepCount = state.step;
     this.lastLoss = state.loss;
     this.tokensSeen = state.tokensSeen;
@@ -562,7 +498,7 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
     const startingLoss = this.startingLoss;
     if (startingLoss !== null && loss > EXPLOSION_FACTOR * startingLoss) throw this.diverged('loss exploded', loss, atStart, true);
     // They are sound: this step's start becomes the state to come back to.
-    this.updater.save();
+    this.keepSnapshot();
     if (this.carryAtStart && this.carryGood) [this.carryAtStart, this.carryGood] = [this.carryGood, this.carryAtStart];
     this.good = atStart;
     const p = this.pending;
@@ -571,11 +507,11 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
     atStart.pending = null;
 
     model.backward();
-    const { norm, clipped } = this.updater.clip(this.settings.clip);
+    const { norm, clipped } = this.optimizer.clip(model.grads, this.settings.clip);
     if (!Number.isFinite(norm)) throw this.diverged('gradient is not finite', loss, atStart, false);
     const schedule = this.settings.schedule === 'cosine' ? ({ kind: 'cosine', total_steps: this.settings.steps, min_lr_ratio: 0.1 } as const) : ({ kind: 'constant' } as const);
     const lr = learningRate(this.settings.learning_rate, schedule, this.stepCount);
-    if (!this.updater.update(lr)) throw this.diverged('update would overflow', loss, atStart, false);
+    if (!this.optimizer.update(model.params, model.grads, lr)) throw this.diverged('update would overflow', loss, atStart, false);
     if (this.carry) model.finalState(this.carry.h, this.carry.c);
     this.stepCount += 1;
     this.lastLoss = loss;
@@ -624,7 +560,7 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
     throw new DivergenceError(error.detail, `the last update (step ${last}) ${what}; the weights of step ${error.keptStep} are kept`);
   }
 
-  /** Whether every weight is finite (on the CPU always, as Optimizer refuses an overflowing update; elsewhere worth asking before saving a diverged run). */
+  /** Whether every weight is finite (on the CPU always, as its update refuses to overflow; elsewhere worth asking before saving a diverged run). */
   weightsAreFinite(): boolean {
     return Number.isFinite(this.model.backend.sumOfSquares(this.model.params));
   }
@@ -638,7 +574,8 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
     const values = k.read(model.params);
     for (const spec of model.specs) params.set(spec.name, copy(values, spec.offset, spec.size));
     const slots = new Map<string, Map<string, Float32Array>>();
-    for (const [slot, data] of this.updater.slots()) {
+    for (const [slot, tensor] of this.optimizer.moments()) {
+      const data = k.read(tensor);
       const byName = new Map<string, Float32Array>();
       for (const spec of model.specs) byName.set(spec.name, copy(data, spec.offset, spec.size));
       slots.set(slot, byName);
@@ -648,7 +585,7 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
       settings: this.settings,
       vocab: this.tokenizer.vocabulary(),
       params,
-      optimizer: { step: this.updater.step, slots },
+      optimizer: { step: this.optimizer.step, slots },
       training: {
         step: this.stepCount,
         loss: this.lastLoss,

@@ -7,7 +7,7 @@ import { StreamBatcher } from '../../src/engine/batching';
 import type { ModelConfig } from '../../src/engine/config';
 import { parseGradCase, runGradCase } from '../../src/engine/grad-case';
 import { LSTMModel, tensorShape } from '../../src/engine/model';
-import { ADAM_DEFAULTS, BackendOptimizer } from '../../src/engine/optimizer';
+import { ADAM_DEFAULTS, Optimizer } from '../../src/engine/optimizer';
 import { Random } from '../../src/engine/random';
 import { rendererOf, WebGLBackend, webglUnavailableReason, type GLIds, type GLTensor } from './webgl';
 
@@ -69,7 +69,7 @@ function train(options: RunOptions, which: Which): RunResult {
   const k = model.backend;
   const rng = new Random(options.seed);
   model.initialize({ kind: 'pytorch' }, rng);
-  const optimizer = new BackendOptimizer({ kind: 'adam', lr: options.lr, ...ADAM_DEFAULTS }, k, model.specs.map(tensorShape));
+  const optimizer = new Optimizer({ kind: 'adam', lr: options.lr, ...ADAM_DEFAULTS }, k, model.specs.map(tensorShape));
   const batcher = new StreamBatcher(Int32Array.from(options.ids), B, T);
   const rows = config.num_layers * model.D * B;
   const carryH = k.alloc(rows, config.hidden_size);
@@ -101,7 +101,7 @@ function optimizerStep(json: unknown, which: Which, lr: number, clip: number): R
   const model = new LSTMModel<GLTensor, GLIds>(c.config, 'float32', backend(which));
   const k = model.backend;
   for (const spec of model.specs) model.setParameter(spec.name, c.weights.get(spec.name) as number[]);
-  const optimizer = new BackendOptimizer({ kind: 'adam', lr, ...ADAM_DEFAULTS }, k, model.specs.map(tensorShape));
+  const optimizer = new Optimizer({ kind: 'adam', lr, ...ADAM_DEFAULTS }, k, model.specs.map(tensorShape));
   model.zeroGrad();
   model.forward(c.tokens, c.B, c.T, c.targets);
   model.backward();

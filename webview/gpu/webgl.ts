@@ -482,7 +482,8 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     for (const p of tensor.parts ?? [tensor]) this.run(K.scale, this.whole(p), [this.whole(p)], { factor });
   }
 
-  adamUpdate(params: GLTensor, grads: GLTensor, m: GLTensor, v: GLTensor, lr: number, beta1: number, beta2: number, eps: number, step: number): void {
+  /** Always writes (true): a shader cannot refuse the whole update before writing it; the trainer checks the loss and the norm. */
+  adamUpdate(params: GLTensor, grads: GLTensor, m: GLTensor, v: GLTensor, lr: number, beta1: number, beta2: number, eps: number, step: number): boolean {
     const stepSize = lr / (1 - Math.pow(beta1, step));
     const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, step));
     const ps = params.parts ?? [params];
@@ -495,11 +496,14 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
       this.run(K.adamV, vk, [vk, g], { beta2 });
       this.run(K.adamP, p, [p, mk, vk], { stepSize, sqrtBc2, eps });
     }
+    return true;
   }
 
-  sgdUpdate(params: GLTensor, grads: GLTensor, lr: number): void {
+  /** Always writes (true), as adamUpdate. */
+  sgdUpdate(params: GLTensor, grads: GLTensor, lr: number): boolean {
     const ps = params.parts ?? [params];
     const gs = grads.parts ?? [grads];
     for (let k = 0; k < ps.length; k++) this.run(K.sgd, this.whole(ps[k]), [this.whole(ps[k]), this.whole(gs[k])], { lr });
+    return true;
   }
 }
