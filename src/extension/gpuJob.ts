@@ -16,17 +16,12 @@ import { InputError } from '../engine/config';
 import { printable } from '../engine/format';
 import { readCheckpointSummary } from '../node/checkpointHeader';
 import { MAX_CHECKPOINT_BYTES } from '../node/files';
-import type { GpuToHost, HostToWebviewGpu } from '../protocol/gpu';
+import type { GpuToHost } from '../protocol/gpu';
 import type { StoreRequest, TrainRequest, WatchRequest, WorkerToHost } from '../protocol/worker';
 import { WorkerJob, type JobHandlers, type JobOutcome } from './workerJob';
+import { postGpuRun, type GpuChannel } from './gpuChannel';
 
-/** The webview a GPU run lives in, as the job sees it. */
-export interface GpuChannel {
-  /** Posts to the webview (queued until it is ready); false when it is gone. */
-  post(message: HostToWebviewGpu): boolean;
-  /** The webview's GPU messages (already checked against src/protocol/gpu.ts) and its closing. */
-  listen(onMessage: (message: GpuToHost) => void, onClosed: () => void): { dispose(): void };
-}
+export { timeOnGpu, type GpuChannel } from './gpuChannel';
 
 /** What a training run offers the extension, on either backend. */
 export interface TrainingJob {
@@ -61,15 +56,6 @@ export interface GpuJobOptions {
   silenceMs?: number;
   /** After Stop, how long a GPU that says nothing more is waited for before the run ends at its last checkpoint (10 s by default, or five of its steps). */
   stopGraceMs?: number;
-}
-
-/**
- * Sends the webview the GPU worker's script and a run: the request without its paths (the webview
- * reads and writes no files), a run to continue as its checkpoint's bytes. False when the panel is gone.
- */
-function postGpuRun(channel: GpuChannel, workerSource: string, request: TrainRequest, resume: Uint8Array<ArrayBuffer> | null, timing: TrainRequest['timing']): boolean {
-  const { resumeFrom: _r, checkpointPath: _c, type: _t, ...fields } = request;
-  return channel.post({ type: 'gpuWorker', source: workerSource }) && channel.post({ type: 'gpu', message: { type: 'train', ...fields, resume, timing } });
 }
 
 /** A checkpoint's bytes (within the size limit), read asynchronously, as a plain Uint8Array of its own (not a Node Buffer, which may share a pool). */
@@ -399,37 +385,4 @@ export class GpuTrainingJob implements TrainingJob {
     this.subscription?.dispose();
     this.resolve(outcome);
   }
-}
-
-/** How fast the GPU trains at a run's size (lstmLens.backend "auto"); the reason when it cannot. */
-export function timeOnGpu(
-  channel: GpuChannel,
-  workerSource: string,
-  request: TrainRequest,
-  steps: number,
-  timeoutMs: number,
-  budgetMs?: number,
-): Promise<{ ok: true; msPerStep: number; tokensPerSecond: number; renderer: string } | { ok: false; reason: string }> {
-  return new Promise((resolve) => {
-    let renderer = 'unknown';
-    let done = false;
-    const finish = (result: { ok: true; msPerStep: number; tokensPerSecond: number; renderer: string } | { ok: false; reason: string }): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      subscription.dispose();
-      if (!result.ok) channel.post({ type: 'gpuTerminate' });
-      resolve(result);
-    };
-    const subscription = channel.listen(
-      (m) => {
-        if (m.type === 'backend') renderer = m.renderer;
-        else if (m.type === 'timed') finish({ ok: true, msPerStep: m.msPerStep, tokensPerSecond: m.tokensPerSecond, renderer });
-        else if (m.type === 'failed') finish({ ok: false, reason: m.message });
-      },
-      () => finish({ ok: false, reason: 'the Inspect States panel was closed' }),
-    );
-    const timer = setTimeout(() => finish({ ok: false, reason: `the GPU did not answer within ${(timeoutMs / 1000).toFixed(1)} s of timing` }), timeoutMs);
-    if (!postGpuRun(channel, workerSource, request, null, budgetMs === undefined ? { steps } : { steps, budgetMs })) finish({ ok: false, reason: 'the Inspect States panel is not open' });
-  });
 }

@@ -5,22 +5,17 @@
 import * as vscode from 'vscode';
 import { checkWebviewGpuToHost, isGpuRelay, type GpuToHost, type HostToWebviewGpu } from '../protocol/gpu';
 import { checkPanelToHost, STATE_NAMES, type HostToPanel, type PanelToHost, type TraceMessage } from '../protocol/panel';
-import type { GpuChannel } from './gpuJob';
+import type { GpuChannel } from './gpuChannel';
 import { makeNonce, panelHtml } from './panelHtml';
 import { PanelTrainingCopy } from './panelHistory';
+import type { TracePlacement } from './traceWindow';
+
+export type { TracePlacement } from './traceWindow';
 
 /** What the panel asks of the rest of the extension. */
 export interface PanelHost {
   chooseSequence(source: 'cursor' | 'selection' | 'start'): void;
   panelClosed(): void;
-}
-
-/** A traced sequence's place in its document, to colour the editor by a unit's values. */
-export interface TracePlacement {
-  documentUri: string;
-  documentVersion: number;
-  /** Offset in the document of the sequence text's first character. */
-  offset: number;
 }
 
 /** Shades of the diverging scale used in the editor: negative blues and positive reds. */

@@ -2,6 +2,8 @@
 // `vscode` import: unit-tested in plain Node). The worker then keeps lstmLens.traceLength tokens
 // of it and names the span (src/worker/traceSpan.ts).
 
+import type { Sequence } from '../protocol/worker';
+
 export type SequenceSource = 'cursor' | 'selection' | 'start';
 
 export interface TraceWindow {
@@ -49,4 +51,69 @@ export function traceWindow(o: {
   }
   const end = Math.min(o.length, chars);
   return { start: 0, end, keep: 'first', kind: 'start', clippedBefore: false, clippedAfter: end < o.length, fallbackName: 'the start of the file' };
+}
+
+/** A traced sequence's place in its document, to colour the editor by a unit's values. */
+export interface TracePlacement {
+  documentUri: string;
+  documentVersion: number;
+  /** Offset in the document of the sequence text's first character. */
+  offset: number;
+}
+
+/**
+ * A document as the panel reads it: its length, a slice of its text, and the line an offset is on
+ * (a document of megabytes is never copied whole to decide what to trace).
+ */
+export interface DocumentText {
+  length: number;
+  slice(start: number, end: number): string;
+  lineOf(offset: number): number;
+}
+
+/** A string as a DocumentText (lines end at \r\n, \n or \r, as in VS Code). */
+export function documentText(text: string): DocumentText {
+  return {
+    length: text.length,
+    slice: (start, end) => text.slice(start, end),
+    lineOf: (offset) => (text.slice(0, offset).match(/\r\n|\r|\n/g) ?? []).length,
+  };
+}
+
+/**
+ * The text the panel traces: the text up to the cursor (never after it), the selection, or the
+ * start of the file, with where it stands in the document so that the trace's heading names it
+ * exactly; at most `maxTokens` tokens of it are traced. "Selection" with nothing selected traces up
+ * to the cursor and says so.
+ */
+export function traceSequence(
+  document: DocumentText,
+  o: {
+    source: SequenceSource;
+    /** The cursor (null: no editor shows the document). */
+    cursor: { offset: number; line: number; column: number } | null;
+    /** The selection's offsets, null when nothing is selected. */
+    selection: [number, number] | null;
+    maxTokens: number;
+  },
+): { sequence: Sequence; offset: number } {
+  const plan = traceWindow({ source: o.source, length: document.length, cursor: o.cursor?.offset ?? null, selection: o.selection, maxTokens: o.maxTokens });
+  const text = document.slice(plan.start, plan.end);
+  const cursorOffset = o.cursor ? o.cursor.offset - plan.start : -1;
+  return {
+    sequence: {
+      text,
+      source: plan.fallbackName,
+      keep: plan.keep,
+      maxTokens: o.maxTokens,
+      span: {
+        kind: plan.kind,
+        firstLine: document.lineOf(plan.start),
+        clippedBefore: plan.clippedBefore,
+        clippedAfter: plan.clippedAfter,
+        cursor: o.cursor && cursorOffset >= 0 && cursorOffset <= text.length ? { offset: cursorOffset, line: o.cursor.line, column: o.cursor.column } : null,
+      },
+    },
+    offset: plan.start,
+  };
 }
