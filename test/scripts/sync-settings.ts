@@ -1,11 +1,15 @@
-// Writes package.json's contributes.configuration from the settings table in
-// src/extension/settings.ts (the one place settings are defined). Run: npm run sync:settings
+// Writes package.json's contributes (commands, menus and configuration) from the tables in
+// src/extension/commands.ts and src/extension/settings.ts (the one place each is defined).
+// Run: npm run sync:settings
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { contributedCommands, contributedMenus } from '../../src/extension/commands';
 import { contributedConfiguration } from '../../src/extension/settings';
 
 const file = join(__dirname, '..', '..', 'package.json');
 const manifest = JSON.parse(readFileSync(file, 'utf8'));
+manifest.contributes.commands = contributedCommands();
+manifest.contributes.menus = contributedMenus();
 manifest.contributes.configuration = contributedConfiguration();
 writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
-console.log('package.json: contributes.configuration updated');
+console.log('package.json: contributes.commands, contributes.menus and contributes.configuration updated');
