@@ -4,6 +4,8 @@
 // panel is hidden.
 
 import * as v from 'valibot';
+import { base64ToFloat32, float32ToBase64 } from '../src/engine/base64';
+import { parameterSuffix } from '../src/engine/names';
 import {
   checkHostToPanel,
   GRADIENT_NAMES,
@@ -236,7 +238,7 @@ export class PanelStore {
       if (floats > MAX_SAVED_FLOATS) {
         // A big model: keep what the chosen layer and direction show.
         const { layer, direction } = this.ui;
-        const suffix = `_l${layer}${direction === 'backward' ? '_reverse' : ''}`;
+        const suffix = parameterSuffix(layer, direction);
         trace = {
           ...trace,
           entries: trace.entries.filter((e) => e.layer === layer && e.direction === direction),
@@ -295,29 +297,8 @@ export interface SavedState {
 
 // Float32Arrays as {"$f32": base64}, as in the test recordings: setState keeps JSON only.
 
-function toBase64(f: Float32Array): string {
-  const bytes = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
-  let s = '';
-  const CHUNK = 0x8000;
-  for (let i = 0; i < bytes.length; i += CHUNK) s += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
-  return btoa(s);
-}
-
-function fromBase64(b64: string): Float32Array | null {
-  let s: string;
-  try {
-    s = atob(b64);
-  } catch {
-    return null;
-  }
-  if (s.length % 4 !== 0) return null;
-  const bytes = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  return new Float32Array(bytes.buffer);
-}
-
 export function encodeFloats(value: unknown): unknown {
-  if (value instanceof Float32Array) return { $f32: toBase64(value) };
+  if (value instanceof Float32Array) return { $f32: float32ToBase64(value) };
   if (Array.isArray(value)) return value.map(encodeFloats);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, encodeFloats(x)]));
   return value;
@@ -327,7 +308,7 @@ export function decodeFloats(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(decodeFloats);
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    if (typeof o.$f32 === 'string' && Object.keys(o).length === 1) return fromBase64(o.$f32) ?? o;
+    if (typeof o.$f32 === 'string' && Object.keys(o).length === 1) return base64ToFloat32(o.$f32) ?? o;
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, decodeFloats(x)]));
   }
   return value;

@@ -4,6 +4,8 @@
 // what a resumed run needs to continue exactly). Reading is strict: a file that is not a whole,
 // consistent checkpoint is refused with one clear line, never half-loaded.
 
+import { base64ToBytes } from './base64';
+import { oneLine } from './format';
 import { directions, InputError, MAX_VOCAB_SIZE, validateConfig, type ModelConfig } from './config';
 import { TrainingHistory } from './history';
 import { parameterSpecs } from './model';
@@ -142,7 +144,7 @@ function checkTensorValues(name: string, data: Float32Array, slot: string | null
  */
 export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array<ArrayBuffer> {
   const refuse = (why: string): never => {
-    throw new InputError(`this checkpoint would not read back, so it is not written: ${oneLine(why)}`);
+    throw new InputError(`this checkpoint would not read back, so it is not written: ${oneLine(why, QUOTED_ERROR_LENGTH)}`);
   };
   const tensors: Array<[string, TensorEntry]> = [];
   for (const spec of parameterSpecs(ckpt.config)) {
@@ -262,11 +264,8 @@ export function validateRun(config: unknown, settings: unknown): { config: Model
   return { config: c, settings: s };
 }
 
-/** An error message from elsewhere as one line of reasonable length (a message may quote the file). */
-function oneLine(message: string, max = 240): string {
-  const s = message.replace(/[\r\n\u2028\u2029]+/g, ' ');
-  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
-}
+/** How long an error message from elsewhere may be, as one line, inside a checkpoint's refusal (it may quote the file). */
+const QUOTED_ERROR_LENGTH = 240;
 
 /** What a checkpoint's metadata says, checked: everything but the tensors' values. */
 interface CheckpointMetadata {
@@ -291,7 +290,7 @@ function decodeConfig(metadata: Record<string, string>): { config: ModelConfig; 
     return validateRun(configJson, configJson);
   } catch (e) {
     // validateConfig quotes the bad value; one nested deeper than the stack makes quoting it throw.
-    throw new CheckpointError(`corrupt checkpoint: ${e instanceof InputError ? oneLine(e.message) : 'metadata "config" is malformed'}`);
+    throw new CheckpointError(`corrupt checkpoint: ${e instanceof InputError ? oneLine(e.message, QUOTED_ERROR_LENGTH) : 'metadata "config" is malformed'}`);
   }
 }
 
@@ -312,7 +311,7 @@ function decodeMetadata(metadata: Record<string, string>): CheckpointMetadata {
   try {
     Tokenizer.fromVocabulary(vocab);
   } catch (e) {
-    throw new CheckpointError(`corrupt checkpoint: ${oneLine((e as Error).message)}`);
+    throw new CheckpointError(`corrupt checkpoint: ${oneLine((e as Error).message, QUOTED_ERROR_LENGTH)}`);
   }
 
   // The training state: everything Trainer.resume restores, checked here so that a checkpoint that
@@ -324,7 +323,7 @@ function decodeMetadata(metadata: Record<string, string>): CheckpointMetadata {
   try {
     Random.fromState(t.rng as number[]);
   } catch (e) {
-    throw new CheckpointError(`corrupt checkpoint: training.rng: ${e instanceof InputError ? oneLine(e.message) : 'malformed'}`);
+    throw new CheckpointError(`corrupt checkpoint: training.rng: ${e instanceof InputError ? oneLine(e.message, QUOTED_ERROR_LENGTH) : 'malformed'}`);
   }
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const b = t.batcher;
@@ -340,7 +339,7 @@ function decodeMetadata(metadata: Record<string, string>): CheckpointMetadata {
     // (L*D, B, H) each, finite.
     const size = config.num_layers * directions(config) * settings.batch_size * config.hidden_size;
     for (const key of ['h', 'c'] as const) {
-      const values = base64ToFloat32(carry[key] as string, size, `training.carry.${key}`);
+      const values = carriedValues(carry[key] as string, size, `training.carry.${key}`);
       expect(values.every(Number.isFinite), `training.carry.${key} holds a non-finite value`);
     }
   }
@@ -350,7 +349,7 @@ function decodeMetadata(metadata: Record<string, string>): CheckpointMetadata {
     try {
       history = TrainingHistory.fromJSON(t.history, step);
     } catch (e) {
-      throw new CheckpointError(`corrupt checkpoint: ${e instanceof InputError ? oneLine(e.message) : 'training.history is malformed'}`);
+      throw new CheckpointError(`corrupt checkpoint: ${e instanceof InputError ? oneLine(e.message, QUOTED_ERROR_LENGTH) : 'training.history is malformed'}`);
     }
   } else {
     // An older checkpoint: the loss of every step.
@@ -465,35 +464,10 @@ export function summarizeCheckpointHeader(headerBytes: Uint8Array, fileSize?: nu
   };
 }
 
-// Base64 of float32 data, for small state kept in the JSON metadata (no Node Buffer in the engine).
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-export function float32ToBase64(data: Float32Array): string {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  let out = '';
-  for (let k = 0; k < bytes.length; k += 3) {
-    const n = (bytes[k] << 16) | ((bytes[k + 1] ?? 0) << 8) | (bytes[k + 2] ?? 0);
-    out += ALPHABET[(n >> 18) & 63] + ALPHABET[(n >> 12) & 63];
-    out += k + 1 < bytes.length ? ALPHABET[(n >> 6) & 63] : '=';
-    out += k + 2 < bytes.length ? ALPHABET[n & 63] : '=';
-  }
-  return out;
-}
-
-export function base64ToFloat32(text: string, expectedLength: number, what: string): Float32Array {
-  const clean = text.replace(/=+$/, '');
-  const bytes = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let acc = 0, bits = 0, o = 0;
-  for (const ch of clean) {
-    const v = ALPHABET.indexOf(ch);
-    if (v < 0) throw new CheckpointError(`corrupt checkpoint: ${what} is not base64`);
-    acc = ((acc << 6) | v) & 0x3fff; // at most 13 bits are pending
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes[o++] = (acc >> bits) & 255;
-    }
-  }
+/** The `expectedLength` float32 values base64 `text` holds (the carried state in the metadata), or a CheckpointError naming `what`. */
+export function carriedValues(text: string, expectedLength: number, what: string): Float32Array {
+  const bytes = base64ToBytes(text);
+  if (bytes === null) throw new CheckpointError(`corrupt checkpoint: ${what} is not base64`);
   if (bytes.length !== expectedLength * 4) throw new CheckpointError(`corrupt checkpoint: ${what} holds ${bytes.length / 4} values, expected ${expectedLength}`);
   const out = new Float32Array(expectedLength);
   new Uint8Array(out.buffer).set(bytes);

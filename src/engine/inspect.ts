@@ -13,6 +13,7 @@ import { directions, InputError, layerInputSize, type ModelConfig } from './conf
 import { IGNORE_TARGET } from './kernels';
 import { formatBytes, trainingMemory } from './memory';
 import { LSTMModel, type TraceEntry } from './model';
+import { parameterSuffix } from './names';
 import type { Tokenizer } from './tokenizer';
 
 /** Every tensor of a forward pass on a (B, T) batch, by name, in PyTorch's layout. */
@@ -22,7 +23,7 @@ export function tensorShapes(config: ModelConfig, B: number, T: number): Array<[
   const shapes: Array<[string, number[]]> = [['input', [B, T, layerInputSize(config, 0)]]];
   for (let l = 0; l < L; l++) {
     for (let d = 0; d < D; d++) {
-      const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
+      const suffix = parameterSuffix(l, d);
       shapes.push([`gates${suffix}`, [B, T, 4 * H]]);
       // The final states of this layer and direction: slices of h_n and c_n.
       shapes.push([`c${suffix}`, [B, H]], [`h${suffix}`, [B, H]]);

@@ -15,6 +15,7 @@
 // live in a Workspace made once per (B, T) and reused; no buffer is allocated inside the time loop
 // (only the small View records that say which rows a primitive works on).
 
+import { parameterSuffix } from './names';
 import {
   arrayConstructor,
   directions,
@@ -41,10 +42,6 @@ export interface ParameterSpec {
   size: number;
 }
 
-/** The suffix of layer l's parameter names in direction d (0 forward, 1 backward), as nn.LSTM's: _l0, _l0_reverse. */
-export function parameterSuffix(l: number, d: number): string {
-  return `_l${l}${d === 1 ? '_reverse' : ''}`;
-}
 
 /** Every parameter of the model, in PyTorch's state_dict order, with its place in the flat buffer. */
 export function parameterSpecs(config: ModelConfig): ParameterSpec[] {

@@ -8,15 +8,15 @@
 // run saved on one backend continues on the other.
 
 import {
-  base64ToFloat32,
+  carriedValues,
   checkHeaderFits,
-  float32ToBase64,
   validateRun,
   type Checkpoint,
   type TrainingSettings,
   type TrainingState,
 } from './checkpoint';
 import type { Backend } from './backend';
+import { float32ToBase64 } from './base64';
 import { InputError, type FloatArray, type Mode } from './config';
 import { TrainingHistory } from './history';
 import { checkTrainingMemory } from './memory';
@@ -364,8 +364,8 @@ export class Trainer<Tensor = FloatArray, Ids = Int32Array> {
       if (trainer.carry && ckpt.training.carry) {
         const k = trainer.model.backend;
         const { h, c } = trainer.carry;
-        k.write(h, base64ToFloat32(ckpt.training.carry.h, k.size(h), 'training.carry.h'));
-        k.write(c, base64ToFloat32(ckpt.training.carry.c, k.size(c), 'training.carry.c'));
+        k.write(h, carriedValues(ckpt.training.carry.h, k.size(h), 'training.carry.h'));
+        k.write(c, carriedValues(ckpt.training.carry.c, k.size(c), 'training.carry.c'));
       }
     } else if (trainer.batcher instanceof StreamBatcher) {
       trainer.notes.push(`the text is read from its start again (step ${ckpt.training.step}), the carried state zeroed`);

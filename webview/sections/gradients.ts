@@ -3,6 +3,7 @@
 // gradient of every LSTM weight of the chosen layer and direction split into its four gate blocks,
 // and the global gradient norm of each training step with the steps that were clipped.
 
+import { parameterSuffix } from '../../src/engine/names';
 import type { TraceMessage } from '../../src/protocol/panel';
 import type { Line } from '../charts';
 import { CLIP_PERCENTILE, clipOf, clippedScale } from '../colour';
@@ -127,7 +128,7 @@ const BAR_WIDTH = 96;
  */
 function parameterBlocks(trace: TraceMessage, ctx: SectionContext): HTMLElement {
   const { layer, direction, selected } = ctx.store.ui;
-  const suffix = `_l${layer}${direction === 'backward' ? '_reverse' : ''}`;
+  const suffix = parameterSuffix(layer, direction);
   const find = (name: string) => trace.parameterGradients.find((g) => g.name === `lstm.${name}${suffix}`);
   const wih = find('weight_ih');
   const whh = find('weight_hh');
