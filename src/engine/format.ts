@@ -32,3 +32,12 @@ export function printable(name: string, max = 200): string {
   if (s.length > max) s = `${s.slice(0, Math.ceil((max - 1) / 2))}…${s.slice(s.length - Math.floor((max - 1) / 2))}`;
   return s;
 }
+
+/**
+ * A message from elsewhere (an error that may quote what it received) as one line of at most `max`
+ * characters: line breaks become spaces, and what is longer is cut with "...".
+ */
+export function oneLine(message: string, max: number): string {
+  const s = message.replace(/[\r\n\u2028\u2029]+/g, ' ');
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
+}

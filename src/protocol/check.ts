@@ -1,6 +1,7 @@
 // Checking a received message against its schema: the message, or one line saying what is wrong.
 
 import * as v from 'valibot';
+import { oneLine } from '../engine/format';
 
 export type Checked<T> = { ok: true; message: T } | { ok: false; error: string };
 
@@ -12,11 +13,10 @@ export function checkMessage<T>(schema: v.GenericSchema<unknown, T>, value: unkn
   if (result.success) return { ok: true, message: result.output };
   const issue = result.issues[0];
   const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
-  return { ok: false, error: oneLine(`${path ? `${path}: ` : ''}${issue.message}`) };
+  return { ok: false, error: errorLine(`${path ? `${path}: ` : ''}${issue.message}`) };
 }
 
 /** An error as one line of at most MAX_ERROR_LENGTH characters (a message may quote what it received). */
-export function oneLine(error: string): string {
-  const s = error.replace(/[\r\n\u2028\u2029]+/g, ' ');
-  return s.length > MAX_ERROR_LENGTH ? `${s.slice(0, MAX_ERROR_LENGTH - 3)}...` : s;
+function errorLine(error: string): string {
+  return oneLine(error, MAX_ERROR_LENGTH);
 }
