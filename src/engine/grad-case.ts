@@ -121,13 +121,13 @@ export function parseGradCase(json: unknown): GradCase {
 }
 
 /** Runs a case: forward with the trace recorded, backward, and the answer of section 2 (on the CPU, or on `backend`). */
-export function runGradCase<T = FloatArray, I = Int32Array>(gradCase: GradCase, dtype: DType = 'float32', backend?: Backend<T, I>): Record<string, unknown> {
+export function runGradCase<Tensor = FloatArray, Ids = Int32Array>(gradCase: GradCase, dtype: DType = 'float32', backend?: Backend<Tensor, Ids>): Record<string, unknown> {
   const { config, B, T } = gradCase;
-  const model = new LSTMModel<T, I>(config, dtype, backend);
+  const model = new LSTMModel<Tensor, Ids>(config, dtype, backend);
   const k = model.backend;
   for (const spec of model.specs) model.setParameter(spec.name, gradCase.weights.get(spec.name) as number[]);
   const stateSize = config.num_layers * model.D * B * config.hidden_size;
-  const state = (s: number[] | null): T | null => {
+  const state = (s: number[] | null): Tensor | null => {
     if (!s) return null;
     const t = k.alloc(stateSize / config.hidden_size, config.hidden_size);
     k.write(t, s);

@@ -32,13 +32,13 @@
 // panel's traces (batch 1, a small workspace of their own), and the copies made while a
 // checkpoint is written (`saving` below: the weights and moments, twice, for a moment).
 
+// From ONE_HOT_TRANSPOSE_MIN_ROWS rows (B*T) on, one-hot input keeps W_ih transposed (the CPU backend's own).
+import { ONE_HOT_TRANSPOSE_MIN_ROWS } from './backend-cpu';
 import { directions, InputError, layerInputSize, type ModelConfig } from './config';
 
 /** The arena's allocation unit (wasm/simd.ts ALIGN): a float buffer takes whole blocks of it. */
 const ARENA_BLOCK = 64;
 
-/** From this many rows (B*T) on, one-hot input keeps W_ih transposed (model.ts ONE_HOT_TRANSPOSE_MIN_ROWS). */
-const ONE_HOT_TRANSPOSE_MIN_ROWS = 64;
 
 const GiB = 2 ** 30;
 
