@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { TrainingSettings } from '../engine/checkpoint';
 import { MAX_HOLDOUT, MAX_TOKENS_PER_STEP, validateSettings, type Checkpoint } from '../engine/checkpoint';
-import { InputError, type Mode } from '../engine/config';
+import { InputError, MODE_OPTIONS, modeFromOption, modeOption } from '../engine/config';
 import { parseGradCase, runGradCase } from '../engine/grad-case';
 import { evaluateLoss, inspectText } from '../engine/inspect';
 import { parameterCount } from '../engine/model';
@@ -330,7 +330,7 @@ async function train(args: string[]): Promise<number> {
   } else {
     const tokens = oneOf(values, 'tokens', ['char', 'word'] as const, 'char');
     const optimizer = oneOf(values, 'optimizer', ['adam', 'sgd'] as const, 'adam');
-    const mode = oneOf(values, 'mode', ['many-to-many', 'many-to-one'] as const, 'many-to-many').replace(/-/g, '_') as Mode;
+    const mode = modeFromOption(oneOf(values, 'mode', MODE_OPTIONS, 'many-to-many'));
     const embedding = intOption(values, 'embedding', 0, 0, LIMITS.embedding, ' (0: one-hot)');
     const clip = realOption(values, 'clip', 5, (n) => n >= 0, 'a number ≥ 0 (0: no clipping)');
     const maxVocab = intOption(values, 'max-vocab', 0, 0, LIMITS.vocab, ' (0: no cap)');
@@ -409,7 +409,7 @@ async function train(args: string[]): Promise<number> {
   log(
     `${s.tokens}-level, vocabulary ${cfg.vocab_size}, ${trainer.ids.length} tokens; ` +
       `${cfg.num_layers} layer${cfg.num_layers > 1 ? 's' : ''} of ${cfg.hidden_size}${cfg.bidirectional ? ' ×2 directions' : ''}, ` +
-      `${cfg.embedding_size === null ? 'one-hot input' : `embedding ${cfg.embedding_size}`}, ${cfg.mode.replace(/_/g, '-')}; ` +
+      `${cfg.embedding_size === null ? 'one-hot input' : `embedding ${cfg.embedding_size}`}, ${modeOption(cfg.mode)}; ` +
       `${parameterCount(cfg).toLocaleString('en-US')} parameters; batch ${s.batch_size} × ${s.sequence_length}, ${s.optimizer} lr ${s.learning_rate}`,
   );
 
@@ -702,7 +702,7 @@ export function inspectReport(
   const source = ckpt.training.source?.name;
   add(
     `model: ${ckpt.settings.tokens}-level, vocabulary ${V}, ${cfg.num_layers} layer${cfg.num_layers > 1 ? 's' : ''} of ${H} units${cfg.bidirectional ? ' ×2 directions' : ''}, ` +
-      `${cfg.embedding_size === null ? 'one-hot input' : `embedding ${cfg.embedding_size}`}, ${cfg.mode.replace(/_/g, '-')}; ${parameterCount(cfg).toLocaleString('en-US')} parameters; ` +
+      `${cfg.embedding_size === null ? 'one-hot input' : `embedding ${cfg.embedding_size}`}, ${modeOption(cfg.mode)}; ${parameterCount(cfg).toLocaleString('en-US')} parameters; ` +
       `trained ${ckpt.training.step} steps${source !== undefined ? ` on ${printable(source, 80)}` : ''}${ckpt.training.loss !== null ? `, loss ${ckpt.training.loss.toFixed(4)}` : ''}`,
   );
   add(

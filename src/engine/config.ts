@@ -10,6 +10,20 @@
 
 export type Mode = 'many_to_many' | 'many_to_one';
 
+/** The mode as people write it, on the command line and in the settings: with hyphens. */
+export const MODE_OPTIONS = ['many-to-many', 'many-to-one'] as const;
+export type ModeOption = (typeof MODE_OPTIONS)[number];
+
+/** The mode from its option spelling (many-to-one → many_to_one): the one conversion at each boundary. */
+export function modeFromOption(option: ModeOption): Mode {
+  return option === 'many-to-one' ? 'many_to_one' : 'many_to_many';
+}
+
+/** The mode as people write it (many_to_one → many-to-one). */
+export function modeOption(mode: Mode): ModeOption {
+  return mode === 'many_to_one' ? 'many-to-one' : 'many-to-many';
+}
+
 export interface ModelConfig {
   vocab_size: number;
   /** null: one-hot input of size V (the article's choice); else an embedding of this size. */
@@ -26,6 +40,14 @@ export type FloatArrayConstructor = Float32ArrayConstructor | Float64ArrayConstr
 
 export function arrayConstructor(dtype: DType): FloatArrayConstructor {
   return dtype === 'float64' ? Float64Array : Float32Array;
+}
+
+/** Whether two configurations are the same model (every field: the same weights' shapes and the same reading of them). */
+export function sameModel(a: ModelConfig, b: ModelConfig): boolean {
+  return (
+    a.vocab_size === b.vocab_size && a.hidden_size === b.hidden_size && a.num_layers === b.num_layers &&
+    a.embedding_size === b.embedding_size && a.bidirectional === b.bidirectional && a.mode === b.mode
+  );
 }
 
 /** Directions of the recurrent stack: 1, or 2 when bidirectional. */

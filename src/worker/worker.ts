@@ -4,7 +4,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { InputError } from '../engine/config';
+import { InputError, sameModel } from '../engine/config';
 import { TextGenerator } from '../engine/sampling';
 import { modelFromCheckpoint } from '../engine/trainer';
 import { decodeCheckpoint } from '../engine/checkpoint';
@@ -112,12 +112,8 @@ async function generate(request: GenerateRequest): Promise<void> {
 /** A checkpoint from the GPU worker: whole, and the run's, or refused (nothing written). */
 async function store(request: StoreRequest): Promise<void> {
   const ckpt = decodeCheckpoint(request.bytes);
-  const c = ckpt.config;
   const e = request.expect;
-  const same =
-    c.vocab_size === e.vocabSize && c.hidden_size === e.shape.hidden_size && c.num_layers === e.shape.num_layers &&
-    c.embedding_size === e.shape.embedding_size && c.bidirectional === e.shape.bidirectional && c.mode === e.shape.mode;
-  if (!same) throw new InputError('its model is not the one being trained');
+  if (!sameModel(ckpt.config, { vocab_size: e.vocabSize, ...e.shape })) throw new InputError('its model is not the one being trained');
   if (ckpt.training.step !== e.step || e.step < e.notBefore) throw new InputError(`its step (${ckpt.training.step}) is not the run's`);
   writeOrExplain(() => writeFileAtomic(request.checkpointPath, request.bytes));
   post({ type: 'stored', step: e.step, path: request.checkpointPath });
