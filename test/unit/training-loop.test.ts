@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { decodeCheckpoint, type TrainingSettings } from '../../src/engine/checkpoint';
+import { decodeCheckpoint, encodeCheckpoint, type TrainingSettings } from '../../src/engine/checkpoint';
+import { existsSync } from 'node:fs';
 import { DivergenceError, Trainer, type ModelShape } from '../../src/engine/trainer';
-import { checkWorkerToHost, type TrainRequest, type WorkerToHost } from '../../src/protocol/worker';
+import { checkWorkerToHost, type StoreRequest, type TrainRequest, type WorkerToHost } from '../../src/protocol/worker';
 
 const ROOT = join(__dirname, '..', '..');
 const WORKER = join(ROOT, 'dist', 'worker.js');
@@ -28,7 +29,7 @@ const BREAKING: TrainingSettings = {
 };
 
 /** Runs one training job in the worker; every message it sends, checked. */
-function train(request: TrainRequest): Promise<WorkerToHost[]> {
+function job(request: TrainRequest | StoreRequest): Promise<WorkerToHost[]> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER);
     const messages: WorkerToHost[] = [];
@@ -36,7 +37,7 @@ function train(request: TrainRequest): Promise<WorkerToHost[]> {
       const checked = checkWorkerToHost(raw);
       if (!checked.ok) return reject(new Error(`malformed message: ${checked.error}`));
       messages.push(checked.message);
-      if (checked.message.type === 'finished' || checked.message.type === 'failed') void worker.terminate().then(() => resolve(messages));
+      if (checked.message.type === 'finished' || checked.message.type === 'failed' || checked.message.type === 'stored') void worker.terminate().then(() => resolve(messages));
     });
     worker.on('error', reject);
     worker.postMessage(request);
@@ -58,7 +59,7 @@ describe('the training loop in the Node worker', { timeout: 120_000 }, () => {
     assert.ok(expected, 'the engine finds the last update broken');
 
     const path = join(scratch, 'last.lstm.safetensors');
-    const messages = await train({
+    const messages = await job({
       type: 'train', text: TEXT, sourceName: 'fable.txt', shape: SHAPE, settings: BREAKING, saveEverySteps: 50, saveEveryMs: 0,
       progressEveryMs: 0, timing: null, resumeFrom: null, checkpointPath: path,
     });
@@ -82,7 +83,7 @@ describe('the training loop in the Node worker', { timeout: 120_000 }, () => {
     for (let k = 0; k < 3; k++) reference.trainStep();
     reference.checkLastUpdate();
     const path = join(scratch, 'sound.lstm.safetensors');
-    const messages = await train({
+    const messages = await job({
       type: 'train', text: TEXT, sourceName: 'fable.txt', shape: SHAPE, settings, saveEverySteps: 50, saveEveryMs: 0,
       progressEveryMs: 0, timing: null, resumeFrom: null, checkpointPath: path,
     });
@@ -93,4 +94,39 @@ describe('the training loop in the Node worker', { timeout: 120_000 }, () => {
     assert.equal(ckpt.training.step, 3);
     for (const [name, x] of want.params) assert.deepEqual(ckpt.params.get(name), x, name);
   });
+});
+
+describe('a checkpoint from the GPU worker, stored by the Node worker', { timeout: 120_000 }, () => {
+  const settings: TrainingSettings = { ...BREAKING, learning_rate: 0.1, steps: 2, init: 'pytorch' };
+  const trainer = Trainer.create(TEXT, 'fable.txt', SHAPE, settings);
+  trainer.trainStep();
+  trainer.trainStep();
+  const V = trainer.model.config.vocab_size;
+  const store = (name: string, expect: StoreRequest['expect']) => {
+    const path = join(scratch, `${name}.lstm.safetensors`);
+    return job({ type: 'store', bytes: encodeCheckpoint(trainer.checkpoint()), checkpointPath: path, expect }).then((messages) => ({ end: messages[messages.length - 1], written: existsSync(path) }));
+  };
+
+  it('is written when it is the run\'s model at the run\'s step', async () => {
+    const { end, written } = await store('same', { vocabSize: V, shape: SHAPE, step: 2, notBefore: 1 });
+    assert.deepEqual(end, { type: 'stored', step: 2, path: join(scratch, 'same.lstm.safetensors') });
+    assert.ok(written);
+  });
+
+  // Every field of the model's identity, changed alone, makes it another model: refused, nothing written.
+  const others: Array<[string, StoreRequest['expect']]> = [
+    ['vocabulary', { vocabSize: V + 1, shape: SHAPE, step: 2, notBefore: 1 }],
+    ['hidden size', { vocabSize: V, shape: { ...SHAPE, hidden_size: 9 }, step: 2, notBefore: 1 }],
+    ['layers', { vocabSize: V, shape: { ...SHAPE, num_layers: 2 }, step: 2, notBefore: 1 }],
+    ['embedding', { vocabSize: V, shape: { ...SHAPE, embedding_size: 4 }, step: 2, notBefore: 1 }],
+    ['directions', { vocabSize: V, shape: { ...SHAPE, bidirectional: true }, step: 2, notBefore: 1 }],
+    ['mode', { vocabSize: V, shape: { ...SHAPE, mode: 'many_to_one' }, step: 2, notBefore: 1 }],
+  ];
+  for (const [what, expect] of others) {
+    it(`is refused when its ${what} is not the run's`, async () => {
+      const { end, written } = await store(`other-${what.replace(/ /g, '-')}`, expect);
+      assert.deepEqual(end, { type: 'failed', kind: 'input', message: 'its model is not the one being trained' });
+      assert.equal(written, false);
+    });
+  }
 });
