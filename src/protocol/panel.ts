@@ -23,7 +23,7 @@ export type StateName = (typeof STATE_NAMES)[number];
 export type GradientName = (typeof GRADIENT_NAMES)[number];
 export type TensorName = StateName | GradientName;
 
-const ModelSummarySchema = v.strictObject({
+const PanelModelSummarySchema = v.strictObject({
   file: v.string(),
   tokens: v.picklist(['char', 'word']),
   vocabSize: positiveInt,
@@ -77,7 +77,7 @@ const GuessSchema = v.strictObject({ token: v.string(), p: finite, actual: v.opt
 export const HostToPanelSchema = v.variant('type', [
   v.strictObject({
     type: v.literal('model'),
-    summary: ModelSummarySchema,
+    summary: PanelModelSummarySchema,
     /** Tensors of one forward pass on (batch B, sequence T), then every parameter. */
     shapes: v.array(v.strictObject({ name: v.string(), shape, kind: v.picklist(['tensor', 'parameter']) })),
     /** The training history stored in the checkpoint (absent or null when there is none). */
@@ -145,7 +145,8 @@ export type PanelToHost = v.InferOutput<typeof PanelToHostSchema>;
 export type TraceMessage = Extract<HostToPanel, { type: 'trace' }>;
 export type TrainingMessage = Extract<HostToPanel, { type: 'training' }>;
 export type ModelMessage = Extract<HostToPanel, { type: 'model' }>;
-export type ModelSummary = v.InferOutput<typeof ModelSummarySchema>;
+/** What the panel shows of a model (its header and tabs); not the host's summary of a stored checkpoint. */
+export type PanelModelSummary = v.InferOutput<typeof PanelModelSummarySchema>;
 
 
 /** The four columns of a training history must be as long as each other; null when they are. */
