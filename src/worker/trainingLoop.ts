@@ -1,7 +1,8 @@
-// The training loop that both training workers run: the Node worker on the CPU, and the webview's
-// Web Worker on WebGL2 (webview/gpu/runner.ts). Steps, progress, the panel's trace, checkpoints,
-// stop and divergence are handled here once; how a worker saves (a file, or bytes sent to the
-// host), posts and yields is given to it. Pure: no Node built-ins, no DOM.
+// The one training loop: `lstm-lens train` (src/cli/main.ts), the Node worker on the CPU, and the
+// webview's Web Worker on WebGL2 (webview/gpu/runner.ts) all run it. Steps, progress and tokens/s,
+// the panel's trace, the saving cadence, stop, the judging of the last update and divergence are
+// handled here once; how a runtime saves (a file written atomically, or bytes sent to the host),
+// posts (a progress bar, or messages) and yields is given to it. Pure: no Node built-ins, no DOM.
 
 import type { Backend } from '../engine/backend';
 import type { Checkpoint } from '../engine/checkpoint';
