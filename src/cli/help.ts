@@ -1,0 +1,110 @@
+// The command line's usage and each command's --help.
+
+import { INSPECT_PRINTED_POSITIONS, INSPECT_TRACE_POSITIONS } from './inspectReport';
+
+/** Every command, in the order the usage lists them. */
+export const COMMANDS = ['train', 'generate', 'inspect', 'grad', 'bench'] as const;
+
+export const USAGE = `usage: lstm-lens <command> [options]
+
+commands:
+  train FILE      train a language model on FILE and write a checkpoint
+  generate CKPT   continue a text with a trained model
+  inspect CKPT    shapes, predictions and the trace of the model reading a text
+  grad CASE.json  one forward and backward pass, as JSON (for checks against PyTorch)
+  bench           training and generation speed on the benchmark workload
+
+train FILE [--tokens char|word] [--hidden H] [--layers L] [--embedding E] [--seq T] [--batch B]
+           [--steps N] [--lr X] [--seed S] [--out CKPT] [--json] [--holdout F]
+           [--mode many-to-many|many-to-one] [--bidirectional] [--optimizer adam|sgd]
+           [--clip X] [--schedule constant|cosine] [--init pytorch|constant] [--init-value X]
+           [--max-vocab N] [--save-every N] [--resume [--restart-stream]] [--force] [--quiet]
+generate CKPT [--prime TEXT] [--length N] [--temperature X] [--top-k K] [--seed S] [--with-prime|--no-prime]
+inspect CKPT --text TEXT [--top N] [--units 0,3,5|0-7] [--positions A:B] [--no-trace] [--json]
+grad CASE.json
+bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
+
+lstm-lens --help (or help) prints this and exits 0; lstm-lens with no command prints it and exits 2.
+lstm-lens --version prints the version.
+Exit status: 0 success; 2 bad usage or bad input (one line on stderr); 1 a failure while running
+(training that diverged, a save that failed).
+
+Run 'lstm-lens <command> --help' for the details of one command.`;
+
+export const HELP: Record<string, string> = {
+  train: `lstm-lens train FILE [options]
+
+Trains an LSTM language model on FILE and writes a checkpoint (safetensors).
+
+  --tokens char|word     character or word tokens (default char)
+  --hidden H             hidden units per layer (default 128)
+  --layers L             stacked layers (default 1)
+  --embedding E          embedding size; 0 for one-hot input, the article's choice (default 0)
+  --mode M               many-to-many (every position predicts the next token; default) or
+                         many-to-one (tokens 1..n predict token n+1, the article's setup)
+  --bidirectional        read each window both ways (many-to-one only)
+  --seq T                tokens per sequence (default 64 for char, 16 for word)
+  --batch B              sequences per step (default 32)
+  --steps N              total steps of the run (default 600)
+  --lr X                 learning rate (default 0.004 for adam, 0.1 for sgd)
+  --optimizer adam|sgd   (default adam)
+  --clip X               clip gradients to this global norm; 0 for none (default 5)
+  --schedule S           constant or cosine, decaying to a tenth (default constant)
+  --init pytorch|constant  PyTorch's default initialization, or every weight --init-value
+  --init-value X         the constant for --init constant (default 0.1, as the article)
+  --max-vocab N          keep the N-1 most frequent tokens and <unk> (default 0: no cap)
+  --seed S               seed for the weights and the batches (default 0)
+  --holdout F            keep the last fraction F of the text out of training, and report the
+                         loss there (default 0.1; 0 trains on all of it, and the loss is then
+                         measured on the last tenth, which was trained on)
+  --out CKPT             checkpoint path (default FILE.lstm.safetensors); never the text itself
+  --force                replace a file at --out that is not an lstm-lens checkpoint
+  --save-every N         also save every N steps (default 100)
+  --resume               continue the run saved at --out, to --steps in total, with its own
+                         settings (only --steps and --lr can change)
+  --restart-stream       with --resume, on a text shorter than the one trained on: read it
+                         from its start again (the carried state zeroed; weights, optimizer and
+                         step kept)
+  --json                 end stdout with one JSON line: steps, loss, tokens_per_s, checkpoint
+                         (and, when training diverged, diverged: true and what happened)
+  --quiet                no progress
+
+At the end: the loss on the held-out part (or the last tenth), the uniform guess ln V to compare
+it with, and the epochs seen (tokens read / tokens trained on).
+Ctrl-C, SIGTERM and SIGHUP save the run and stop it. Training that diverges exits with status 1,
+keeping the weights from before the step that broke them (the last step's update included).`,
+  generate: `lstm-lens generate CKPT [options]
+
+Prints the continuation of the prime text, token by token. On a terminal the prime is printed
+first, dimmed (plain where NO_COLOR is set), so the continuation reads in its context; into a
+pipe or a file only the continuation is written, unless --with-prime.
+
+  --prime TEXT           the cue the model reads first (default: none)
+  --with-prime           print the prime before the continuation, on a terminal or not
+  --no-prime             print only the continuation, on a terminal too
+  --length N             tokens to generate (default 200)
+  --temperature X        0 is greedy; higher is more adventurous (default 0.8)
+  --top-k K              sample among the K most likely tokens; 0 for all (default 0)
+  --seed S               same seed, same output (default 0)`,
+  inspect: `lstm-lens inspect CKPT --text TEXT [options]
+
+The model reads TEXT as one sequence (batch 1), predicting each next token. Prints the model, the
+tokens by position, the shape of every tensor, the top predictions at each position with the
+actual next token's probability, and the trace: the gates i, f, g, o, the states c, h and the
+gradients dL/dh, dL/dc of every layer and direction, one row per step, one column per unit.
+
+  --top N                predictions shown at each position (default 5)
+  --positions A:B        the positions [A, B) to show (default: the first ${INSPECT_PRINTED_POSITIONS} predictions,
+                         the first ${INSPECT_TRACE_POSITIONS} steps of the trace); A: or :B leave one end open
+  --units LIST           the units of the trace, by index from 0: 0,3,5 or 0-7 or 0-3,9
+                         (default: the first ones that fit the width)
+  --no-trace             leave the trace out (and skip the backward pass)
+  --json                 one JSON object with every position (tokens, ids, logits, loss, shapes,
+                         top, trace); --positions, --units and --no-trace shape only the text
+
+Lines keep to the terminal's width (COLUMNS, or 100 when not a terminal).`,
+  grad: `lstm-lens grad CASE.json
+
+One forward and backward pass of the case (config, tokens, targets, weights, optional h0/c0) in
+float32, printed as JSON: loss, logits, output, h_n, c_n, every gradient and the trace.`,
+};
