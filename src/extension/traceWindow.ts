@@ -11,7 +11,7 @@ export interface TraceWindow {
   start: number;
   end: number;
   keep: 'first' | 'last';
-  kind: 'cursor' | 'noSelection' | 'selection' | 'start';
+  kind: 'cursor' | 'noSelection' | 'selection' | 'start' | 'startBeforeCursor';
   /** The span goes on before (keep last) / after (keep first) the text sent: its first / last token may be cut, and its count is not known. */
   clippedBefore: boolean;
   clippedAfter: boolean;
@@ -39,6 +39,12 @@ export function traceWindow(o: {
     const [start, selectionEnd] = o.selection;
     const end = Math.min(selectionEnd, start + chars);
     return { start, end, keep: 'first', kind: 'selection', clippedBefore: false, clippedAfter: end < selectionEnd, fallbackName: 'the selection' };
+  }
+  if (o.source !== 'start' && o.cursor !== null && Math.min(o.cursor, o.length) === 0) {
+    // Nothing before the cursor (a file just opened, the cursor at 1:1): the start of the file, said so,
+    // rather than a panel waiting for text that will not come until the cursor moves.
+    const end = Math.min(o.length, chars);
+    return { start: 0, end, keep: 'first', kind: 'startBeforeCursor', clippedBefore: false, clippedAfter: end < o.length, fallbackName: 'nothing before the cursor: the start of the file' };
   }
   if (o.source !== 'start' && o.cursor !== null) {
     // Up to the cursor, never past it: the trace reads what comes before the cursor.

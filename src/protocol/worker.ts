@@ -47,7 +47,7 @@ export const SequenceSchema = v.strictObject({
   span: v.optional(
     v.strictObject({
       /** cursor: the text up to the cursor; noSelection: "Selection" asked with nothing selected, so the same. */
-      kind: v.picklist(['cursor', 'noSelection', 'selection', 'start']),
+      kind: v.picklist(['cursor', 'noSelection', 'selection', 'start', 'startBeforeCursor']),
       /** The document's line (0-based) of the text's first character. */
       firstLine: nonNegativeInt,
       /** The document goes on before / after the text sent (so its first / last token may be cut). */

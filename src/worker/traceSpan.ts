@@ -41,6 +41,8 @@ export function spanName(f: SpanFacts): string {
       return `the selection, ${lines}${cutNote}`;
     case 'start':
       return cut ? `the start of the file, ${lines}${cutNote}` : `the whole file, ${lines}`;
+    case 'startBeforeCursor':
+      return `nothing before the cursor${at ? ` at ${at}` : ''}: ${cut ? `the start of the file, ${lines}${cutNote}` : `the whole file, ${lines}`}`;
   }
 }
 

@@ -135,6 +135,8 @@ describe('what the panel traces, and its name', () => {
   it('names without a cut or a cursor', () => {
     assert.equal(spanName({ kind: 'start', startLine: 1, endLine: 40, cursor: null, kept: 96, available: 300, clipped: false }), 'the start of the file, lines 1–40: the first 96 of 300 tokens');
     assert.equal(spanName({ kind: 'selection', startLine: 7, endLine: 7, cursor: null, kept: 1, available: 1, clipped: false }), 'the selection, line 7');
+    assert.equal(spanName({ kind: 'startBeforeCursor', startLine: 1, endLine: 3, cursor: { line: 1, column: 1 }, kept: 20, available: 20, clipped: false }), 'nothing before the cursor at 1:1: the whole file, lines 1–3');
+    assert.equal(spanName({ kind: 'startBeforeCursor', startLine: 1, endLine: 40, cursor: { line: 1, column: 1 }, kept: 96, available: 300, clipped: false }), 'nothing before the cursor at 1:1: the start of the file, lines 1–40: the first 96 of 300 tokens');
   });
 
   it('through the worker thread: an inspect request with a span is answered with the named trace', async () => {

@@ -37,6 +37,17 @@ describe('what the panel traces, from text, selection and cursor', () => {
     assert.deepEqual(sequence.span, { kind: 'selection', firstLine: 2, clippedBefore: false, clippedAfter: false, cursor: null });
   });
 
+  it('nothing before the cursor (a file just opened, at 1:1): the start of the file, named so, at the cursor or with "Selection" and nothing selected', () => {
+    for (const source of ['cursor', 'selection'] as const) {
+      const { sequence, offset } = traceSequence(doc, { source, cursor: { offset: 0, line: 0, column: 0 }, selection: null, maxTokens: 64 });
+      assert.equal(offset, 0);
+      assert.equal(sequence.text, TEXT);
+      assert.equal(sequence.keep, 'first');
+      assert.equal(sequence.source, 'nothing before the cursor: the start of the file');
+      assert.deepEqual(sequence.span, { kind: 'startBeforeCursor', firstLine: 0, clippedBefore: false, clippedAfter: false, cursor: { offset: 0, line: 0, column: 0 } });
+    }
+  });
+
   it('"Selection" with nothing selected: up to the cursor, named so', () => {
     const { sequence } = traceSequence(doc, { source: 'selection', cursor: { offset: at('beta'), line: 1, column: 0 }, selection: null, maxTokens: 64 });
     assert.equal(sequence.text, 'alpha\n');
