@@ -1,5 +1,5 @@
-// lstm-lens bench: the training and generation benchmark of the CPU speed issue (CONTRACTS.md
-// section 3). The workload: char-level, V = 96, one-hot input, many-to-many, T = 64, B = 32 (2,048
+// lstm-lens bench: the training and generation benchmark of the CPU speed issue (docs/cli.md,
+// bench). The workload: char-level, V = 96, one-hot input, many-to-many, T = 64, B = 32 (2,048
 // tokens a step), Adam (lr 2e-3), clipping at global norm 5, float32, trace off. A timed step is
 // forward, loss, backward, clipping and the update; tokens/s is the median of the timed steps after
 // 3 warm-up steps. Generation: H = 512, L = 2, batch 1, 200 tokens, each sampled and fed back.

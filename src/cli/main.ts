@@ -1,4 +1,4 @@
-// lstm-lens: the engine from the command line (CONTRACTS.md section 3). This file reads the command
+// lstm-lens: the engine from the command line (docs/cli.md). This file reads the command
 // and hands it to its file: train.ts, generate.ts, inspect.ts, grad.ts, bench.ts (the usage and
 // each command's --help are in help.ts). `train` runs the loop the workers run
 // (src/worker/trainingLoop.ts) with its own I/O: the progress bar, atomic saves, signals.

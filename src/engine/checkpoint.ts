@@ -1,4 +1,4 @@
-// Checkpoints (CONTRACTS.md section 4): one safetensors file with every parameter under its
+// Checkpoints (docs/checkpoint.md): one safetensors file with every parameter under its
 // PyTorch name, the optimizer's moments under optimizer.<slot>.<name>, and string metadata:
 // format, config (model config plus training settings), vocab, training (step, loss, seed and
 // what a resumed run needs to continue exactly). Reading is strict: a file that is not a whole,

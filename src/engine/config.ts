@@ -1,4 +1,4 @@
-// The model's configuration, in the words of CONTRACTS.md section 1 and 2.
+// The model's configuration, in the words of docs/model.md and docs/grad-case.md.
 //
 // Dimensions used throughout the engine (one legend, as in llm.c):
 //   B = batch size            T = sequence length (time steps)

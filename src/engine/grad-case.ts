@@ -1,4 +1,4 @@
-// CONTRACTS.md section 2: one forward and backward pass in the open. A case gives the config,
+// docs/grad-case.md: one forward and backward pass in the open. A case gives the config,
 // tokens, targets, every weight and an optional initial state; the answer is the loss, logits,
 // outputs, final states, every gradient and the trace, nested in PyTorch's shapes.
 

@@ -1,4 +1,4 @@
-// The LSTM language model of CONTRACTS.md section 1: input (one-hot or embedding), L stacked
+// The LSTM language model of docs/model.md: input (one-hot or embedding), L stacked
 // layers in one or two directions, a linear head, softmax cross-entropy; forward, full
 // back-propagation through time, and the trace of every gate and state.
 //

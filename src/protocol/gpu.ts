@@ -32,7 +32,7 @@ export const GpuToHostSchema = v.variant('type', [
   StartedSchema,
   ProgressSchema,
   PanelRelaySchema,
-  /** The run as it is at `step`, in the checkpoint format (CONTRACTS.md section 4). */
+  /** The run as it is at `step`, in the checkpoint format (docs/checkpoint.md). */
   v.strictObject({ type: v.literal('checkpoint'), step: nonNegativeInt, bytes: v.instance(Uint8Array) }),
   GpuFinishedSchema,
   TimedSchema,

@@ -62,7 +62,7 @@ const ParameterGradientSchema = v.strictObject({
 /**
  * A run's history as the checkpoint keeps it: points of (step, loss), with the gradient norm and
  * the learning rate where they were kept (null where not), and the loss of the first step. A point
- * may stand for several steps (the mean loss, the largest gradient norm of a bucket). Points, not
+ * may stand for several steps (the means of a bucket's loss, gradient norm and learning rate). Points, not
  * columns, so that no two lists can disagree in length.
  */
 const CurveSchema = v.strictObject({

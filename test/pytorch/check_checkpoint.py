@@ -3,12 +3,12 @@
 
 Usage:  /usr/bin/python3 test/pytorch/check_checkpoint.py CKPT INSPECT_JSON
 
-CKPT          a .safetensors checkpoint written by the engine (CONTRACTS.md section 4)
+CKPT          a .safetensors checkpoint written by the engine (docs/checkpoint.md)
 INSPECT_JSON  the output of `lstm-lens inspect CKPT --text TEXT --json`
 
 The .safetensors file is parsed by hand (no safetensors package needed): 8-byte
 little-endian header length N, N bytes of JSON header, then the raw data. The
-model of CONTRACTS.md section 1 is built from the `config` metadata and loaded
+model of docs/model.md is built from the `config` metadata and loaded
 with load_state_dict(strict=True) from every tensor not named `optimizer.*`.
 It then reads the inspect tokens (batch 1), takes the head's output at every
 position, and compares:
@@ -70,7 +70,7 @@ def read_safetensors(path):
 
 
 class LM(nn.Module):
-    """The model of CONTRACTS.md section 1."""
+    """The model of docs/model.md."""
 
     def __init__(self, cfg):
         super().__init__()

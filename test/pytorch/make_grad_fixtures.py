@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Write the grad fixtures of CONTRACTS.md section 2 into test/fixtures/grad/.
+"""Write the grad fixtures of docs/grad-case.md into test/fixtures/grad/.
 
 For every case NAME this writes
   NAME.case.json      the input of `lstm-lens grad` (config, tokens, targets, weights, h0, c0)
@@ -36,7 +36,7 @@ def f32(t):
 
 
 def param_specs(cfg):
-    """(name, shape, init) in PyTorch state_dict order, as CONTRACTS.md section 1."""
+    """(name, shape, init) in PyTorch state_dict order, as docs/model.md."""
     V, E, H, L = cfg["vocab_size"], cfg["embedding_size"], cfg["hidden_size"], cfg["num_layers"]
     D = 2 if cfg["bidirectional"] else 1
     specs = []
@@ -155,7 +155,7 @@ def unrolled(cfg, weights, tokens, targets, h0, c0):
 
 
 class LM(nn.Module):
-    """The model of CONTRACTS.md section 1."""
+    """The model of docs/model.md."""
 
     def __init__(self, cfg):
         super().__init__()

@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 """Write training-step fixtures into test/fixtures/training/NAME.json.
 
-Each fixture pins down several whole training steps of the model of CONTRACTS.md
-section 1: forward, loss, backward, global-norm gradient clipping, the optimizer
-update and the learning-rate schedule, so the engine can be checked against
+Each fixture pins down several whole training steps of the model of docs/model.md:
+forward, loss, backward, global-norm gradient clipping, the optimizer update and the learning-rate schedule, so the engine can be checked against
 PyTorch one step at a time.
 
 The run is the real thing, in float64: the nn.Module of make_grad_fixtures.py,

@@ -1,6 +1,6 @@
 // The real command line (dist/cli.js, so `npm run build` first), spawned as a user would run it:
 // exit codes, one-line refusals, the --json outputs, the checkpoint file, generate, inspect, grad,
-// exact resume and divergence (CONTRACTS.md sections 3 and 4). Tiny models keep it fast.
+// exact resume and divergence (docs/cli.md and docs/checkpoint.md). Tiny models keep it fast.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,7 +107,7 @@ function readSafetensors(path: string): SafetensorsFile {
   return { header, metadata, tensors };
 }
 
-/** The parameter names and shapes of CONTRACTS.md section 1. */
+/** The parameter names and shapes of docs/model.md. */
 function expectedParameters(V: number, H: number, L: number, E: number | null, D = 1): Map<string, number[]> {
   const out = new Map<string, number[]>();
   if (E !== null) out.set('embedding.weight', [V, E]);

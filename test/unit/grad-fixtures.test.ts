@@ -1,4 +1,4 @@
-// The engine against PyTorch, number by number: every committed case of CONTRACTS.md section 2,
+// The engine against PyTorch, number by number: every committed case of docs/grad-case.md,
 // through the engine in float32 (the contract's tolerance), in float64 (agreement to 1e-9 shows the
 // float32 differences are rounding, not mathematics), and through the real `lstm-lens grad`.
 

@@ -6,7 +6,7 @@
 // SIMD, the GPU sums every reduction sequentially in float32, and the GPU's exp (under sigmoid,
 // tanh, softmax) is the driver's, within a few ulp. For one forward and backward those differences
 // are a few float32 ulps per operation, far below the contract's own bar for the engine against
-// float64 PyTorch (1e-4 relative, 1e-5 absolute, CONTRACTS.md section 2), so the GPU is held to
+// float64 PyTorch (1e-4 relative, 1e-5 absolute, docs/grad-case.md), so the GPU is held to
 // exactly that bar on every fixture, every field, and its largest difference from the CPU is
 // reported. Through training, rounding differences are amplified step by step (Adam divides by
 // sqrt(v), which is tiny early on), so the 50-step loss curves are compared at 1e-3 relative per step,

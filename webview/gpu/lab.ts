@@ -36,7 +36,7 @@ function probe(): { available: boolean; reason: string | null; renderer: string 
   return { available: reason === null, reason, renderer };
 }
 
-/** CONTRACTS.md section 2 on the chosen backend. */
+/** docs/grad-case.md on the chosen backend. */
 function gradCase(json: unknown, which: Which): Record<string, unknown> {
   return runGradCase(parseGradCase(json), 'float32', backend(which));
 }
