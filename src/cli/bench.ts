@@ -207,17 +207,7 @@ export async function bench(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({
       args: argv,
-      options: {
-        json: { type: 'boolean', default: false },
-        hidden: { type: 'string' },
-        layers: { type: 'string' },
-        steps: { type: 'string' },
-        threads: { type: 'string' },
-        split: { type: 'string' }, // internal: the smallest M·N·K split across threads (for measuring it)
-        plain: { type: 'boolean', default: false },
-        part: { type: 'string' }, // internal: train | generate, for the per-configuration processes
-        help: { type: 'boolean', short: 'h', default: false },
-      },
+      options: BENCH_OPTIONS,
       strict: true,
       allowPositionals: false,
     });

@@ -9,32 +9,7 @@ import { encodeSafetensors, decodeSafetensors, CheckpointError } from '../../src
 import { StreamBatcher } from '../../src/engine/batching';
 import { DivergenceError, modelFromCheckpoint, Trainer, type ModelShape } from '../../src/engine/trainer';
 
-const TEXT = `First Citizen:
-Before we proceed any further, hear me speak.
-
-All:
-Speak, speak.
-
-First Citizen:
-You are all resolved rather to die than to famish?
-`.repeat(4);
-
-const SETTINGS: TrainingSettings = {
-  tokens: 'char',
-  max_vocab: 0,
-  sequence_length: 8,
-  batch_size: 4,
-  steps: 20,
-  optimizer: 'adam',
-  learning_rate: 0.01,
-  schedule: 'cosine',
-  clip: 1,
-  init: 'pytorch',
-  init_value: 0.1,
-  seed: 42,
-};
-const STREAMS: ModelShape = { hidden_size: 12, num_layers: 2, embedding_size: null, bidirectional: false, mode: 'many_to_many' };
-const WINDOWS: ModelShape = { hidden_size: 10, num_layers: 1, embedding_size: 6, bidirectional: true, mode: 'many_to_one' };
+import { SETTINGS, STREAMS, TEXT, WINDOWS } from './trainer-support';
 
 function run(trainer: Trainer, until: number): number[] {
   const losses: number[] = [];
