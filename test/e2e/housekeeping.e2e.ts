@@ -107,7 +107,10 @@ test("an untitled document of a later session does not inherit the earlier Untit
         await waitUntil('an untitled editor', async () => ((await vscode.page.locator('.tab', { hasText: 'Untitled-1' }).count()) > 0 ? true : undefined), 30_000);
         await vscode.typeInEditor(FABLE);
       } else await vscode.page.locator(".tab", { hasText: "Untitled-1" }).first().click();
-        await vscode.focusEditor();
+      await vscode.focusEditor();
+      // Hot exit may show the tab before its text is back: wait for the text, and type it if it never comes.
+      const restored = await waitUntil('the untitled text to be restored', async () => ((await vscode.visibleEditorText()).trim().length > 0 ? true : undefined), 10_000).catch(() => false);
+      if (!restored) await vscode.typeInEditor(FABLE);
       const since = vscode.now();
       let asked = false;
       await press(vscode, 'train');
