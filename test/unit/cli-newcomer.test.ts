@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useColor } from '../../src/cli/main';
 import { editDistance, nearest } from '../../src/cli/options';
-import { CLI, cliIn, lastJsonLine, ok, readHeader, refused, ROOT, savedStep, show, TINY, workspace, type Run } from './cli-support';
+import { CLI, cliIn, lastJsonLine, ok, readHeader, refused, ROOT, savedStep, show, TINY, workspace, type Run, tensors } from './cli-support';
 
 let dir = '';
 let story = '';
@@ -32,19 +32,6 @@ function cliEnv(args: string[], env: Record<string, string>): Run {
 }
 
 /** Every parameter of a checkpoint, read without the engine. */
-function tensors(path: string): Map<string, Float32Array> {
-  const file = readFileSync(path);
-  const n = Number(file.readBigUInt64LE(0));
-  const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
-  const out = new Map<string, Float32Array>();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__' || name.startsWith('optimizer.')) continue;
-    const bytes = file.subarray(8 + n + entry.data_offsets[0], 8 + n + entry.data_offsets[1]);
-    out.set(name, new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
-  }
-  return out;
-}
-
 describe('generate prints the prime before the continuation on a terminal', () => {
   const model = (): string => join(dir, 'gen.ckpt');
   before(() => {

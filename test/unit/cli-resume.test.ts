@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Trainer } from '../../src/engine/trainer';
 import { readCheckpointFile, writeCheckpointFile } from '../../src/node/files';
-import { cliIn, lastJsonLine, ok, readHeader, refused, savedStep, show, TINY, workspace, type Run } from './cli-support';
+import { cliIn, lastJsonLine, ok, readHeader, refused, savedStep, show, TINY, workspace, type Run, tensors } from './cli-support';
 
 let dir = '';
 let cleanup = (): void => {};
@@ -22,20 +22,6 @@ after(() => cleanup());
 const cli = (...args: string[]): Run => cliIn(dir, args);
 
 /** Every parameter of a checkpoint as float32 values, read without the engine. */
-function tensors(path: string): Map<string, Float32Array> {
-  const file = readFileSync(path);
-  const n = Number(file.readBigUInt64LE(0));
-  const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
-  const out = new Map<string, Float32Array>();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__' || name.startsWith('optimizer.')) continue;
-    const [b, e] = entry.data_offsets;
-    const bytes = file.subarray(8 + n + b, 8 + n + e);
-    out.set(name, new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
-  }
-  return out;
-}
-
 describe('--resume takes --steps and --lr, and refuses what it would ignore', () => {
   const out = (): string => join(dir, 'base.ckpt');
   before(() => {

@@ -92,3 +92,18 @@ export function assertNoControl(s: string, what: string): void {
   const m = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.exec(s);
   assert.equal(m, null, `${what} holds a raw control character ${m ? JSON.stringify(m[0]) : ''} at ${m?.index}: ${JSON.stringify(s.slice(Math.max(0, (m?.index ?? 0) - 40), (m?.index ?? 0) + 40))}`);
 }
+
+/** A checkpoint's parameters (not its optimizer state), read straight from its safetensors bytes. */
+export function tensors(path: string): Map<string, Float32Array> {
+  const file = readFileSync(path);
+  const n = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+  const out = new Map<string, Float32Array>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__' || name.startsWith('optimizer.')) continue;
+    const [b, e] = entry.data_offsets;
+    const bytes = file.subarray(8 + n + b, 8 + n + e);
+    out.set(name, new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
+  }
+  return out;
+}
