@@ -41,14 +41,14 @@ const entries = [
   {
     // The GPU worker: the engine on WebGL2, started by the Inspect States webview from a blob: URL
     // (its script travels from the host as text: a webview cannot load a worker from its files).
-    entryPoints: { 'gpu-worker': 'webview/gpu/worker.ts' },
+    entryPoints: { 'gpu-worker': 'src/gpuWorker/worker.ts' },
     platform: 'browser',
     format: 'iife',
     target: 'es2022',
   },
   {
     // The WebGL2 backend's laboratory for the browser tests and `npm run bench:webgl` (not packaged).
-    entryPoints: { 'gpu-lab': 'webview/gpu/lab.ts' },
+    entryPoints: { 'gpu-lab': 'test/webview/gpu-lab/page.ts' },
     platform: 'browser',
     format: 'iife',
     target: 'es2022',

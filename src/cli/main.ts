@@ -1,7 +1,7 @@
 // lstm-lens: the engine from the command line (docs/cli.md). This file reads the command
 // and hands it to its file: train.ts, generate.ts, inspect.ts, grad.ts, bench.ts (the usage and
 // each command's --help are in help.ts). `train` runs the loop the workers run
-// (src/worker/trainingLoop.ts) with its own I/O: the progress bar, atomic saves, signals.
+// (src/run/trainingLoop.ts) with its own I/O: the progress bar, atomic saves, signals.
 // Exit status: 0 success; 2 bad usage or bad input (one line on stderr); 1 failure while running.
 
 import { InputError } from '../engine/config';

@@ -1,4 +1,4 @@
-// `lstm-lens train`: the loop the workers run (src/worker/trainingLoop.ts) with the command line's
+// `lstm-lens train`: the loop the workers run (src/run/trainingLoop.ts) with the command line's
 // own I/O: the progress bar, atomic saves, signals; then the loss on the held-out part.
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -11,7 +11,7 @@ import { parameterCount } from '../engine/model';
 import { DivergenceError, modelFromCheckpoint, ShorterTextError, Trainer, type ModelShape } from '../engine/trainer';
 import { checkWritable, readCheckpointFile, readTextFile, removeStaleTemporaryFiles, sameFile, whatIsAt, writeCheckpointFile } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
-import { runTraining } from '../worker/trainingLoop';
+import { runTraining } from '../run/trainingLoop';
 import { intOption, MAX_SEED, oneOf, onePositional, parse, realOption, UsageError } from './args';
 import { ProgressReporter } from './progress';
 import { say, stderrIsOpen } from './stderr';

@@ -1,7 +1,7 @@
 // The Backend interface: the few primitives the model is built from. The model's forward and
 // backward (model.ts) are written once against it; a backend only says how each primitive runs.
 // The CPU backend (backend-cpu.ts, over kernels.ts) is the reference; the WebGL2 backend lives in
-// webview/gpu/ and is checked against it in headless Chromium.
+// webgl/ and is checked against it in headless Chromium.
 //
 // A tensor is a handle the backend owns (the type parameter Tensor): the CPU's is the typed array
 // itself, in the model's WebAssembly arena; the GPU's names a float texture. Every tensor is made

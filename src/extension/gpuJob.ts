@@ -1,5 +1,5 @@
 // A training run on the GPU, as the extension host drives it: the engine on WebGL2 in a Web Worker
-// of the Inspect States webview (webview/gpu/), reached through the panel (a GpuChannel). To the
+// of the Inspect States webview (src/gpuWorker/), reached through the panel (a GpuChannel). To the
 // rest of the extension it is a job like a CPU run's WorkerJob: the same messages (started,
 // progress, panel traces, saved, finished), the same stop, the same checkpoint file, which only
 // the host writes, after decoding every byte the webview sent.

@@ -48,7 +48,7 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
       'lstmLens.inspect',
       'LSTM Lens: States',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      // Kept alive when hidden: a GPU run trains in this webview's worker (webview/gpu/).
+      // Kept alive when hidden: a GPU run trains in this webview's worker (src/gpuWorker/).
       { enableScripts: true, localResourceRoots: [dist], enableFindWidget: true, retainContextWhenHidden: true },
     );
     this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');

@@ -3,7 +3,7 @@
 
 import type { ModelMessage, TrainingMessage } from '../protocol/panel';
 import type { WorkerToHost } from '../protocol/worker';
-import { modelMessage } from '../worker/panelData';
+import { modelMessage } from '../run/panelData';
 import type { RunState, StartedMessage } from './activeRun';
 
 type History = Extract<WorkerToHost, { type: 'progress' }>['history'];

@@ -6,7 +6,7 @@
 
 import type { TrainingSettings } from '../engine/checkpoint';
 import type { ModelShape } from '../engine/trainer';
-import { MAX_TRACE_TOKENS } from '../worker/panelData';
+import { MAX_TRACE_TOKENS } from '../run/panelData';
 
 /** How the descriptions name the article series this extension grew from. */
 export const ARTICLE = "the article series 'RNN Series: LSTM internals' (Deep-Breathe)";

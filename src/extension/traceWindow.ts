@@ -1,6 +1,6 @@
 // Which part of a document the Inspect States panel traces, decided from offsets alone (no
 // `vscode` import: unit-tested in plain Node). The worker then keeps lstmLens.traceLength tokens
-// of it and names the span (src/worker/traceSpan.ts).
+// of it and names the span (src/run/traceSpan.ts).
 
 import type { Sequence } from '../protocol/worker';
 

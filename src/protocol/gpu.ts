@@ -1,5 +1,5 @@
 // Messages between the extension host and the GPU worker, a Web Worker of the Inspect States
-// webview that trains on WebGL2 (webview/gpu/). The panel relays them: the host wraps a message
+// webview that trains on WebGL2 (src/gpuWorker/). The panel relays them: the host wraps a message
 // for the worker in `{ type: 'gpu', message }`, and the panel wraps the worker's answers the same
 // way. Each side checks what it receives: the host with checkGpuToHost, the webview and the worker
 // with checkHostToGpu. The messages are the Node worker's (src/protocol/worker.ts) where they can

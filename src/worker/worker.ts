@@ -11,9 +11,9 @@ import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
-import { modelMessage } from './panelData';
-import { traceSequence } from './traceSpan';
-import { failureOf, runTraining, startedMessage, timeTraining, trainerFor } from './trainingLoop';
+import { modelMessage } from '../run/panelData';
+import { traceSequence } from '../run/traceSpan';
+import { failureOf, runTraining, startedMessage, timeTraining, trainerFor } from '../run/trainingLoop';
 
 if (!parentPort) throw new Error('this module runs as a worker thread');
 const port = parentPort;

@@ -4,7 +4,7 @@
 // numbers say what the GPU path costs without a GPU, not what a GPU does.
 // Options: --steps N (timed steps per configuration, after one warm-up step), --hidden H, --layers L.
 
-import { launchWebGLBrowser, openLab } from '../webview/gpu-lab';
+import { launchWebGLBrowser, openLab } from '../webview/gpu-lab/launch';
 
 interface Lab {
   probe(): { available: boolean; reason: string | null; renderer: string };

@@ -19,7 +19,7 @@ import { WorkerJob } from '../../src/extension/workerJob';
 import { readCheckpointFile } from '../../src/node/files';
 import type { GpuToHost, HostToWebviewGpu } from '../../src/protocol/gpu';
 import type { TrainRequest, WorkerToHost } from '../../src/protocol/worker';
-import { startedMessage } from '../../src/worker/trainingLoop';
+import { startedMessage } from '../../src/run/trainingLoop';
 
 const ROOT = join(__dirname, '..', '..');
 const WORKER = join(ROOT, 'dist', 'worker.js');

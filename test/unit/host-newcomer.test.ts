@@ -19,8 +19,8 @@ import { traceWindow, windowChars } from '../../src/extension/traceWindow';
 import { WorkerJob } from '../../src/extension/workerJob';
 import { checkHostToPanel, type TraceMessage } from '../../src/protocol/panel';
 import type { Sequence, TrainRequest, WorkerToHost } from '../../src/protocol/worker';
-import { spanName, traceSequence } from '../../src/worker/traceSpan';
-import { timeTraining } from '../../src/worker/trainingLoop';
+import { spanName, traceSequence } from '../../src/run/traceSpan';
+import { timeTraining } from '../../src/run/trainingLoop';
 
 const WORKER = join(__dirname, '..', '..', 'dist', 'worker.js');
 const scratch = mkdtempSync(join(tmpdir(), 'lstm-lens-newcomer-'));

@@ -1,4 +1,4 @@
-// The training loop every runtime runs (src/worker/trainingLoop.ts runTraining), in the real Node
+// The training loop every runtime runs (src/run/trainingLoop.ts runTraining), in the real Node
 // worker (dist/worker.js): the last update of a run, which no next step judges, is judged before
 // the final save, and a divergence there is handled as any other (the weights from before it are
 // saved and kept, and the failure carries the divergence as data). The reference is the engine's

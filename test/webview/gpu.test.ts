@@ -20,7 +20,7 @@ import type { Browser, Page } from 'playwright-core';
 import { Tokenizer } from '../../src/engine/tokenizer';
 import { compareNested, largestRelativeError } from '../support/compare';
 import { gradFixtures } from '../support/fixtures';
-import { launchWebGLBrowser, openLab } from './gpu-lab';
+import { launchWebGLBrowser, openLab } from './gpu-lab/launch';
 
 interface Lab {
   probe(): { available: boolean; reason: string | null; renderer: string };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeNonce, panelHtml } from '../../src/extension/panelHtml';
 import type { HostToPanel } from '../../src/protocol/panel';
-import { SOFTWARE_WEBGL_ARGS } from './gpu-lab';
+import { SOFTWARE_WEBGL_ARGS } from './gpu-lab/launch';
 import { decodeRecording } from './recording';
 import { THEMES, type ThemeName } from './themes';
 

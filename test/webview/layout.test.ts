@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { Trainer } from '../../src/engine/trainer';
 import { at, type HostToPanel, type ModelMessage, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
-import { modelMessage, traceMessage } from '../../src/worker/panelData';
+import { modelMessage, traceMessage } from '../../src/run/panelData';
 import { launchBrowser, loadRecording, openPanel, post, ROOT, settle, showTab, startServer, withPanel as withPanelIn, type Panel, type PanelServer } from './harness';
 import type { ThemeName } from './themes';
 

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { Trainer } from '../../src/engine/trainer';
 import { at, type HostToPanel, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
-import { modelMessage, traceMessage } from '../../src/worker/panelData';
+import { modelMessage, traceMessage } from '../../src/run/panelData';
 import { launchBrowser, loadRecording, openPanel, post, posted, ROOT, settle, showTab, startServer, withPanel as withPanelIn, type Panel, type PanelServer } from './harness';
 import { THEMES, type ThemeName } from './themes';
 

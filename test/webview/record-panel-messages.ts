@@ -5,7 +5,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostToPanel } from '../../src/protocol/panel';
 import { Trainer } from '../../src/engine/trainer';
-import { modelMessage, traceMessage } from '../../src/worker/panelData';
+import { modelMessage, traceMessage } from '../../src/run/panelData';
 import { encodeRecording } from './recording';
 
 const ROOT = join(__dirname, '..', '..');

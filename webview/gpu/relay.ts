@@ -5,7 +5,7 @@
 // it yields between steps, so the panel stays responsive.
 
 import { checkGpuToHost, checkHostToWebviewGpu, type GpuToHost, type HostToGpu, type WebviewGpuToHost } from '../../src/protocol/gpu';
-import { GpuRunner, type GpuSurface } from './runner';
+import { GpuRunner, type GpuSurface } from '../../src/gpuWorker/runner';
 
 const RELAY_TYPES = new Set(['gpu', 'gpuWorker', 'gpuTerminate']);
 

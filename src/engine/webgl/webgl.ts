@@ -10,8 +10,8 @@
 // update draws into a scratch texture of the same size and then either swaps the two (when it
 // covers the whole tensor) or copies the rows back.
 
-import type { Backend, CellBackward, CellForward, Product, View } from '../../src/engine/backend';
-import { countTargets } from '../../src/engine/kernels';
+import type { Backend, CellBackward, CellForward, Product, View } from '../backend';
+import { countTargets } from '../kernels';
 import * as K from './kernels';
 import type { Kernel } from './kernels';
 

@@ -1,15 +1,15 @@
-// The GPU backend's laboratory: a browser bundle (dist/gpu-lab.js, not shipped in the extension)
+// The GPU backend's laboratory (src/engine/webgl/): a browser bundle (dist/gpu-lab.js, not shipped in the extension)
 // that the headless-Chromium tests (test/webview/gpu.test.ts) and `npm run bench:webgl` load into
 // a blank page. It runs the same engine code on the CPU backend and on the WebGL2 backend.
 
-import type { Backend } from '../../src/engine/backend';
-import { StreamBatcher } from '../../src/engine/batching';
-import type { ModelConfig } from '../../src/engine/config';
-import { parseGradCase, runGradCase } from '../../src/engine/grad-case';
-import { LSTMModel, tensorShape } from '../../src/engine/model';
-import { ADAM_DEFAULTS, Optimizer } from '../../src/engine/optimizer';
-import { Random } from '../../src/engine/random';
-import { rendererOf, WebGLBackend, webglUnavailableReason, type GLIds, type GLTensor } from './webgl';
+import type { Backend } from '../../../src/engine/backend';
+import { StreamBatcher } from '../../../src/engine/batching';
+import type { ModelConfig } from '../../../src/engine/config';
+import { parseGradCase, runGradCase } from '../../../src/engine/grad-case';
+import { LSTMModel, tensorShape } from '../../../src/engine/model';
+import { ADAM_DEFAULTS, Optimizer } from '../../../src/engine/optimizer';
+import { Random } from '../../../src/engine/random';
+import { rendererOf, WebGLBackend, webglUnavailableReason, type GLIds, type GLTensor } from '../../../src/engine/webgl/webgl';
 
 type Which = 'cpu' | 'webgl';
 

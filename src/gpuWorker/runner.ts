@@ -1,14 +1,15 @@
 // The GPU worker's job: a training run of the engine on the WebGL2 backend, driven by the host's
 // messages (src/protocol/gpu.ts). The same code runs in the webview's Web Worker (worker.ts, on an
-// OffscreenCanvas) and, where a worker cannot have WebGL2, on the webview's main thread (relay.ts),
+// OffscreenCanvas) and, where a worker cannot have WebGL2, on the webview's main thread
+// (webview/gpu/relay.ts),
 // yielding between steps so the panel stays responsive. The loop itself is the Node worker's
-// (src/worker/trainingLoop.ts): progress, traces, checkpoints and stop behave the same.
+// (src/run/trainingLoop.ts): progress, traces, checkpoints and stop behave the same.
 
-import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint';
-import { checkHostToGpu, type GpuToHost, type GpuTrainRequest } from '../../src/protocol/gpu';
-import type { WatchRequest } from '../../src/protocol/worker';
-import { BackendLostError, failureOf, runTraining, startedMessage, timeTraining, trainerFor } from '../../src/worker/trainingLoop';
-import { rendererOf, WebGLBackend, webglUnavailableReason } from './webgl';
+import { decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint';
+import { checkHostToGpu, type GpuToHost, type GpuTrainRequest } from '../protocol/gpu';
+import type { WatchRequest } from '../protocol/worker';
+import { BackendLostError, failureOf, runTraining, startedMessage, timeTraining, trainerFor } from '../run/trainingLoop';
+import { rendererOf, WebGLBackend, webglUnavailableReason } from '../engine/webgl/webgl';
 
 /** Where the run's WebGL2 context comes from: an OffscreenCanvas in a worker, a canvas element on the main thread. */
 export interface GpuSurface {

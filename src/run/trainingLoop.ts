@@ -1,5 +1,5 @@
-// The one training loop: `lstm-lens train` (src/cli/main.ts), the Node worker on the CPU, and the
-// webview's Web Worker on WebGL2 (webview/gpu/runner.ts) all run it. Steps, progress and tokens/s,
+// The one training loop: `lstm-lens train` (src/cli/train.ts), the Node worker on the CPU, and the
+// webview's Web Worker on WebGL2 (src/gpuWorker/runner.ts) all run it. Steps, progress and tokens/s,
 // the panel's trace, the saving cadence, stop, the judging of the last update and divergence are
 // handled here once; how a runtime saves (a file written atomically, or bytes sent to the host),
 // posts (a progress bar, or messages) and yields is given to it. Pure: no Node built-ins, no DOM.

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-const LAB = join(__dirname, '..', '..', 'dist', 'gpu-lab.js');
+const LAB = join(__dirname, '..', '..', '..', 'dist', 'gpu-lab.js');
 
 /** Chromium's software WebGL: SwiftShader through ANGLE (the flags it needs outside a real GPU). */
 export const SOFTWARE_WEBGL_ARGS = ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'];

@@ -1,7 +1,7 @@
 // The GPU worker (dist/gpu-worker.js): a Web Worker that the Inspect States webview starts from a
 // blob: URL, training on WebGL2 through an OffscreenCanvas so the panel's thread stays free.
 
-import type { GpuToHost } from '../../src/protocol/gpu';
+import type { GpuToHost } from '../protocol/gpu';
 import { GpuRunner } from './runner';
 
 const scope = self as unknown as {
