@@ -9,6 +9,7 @@
 // one pass over the whole text, within float32 rounding. What is returned can be limited to a
 // window of positions; what cannot fit is refused in one line.
 
+import type { Clamp } from './clamp';
 import { directions, InputError, layerInputSize, type ModelConfig } from './config';
 import { IGNORE_TARGET } from './kernels';
 import { formatBytes, trainingMemory } from './memory';
@@ -58,6 +59,8 @@ export interface InspectOptions {
   gradients?: boolean;
   /** Tokens a pass reads at once (default INSPECT_CHUNK_TOKENS). */
   chunkTokens?: number;
+  /** Units held at a constant while the model reads (clamp.ts); the trace shows the clamped values. */
+  clamps?: readonly Clamp[];
 }
 
 export interface Inspection {
@@ -174,8 +177,9 @@ export function inspectText(model: LSTMModel, tokenizer: Tokenizer, text: string
       }
     });
   };
+  const clamps = o.clamps ?? [];
   const run = (a: number, b: number, state: Float32Array | null, record: boolean): number =>
-    everyPosition.forward(ids.subarray(a, b), 1, b - a, targetsOf(a, b), state ? { h0: state.subarray(0, stateSize), c0: state.subarray(stateSize), recordTrace: record } : { recordTrace: record });
+    everyPosition.forward(ids.subarray(a, b), 1, b - a, targetsOf(a, b), state ? { h0: state.subarray(0, stateSize), c0: state.subarray(stateSize), recordTrace: record, clamps } : { recordTrace: record, clamps });
 
   // Forward, piece by piece: the loss, each position's loss and predictions, the window's logits.
   let lossSum = 0;

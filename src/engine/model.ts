@@ -8,13 +8,14 @@
 // The model is written once against the Backend interface (backend.ts): every buffer is a tensor
 // the backend owns, every computation one of its primitives. The CPU backend (the default) keeps
 // each buffer as a typed array in the model's WebAssembly arena; the WebGL2 backend
-// (webview/gpu/) as a float texture.
+// (webgl/) as a float texture.
 //
 // Memory: parameters, their gradients (and the optimizer's moments, see optimizer.ts) live each in
 // one group (on the CPU one contiguous buffer; every parameter is a view into it). Activations
 // live in a Workspace made once per (B, T) and reused; no buffer is allocated inside the time loop
 // (only the small View records that say which rows a primitive works on).
 
+import { checkClamps, type Clamp } from './clamp';
 import { parameterSuffix } from './names';
 import {
   arrayConstructor,
@@ -121,6 +122,8 @@ class Workspace<Tensor, Ids> {
   readonly dLogits: Tensor; // (R, V)
   hasTargets = false;
   recordTrace = false;
+  /** The clamps of the last forward (clamp.ts), which its backward honours. */
+  clamps: readonly Clamp[] = [];
   backwardDone = false;
   /** Every float buffer above, to give back to the backend when the workspace is evicted. */
   readonly buffers: Tensor[] = [];
@@ -181,6 +184,8 @@ export interface ForwardOptions<Tensor = FloatArray> {
   c0?: Tensor | null;
   /** Keep dL/dh_t and dL/dc_t in backward for the trace (gates and states are kept regardless). */
   recordTrace?: boolean;
+  /** Units held at a constant in the forward direction (clamp.ts); the CPU backend only. */
+  clamps?: readonly Clamp[];
 }
 
 export interface BackwardOptions<Tensor = FloatArray> {
@@ -403,6 +408,7 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
     }
     ws.recordTrace = options.recordTrace ?? false;
     ws.backwardDone = false;
+    ws.clamps = this.checkedClamps(options.clamps);
 
     // Layer 0's input: an embedding lookup, or one-hot (handled inside the projection below).
     if (this.embedding && ws.embedded) k.gatherRows(ws.embedded, this.embedding, ws.tokenIds, BT, cfg.embedding_size as number);
@@ -438,6 +444,7 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
             state: rows(t * H, T * H), c: buf.c, h: buf.h, tanhC: buf.tanhC, hPrev: buf.hPrev, cPrev: buf.cPrev,
             prev: rows(pOff, pStride), hPrevIn, cPrevIn,
           });
+          if (d === 0 && ws.clamps.length > 0) this.clampStep(ws, l, t);
         }
         // This direction's half of the layer's output (B, T, D*H).
         k.copyRows(view(ws.outputs[l], d * H, D * H), view(buf.h, 0, H), BT, H);
@@ -519,6 +526,7 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
         else k.fill(ws.dcNext, 0);
         for (let s = 0; s < T; s++) {
           const t = d === 0 ? T - 1 - s : s;
+          const held = d === 0 && ws.clamps.length > 0 ? this.clampGradientIn(ws, l, t) : null;
           k.lstmCellBackward({
             B, H,
             gate: rows(t * G, T * G), gates: buf.gates, dGates: buf.dGates,
@@ -527,6 +535,7 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
             dOut: view(ws.dOutputs[l], t * DH + d * H, T * DH),
             dhNext: ws.dhNext, dcNext: ws.dcNext,
           });
+          if (held) this.clampGradientOut(ws, l, t, held);
           // dL/dh_{t-1} through the recurrence: dGates_t · W_hh.
           const dGates = view(buf.dGates, t * G, T * G);
           if (s < T - 1) k.matmul(view(ws.dhNext, 0, H), dGates, view(p.whh, 0, H), { M: B, N: H, K: G, accumulate: false });
@@ -548,6 +557,96 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
       }
     }
     if (this.dEmbedding && ws.dEmbedded) k.scatterAddRows(this.dEmbedding, ws.dEmbedded, ws.tokenIds, BT, cfg.embedding_size as number);
+  }
+
+  /** Clamps checked against the model; refused on a backend other than the CPU's. */
+  private checkedClamps(clamps: readonly Clamp[] | undefined): readonly Clamp[] {
+    if (!clamps || clamps.length === 0) return [];
+    checkClamps(clamps, this.config);
+    if (!(this.backend instanceof CpuBackend)) throw new InputError(`clamps run on the CPU backend only, not on ${this.backend.name}`);
+    return clamps.slice();
+  }
+
+  /**
+   * Step t of layer l (forward direction) after the cell: every clamp of the layer, c first (c_t,
+   * tanh c_t and h_t = o · tanh(V)), then h. On the CPU the tensors are the arrays themselves.
+   */
+  private clampStep(ws: Workspace<Tensor, Ids>, l: number, t: number): void {
+    const { B, T } = ws;
+    const H = this.config.hidden_size;
+    const G = 4 * H;
+    const buf = ws.recurrent[l][0];
+    const read = (x: Tensor): FloatArray => this.backend.read(x);
+    const [gates, c, h, tanhC] = [read(buf.gates), read(buf.c), read(buf.h), read(buf.tanhC)];
+    for (const state of ['c', 'h'] as const) {
+      for (const clamp of ws.clamps) {
+        if (clamp.layer !== l || clamp.state !== state) continue;
+        const u = clamp.unit;
+        for (let b = 0; b < B; b++) {
+          const at = (b * T + t) * H + u;
+          if (state === 'c') {
+            c[at] = clamp.value;
+            tanhC[at] = Math.tanh(clamp.value);
+            h[at] = gates[(b * T + t) * G + 3 * H + u] * tanhC[at];
+          } else {
+            h[at] = clamp.value;
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Before the cell's backward at step t of layer l: the gradient arriving at a clamped h_t[U] goes
+   * no further (o and c_t do not receive it), so it is taken out of dOut and dhNext and returned,
+   * to be written to the trace (and dOut put back) afterwards.
+   */
+  private clampGradientIn(ws: Workspace<Tensor, Ids>, l: number, t: number): Array<{ at: number; dh: number; out: number; dOut: number }> {
+    const { B, T } = ws;
+    const H = this.config.hidden_size;
+    const DH = this.D * H;
+    const dOut = this.backend.read(ws.dOutputs[l]);
+    const dhNext = this.backend.read(ws.dhNext);
+    const held: Array<{ at: number; dh: number; out: number; dOut: number }> = [];
+    for (const clamp of ws.clamps) {
+      if (clamp.layer !== l || clamp.state !== 'h') continue;
+      for (let b = 0; b < B; b++) {
+        const o = (b * T + t) * DH + clamp.unit;
+        held.push({ at: (b * T + t) * H + clamp.unit, dh: dOut[o] + dhNext[b * H + clamp.unit], out: o, dOut: dOut[o] });
+        dOut[o] = 0;
+        dhNext[b * H + clamp.unit] = 0;
+      }
+    }
+    return held;
+  }
+
+  /**
+   * After the cell's backward at step t of layer l: a clamped c_t[U] sends nothing to i, f, g or
+   * c_{t-1}; the trace gets back the dh that arrived at a clamped h_t[U].
+   */
+  private clampGradientOut(ws: Workspace<Tensor, Ids>, l: number, t: number, held: ReadonlyArray<{ at: number; dh: number; out: number; dOut: number }>): void {
+    const { B, T } = ws;
+    const H = this.config.hidden_size;
+    const G = 4 * H;
+    const buf = ws.recurrent[l][0];
+    const dGates = this.backend.read(buf.dGates);
+    const dcNext = this.backend.read(ws.dcNext);
+    for (const clamp of ws.clamps) {
+      if (clamp.layer !== l || clamp.state !== 'c') continue;
+      for (let b = 0; b < B; b++) {
+        const g = (b * T + t) * G + clamp.unit;
+        dGates[g] = 0;
+        dGates[g + H] = 0;
+        dGates[g + 2 * H] = 0;
+        dcNext[b * H + clamp.unit] = 0;
+      }
+    }
+    const dOut = this.backend.read(ws.dOutputs[l]);
+    for (const { out, dOut: value } of held) dOut[out] = value;
+    if (ws.recordTrace) {
+      const dh = this.backend.read(buf.dh);
+      for (const { at, dh: value } of held) dh[at] = value;
+    }
   }
 
   /** The last forward's logits: (B, T, V) many-to-many, (B, V) many-to-one. On the CPU a view: copy to keep. */

@@ -1,6 +1,7 @@
 // Sampling from the model: greedy, temperature and top-k, primed with a cue and carrying the
 // state from token to token. Seeded: the same seed gives the same text.
 
+import { checkClamps, type Clamp } from './clamp';
 import { InputError, type FloatArray } from './config';
 import type { LSTMModel } from './model';
 import { Random } from './random';
@@ -104,8 +105,11 @@ export class TextGenerator {
     private readonly settings: SamplingSettings,
     seed: number,
     private readonly window: number,
+    /** Units held at a constant while the model reads and generates (clamp.ts). */
+    private readonly clamps: readonly Clamp[] = [],
   ) {
     validateSampling(settings);
+    checkClamps(clamps, model.config);
     if (tokenizer.size !== model.config.vocab_size) {
       throw new InputError(`the vocabulary has ${tokenizer.size} tokens but the model expects ${model.config.vocab_size}`);
     }
@@ -169,7 +173,7 @@ export class TextGenerator {
 
   private read(ids: Int32Array): void {
     const first = !this.hasLogits;
-    this.model.forward(ids, 1, ids.length, null, first ? {} : { h0: this.h, c0: this.c });
+    this.model.forward(ids, 1, ids.length, null, first ? { clamps: this.clamps } : { h0: this.h, c0: this.c, clamps: this.clamps });
     this.model.finalState(this.h, this.c);
     this.hasLogits = true;
   }
@@ -177,7 +181,7 @@ export class TextGenerator {
   private readWindow(): void {
     const start = Math.max(0, this.history.length - this.window);
     const ids = Int32Array.from(this.history.slice(start));
-    this.model.forward(ids, 1, ids.length, null);
+    this.model.forward(ids, 1, ids.length, null, { clamps: this.clamps });
     this.hasLogits = true;
   }
 
