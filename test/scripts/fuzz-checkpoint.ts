@@ -18,7 +18,7 @@
 // Every case is made from its own seed (the run's seed and the case number), so a failure
 // reproduces alone:
 //   npx tsx test/scripts/fuzz-checkpoint.ts [--cases N] [--seed S] [--case K] [--verbose]
-// test/unit/fuzz-checkpoint.test.ts runs the same generator for a few thousand cases.
+// test/unit/engine/fuzz-checkpoint.test.ts runs the same generator for a few thousand cases.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// A process that tries to take a model's lock (src/node/modelLock.ts), for host-lock.test.ts: it
+// A process that tries to take a model's lock (src/node/modelLock.ts), for lock.test.ts: it
 // waits until the given moment (so that several racers try at once), tries, and prints one JSON
 // line. A winner holds the lock until its stdin closes, then releases it, or, with "die", exits
 // without releasing (as a crashed extension host would).
