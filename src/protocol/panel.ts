@@ -74,6 +74,46 @@ const CurveSchema = v.strictObject({
  *  after the top k, with its probability, when it is not among them). */
 const GuessSchema = v.strictObject({ token: v.string(), p: finite, actual: v.optional(v.literal(true)) });
 
+const vector = v.array(finite);
+const direction = v.picklist(['forward', 'backward']);
+
+/**
+ * One step of one cell, forward and backward (src/engine/explain.ts, CONTRACTS section 5): vectors
+ * as float64 arrays (one step is small: a few (H), (4H) and (I) vectors), so the numbers shown are
+ * the engine's. Gate rows of (4H) vectors in PyTorch's order i, f, g, o.
+ */
+const StepExplanationSchema = v.strictObject({
+  token: v.string(),
+  t: nonNegativeInt,
+  layer: nonNegativeInt,
+  direction,
+  T: positiveInt,
+  /** The direction's last step (no next step sends gradient back) and its first (zero state in). */
+  is_last: v.boolean(),
+  is_first: v.boolean(),
+  forward: v.strictObject({
+    x: vector, h_prev: vector, c_prev: vector, Wx: vector, Uh: vector, b: vector, z: vector,
+    i: vector, f: vector, g: vector, o: vector, c: vector, tanh_c: vector, h: vector,
+  }),
+  backward: v.strictObject({
+    dh: vector, dh_up: vector, dh_next: vector, dc: vector, dc_via_h: vector, dc_next: vector,
+    di: vector, df: vector, dg: vector, do: vector, dz: vector, dc_prev: vector, dh_prev: vector, dx: vector,
+  }),
+});
+
+/**
+ * What the cell wrote at step k, seen later: `steps` are the steps from k on in the direction's
+ * reading order (k first); `memory` (n, H) the running product of forget gates f_{k+1} ⋯ f_t (1 at
+ * k); `lastDh` (n) ‖dL_last/dh_t‖ and `lastDc` (n, H) dL_last/dc_t of the last position's loss
+ * alone at those steps (null when T < 2): the gradient's decay toward k.
+ */
+const MemorySpanSchema = v.strictObject({
+  steps: v.array(nonNegativeInt),
+  memory: floats,
+  lastDh: v.nullable(vector),
+  lastDc: v.nullable(floats),
+});
+
 export const HostToPanelSchema = v.variant('type', [
   v.strictObject({
     type: v.literal('model'),
@@ -125,6 +165,10 @@ export const HostToPanelSchema = v.variant('type', [
     parameterGradients: v.array(ParameterGradientSchema),
   }),
   v.strictObject({ type: v.literal('note'), level: v.picklist(['info', 'warning', 'error']), text: v.string() }),
+  /** One step explained, with the trace it belongs to (same weights, same text): `step` is the model's training step. */
+  v.strictObject({ type: v.literal('step'), step: nonNegativeInt, explanation: StepExplanationSchema, span: MemorySpanSchema }),
+  /** Explain Step at Cursor: show the Step tab (its step comes as a `step` message). */
+  v.strictObject({ type: v.literal('showStep') }),
 ]);
 
 export const PanelToHostSchema = v.variant('type', [
@@ -138,6 +182,8 @@ export const PanelToHostSchema = v.variant('type', [
   }),
   v.strictObject({ type: v.literal('clearHighlight') }),
   v.strictObject({ type: v.literal('chooseSequence'), source: v.picklist(['cursor', 'selection', 'start']) }),
+  /** The Step tab: explain step t (0-based token of the current trace) of this layer and direction. */
+  v.strictObject({ type: v.literal('explainStep'), t: nonNegativeInt, layer: nonNegativeInt, direction }),
 ]);
 
 export type HostToPanel = v.InferOutput<typeof HostToPanelSchema>;
@@ -145,6 +191,8 @@ export type PanelToHost = v.InferOutput<typeof PanelToHostSchema>;
 export type TraceMessage = Extract<HostToPanel, { type: 'trace' }>;
 export type TrainingMessage = Extract<HostToPanel, { type: 'training' }>;
 export type ModelMessage = Extract<HostToPanel, { type: 'model' }>;
+export type StepMessage = Extract<HostToPanel, { type: 'step' }>;
+export type ExplainStepRequest = Extract<PanelToHost, { type: 'explainStep' }>;
 /** What the panel shows of a model (its header and tabs); not the host's summary of a stored checkpoint. */
 export type PanelModelSummary = v.InferOutput<typeof PanelModelSummarySchema>;
 
@@ -183,10 +231,38 @@ function checkTraceSizes(m: TraceMessage): string | null {
   return null;
 }
 
+/** A step's vectors agree in size: (H) states and gates, (4H) gate rows, (I) input; its span with T and H. */
+function checkStepSizes(m: StepMessage): string | null {
+  const e = m.explanation;
+  const H = e.forward.h.length;
+  const I = e.forward.x.length;
+  if (H < 1 || I < 1) return 'step: empty h or x';
+  if (e.t >= e.T) return `step: t = ${e.t} for T = ${e.T}`;
+  const first = e.direction === 'forward' ? 0 : e.T - 1;
+  const last = e.direction === 'forward' ? e.T - 1 : 0;
+  if (e.is_first !== (e.t === first) || e.is_last !== (e.t === last)) return `step: is_first/is_last disagree with t = ${e.t} of ${e.T} (${e.direction})`;
+  const sizes: Array<[string, number[], number]> = [];
+  for (const [k, x] of Object.entries(e.forward)) sizes.push([k, x, k === 'x' ? I : ['Wx', 'Uh', 'b', 'z'].includes(k) ? 4 * H : H]);
+  for (const [k, x] of Object.entries(e.backward)) sizes.push([k, x, k === 'dx' ? I : k === 'dz' ? 4 * H : H]);
+  for (const [k, x, n] of sizes) if (x.length !== n) return `step: ${k} holds ${x.length} values, expected ${n}`;
+  const s = m.span;
+  const n = s.steps.length;
+  if (n < 1 || s.steps[0] !== e.t) return 'step: the memory span does not start at t';
+  if (s.steps.some((t) => t >= e.T)) return 'step: a memory-span step beyond T';
+  if (s.memory.length !== n * H) return `step: memory holds ${s.memory.length} values, expected ${n}·H = ${n * H}`;
+  if (s.lastDh && s.lastDh.length !== n) return `step: lastDh holds ${s.lastDh.length} values for ${n} steps`;
+  if (s.lastDc && s.lastDc.length !== n * H) return `step: lastDc holds ${s.lastDc.length} values, expected ${n * H}`;
+  return null;
+}
+
 export function checkHostToPanel(value: unknown): Checked<HostToPanel> {
   const checked = checkMessage(HostToPanelSchema, value);
   if (checked.ok && checked.message.type === 'trace') {
     const problem = checkTraceSizes(checked.message);
+    if (problem) return { ok: false, error: problem };
+  }
+  if (checked.ok && checked.message.type === 'step') {
+    const problem = checkStepSizes(checked.message);
     if (problem) return { ok: false, error: problem };
   }
   if (checked.ok && checked.message.type === 'training') {
