@@ -1,11 +1,11 @@
 // The settings table (src/extension/settings.ts): defaults, the article's setup, every bad value
-// refused by name, and package.json's contributes.configuration generated from it.
+// refused by name, package.json's contributes.configuration generated from it, and the log's line.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { contributedConfiguration, readSettings, SETTINGS, SettingsError, trainingPlan, type SettingKey } from '../../../src/extension/settings';
+import { contributedConfiguration, readSettings, SETTINGS, SettingsError, settingsLine, trainingPlan, type SettingKey } from '../../../src/extension/settings';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -66,5 +66,15 @@ describe('settings', () => {
     const mentions = texts.filter((t) => /article/i.test(t));
     assert.ok(mentions.length >= 5, `${mentions.length} descriptions mention the article`);
     for (const t of mentions) assert.match(t, /the article series 'RNN Series: LSTM internals' \(Deep-Breathe\)/i, t);
+  });
+});
+
+describe('settings in the log', () => {
+  it('one readable line of name=value', () => {
+    const line = settingsLine(readSettings((k) => (k === 'hiddenSize' ? 5 : k === 'tokens' ? 'word' : undefined)));
+    assert.equal(
+      line,
+      'tokens=word mode=many-to-many hiddenSize=5 layers=1 embeddingSize=0 bidirectional=false sequenceLength=64 batchSize=32 steps=600 learningRate=0.004 optimizer=adam gradientClip=5 initialization=pytorch seed=0 backend=auto',
+    );
   });
 });
