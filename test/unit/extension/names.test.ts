@@ -1,7 +1,8 @@
 // How the extension host quotes names in its messages (src/extension/names.ts): a file name, a
 // checkpoint's stored source name or a host name with a newline, a terminal escape or a
 // bidirectional override stays one line with the control characters written as escapes; an
-// ordinary name is unchanged; a token in the hover shows whitespace as the panel does. Compared with the expected escaped text, written out by hand.
+// ordinary name is unchanged; a token in the hover shows whitespace as the panel does. Compared
+// with the expected escaped text, written out by hand.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
