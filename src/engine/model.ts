@@ -664,6 +664,27 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
     return this.backend.read(this.requireCurrent().outputs[this.config.num_layers - 1]);
   }
 
+  /**
+   * After backward: dL/dx_t of layer 0's input at every position, (B, T, I) with I = E (the
+   * embedding row) or V (every column of the one-hot row), the sum over directions of dz_t · W_ih
+   * (the gate gradients backward left, clamps honoured). A fresh copy.
+   */
+  inputGradients(): FloatArray {
+    const ws = this.requireCurrent();
+    if (!ws.backwardDone) throw new Error('inputGradients() needs backward() first');
+    const k = this.backend;
+    const I = layerInputSize(this.config, 0);
+    const G = 4 * this.config.hidden_size;
+    const BT = ws.B * ws.T;
+    const out = k.alloc(BT, I);
+    for (let d = 0; d < this.D; d++) {
+      k.matmul(view(out, 0, I), view(ws.recurrent[0][d].dGates, 0, G), view(this.recurrent[0][d].wih, 0, I), { M: BT, N: I, K: G, accumulate: true });
+    }
+    const copy = k.read(out).slice();
+    k.release(out);
+    return copy;
+  }
+
   /** The head applied at every position of the top layer's output, whatever the mode: out (B*T, V). */
   logitsAtEveryPosition(out: Tensor): void {
     const ws = this.requireCurrent();
@@ -674,6 +695,13 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
     if (n !== R * V) throw new Error(`logitsAtEveryPosition: out holds ${n}, expected ${R * V}`);
     this.backend.fillRowsWithBiases(out, this.headB, null, R, V);
     this.backend.matmul(view(out, 0, V), view(ws.outputs[this.config.num_layers - 1], 0, DH), view(this.headW, 0, DH), { M: R, N: V, K: DH, transB: true, accumulate: true });
+  }
+
+  /** The last forward's h or c of one layer and direction (0 forward, 1 backward), (B, T, H). On the CPU a view: copy to keep. */
+  states(kind: 'h' | 'c', layer: number, direction: number): FloatArray {
+    const buf = this.requireCurrent().recurrent[layer]?.[direction];
+    if (!buf) throw new InputError(`the model has no layer ${layer} in direction ${direction}`);
+    return this.backend.read(kind === 'h' ? buf.h : buf.c);
   }
 
   /** Writes the final states h_n and c_n, each (L*D, B, H), of the last forward. */
