@@ -1,14 +1,14 @@
 // The GPU worker's job: a training run of the engine on the WebGL2 backend, driven by the host's
 // messages (src/protocol/gpu.ts). The same code runs in the webview's Web Worker (worker.ts, on an
 // OffscreenCanvas) and, where a worker cannot have WebGL2, on the webview's main thread
-// (webview/gpu/relay.ts),
-// yielding between steps so the panel stays responsive. The loop itself is the Node worker's
-// (src/run/trainingLoop.ts): progress, traces, checkpoints and stop behave the same.
+// (webview/gpu/relay.ts), yielding between steps so the panel stays responsive. The job shell and
+// the loop are the Node worker's (src/run/jobShell.ts, trainingLoop.ts): checks, progress, traces,
+// checkpoints and stop behave the same.
 
 import { decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint';
 import { checkHostToGpu, type GpuToHost, type GpuTrainRequest } from '../protocol/gpu';
-import type { WatchRequest } from '../protocol/worker';
-import { BackendLostError, failureOf, runTraining, startedMessage, timeTraining, trainerFor } from '../run/trainingLoop';
+import { failureOnBackend, JobShell } from '../run/jobShell';
+import { BackendLostError, runTraining, startedMessage, timeTraining, trainerFor } from '../run/trainingLoop';
 import { rendererOf, WebGLBackend, webglUnavailableReason } from '../engine/webgl/webgl';
 
 /** Where the run's WebGL2 context comes from: an OffscreenCanvas in a worker, a canvas element on the main thread. */
@@ -19,37 +19,24 @@ export interface GpuSurface {
 }
 
 export class GpuRunner {
-  private busy = false;
-  private stopRequested = false;
-  private watched: { sequence: NonNullable<WatchRequest['sequence']>; everyMs: number } | null = null;
+  private readonly shell: JobShell<GpuTrainRequest, 'unavailable' | 'lost'>;
 
   constructor(
     private readonly post: (message: GpuToHost, transfer?: ArrayBuffer[]) => void,
     private readonly surface: GpuSurface,
-  ) {}
+  ) {
+    this.shell = new JobShell({
+      name: 'the GPU worker',
+      check: checkHostToGpu,
+      run: (request) => this.train(request),
+      fail: (failure) => this.post({ type: 'failed', ...failure }),
+      failure: failureOnBackend,
+    });
+  }
 
-  /** Every message from the host, checked; a malformed one is answered while idle and dropped during a run (a failure would end it). */
+  /** Every message from the host (src/run/jobShell.ts: checked; a malformed one is answered while idle and dropped during a run). */
   receive(raw: unknown): void {
-    const checked = checkHostToGpu(raw);
-    if (!checked.ok) {
-      if (!this.busy) this.post({ type: 'failed', kind: 'internal', message: `the GPU worker received a malformed message (${checked.error})` });
-      return;
-    }
-    const message = checked.message;
-    if (message.type === 'stop') this.stopRequested = true;
-    else if (message.type === 'watch') this.watched = message.sequence ? { sequence: message.sequence, everyMs: message.everyMs } : null;
-    else if (!this.busy) {
-      this.busy = true;
-      this.stopRequested = false;
-      this.train(message)
-        .catch((e: unknown) => {
-          if (e instanceof BackendLostError) this.post({ type: 'failed', kind: 'lost', message: e.message });
-          else this.post({ type: 'failed', ...failureOf(e) });
-        })
-        .finally(() => {
-          this.busy = false;
-        });
-    }
+    this.shell.receive(raw);
   }
 
   private async train(request: GpuTrainRequest): Promise<void> {
@@ -86,8 +73,8 @@ export class GpuRunner {
             this.post({ type: 'checkpoint', step: trainer.step, bytes }, [bytes.buffer as ArrayBuffer]);
           },
           yieldNow: () => new Promise((resolve) => setTimeout(resolve, 0)),
-          stopRequested: () => this.stopRequested,
-          watched: () => this.watched,
+          stopRequested: () => this.shell.stopRequested(),
+          watched: () => this.shell.watched(),
           backendProblem: problem,
         },
         request,

@@ -7,27 +7,13 @@
 import type { Backend } from '../engine/backend';
 import type { Checkpoint } from '../engine/checkpoint';
 import { LSTMModel, parameterCount } from '../engine/model';
-import { InputError } from '../engine/config';
-import { DivergenceError, describeDivergence, ShorterTextError, Trainer } from '../engine/trainer';
-import type { DivergenceData, FailureKind, Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
+import { DivergenceError, describeDivergence, Trainer } from '../engine/trainer';
+import type { Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
 import { traceSequence } from './traceSpan';
 
 /** The backend stopped working mid-run (a lost GPU context): the run can continue elsewhere from its last checkpoint. */
 export class BackendLostError extends Error {
   override name = 'BackendLostError';
-}
-
-/** How a worker reports a failed job (both workers): its kind, its message, and a divergence as data. */
-export function failureOf(e: unknown): { kind: FailureKind; message: string; divergence?: DivergenceData } {
-  const message = e instanceof Error ? e.message : String(e);
-  if (e instanceof DivergenceError) {
-    const d = e.detail;
-    const usable = Number.isSafeInteger(d.step) && d.step >= 1 && Number.isSafeInteger(d.keptStep) && d.keptStep >= 0 && Number.isFinite(d.suggestedLearningRate) && d.suggestedLearningRate > 0;
-    return usable ? { kind: 'diverged', message, divergence: { step: d.step, keptStep: d.keptStep, suggestedLearningRate: d.suggestedLearningRate } } : { kind: 'diverged', message };
-  }
-  // Only a shorter text that the start of the text would let go on is offered as such (restartStream).
-  if (e instanceof ShorterTextError && e.restartable) return { kind: 'textShorter', message };
-  return { kind: e instanceof InputError ? 'input' : 'internal', message };
 }
 
 export type LoopMessage = Extract<WorkerToHost, { type: 'started' | 'progress' | 'panel' }>;

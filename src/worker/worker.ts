@@ -1,6 +1,7 @@
 // The Node worker (worker_threads) that trains or generates, off the extension host's thread.
 // One worker does one job: the host sends `train` or `generate` first, then possibly `stop`.
-// Every message in is checked; every message out follows src/protocol/worker.ts.
+// Every message in is checked (the job shell, src/run/jobShell.ts); every message out follows
+// src/protocol/worker.ts.
 
 import { parentPort } from 'node:worker_threads';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -10,56 +11,36 @@ import { modelFromCheckpoint } from '../engine/trainer';
 import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
-import { checkHostToWorker, type GenerateRequest, type InspectRequest, type Sequence, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { checkHostToWorker, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { JobShell } from '../run/jobShell';
 import { modelMessage } from '../run/panelData';
 import { traceSequence } from '../run/traceSpan';
-import { failureOf, runTraining, startedMessage, timeTraining, trainerFor } from '../run/trainingLoop';
+import { runTraining, startedMessage, timeTraining, trainerFor } from '../run/trainingLoop';
 
 if (!parentPort) throw new Error('this module runs as a worker thread');
 const port = parentPort;
+
+type Job = Exclude<HostToWorker, { type: 'stop' | 'watch' }>;
 
 function post(message: WorkerToHost, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-let stopRequested = false;
-let busy = false;
-/** What the panel wants traced while training, and how often. */
-let watched: { sequence: Sequence; everyMs: number } | null = null;
-
-port.on('message', (raw: unknown) => {
-  const checked = checkHostToWorker(raw);
-  // While a job runs, a malformed message or a second job is dropped: a 'failed' answer would end
-  // the job (the host ends a worker that failed) and a training run would lose the steps since
-  // its last checkpoint. Before a job, it is answered and the worker ends.
-  if (!checked.ok) {
-    if (busy) return;
-    post({ type: 'failed', kind: 'internal', message: `the worker received a malformed message (${checked.error})` });
-    port.close();
-    return;
-  }
-  const message = checked.message;
-  if (message.type === 'stop') {
-    stopRequested = true;
-    return;
-  }
-  if (message.type === 'watch') {
-    watched = message.sequence ? { sequence: message.sequence, everyMs: message.everyMs } : null;
-    return;
-  }
-  if (busy) return;
-  busy = true;
-  const job =
-    message.type === 'train' ? train(message) : message.type === 'generate' ? generate(message) : message.type === 'store' ? store(message) : inspect(message);
-  job.catch((e: unknown) => {
-    post({ type: 'failed', ...failureOf(e) });
-  }).finally(() => {
+const shell = new JobShell<Job>({
+  name: 'the worker',
+  check: checkHostToWorker,
+  run: (job) => (job.type === 'train' ? train(job) : job.type === 'generate' ? generate(job) : job.type === 'store' ? store(job) : inspect(job)),
+  fail: (failure) => post({ type: 'failed', ...failure }),
+  afterRefusal: () => port.close(),
+  afterJob: () => {
     // The helper thread is ended here, not left to the worker's exit: left, each run's helper kept
     // about 1.4 KB of the extension host's heap for good (found by the soak: +3 MB in 30 minutes).
     stopMatmulPool();
-    port.close();
-  });
+    port.close(); // one job per worker
+  },
 });
+
+port.on('message', (raw: unknown) => shell.receive(raw));
 
 async function train(request: TrainRequest): Promise<void> {
   startMatmulPool(2); // a helper thread takes part of each large multiply (same results; one thread where it cannot start)
@@ -79,8 +60,8 @@ async function train(request: TrainRequest): Promise<void> {
         post({ type: 'saved', step: trainer.step, path: request.checkpointPath });
       },
       yieldNow: () => yieldToEventLoop(), // lets `stop` and `watch` in
-      stopRequested: () => stopRequested,
-      watched: () => watched,
+      stopRequested: () => shell.stopRequested(),
+      watched: () => shell.watched(),
     },
     request,
   );
@@ -95,7 +76,7 @@ async function generate(request: GenerateRequest): Promise<void> {
   let pending = '';
   let lastPost = performance.now();
   let count = 0;
-  for (; count < request.length && !stopRequested; count++) {
+  for (; count < request.length && !shell.stopRequested(); count++) {
     pending += generator.next().text;
     const now = performance.now();
     if (now - lastPost > 30) {
