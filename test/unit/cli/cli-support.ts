@@ -107,3 +107,17 @@ export function tensors(path: string): Map<string, Float32Array> {
   }
   return out;
 }
+
+/** The predictions of inspect's readable report, one entry each: a prediction too wide for the line
+ * continues on the lines below it, indented, and is joined back here. */
+export function predictionEntries(lines: string[]): string[] {
+  const isPrediction = (l: string): boolean => /^\s+\d+ .* → /.test(l);
+  const predictions: string[] = [];
+  lines.forEach((l, k) => {
+    if (!isPrediction(l)) return;
+    let entry = l;
+    for (let j = k + 1; j < lines.length && /^ {6,}\S/.test(lines[j]) && !isPrediction(lines[j]); j++) entry += ` ${lines[j].trim()}`;
+    predictions.push(entry);
+  });
+  return predictions;
+}

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, cliIn, lastJsonLine, ok, refused, type Run, workspace } from './cli-support';
+import { CLI, cliIn, lastJsonLine, ok, refused, type Run, workspace, predictionEntries } from './cli-support';
 
 let dir = '';
 let cleanup = (): void => {};
@@ -44,13 +44,7 @@ describe('inspect prints a bounded amount', () => {
     assert.match(r.stdout, new RegExp(`the first 50 of ${T} steps; --json has all`));
     // Lines keep to the width (100 when not a terminal): a long prediction continues on the next line, indented.
     for (const l of lines) assert.ok(l.length <= 100, `a line of ${l.length} characters: ${l}`);
-    const predictions: string[] = [];
-    lines.forEach((l, k) => {
-      if (!/^\s+\d+ .* → /.test(l)) return;
-      let entry = l;
-      for (let j = k + 1; j < lines.length && /^ {6,}\S/.test(lines[j]) && !/^\s+\d+ .* → /.test(lines[j]); j++) entry += ` ${lines[j].trim()}`;
-      predictions.push(entry);
-    });
+    const predictions = predictionEntries(lines);
     assert.equal(predictions.length, 200);
     const traceRows = lines.filter((l) => /^\s+t=\d+/.test(l));
     assert.equal(traceRows.length, 8 * 50, 'eight tensors, fifty steps each');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useColor } from '../../../src/cli/main';
 import { editDistance, nearest } from '../../../src/cli/options';
-import { CLI, cliIn, lastJsonLine, ok, readHeader, refused, ROOT, savedStep, show, TINY, workspace, type Run, tensors } from './cli-support';
+import { CLI, cliIn, lastJsonLine, ok, readHeader, refused, ROOT, savedStep, show, TINY, workspace, type Run, tensors, predictionEntries } from './cli-support';
 
 let dir = '';
 let story = '';
@@ -126,13 +126,7 @@ describe("inspect's readable report", () => {
     // Predictions for those positions only, with the actual next token's probability.
     // A prediction that does not fit the width continues on the lines below it, indented.
     const lines = r.stdout.split('\n');
-    const predictions: string[] = [];
-    lines.forEach((l, k) => {
-      if (!/^\s+\d+ .* → /.test(l)) return;
-      let entry = l;
-      for (let j = k + 1; j < lines.length && /^ {6,}\S/.test(lines[j]) && !/^\s+\d+ .* → /.test(lines[j]); j++) entry += ` ${lines[j].trim()}`;
-      predictions.push(entry);
-    });
+    const predictions = predictionEntries(lines);
     assert.deepEqual(predictions.map((l) => Number(/^\s+(\d+)/.exec(l)?.[1])), [2, 3, 4, 5, 6]);
     const tokens = json.tokens as string[];
     const logits = json.logits as number[][];
