@@ -1,6 +1,7 @@
 // `lstm-lens inspect`: the model reading a text, as JSON (every position) or as a readable report
 // (inspectReport.ts).
 
+import { attributeText, type Attribution } from '../engine/attribution';
 import { InputError } from '../engine/config';
 import { inspectText } from '../engine/inspect';
 import { modelFromCheckpoint } from '../engine/trainer';
@@ -12,7 +13,7 @@ import { outputWidth, parsePositions, parseUnits } from './layout';
 export function inspect(args: string[]): number {
   const { values, positionals } = parse(
     args,
-    { text: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, units: { type: 'string' }, positions: { type: 'string' }, 'no-trace': { type: 'boolean' } },
+    { text: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, units: { type: 'string' }, positions: { type: 'string' }, 'no-trace': { type: 'boolean' }, attribute: { type: 'string' } },
     'inspect',
   );
   const path = onePositional(positionals, 'CKPT', 'inspect');
@@ -30,6 +31,13 @@ export function inspect(args: string[]): number {
   const chosenPositions = typeof values.positions === 'string' ? parsePositions(values.positions, T) : null;
   const chosenUnits = typeof values.units === 'string' ? parseUnits(values.units, H) : null;
   const withTrace = values['no-trace'] !== true;
+  // --attribute P: which earlier tokens drive the prediction at P (of token P+1).
+  let attribution: Attribution | null = null;
+  if (values.attribute !== undefined) {
+    if (T < 2) throw new InputError(`--attribute needs a text of at least two tokens (a position and the token it predicts); this one has ${T}`);
+    const P = intOption(values, 'attribute', 0, 0, T - 2, ` (the text's ${T} tokens: positions 0 to ${T - 2} predict the next one)`);
+    attribution = attributeText(model, tokenizer, values.text, P);
+  }
   // The engine reads a long text in pieces; as text only the positions shown are computed (the
   // first ones unless --positions says), with --json every position (or a refusal, in one line,
   // of what cannot fit).
@@ -62,7 +70,7 @@ export function inspect(args: string[]): number {
     };
     write(`{"tokens":${JSON.stringify(result.tokens)},"ids":${JSON.stringify(Array.from(result.ids))},"unknown":${result.unknown},"logits":`);
     rows(result.logits, V);
-    write(`,"loss":${JSON.stringify(Number.isFinite(result.loss) ? result.loss : null)},"shapes":${JSON.stringify(Object.fromEntries(result.shapes))},"top":[`);
+    write(`,"loss":${JSON.stringify(Number.isFinite(result.loss) ? result.loss : null)},"token_loss":${JSON.stringify(Array.from(result.tokenLoss))},"shapes":${JSON.stringify(Object.fromEntries(result.shapes))},"top":[`);
     for (let t = 0; t < T; t++) write((t > 0 ? ',' : '') + JSON.stringify(result.top[t]));
     write('],"trace":[');
     result.trace.forEach((e, k) => {
@@ -74,9 +82,11 @@ export function inspect(args: string[]): number {
       }
       write('}');
     });
-    write(']}\n');
+    write(']');
+    if (attribution) write(`,"attribution":${JSON.stringify(attribution)}`);
+    write('}\n');
     return 0;
   }
-  write(inspectReport(ckpt, result, { width: outputWidth(process.stdout, process.env), chosenPositions, chosenUnits, withTrace, topN }));
+  write(inspectReport(ckpt, result, { width: outputWidth(process.stdout, process.env), chosenPositions, chosenUnits, withTrace, topN, attribution }));
   return 0;
 }

@@ -1,6 +1,7 @@
 // `lstm-lens inspect`'s readable report: the model, the tokens, the shapes, the predictions and
 // the trace, in lines that keep to the terminal's width.
 
+import type { Attribution } from '../engine/attribution';
 import type { Checkpoint } from '../engine/checkpoint';
 import { modeOption } from '../engine/config';
 import { printable } from '../engine/format';
@@ -33,7 +34,7 @@ const TRACE_TENSORS = [
 export function inspectReport(
   ckpt: Checkpoint,
   result: ReturnType<typeof inspectText>,
-  o: { width: number; chosenPositions: { start: number; end: number } | null; chosenUnits: number[] | null; withTrace: boolean; topN: number },
+  o: { width: number; chosenPositions: { start: number; end: number } | null; chosenUnits: number[] | null; withTrace: boolean; topN: number; attribution?: Attribution | null },
 ): string {
   const { width } = o;
   const cfg = ckpt.config;
@@ -73,6 +74,8 @@ export function inspectReport(
     add(`  ${String(t).padStart(4)} ${printable(JSON.stringify(result.tokens[t]), 14).padEnd(14)} → ${top}${actual}`);
   }
 
+  if (o.attribution) lines.push('', ...attributionLines(result.tokens, o.attribution, width));
+
   if (!o.withTrace) return `${lines.flatMap((l) => fitLine(l, width)).join('\n')}\n`;
   // Rows are steps, columns units: as many units as fit the width unless --units chose them.
   const stepEnd = o.chosenPositions ? end : Math.min(end, start + INSPECT_TRACE_POSITIONS);
@@ -109,3 +112,25 @@ export function inspectReport(
   return `${lines.flatMap((l) => fitLine(l, width)).join('\n')}\n`;
 }
 
+
+/** Positions the report lists for an attribution, the strongest first. */
+export const INSPECT_ATTRIBUTION_POSITIONS = 12;
+
+/** The attribution of one prediction: the positions whose input moves log p most, by gradient norm. */
+function attributionLines(tokens: string[], a: Attribution, width: number): string[] {
+  const lines: string[] = [];
+  const add = (line: string): void => {
+    lines.push(...fitLine(line, width));
+  };
+  add(`attribution of the prediction at position ${a.position} ${tokenText(tokens[a.position])} of the next token ${tokenText(a.target)}:`);
+  add('  (at each position k: |d log p / d x_k|, the gradient at token k\'s input, and gradient × input; the strongest first)');
+  // A unidirectional model's prediction does not see the positions after it: they are all 0.
+  const unseen = a.grad_norm.every((g, k) => k <= a.position || g === 0);
+  const order = a.grad_norm.map((_, k) => k).filter((k) => !unseen || k <= a.position).sort((x, y) => a.grad_norm[y] - a.grad_norm[x] || x - y);
+  for (const k of order.slice(0, INSPECT_ATTRIBUTION_POSITIONS)) {
+    add(`  ${String(k).padStart(4)} ${printable(JSON.stringify(tokens[k]), 14).padEnd(14)} norm ${a.grad_norm[k].toFixed(4)}  grad×input ${a.grad_x_input[k] >= 0 ? ' ' : ''}${a.grad_x_input[k].toFixed(4)}`);
+  }
+  if (order.length > INSPECT_ATTRIBUTION_POSITIONS) add(`  (the ${INSPECT_ATTRIBUTION_POSITIONS} strongest of ${order.length} positions; --json has all)`);
+  if (unseen && a.position + 1 < tokens.length) add(`  (positions ${a.position + 1} to ${tokens.length - 1} come after the prediction, which reads forward only: 0)`);
+  return lines;
+}
