@@ -4,6 +4,7 @@ import { modelFromCheckpoint } from '../engine/trainer';
 import { TextGenerator } from '../engine/sampling';
 import { readCheckpointFile } from '../node/files';
 import { intOption, MAX_SEED, onePositional, parse, realOption, UsageError } from './args';
+import { CLAMP_OPTION, clampsOf } from './clampOption';
 import { say } from './stderr';
 
 /** SGR dim on and off (normal intensity). */
@@ -18,7 +19,7 @@ export function useColor(stream: { isTTY?: boolean }, env: Record<string, string
 export function generate(args: string[]): number {
   const { values, positionals } = parse(
     args,
-    { prime: { type: 'string' }, 'with-prime': { type: 'boolean' }, 'no-prime': { type: 'boolean' }, length: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' } },
+    { prime: { type: 'string' }, 'with-prime': { type: 'boolean' }, 'no-prime': { type: 'boolean' }, length: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' }, ...CLAMP_OPTION },
     'generate',
   );
   const path = onePositional(positionals, 'CKPT', 'generate');
@@ -28,7 +29,7 @@ export function generate(args: string[]): number {
   const seed = intOption(values, 'seed', 0, 0, MAX_SEED);
   const ckpt = readCheckpointFile(path);
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
-  const generator = new TextGenerator(model, tokenizer, { temperature, topK }, seed, ckpt.settings.sequence_length);
+  const generator = new TextGenerator(model, tokenizer, { temperature, topK }, seed, ckpt.settings.sequence_length, clampsOf(values, model.config));
   const prime = typeof values.prime === 'string' ? values.prime : '';
   const primed = generator.prime(prime);
   if (primed.unknown > 0) {

@@ -3,7 +3,7 @@
 import { INSPECT_PRINTED_POSITIONS, INSPECT_TRACE_POSITIONS } from './inspectReport';
 
 /** Every command, in the order the usage lists them. */
-export const COMMANDS = ['train', 'generate', 'inspect', 'grad', 'bench'] as const;
+export const COMMANDS = ['train', 'generate', 'inspect', 'units', 'grad', 'bench'] as const;
 
 export const USAGE = `usage: lstm-lens <command> [options]
 
@@ -11,6 +11,7 @@ commands:
   train FILE      train a language model on FILE and write a checkpoint
   generate CKPT   continue a text with a trained model
   inspect CKPT    shapes, predictions and the trace of the model reading a text
+  units CKPT FILE which units are on across a selection, where else, and which follow the text's tracks
   grad CASE.json  one forward and backward pass, as JSON (for checks against PyTorch)
   bench           training and generation speed on the benchmark workload
 
@@ -20,7 +21,12 @@ train FILE [--tokens char|word] [--hidden H] [--layers L] [--embedding E] [--seq
            [--clip X] [--schedule constant|cosine] [--init pytorch|constant] [--init-value X]
            [--max-vocab N] [--save-every N] [--resume [--restart-stream]] [--force] [--quiet]
 generate CKPT [--prime TEXT] [--length N] [--temperature X] [--top-k K] [--seed S] [--with-prime|--no-prime]
+              [--clamp SPEC]...
 inspect CKPT --text TEXT [--top N] [--units 0,3,5|0-7] [--positions A:B] [--no-trace] [--json]
+             [--clamp SPEC]...
+units CKPT FILE [--state h|c] [--layer K] [--direction forward|backward] [--json]
+                [--select A:B --threshold X [--off-before N] [--off-after N]] [--tracks] [--top N]
+                [--clamp SPEC]...
 grad CASE.json
 bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
 
@@ -85,7 +91,9 @@ pipe or a file only the continuation is written, unless --with-prime.
   --length N             tokens to generate (default 200)
   --temperature X        0 is greedy; higher is more adventurous (default 0.8)
   --top-k K              sample among the K most likely tokens; 0 for all (default 0)
-  --seed S               same seed, same output (default 0)`,
+  --seed S               same seed, same output (default 0)
+  --clamp SPEC           hold a unit at a constant while the model reads: h:K:U=V or c:K:U=V
+                         (state, layer, unit, value; forward direction; repeatable)`,
   inspect: `lstm-lens inspect CKPT --text TEXT [options]
 
 The model reads TEXT as one sequence (batch 1), predicting each next token. Prints the model, the
@@ -101,8 +109,38 @@ gradients dL/dh, dL/dc of every layer and direction, one row per step, one colum
   --no-trace             leave the trace out (and skip the backward pass)
   --json                 one JSON object with every position (tokens, ids, logits, loss, shapes,
                          top, trace); --positions, --units and --no-trace shape only the text
+  --clamp SPEC           hold a unit at a constant while the model reads: h:K:U=V or c:K:U=V
+                         (state, layer, unit, value; forward direction; repeatable); the trace
+                         shows the clamped values, and no gradient flows through them
 
 Lines keep to the terminal's width (COLUMNS, or 100 when not a terminal).`,
+  units: `lstm-lens units CKPT FILE [options]
+
+The model reads FILE (decoded as train reads it) as one sequence from a zero state; s_t[u] is the
+chosen state of unit u after token t. Each token has its character span [start, end) in the
+text, in UTF-16 code units (an editor's offsets).
+
+  --state h|c            the state (default h)
+  --layer K              the layer, from 0 (default 0)
+  --direction D          forward or backward (bidirectional models; default forward)
+  --select A:B           token positions [A, B): the units with s_t[u] >= X at every t there are
+                         selected; a match is every maximal run where all of them are >= X
+                         (the run around the selection is one); longest first, then by start
+  --threshold X          X (required with --select)
+  --off-before N         the selected units must also be < X at the N positions before the
+                         selection, and a match at the N positions before it (those that exist)
+  --off-after N          likewise for the N positions after
+  --tracks               the text's tracks (column, indent, bracket_depth, in_quotes, in_word; a
+                         token's value is its last character's) and, for each, the units whose
+                         state follows it most closely (largest |Pearson r| over all tokens)
+  --top N                matches listed (default 50), units per track (default 5)
+  --json                 one JSON object: state, layer, direction, tokens, select, threshold, units,
+                         matches [{start, end, chars, text}], match_count, tracks
+  --clamp SPEC           hold a unit at a constant while the model reads: h:K:U=V or c:K:U=V
+                         (state, layer, unit, value; forward direction; repeatable)
+
+The states of the chosen layer are kept for the whole text: exactly (float32) up to 64 MiB, else
+one byte per value (a scale per unit and block of 512 tokens); at most 2^28 values.`,
   grad: `lstm-lens grad CASE.json
 
 One forward and backward pass of the case (config, tokens, targets, weights, optional h0/c0) in

@@ -8,12 +8,13 @@ import { modelFromCheckpoint } from '../engine/trainer';
 import { readCheckpointFile } from '../node/files';
 import { intOption, onePositional, parse, UsageError } from './args';
 import { INSPECT_PRINTED_POSITIONS, inspectReport } from './inspectReport';
+import { CLAMP_OPTION, clampsOf } from './clampOption';
 import { outputWidth, parsePositions, parseUnits } from './layout';
 
 export function inspect(args: string[]): number {
   const { values, positionals } = parse(
     args,
-    { text: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, units: { type: 'string' }, positions: { type: 'string' }, 'no-trace': { type: 'boolean' }, attribute: { type: 'string' } },
+    { text: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, units: { type: 'string' }, positions: { type: 'string' }, 'no-trace': { type: 'boolean' }, attribute: { type: 'string' }, ...CLAMP_OPTION },
     'inspect',
   );
   const path = onePositional(positionals, 'CKPT', 'inspect');
@@ -28,6 +29,7 @@ export function inspect(args: string[]): number {
   const T = tokenizer.encode(values.text).ids.length;
   if (T === 0) throw new InputError('the text has no tokens the model knows');
   const H = model.config.hidden_size;
+  const clamps = clampsOf(values, model.config);
   const chosenPositions = typeof values.positions === 'string' ? parsePositions(values.positions, T) : null;
   const chosenUnits = typeof values.units === 'string' ? parseUnits(values.units, H) : null;
   const withTrace = values['no-trace'] !== true;
@@ -36,7 +38,7 @@ export function inspect(args: string[]): number {
   if (values.attribute !== undefined) {
     if (T < 2) throw new InputError(`--attribute needs a text of at least two tokens (a position and the token it predicts); this one has ${T}`);
     const P = intOption(values, 'attribute', 0, 0, T - 2, ` (the text's ${T} tokens: positions 0 to ${T - 2} predict the next one)`);
-    attribution = attributeText(model, tokenizer, values.text, P);
+    attribution = attributeText(model, tokenizer, values.text, P, { clamps });
   }
   // The engine reads a long text in pieces; as text only the positions shown are computed (the
   // first ones unless --positions says), with --json every position (or a refusal, in one line,
@@ -44,7 +46,7 @@ export function inspect(args: string[]): number {
   const window = values.json ? { start: 0, end: T } : (chosenPositions ?? { start: 0, end: Math.min(T, INSPECT_PRINTED_POSITIONS) });
   let result: ReturnType<typeof inspectText>;
   try {
-    result = inspectText(model, tokenizer, values.text, { topK: topN, window, gradients: values.json === true || withTrace });
+    result = inspectText(model, tokenizer, values.text, { topK: topN, window, gradients: values.json === true || withTrace, clamps });
   } catch (e) {
     if (e instanceof InputError && values.json) {
       throw new InputError(`${e.message} (with --json every position is returned: give a shorter --text, or leave out --json for the first ${INSPECT_PRINTED_POSITIONS})`);

@@ -15,6 +15,7 @@ import { inspect } from './inspect';
 import { nearest } from './options';
 import { closeStderr, say } from './stderr';
 import { train } from './train';
+import { units } from './units';
 import { packageVersion } from './version';
 
 export { useColor } from './generate';
@@ -29,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
         return generate(rest);
       case 'inspect':
         return inspect(rest);
+      case 'units':
+        return units(rest);
       case 'grad':
         return grad(rest);
       case 'bench':

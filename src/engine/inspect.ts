@@ -262,7 +262,7 @@ export function inspectText(model: LSTMModel, tokenizer: Tokenizer, text: string
 }
 
 /** Pieces of at most `chunk` tokens covering [0, T), the last holding at least two (one position that predicts). */
-function piecesOf(T: number, chunk: number): Array<{ a: number; b: number }> {
+export function piecesOf(T: number, chunk: number): Array<{ a: number; b: number }> {
   const out: Array<{ a: number; b: number }> = [];
   for (let a = 0; a < T; a += chunk) out.push({ a, b: Math.min(T, a + chunk) });
   const last = out[out.length - 1];
