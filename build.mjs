@@ -1,6 +1,6 @@
 // One build for every entry point. Each entry says where it runs; esbuild bundles it with its imports.
 import * as esbuild from 'esbuild';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import wabtInit from 'wabt';
 
 const production = process.argv.includes('--production');
@@ -79,6 +79,12 @@ async function assembleKernels() {
 }
 
 await assembleKernels();
+
+// The PyTorch training script that `lstm-lens export` writes (src/node/bridge.ts): kept as a real .py
+// file, read at run time from beside the bundle (dist/pytorch/train.py), as from beside bridge.ts
+// when the sources run directly.
+await mkdir('dist/pytorch', { recursive: true });
+await copyFile('src/node/pytorch/train.py', 'dist/pytorch/train.py');
 
 await Promise.all(
   entries.map((options) =>

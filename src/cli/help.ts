@@ -3,7 +3,7 @@
 import { INSPECT_PRINTED_POSITIONS, INSPECT_TRACE_POSITIONS } from './inspectReport';
 
 /** Every command, in the order the usage lists them. */
-export const COMMANDS = ['train', 'generate', 'inspect', 'units', 'grad', 'bench'] as const;
+export const COMMANDS = ['train', 'generate', 'inspect', 'units', 'grad', 'bench', 'export', 'import'] as const;
 
 export const USAGE = `usage: lstm-lens <command> [options]
 
@@ -14,6 +14,8 @@ commands:
   units CKPT FILE which units are on across a selection, where else, and which follow the text's tracks
   grad CASE.json  one forward and backward pass, as JSON (for checks against PyTorch)
   bench           training and generation speed on the benchmark workload
+  export CKPT     the run as a folder that PyTorch continues (train.py, one GPU or many)
+  import STATE    a PyTorch nn.LSTM's state_dict (safetensors) as a checkpoint
 
 train FILE [--tokens char|word] [--hidden H] [--layers L] [--embedding E] [--seq T] [--batch B]
            [--steps N] [--lr X] [--seed S] [--out CKPT] [--json] [--holdout F]
@@ -29,6 +31,8 @@ units CKPT FILE [--state h|c] [--layer K] [--direction forward|backward] [--json
                 [--clamp SPEC]...
 grad CASE.json
 bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
+export CKPT --text FILE --out DIR [--force] [--json]
+import STATE.safetensors --vocab VOCAB.json --out CKPT [--mode many_to_many|many_to_one] [--seq T] [--batch B] [--force] [--json]
 
 lstm-lens --help (or help) prints this and exits 0; lstm-lens with no command prints it and exits 2.
 lstm-lens --version prints the version.
@@ -114,6 +118,81 @@ gradients dL/dh, dL/dc of every layer and direction, one row per step, one colum
                          shows the clamped values, and no gradient flows through them
 
 Lines keep to the terminal's width (COLUMNS, or 100 when not a terminal).`,
+  units: `lstm-lens units CKPT FILE [options]
+
+The model reads FILE (decoded as train reads it) as one sequence from a zero state; s_t[u] is the
+chosen state of unit u after token t. Each token has its character span [start, end) in the
+text, in UTF-16 code units (an editor's offsets).
+
+  --state h|c            the state (default h)
+  --layer K              the layer, from 0 (default 0)
+  --direction D          forward or backward (bidirectional models; default forward)
+  --select A:B           token positions [A, B): the units with s_t[u] >= X at every t there are
+                         selected; a match is every maximal run where all of them are >= X
+                         (the run around the selection is one); longest first, then by start
+  --threshold X          X (required with --select)
+  --off-before N         the selected units must also be < X at the N positions before the
+                         selection, and a match at the N positions before it (those that exist)
+  --off-after N          likewise for the N positions after
+  --tracks               the text's tracks (column, indent, bracket_depth, in_quotes, in_word; a
+                         token's value is its last character's) and, for each, the units whose
+                         state follows it most closely (largest |Pearson r| over all tokens)
+  --top N                matches listed (default 50), units per track (default 5)
+  --json                 one JSON object: state, layer, direction, tokens, select, threshold, units,
+                         matches [{start, end, chars, text}], match_count, tracks
+  --clamp SPEC           hold a unit at a constant while the model reads: h:K:U=V or c:K:U=V
+                         (state, layer, unit, value; forward direction; repeatable)
+
+The states of the chosen layer are kept for the whole text: exactly (float32) up to 64 MiB, else
+one byte per value (a scale per unit and block of 512 tokens); at most 2^28 values.`,
+  export: `lstm-lens export CKPT --text FILE --out DIR [options]
+
+Writes DIR/train.py, DIR/model.safetensors (the checkpoint), DIR/tokens.bin (the text's token ids),
+DIR/text.txt (the text as decoded) and DIR/README.md. \`python3 DIR/train.py --steps N\` continues
+the run in PyTorch (nothing else needed) with the same batches, optimizer state, clipping and
+schedule, printing {"step": s, "loss": x} per step, and writes a checkpoint every lstm-lens command
+opens; \`torchrun --nproc_per_node P DIR/train.py --steps N\` runs it data parallel (README.md).
+
+  --text FILE            the text the run trains on (as for train --resume: the same vocabulary,
+                         long enough for the streams where they stand)
+  --out DIR              the folder to write (made when missing; refused when not empty)
+  --force                write into a folder that is not empty
+  --json                 one JSON line on stdout: dir, files, step, steps, tokens, batch_size`,
+  import: `lstm-lens import STATE.safetensors --vocab VOCAB.json --out CKPT [options]
+
+A PyTorch model's state_dict with the names of nn.LSTM as "lstm", nn.Linear as "head" and
+nn.Embedding as "embedding" (absent: one-hot input), saved as safetensors, and its vocabulary
+({"kind": "char" | "word", "tokens": [...]}, a token's id its index) become a checkpoint at step 0
+without optimizer state: sizes, layers, directions and the embedding are read from the shapes.
+Anything else (a GRU, a missing head, a shape that disagrees) is refused naming the tensor.
+F64, F16 and BF16 tensors are converted to float32. train --resume continues it from fresh Adam
+moments and the default settings of train but --seq and --batch (--steps and --lr can change).
+
+  --vocab VOCAB.json     the vocabulary (required)
+  --out CKPT             the checkpoint to write (required)
+  --mode M               many_to_many (default) or many_to_one (default when bidirectional)
+  --seq T                tokens per sequence when it is trained further (default 64 char, 16 word)
+  --batch B              sequences per step when it is trained further (default 32; a many-to-many
+                         run needs a text of at least 4·B·T tokens)
+  --force                replace a file at --out that is not an lstm-lens checkpoint
+  --json                 one JSON line on stdout: checkpoint, config, converted`,
+  explain: `lstm-lens explain CKPT --text TEXT --at t [options]
+
+The model reads TEXT as inspect does (one sequence, batch 1, from a zero state, each position
+predicting the next) and shows step t (the token at position t, from 0) of one cell: the forward
+equations with their numbers (z = W_ih·x + W_hh·h_prev + b for each gate, i, f, g, o, c, h), then
+the backward ones (dh from above and from the next step, dc through h and from the next step, the
+gate gradients, dz, and what the step sends back: dc_prev, dh_prev, dx). One column per unit; the
+first ${EXPLAIN_PRINTED_UNITS} units when there are more.
+
+  --at t                 the step to explain (required)
+  --layer K              the layer, from 0 (default 0)
+  --direction D          forward or backward (backward: bidirectional models; default forward)
+  --json                 one JSON object: token, t, layer, direction, forward, backward, every
+                         vector whole
+  --clamp SPEC           hold a unit at a constant while the model reads: h:K:U=V or c:K:U=V
+                         (state, layer, unit, value; forward direction; repeatable); here on layers
+                         below the one explained`,
   units: `lstm-lens units CKPT FILE [options]
 
 The model reads FILE (decoded as train reads it) as one sequence from a zero state; s_t[u] is the

@@ -8,9 +8,11 @@ import { InputError } from '../engine/config';
 import { printable } from '../engine/format';
 import { UsageError } from './args';
 import { bench } from './bench';
+import { exportCommand } from './export';
 import { generate } from './generate';
 import { grad } from './grad';
 import { COMMANDS, USAGE } from './help';
+import { importCommand } from './import';
 import { inspect } from './inspect';
 import { nearest } from './options';
 import { closeStderr, say } from './stderr';
@@ -36,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
         return grad(rest);
       case 'bench':
         return await bench(rest);
+      case 'export':
+        return exportCommand(rest);
+      case 'import':
+        return importCommand(rest);
       case undefined:
         // The usage on stdout, and bad usage said on stderr (status 2), as the usage itself says.
         process.stdout.write(`${USAGE}\n`);

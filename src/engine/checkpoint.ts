@@ -381,19 +381,30 @@ function decodeMetadata(metadata: Record<string, string>): CheckpointMetadata {
   return { config, settings, vocab, training, optimizerStep: optimizerStep as number };
 }
 
-/** The tensors a checkpoint of this config and optimizer holds, by name, with their shapes. */
-function expectedTensors(config: ModelConfig, settings: TrainingSettings): Array<{ name: string; shape: number[]; param: string; slot: string | null }> {
+/**
+ * Whether the checkpoint holds the optimizer's moments. A model that has not trained (an imported
+ * one: step 0) may have none: a run continued from it starts Adam's moments at zero, as any fresh
+ * Adam does. A run that has taken optimizer steps must have them.
+ */
+function holdsMoments(names: Iterable<string>, settings: TrainingSettings, optimizerStep: number): boolean {
+  for (const name of names) if (name.startsWith('optimizer.')) return true;
+  expect(settings.optimizer !== 'adam' || optimizerStep === 0, `tensor optimizer.m.* is missing: Adam's moments are needed to continue at optimizer step ${optimizerStep}`);
+  return false;
+}
+
+/** The tensors a checkpoint of this config and optimizer holds, by name, with their shapes (without the moments when `moments` is false). */
+function expectedTensors(config: ModelConfig, settings: TrainingSettings, moments = true): Array<{ name: string; shape: number[]; param: string; slot: string | null }> {
   const specs = parameterSpecs(config);
   const out = specs.map((s) => ({ name: s.name, shape: s.shape, param: s.name, slot: null as string | null }));
-  for (const slot of settings.optimizer === 'adam' ? ['m', 'v'] : []) {
+  for (const slot of settings.optimizer === 'adam' && moments ? ['m', 'v'] : []) {
     for (const s of specs) out.push({ name: `optimizer.${slot}.${s.name}`, shape: s.shape, param: s.name, slot });
   }
   return out;
 }
 
 /** Every tensor present with its shape, and none other. */
-function checkTensorShapes(shapes: Map<string, { shape: number[] }>, config: ModelConfig, settings: TrainingSettings): void {
-  const expected = expectedTensors(config, settings);
+function checkTensorShapes(shapes: Map<string, { shape: number[] }>, config: ModelConfig, settings: TrainingSettings, moments = true): void {
+  const expected = expectedTensors(config, settings, moments);
   for (const { name, shape } of expected) {
     const t = shapes.get(name);
     expect(t !== undefined, `tensor ${name} is missing`);
@@ -408,10 +419,11 @@ function checkTensorShapes(shapes: Map<string, { shape: number[] }>, config: Mod
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const { tensors, metadata } = decodeSafetensors(bytes);
   const { config, settings, vocab, training, optimizerStep } = decodeMetadata(metadata);
-  checkTensorShapes(tensors, config, settings);
+  const moments = holdsMoments(tensors.keys(), settings, optimizerStep);
+  checkTensorShapes(tensors, config, settings, moments);
   const params = new Map<string, Float32Array>();
   const slots = new Map<string, Map<string, Float32Array>>();
-  for (const { name, param, slot } of expectedTensors(config, settings)) {
+  for (const { name, param, slot } of expectedTensors(config, settings, moments)) {
     const data = (tensors.get(name) as TensorEntry).data;
     checkTensorValues(name, data, slot, (message) => {
       throw new CheckpointError(`corrupt checkpoint: ${message}`);
@@ -449,8 +461,8 @@ export function summarizeCheckpointHeader(headerBytes: Uint8Array, fileSize?: nu
   const dataLength = fileSize === undefined ? undefined : fileSize - 8 - headerBytes.length;
   if (dataLength !== undefined && dataLength < 0) throw new CheckpointError(`not a checkpoint: the header (${headerBytes.length} bytes) exceeds the file (${fileSize} bytes)`);
   const header = decodeSafetensorsHeader(headerBytes, dataLength);
-  const { config, settings, vocab, training } = decodeMetadata(header.metadata);
-  checkTensorShapes(header.tensors, config, settings);
+  const { config, settings, vocab, training, optimizerStep } = decodeMetadata(header.metadata);
+  checkTensorShapes(header.tensors, config, settings, holdsMoments(header.tensors.keys(), settings, optimizerStep));
   return {
     config,
     settings,

@@ -1,0 +1,396 @@
+// The bridge to PyTorch (docs/cli.md, export and import), for the command line and the extension:
+//
+// exportRun: a checkpoint and its text become a folder that PyTorch continues the run in:
+//   train.py (src/node/pytorch/train.py: one script, PyTorch only), model.safetensors (the
+//   checkpoint, copied), text.txt (the text as the engine decoded it), tokens.bin (its token ids as
+//   the engine read them, int32 little-endian: the script trains on exactly these) and README.md.
+// importState: a PyTorch state_dict saved as safetensors (the names of docs/model.md) and a
+//   vocabulary become a checkpoint at step 0, without optimizer state, that every command opens.
+
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { decodeCheckpoint, validateRun, type Checkpoint, type TrainingSettings } from '../engine/checkpoint';
+import { InputError, MAX_LAYERS, modeOption, type Mode, type ModelConfig } from '../engine/config';
+import { printable } from '../engine/format';
+import { TrainingHistory } from '../engine/history';
+import { parameterSpecs } from '../engine/model';
+import { Random } from '../engine/random';
+import { brief, label, readHeaderLength } from '../engine/safetensors';
+import { Tokenizer, type Vocabulary } from '../engine/tokenizer';
+import { ShorterTextError, Trainer } from '../engine/trainer';
+import { checkWritable, readCheckpointBytes, readJsonFile, readTextFile, shown, whatIsAt, writeCheckpointFile, writeFileAtomic } from './files';
+
+/** The files an export writes, in the order it writes them. */
+export const EXPORT_FILES = ['model.safetensors', 'tokens.bin', 'text.txt', 'train.py', 'README.md'] as const;
+
+/** The training script's text, as committed (beside this file; the build copies it beside the bundle). */
+export function trainScript(): string {
+  const path = join(__dirname, 'pytorch', 'train.py');
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new Error(`the PyTorch training script is missing (${shown(path)}): the installation is incomplete`);
+  }
+}
+
+export interface ExportResult {
+  dir: string;
+  files: string[];
+  /** What was noticed on the way (the text differs from the one trained on, unknown tokens). */
+  notes: string[];
+  step: number;
+  totalSteps: number;
+  tokens: number;
+  batchSize: number;
+}
+
+/**
+ * Writes the folder `out` (created when missing; refused when it holds anything, unless `force`)
+ * from which `python3 train.py --steps N` continues the run saved at `checkpoint` on the text at
+ * `textPath`. The text is held to the rules of resuming (the same vocabulary, long enough for the
+ * streams where they stand): an InputError in one line otherwise, before anything is written.
+ */
+export function exportRun(options: { checkpoint: string; text: string; out: string; force?: boolean }): ExportResult {
+  const { checkpoint, text: textPath, out } = options;
+  const at = whatIsAt(out);
+  if (at.kind !== 'missing' && at.kind !== 'folder') throw new InputError(`--out ${shown(out)} is a file; give a folder for the exported run`);
+  if (at.kind === 'folder' && !options.force && readdirSync(out).length > 0) {
+    throw new InputError(`--out ${shown(out)} exists and is not empty; choose a new folder, or add --force to write the export into it`);
+  }
+  const bytes = readCheckpointBytes(checkpoint);
+  let ckpt: Checkpoint;
+  try {
+    ckpt = decodeCheckpoint(bytes);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${shown(checkpoint)}: ${e.message}`);
+    throw e;
+  }
+  const { text, notes: textNotes } = readTextFile(textPath);
+  let trainer: Trainer;
+  try {
+    trainer = Trainer.resume(ckpt, text, basename(textPath));
+  } catch (e) {
+    if (e instanceof ShorterTextError) throw new InputError(`${e.message.replace(/; continue on the text.*$/, '')}: export it with the text it was trained on`);
+    throw e;
+  }
+  const vocabulary = ckpt.vocab;
+  const { unknown } = trainer.tokenizer.encode(text);
+  if (unknown > 0 && trainer.tokenizer.unknownId < 0) {
+    throw new InputError(
+      `${shown(textPath)} has ${unknown} ${vocabulary.kind === 'word' ? 'words' : 'characters'} that are not in the model's vocabulary of ${vocabulary.tokens.length} (it has no <unk>): export it with the text it was trained on`,
+    );
+  }
+  if (at.kind === 'missing') {
+    try {
+      mkdirSync(out, { recursive: true });
+    } catch (e) {
+      throw new InputError(`--out ${shown(out)} cannot be made: ${printable((e as Error).message, 200)}`);
+    }
+  }
+  for (const name of EXPORT_FILES) checkWritable(join(out, name), `--out ${shown(out)}:`);
+  const ids = trainer.ids;
+  const idBytes = new Uint8Array(ids.length * 4);
+  const view = new DataView(idBytes.buffer);
+  for (let k = 0; k < ids.length; k++) view.setInt32(4 * k, ids[k], true);
+  const s = trainer.settings;
+  const contents: Record<(typeof EXPORT_FILES)[number], Uint8Array> = {
+    'model.safetensors': bytes,
+    'tokens.bin': idBytes,
+    'text.txt': Buffer.from(text, 'utf8'),
+    'train.py': Buffer.from(trainScript(), 'utf8'),
+    'README.md': Buffer.from(exportReadme({ checkpoint: basename(checkpoint), text: basename(textPath), config: ckpt.config, settings: s, step: trainer.step, tokens: ids.length }), 'utf8'),
+  };
+  const files: string[] = [];
+  for (const name of EXPORT_FILES) {
+    writeFileAtomic(join(out, name), contents[name]);
+    files.push(join(out, name));
+  }
+  return {
+    dir: out,
+    files,
+    notes: [...textNotes, ...trainer.notes],
+    step: trainer.step,
+    totalSteps: s.steps,
+    tokens: ids.length,
+    batchSize: s.batch_size,
+  };
+}
+
+/** The exported folder's README: what is there, how to run it on one machine or many, how to bring it back. */
+function exportReadme(r: { checkpoint: string; text: string; config: ModelConfig; settings: TrainingSettings; step: number; tokens: number }): string {
+  const c = r.config;
+  const s = r.settings;
+  const model = `${c.num_layers} layer${c.num_layers > 1 ? 's' : ''} of ${c.hidden_size}${c.bidirectional ? ' ×2 directions' : ''}, ${c.embedding_size === null ? 'one-hot input' : `embedding ${c.embedding_size}`}, ${modeOption(c.mode)}, vocabulary ${c.vocab_size} (${s.tokens})`;
+  return `# ${r.checkpoint}, continued in PyTorch
+
+Exported by \`lstm-lens export\` at step ${r.step} of ${s.steps}: ${model}; batch ${s.batch_size} × ${s.sequence_length}, ${s.optimizer} at ${s.learning_rate} (${s.schedule}), clipping ${s.clip ?? 'off'}; ${r.tokens.toLocaleString('en-US')} tokens of ${r.text}.
+
+| file | what it is |
+|---|---|
+| \`train.py\` | the run, rebuilt in PyTorch: the same model, batches, optimizer state, clipping and schedule; needs nothing but PyTorch |
+| \`model.safetensors\` | the checkpoint it continues, and the one it writes (unless \`--out\`) |
+| \`tokens.bin\` | the text's token ids as lstm-lens read them (int32, little-endian): what the batches are cut from |
+| \`text.txt\` | the text as lstm-lens decoded it (UTF-8, LF line ends) |
+
+Each step prints one JSON line, \`{"step": s, "loss": x}\`. The losses follow \`lstm-lens train --resume\` over the same steps (within 1e-3 relative).
+
+## One machine
+
+\`\`\`sh
+python3 train.py --steps 1000                  # on the GPU when PyTorch sees one, else the CPU
+python3 train.py --steps 1000 --device cpu     # the CPU
+python3 train.py --steps 1000 --out next.safetensors   # keep this checkpoint, write another
+\`\`\`
+
+It saves every 100 steps (\`--save-every N\`) and at the end. Options that change the run say so in one line ("no longer a continuation"): \`--batch B\`, \`--text FILE\` (character vocabularies only).
+
+## Several GPUs, several machines
+
+Data parallel: each process takes its share of every batch's ${s.batch_size} sequences, so the global batch and the losses are those of one process; only the first process writes the checkpoint.
+
+\`\`\`sh
+torchrun --nproc_per_node 4 train.py --steps 1000                 # 4 GPUs of one machine (NCCL)
+torchrun --nproc_per_node 2 train.py --steps 1000 --device cpu    # 2 CPU processes (gloo)
+# two machines, 4 GPUs each; run on both, HOST:PORT one of them:
+torchrun --nnodes 2 --nproc_per_node 4 --rdzv-backend c10d --rdzv-endpoint HOST:29500 train.py --steps 1000
+\`\`\`
+
+(Where \`torchrun\` is not on the PATH: \`python3 -m torch.distributed.run\`.) At most ${s.batch_size} processes in all, one sequence each at least.
+
+## Bring it back
+
+\`\`\`sh
+lstm-lens inspect model.safetensors --text "a text to read"    # every gate and state
+lstm-lens generate model.safetensors --prime "Once"
+lstm-lens train ${r.text} --resume --out model.safetensors --steps 2000   # continue on this machine
+\`\`\`
+
+The checkpoint is an ordinary lstm-lens checkpoint: the VS Code extension opens it as it opens its own.
+`;
+}
+
+// ------------------------------------------------------------------------------------ import
+
+/** The batches a run continued from an imported model takes (default: those of `lstm-lens train`). */
+export interface ImportRun {
+  sequenceLength?: number;
+  batchSize?: number;
+}
+
+/** What `lstm-lens train` starts a run with: an imported model continued by --resume uses them. */
+function importedSettings(kind: Vocabulary['kind'], run: ImportRun): TrainingSettings {
+  return {
+    tokens: kind,
+    max_vocab: 0,
+    sequence_length: run.sequenceLength ?? (kind === 'char' ? 64 : 16),
+    batch_size: run.batchSize ?? 32,
+    steps: 600,
+    optimizer: 'adam',
+    learning_rate: 0.004,
+    schedule: 'constant',
+    clip: 5,
+    init: 'pytorch',
+    init_value: 0.1,
+    seed: 0,
+  };
+}
+
+/** A tensor of a state file, as float32, with its shape and the dtype it was stored in. */
+export interface StateTensor {
+  shape: number[];
+  data: Float32Array;
+  dtype: string;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** float16 bits to a number. */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 31) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+const DTYPE_BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
+
+/**
+ * The tensors of a safetensors file (a PyTorch state_dict), each converted to float32: F32 as it
+ * is, F64 rounded, F16 and BF16 widened. Any other dtype, a shape that disagrees with its bytes, or
+ * offsets outside the file is refused in one line naming the tensor.
+ */
+export function decodeStateDict(bytes: Uint8Array): Map<string, StateTensor> {
+  const n = readHeaderLength(bytes.subarray(0, 8), bytes.length);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch {
+    throw new InputError('not a safetensors file: its header is not UTF-8 JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new InputError('not a safetensors file: its header is not a JSON object');
+  const start = 8 + n;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Map<string, StateTensor>();
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') continue;
+    const bad = (why: string): never => {
+      throw new InputError(`tensor ${label(name)}: ${why}`);
+    };
+    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof dtype !== 'string') bad('its dtype is missing');
+    const size = DTYPE_BYTES[dtype as string];
+    if (size === undefined) bad(`dtype ${brief(dtype, 20)} is not a floating-point type lstm-lens reads (F32, F64, F16, BF16)`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`shape ${brief(shape, 40)} is not a list of sizes`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) bad(`data_offsets ${brief(offsets, 40)} are malformed`);
+    const [begin, end] = offsets as [number, number];
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (end - begin !== count * size || start + end > bytes.length) bad(`data_offsets [${begin}, ${end}] do not hold shape [${(shape as number[]).join(', ')}] of ${dtype}`);
+    const data = new Float32Array(count);
+    const at = start + begin;
+    for (let k = 0; k < count; k++) {
+      const x =
+        dtype === 'F32' ? view.getFloat32(at + 4 * k, true)
+        : dtype === 'F64' ? view.getFloat64(at + 8 * k, true)
+        : dtype === 'F16' ? halfToNumber(view.getUint16(at + 2 * k, true))
+        : new Float32Array(new Uint32Array([view.getUint16(at + 2 * k, true) << 16]).buffer)[0];
+      if (!Number.isFinite(x)) bad(`holds a non-finite value (${x}) at index ${k}`);
+      if (Math.abs(x) > FLOAT32_MAX) bad(`holds ${x} at index ${k}, beyond float32's range`);
+      data[k] = x;
+    }
+    out.set(name, { shape: (shape as number[]).slice(), data, dtype: dtype as string });
+  }
+  return out;
+}
+
+const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+/**
+ * The model of docs/model.md that a state_dict holds, read from its shapes: vocabulary V from
+ * head.weight, hidden size H from lstm.weight_hh_l0, layers L and directions D from the names,
+ * embedding E from embedding.weight (absent: one-hot). Anything that does not fit is refused in one
+ * line naming the tensor (a GRU's 3H gate rows, a missing head, a shape that disagrees, an extra
+ * tensor), as is a vocabulary whose size is not V.
+ */
+export function configFromState(tensors: Map<string, StateTensor>, vocabSize: number, mode: Mode | null): ModelConfig {
+  const need = (name: string, what: string): StateTensor => {
+    const t = tensors.get(name);
+    if (t === undefined) {
+      const others = [...tensors.keys()].slice(0, 4).map(label).join(', ');
+      throw new InputError(`tensor ${name} is missing: the state must hold ${what} under the names of nn.LSTM as "lstm", nn.Linear as "head" (and nn.Embedding as "embedding")${others ? `; it holds ${others}${tensors.size > 4 ? ', ...' : ''}` : ''}`);
+    }
+    return t;
+  };
+  const head = need('head.weight', 'the output layer nn.Linear(D·H, V)');
+  if (head.shape.length !== 2) throw new InputError(`tensor head.weight has shape ${shapeText(head.shape)}, not (V, D·H)`);
+  const V = head.shape[0];
+  if (V !== vocabSize) throw new InputError(`tensor head.weight has ${V} rows, one per token, but the vocabulary has ${vocabSize} tokens`);
+  const hh = need('lstm.weight_hh_l0', 'the recurrent weights of nn.LSTM');
+  if (hh.shape.length !== 2) throw new InputError(`tensor lstm.weight_hh_l0 has shape ${shapeText(hh.shape)}, not (4H, H)`);
+  const H = hh.shape[1];
+  if (hh.shape[0] === 3 * H) throw new InputError(`tensor lstm.weight_hh_l0 has ${hh.shape[0]} = 3·${H} gate rows: a GRU's; lstm-lens reads an LSTM's 4·H (i, f, g, o)`);
+  if (hh.shape[0] !== 4 * H) throw new InputError(`tensor lstm.weight_hh_l0 has shape ${shapeText(hh.shape)}: an LSTM's is (4H, H) with gate rows i, f, g, o`);
+  let L = 0;
+  while (L < MAX_LAYERS && tensors.has(`lstm.weight_ih_l${L}`)) L++;
+  if (L === 0) need('lstm.weight_ih_l0', 'the input weights of nn.LSTM');
+  const bidirectional = tensors.has('lstm.weight_ih_l0_reverse');
+  const embedding = tensors.get('embedding.weight');
+  if (embedding !== undefined && (embedding.shape.length !== 2 || embedding.shape[0] !== V)) {
+    throw new InputError(`tensor embedding.weight has shape ${shapeText(embedding.shape)}; with ${V} tokens it must be (${V}, E)`);
+  }
+  const chosen: Mode = mode ?? (bidirectional ? 'many_to_one' : 'many_to_many');
+  if (bidirectional && chosen === 'many_to_many') {
+    throw new InputError('a bidirectional model reads the very tokens it must predict: import it with --mode many_to_one');
+  }
+  const config: ModelConfig = { vocab_size: V, embedding_size: embedding ? embedding.shape[1] : null, hidden_size: H, num_layers: L, bidirectional, mode: chosen };
+  const specs = parameterSpecs(config);
+  for (const spec of specs) {
+    const t = tensors.get(spec.name);
+    if (t === undefined) {
+      const why = /bias/.test(spec.name) ? ' (nn.LSTM(bias=False) is not the model lstm-lens reads)' : '';
+      throw new InputError(`tensor ${spec.name} is missing: a ${L}-layer${bidirectional ? ' bidirectional' : ''} LSTM of hidden size ${H} needs it, shape ${shapeText(spec.shape)}${why}`);
+    }
+    if (t.shape.length !== spec.shape.length || t.shape.some((d, k) => d !== spec.shape[k])) {
+      const input = spec.name === 'lstm.weight_ih_l0' ? (config.embedding_size === null ? ` (one-hot input: I = V = ${V})` : ` (I = E = ${config.embedding_size})`) : '';
+      throw new InputError(`tensor ${spec.name} has shape ${shapeText(t.shape)}, the model read from the others needs ${shapeText(spec.shape)}${input}`);
+    }
+  }
+  const known = new Set(specs.map((s) => s.name));
+  for (const name of tensors.keys()) {
+    if (known.has(name)) continue;
+    const why = /weight_hr/.test(name) ? ' (nn.LSTM(proj_size=...) is not the model lstm-lens reads)' : ` (lstm-lens reads a ${L}-layer${bidirectional ? ' bidirectional' : ''} LSTM: ${specs[0].name}, ..., head.bias)`;
+    throw new InputError(`tensor ${label(name)} does not belong to the model${why}`);
+  }
+  return config;
+}
+
+/** A checkpoint at step 0, without optimizer state or history, of the model a state_dict holds. */
+export function checkpointFromState(tensors: Map<string, StateTensor>, vocab: Vocabulary, mode: Mode | null, run: ImportRun = {}): Checkpoint {
+  const config = configFromState(tensors, vocab.tokens.length, mode);
+  // The reader's own rules (B × T within bounds), so that what is written reads back.
+  const settings = validateRun(config, importedSettings(vocab.kind, run)).settings;
+  const params = new Map<string, Float32Array>();
+  for (const spec of parameterSpecs(config)) params.set(spec.name, (tensors.get(spec.name) as StateTensor).data);
+  return {
+    config,
+    settings,
+    vocab,
+    params,
+    optimizer: { step: 0, slots: new Map() },
+    training: {
+      step: 0,
+      loss: null,
+      seed: settings.seed,
+      rng: new Random(settings.seed).getState(),
+      batcher: config.mode === 'many_to_many' ? { kind: 'streams', position: 0, started: false } : { kind: 'windows' },
+      carry: null,
+      history: new TrainingHistory(),
+      tokens_seen: 0,
+      source: null,
+    },
+  };
+}
+
+export interface ImportResult {
+  config: ModelConfig;
+  checkpoint: string;
+  /** Tensors converted to float32 from another dtype, by name. */
+  converted: string[];
+}
+
+/**
+ * Reads a state_dict (`state`, safetensors) and a vocabulary (`vocab`, JSON {"kind", "tokens"}),
+ * and writes the checkpoint `out` atomically. Refused in one line (an InputError) before anything
+ * is written: a file that is not a state of docs/model.md's module, a vocabulary that is malformed
+ * or of another size, an `out` that is there and not an lstm-lens checkpoint (unless `force`).
+ */
+export function importState(options: { state: string; vocab: string; out: string; mode?: Mode | null; force?: boolean } & ImportRun): ImportResult {
+  const { state, out } = options;
+  const existing = whatIsAt(out);
+  if (existing.kind === 'folder') throw new InputError(`--out ${shown(out)} is a folder; give a file name`);
+  if (existing.kind === 'other' && !options.force) {
+    throw new InputError(`--out ${shown(out)} exists and is not an lstm-lens checkpoint; it would be replaced (choose another --out, or add --force)`);
+  }
+  checkWritable(out, '--out');
+  const raw = readJsonFile(options.vocab, 'vocabulary');
+  let vocab: Vocabulary;
+  try {
+    vocab = Tokenizer.fromVocabulary(raw as Vocabulary).vocabulary();
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${shown(options.vocab)}: ${e.message} (a vocabulary is {"kind": "char" | "word", "tokens": [...]}, a token's id its index)`);
+    throw e;
+  }
+  let ckpt: Checkpoint;
+  const converted: string[] = [];
+  try {
+    const tensors = decodeStateDict(readCheckpointBytes(state));
+    for (const [name, t] of tensors) if (t.dtype !== 'F32') converted.push(name);
+    ckpt = checkpointFromState(tensors, vocab, options.mode ?? null, options);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${shown(state)}: ${e.message}`);
+    throw e;
+  }
+  writeCheckpointFile(out, ckpt);
+  return { config: ckpt.config, checkpoint: out, converted };
+}
