@@ -89,7 +89,7 @@ export function realOption(values: Values, name: string, fallback: number, check
   return n;
 }
 
-export const MAX_SEED = 0xffffffff;
+export { MAX_SEED } from '../engine/trainingOptions';
 
 export function oneOf<T extends string>(values: Values, name: string, choices: readonly T[], fallback: T): T {
   const raw = values[name];

@@ -1,6 +1,7 @@
 // The command line's usage and each command's --help.
 
 import { INSPECT_PRINTED_POSITIONS, INSPECT_TRACE_POSITIONS } from './inspectReport';
+import { trainHelpLines } from './trainOptions';
 
 /** Every command, in the order the usage lists them. */
 export const COMMANDS = ['train', 'generate', 'inspect', 'units', 'grad', 'bench', 'export', 'import'] as const;
@@ -46,27 +47,7 @@ export const HELP: Record<string, string> = {
 
 Trains an LSTM language model on FILE and writes a checkpoint (safetensors).
 
-  --tokens char|word     character or word tokens (default char)
-  --hidden H             hidden units per layer (default 128)
-  --layers L             stacked layers (default 1)
-  --embedding E          embedding size; 0 for one-hot input, the article's choice (default 0)
-  --mode M               many-to-many (every position predicts the next token; default) or
-                         many-to-one (tokens 1..n predict token n+1, the article's setup)
-  --bidirectional        read each window both ways (many-to-one only)
-  --seq T                tokens per sequence (default 64 for char, 16 for word)
-  --batch B              sequences per step (default 32)
-  --steps N              total steps of the run (default 600)
-  --lr X                 learning rate (default 0.004 for adam, 0.1 for sgd)
-  --optimizer adam|sgd   (default adam)
-  --clip X               clip gradients to this global norm; 0 for none (default 5)
-  --schedule S           constant or cosine, decaying to a tenth (default constant)
-  --init pytorch|constant  PyTorch's default initialization, or every weight --init-value
-  --init-value X         the constant for --init constant (default 0.1, as the article)
-  --max-vocab N          keep the N-1 most frequent tokens and <unk> (default 0: no cap)
-  --seed S               seed for the weights and the batches (default 0)
-  --holdout F            keep the last fraction F of the text out of training, and report the
-                         loss there (default 0.1; 0 trains on all of it, and the loss is then
-                         measured on the last tenth, which was trained on)
+${trainHelpLines()}
   --out CKPT             checkpoint path (default FILE.lstm.safetensors); never the text itself
   --force                replace a file at --out that is not an lstm-lens checkpoint
   --save-every N         also save every N steps (default 100)

@@ -2,9 +2,8 @@
 // own I/O: the progress bar, atomic saves, signals; then the loss on the held-out part.
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { TrainingSettings } from '../engine/checkpoint';
-import { MAX_HOLDOUT, MAX_TOKENS_PER_STEP, validateSettings, type Checkpoint } from '../engine/checkpoint';
-import { InputError, MODE_OPTIONS, modeFromOption, modeOption } from '../engine/config';
+import type { Checkpoint, TrainingSettings } from '../engine/checkpoint';
+import { InputError, modeOption } from '../engine/config';
 import { formatRate, printable } from '../engine/format';
 import { evaluateLoss } from '../engine/inspect';
 import { parameterCount } from '../engine/model';
@@ -12,20 +11,10 @@ import { DivergenceError, modelFromCheckpoint, ShorterTextError, Trainer, type M
 import { checkWritable, readCheckpointFile, readTextFile, removeStaleTemporaryFiles, sameFile, whatIsAt, writeCheckpointFile } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { runTraining } from '../run/trainingLoop';
-import { intOption, MAX_SEED, oneOf, onePositional, parse, realOption, UsageError } from './args';
+import { intOption, onePositional, parse, UsageError } from './args';
 import { ProgressReporter } from './progress';
 import { say, stderrIsOpen } from './stderr';
-
-/** What a fresh run sets; `--resume` continues the run as it was saved, so it takes none of these. */
-const MODEL_OPTIONS = [
-  'tokens', 'hidden', 'layers', 'embedding', 'mode', 'bidirectional', 'seq', 'batch', 'optimizer', 'clip', 'schedule', 'init', 'init-value', 'max-vocab', 'seed', 'holdout',
-] as const;
-
-/** What a fresh run from the command line holds out of its text by default (a fraction, at its end). */
-export const DEFAULT_HOLDOUT = 0.1;
-
-/** The limits of the checkpoint reader (validateConfig, validateSettings), so that every run it starts can be read back. */
-const LIMITS = { hidden: 1 << 14, layers: 64, embedding: 1 << 14, vocab: 1 << 20 } as const;
+import { MODEL_FLAGS, readResumeOptions, readTrainOptions, trainParseOptions } from './trainOptions';
 
 /** Signals that stop a run after saving it, and the exit status each gives (128 + the signal's number). */
 const STOP_SIGNALS: ReadonlyArray<[NodeJS.Signals, number]> = [
@@ -38,24 +27,7 @@ export async function train(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
     {
-      tokens: { type: 'string' },
-      hidden: { type: 'string' },
-      layers: { type: 'string' },
-      embedding: { type: 'string' },
-      mode: { type: 'string' },
-      bidirectional: { type: 'boolean' },
-      seq: { type: 'string' },
-      batch: { type: 'string' },
-      steps: { type: 'string' },
-      lr: { type: 'string' },
-      optimizer: { type: 'string' },
-      clip: { type: 'string' },
-      schedule: { type: 'string' },
-      init: { type: 'string' },
-      'init-value': { type: 'string' },
-      'max-vocab': { type: 'string' },
-      seed: { type: 'string' },
-      holdout: { type: 'string' },
+      ...trainParseOptions(),
       out: { type: 'string' },
       'save-every': { type: 'string' },
       resume: { type: 'boolean' },
@@ -74,7 +46,7 @@ export async function train(args: string[]): Promise<number> {
   if (restartStream && !resume) throw new UsageError('--restart-stream goes with --resume: it reads a shorter text from its start when continuing a saved run');
   if (resume) {
     // Each of these would be silently ignored: the saved run has its own.
-    const ignored = MODEL_OPTIONS.filter((name) => values[name] !== undefined);
+    const ignored = MODEL_FLAGS.filter((name) => values[name] !== undefined);
     if (ignored.length > 0) {
       throw new UsageError(
         `--resume continues the run saved at ${printable(out)} with its own settings: ${ignored.map((n) => `--${n}`).join(', ')} cannot change (leave ${ignored.length > 1 ? 'them' : 'it'} out; --steps, --lr and --restart-stream can)`,
@@ -88,42 +60,10 @@ export async function train(args: string[]): Promise<number> {
   let fresh: { shape: ModelShape; settings: TrainingSettings } | null = null;
   let overrides: { steps?: number; lr?: number } = {};
   if (resume) {
-    overrides = {
-      steps: values.steps === undefined ? undefined : intOption(values, 'steps', 0, 1),
-      lr: values.lr === undefined ? undefined : realOption(values, 'lr', 0, (n) => n > 0, 'a number > 0'),
-    };
+    const given = readResumeOptions(values);
+    overrides = { steps: given.steps, lr: given.learning_rate };
   } else {
-    const tokens = oneOf(values, 'tokens', ['char', 'word'] as const, 'char');
-    const optimizer = oneOf(values, 'optimizer', ['adam', 'sgd'] as const, 'adam');
-    const mode = modeFromOption(oneOf(values, 'mode', MODE_OPTIONS, 'many-to-many'));
-    const embedding = intOption(values, 'embedding', 0, 0, LIMITS.embedding, ' (0: one-hot)');
-    const clip = realOption(values, 'clip', 5, (n) => n >= 0, 'a number ≥ 0 (0: no clipping)');
-    const maxVocab = intOption(values, 'max-vocab', 0, 0, LIMITS.vocab, ' (0: no cap)');
-    if (maxVocab === 1) throw new UsageError('--max-vocab must be 0 (no cap) or at least 2 (one token and <unk>), got "1"');
-    fresh = {
-      shape: {
-        hidden_size: intOption(values, 'hidden', 128, 1, LIMITS.hidden),
-        num_layers: intOption(values, 'layers', 1, 1, LIMITS.layers),
-        embedding_size: embedding === 0 ? null : embedding,
-        bidirectional: values.bidirectional === true,
-        mode,
-      },
-      settings: validateSettings({
-        tokens,
-        max_vocab: maxVocab,
-        sequence_length: intOption(values, 'seq', tokens === 'char' ? 64 : 16, 1, MAX_TOKENS_PER_STEP),
-        batch_size: intOption(values, 'batch', 32, 1, MAX_TOKENS_PER_STEP),
-        steps: intOption(values, 'steps', 600, 1),
-        optimizer,
-        learning_rate: realOption(values, 'lr', optimizer === 'adam' ? 0.004 : 0.1, (n) => n > 0, 'a number > 0'),
-        schedule: oneOf(values, 'schedule', ['constant', 'cosine'] as const, 'constant'),
-        clip: clip === 0 ? null : clip,
-        init: oneOf(values, 'init', ['pytorch', 'constant'] as const, 'pytorch'),
-        init_value: realOption(values, 'init-value', 0.1, () => true, 'a number'),
-        seed: intOption(values, 'seed', 0, 0, MAX_SEED),
-        holdout: realOption(values, 'holdout', DEFAULT_HOLDOUT, (n) => n >= 0 && n <= MAX_HOLDOUT, `a fraction from 0 to ${MAX_HOLDOUT} (0: hold nothing out)`),
-      }),
-    };
+    fresh = readTrainOptions(values);
   }
 
   const log = (line: string): void => {

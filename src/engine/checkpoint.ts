@@ -6,7 +6,7 @@
 
 import { base64ToBytes } from './base64';
 import { oneLine } from './format';
-import { directions, InputError, MAX_VOCAB_SIZE, validateConfig, type ModelConfig } from './config';
+import { directions, InputError, validateConfig, type ModelConfig } from './config';
 import { TrainingHistory } from './history';
 import { parameterSpecs } from './model';
 import { learningRate } from './optimizer';
@@ -21,38 +21,13 @@ import {
   MAX_HEADER_BYTES,
   type TensorEntry,
 } from './safetensors';
-import { Tokenizer, type TokenKind, type Vocabulary } from './tokenizer';
+import { validateSettings, type TrainingSettings } from './trainingOptions';
+import { Tokenizer, type Vocabulary } from './tokenizer';
 
 export const CHECKPOINT_FORMAT = 'lstm-lens/1';
 
-/** How a model is trained: stored beside the model config in the checkpoint's `config`. */
-export interface TrainingSettings {
-  tokens: TokenKind;
-  /** Vocabulary cap, counting <unk>; 0 for none. */
-  max_vocab: number;
-  sequence_length: number;
-  batch_size: number;
-  /** Total steps of the run (a resumed run continues up to this). */
-  steps: number;
-  optimizer: 'adam' | 'sgd';
-  learning_rate: number;
-  schedule: 'constant' | 'cosine';
-  /** Clip gradients to this global norm; null: no clipping. */
-  clip: number | null;
-  init: 'pytorch' | 'constant';
-  /** The value every weight starts at with init 'constant' (the article: 0.1). */
-  init_value: number;
-  seed: number;
-  /**
-   * The fraction of the text, at its end, that no batch reads: the run's loss is measured there.
-   * Optional (absent: 0, nothing held out), and stored only when set, so that runs without it and
-   * older checkpoints are what they always were.
-   */
-  holdout?: number;
-}
-
-/** The largest fraction of a text a run may hold out. */
-export const MAX_HOLDOUT = 0.5;
+// How a run is trained, its bounds and their check: the table of training options.
+export { MAX_HOLDOUT, MAX_TOKENS_PER_STEP, validateSettings, type TrainingSettings } from './trainingOptions';
 
 /** Everything a resumed run needs besides weights and moments. */
 export interface TrainingState {
@@ -195,59 +170,7 @@ function expect(condition: boolean, message: string): asserts condition {
 }
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 const isStep = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-
-/**
- * Tokens in one training step (B·T) at most: the batcher and the model allocate buffers of B·T
- * (times 4H for the gates), so a batch beyond any real run's is refused here, as bad input,
- * rather than failing later as an allocation error. The extension allows 256 × 512.
- */
-export const MAX_TOKENS_PER_STEP = 1 << 22;
-
-/** The largest finite float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-export function validateSettings(s: Record<string, unknown>): TrainingSettings {
-  const bad = (name: string, why: string): never => {
-    throw new InputError(`setting ${name} ${why}, got ${brief(s[name], 60)}`);
-  };
-  if (s.tokens !== 'char' && s.tokens !== 'word') bad('tokens', 'must be "char" or "word"');
-  if (!(Number.isSafeInteger(s.max_vocab) && (s.max_vocab as number) >= 0 && (s.max_vocab as number) <= MAX_VOCAB_SIZE && s.max_vocab !== 1)) {
-    bad('max_vocab', `must be 0 (no cap) or a whole number from 2 to ${MAX_VOCAB_SIZE}`);
-  }
-  if (!(isPositiveInt(s.sequence_length) && s.sequence_length <= MAX_TOKENS_PER_STEP)) bad('sequence_length', `must be a whole number from 1 to ${MAX_TOKENS_PER_STEP}`);
-  if (!(isPositiveInt(s.batch_size) && s.batch_size <= MAX_TOKENS_PER_STEP)) bad('batch_size', `must be a whole number from 1 to ${MAX_TOKENS_PER_STEP}`);
-  if ((s.batch_size as number) * (s.sequence_length as number) > MAX_TOKENS_PER_STEP) {
-    throw new InputError(`settings batch_size × sequence_length must be at most ${MAX_TOKENS_PER_STEP} tokens a step, got ${s.batch_size} × ${s.sequence_length}`);
-  }
-  if (!isPositiveInt(s.steps)) bad('steps', 'must be a whole number from 1 to 2^53 - 1');
-  if (s.optimizer !== 'adam' && s.optimizer !== 'sgd') bad('optimizer', 'must be "adam" or "sgd"');
-  if (!(isFiniteNumber(s.learning_rate) && s.learning_rate > 0)) bad('learning_rate', 'must be a positive number');
-  if (s.schedule !== 'constant' && s.schedule !== 'cosine') bad('schedule', 'must be "constant" or "cosine"');
-  if (!(s.clip === null || (isFiniteNumber(s.clip) && s.clip > 0))) bad('clip', 'must be a positive number or null');
-  if (s.init !== 'pytorch' && s.init !== 'constant') bad('init', 'must be "pytorch" or "constant"');
-  // Every weight starts at it, in float32: beyond float32's range it would be infinite.
-  if (!(isFiniteNumber(s.init_value) && Math.abs(s.init_value) <= FLOAT32_MAX)) bad('init_value', 'must be a number within float32 range (±3.4e38)');
-  if (!(Number.isInteger(s.seed) && (s.seed as number) >= 0 && (s.seed as number) <= 0xffffffff)) bad('seed', 'must be a whole number from 0 to 4294967295');
-  if (!(s.holdout === undefined || (isFiniteNumber(s.holdout) && s.holdout >= 0 && s.holdout <= MAX_HOLDOUT))) bad('holdout', `must be a number from 0 to ${MAX_HOLDOUT} (a fraction of the text)`);
-  const holdout = (s.holdout as number | undefined) ?? 0;
-  return {
-    tokens: s.tokens as TokenKind,
-    max_vocab: s.max_vocab as number,
-    sequence_length: s.sequence_length as number,
-    batch_size: s.batch_size as number,
-    steps: s.steps as number,
-    optimizer: s.optimizer as 'adam' | 'sgd',
-    learning_rate: s.learning_rate as number,
-    schedule: s.schedule as 'constant' | 'cosine',
-    clip: s.clip as number | null,
-    init: s.init as 'pytorch' | 'constant',
-    init_value: s.init_value as number,
-    seed: s.seed as number,
-    ...(holdout > 0 ? { holdout } : {}),
-  };
-}
 
 /**
  * The rules every run is held to, by the trainer before it trains and by the reader when it loads:

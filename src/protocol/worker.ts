@@ -5,6 +5,7 @@
 import * as v from 'valibot';
 import { checkMessage, type Checked } from './check';
 import { HostToPanelSchema, checkHostToPanel, historyProblem } from './panel';
+import { ModelShapeSchema, TrainingSettingsSchema } from './trainingSchema';
 
 export type { Checked };
 
@@ -12,28 +13,8 @@ const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 const finite = v.pipe(v.number(), v.finite());
 
-export const ModelShapeSchema = v.strictObject({
-  hidden_size: positiveInt,
-  num_layers: positiveInt,
-  embedding_size: v.nullable(positiveInt),
-  bidirectional: v.boolean(),
-  mode: v.picklist(['many_to_many', 'many_to_one']),
-});
-
-export const TrainingSettingsSchema = v.strictObject({
-  tokens: v.picklist(['char', 'word']),
-  max_vocab: nonNegativeInt,
-  sequence_length: positiveInt,
-  batch_size: positiveInt,
-  steps: positiveInt,
-  optimizer: v.picklist(['adam', 'sgd']),
-  learning_rate: v.pipe(v.number(), v.finite(), v.gtValue(0)),
-  schedule: v.picklist(['constant', 'cosine']),
-  clip: v.nullable(v.pipe(v.number(), v.finite(), v.gtValue(0))),
-  init: v.picklist(['pytorch', 'constant']),
-  init_value: finite,
-  seed: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
-});
+// The run's shape and settings: generated from the table of training options.
+export { ModelShapeSchema, TrainingSettingsSchema };
 
 /** A text for the panel to trace: its tokens from the start or the end are kept when it is long. */
 export const SequenceSchema = v.strictObject({
@@ -57,6 +38,11 @@ export const SequenceSchema = v.strictObject({
       cursor: v.nullable(v.strictObject({ offset: nonNegativeInt, line: nonNegativeInt, column: nonNegativeInt })),
     }),
   ),
+  /**
+   * The panel's Step tab: explain this step of the trace as well (a `step` panel message after the
+   * `trace`). `t` is a token of the trace (past its end: the last), null: the token before the cursor.
+   */
+  explain: v.optional(v.strictObject({ t: v.nullable(nonNegativeInt), layer: nonNegativeInt, direction: v.picklist(['forward', 'backward']) })),
 });
 
 /** A training run: what to train, how, and how often to report and save. */
