@@ -2,6 +2,7 @@
 // turns messages into drawing. Messages only update the store; one requestAnimationFrame callback
 // draws whatever is latest, so a burst of traces costs one drawing (of the last).
 
+import { modeOption } from '../src/engine/config';
 import { checkHostToPanel } from '../src/protocol/panel';
 import { ChartSet, readTheme } from './charts';
 import { GpuRelay, isForGpuRelay } from './gpu/relay';
@@ -211,7 +212,7 @@ export class App {
         `${m.tokens === 'char' ? 'Characters' : 'Words'}, vocabulary ${formatCount(m.vocabSize)}`,
         `${m.layers} layer${m.layers === 1 ? '' : 's'} × ${m.hiddenSize} units${m.directions === 2 ? ', both directions' : ''}`,
         m.embeddingSize === null ? 'one-hot input' : `embedding ${m.embeddingSize}`,
-        m.mode === 'many_to_one' ? 'many-to-one' : 'many-to-many',
+        modeOption(m.mode),
         `${formatCount(m.parameters)} parameters`,
       ];
       this.summary.textContent = parts.join(' · ');

@@ -26,11 +26,7 @@ export function trainingMessage(run: Pick<RunState, 'step' | 'totalSteps' | 'bac
   };
 }
 
-/**
- * The panel's model summary of a run that trains, from its 'started' message and where it stands.
- * modelMessage reads a checkpoint's config, settings and vocabulary kind; a run has no checkpoint
- * of its own here, so it is given those fields (the vocabulary's tokens are not read).
- */
+/** The panel's model summary of a run that trains, from its 'started' message and where it stands. */
 export function runModelMessage(run: Pick<RunState, 'step' | 'loss'>, started: StartedMessage, file: string): ModelMessage {
-  return modelMessage({ config: { vocab_size: started.vocabSize, ...started.shape }, settings: started.settings, vocab: { kind: started.settings.tokens, tokens: [] }, training: { step: run.step, loss: run.loss } }, file);
+  return modelMessage({ config: { vocab_size: started.vocabSize, ...started.shape }, tokens: started.settings.tokens, settings: started.settings, step: run.step, loss: run.loss }, file);
 }

@@ -3,7 +3,7 @@
 
 import type { Checkpoint } from '../engine/checkpoint';
 import type { TrainingHistory } from '../engine/history';
-import { directions } from '../engine/config';
+import { directions, type ModelConfig } from '../engine/config';
 import { inspectText, tensorShapes, type Inspection } from '../engine/inspect';
 import { IGNORE_TARGET } from '../engine/kernels';
 import { LSTMModel, parameterCount, parameterSpecs } from '../engine/model';
@@ -23,18 +23,15 @@ export function curveFromHistory(history: Pick<TrainingHistory, 'columns'>): Cur
   };
 }
 
-export function modelMessage(
-  ckpt: Pick<Checkpoint, 'config' | 'settings' | 'vocab'> & { training: { step: number; loss: number | null; history?: Pick<TrainingHistory, 'columns'> } },
-  file: string,
-): ModelMessage {
-  const c = ckpt.config;
-  const T = ckpt.settings.sequence_length;
-  const B = ckpt.settings.batch_size;
+export function modelMessage(model: ModelFacts, file: string): ModelMessage {
+  const c = model.config;
+  const T = model.settings.sequence_length;
+  const B = model.settings.batch_size;
   return {
     type: 'model',
     summary: {
       file,
-      tokens: ckpt.vocab.kind,
+      tokens: model.tokens,
       vocabSize: c.vocab_size,
       hiddenSize: c.hidden_size,
       layers: c.num_layers,
@@ -43,17 +40,33 @@ export function modelMessage(
       mode: c.mode,
       sequenceLength: T,
       batchSize: B,
-      step: ckpt.training.step,
-      loss: ckpt.training.loss,
+      step: model.step,
+      loss: model.loss,
       parameters: parameterCount(c),
-      clip: ckpt.settings.clip,
+      clip: model.settings.clip,
     },
     shapes: [
       ...tensorShapes(c, B, T).map(([name, shape]) => ({ name, shape, kind: 'tensor' as const })),
       ...parameterSpecs(c).map((s) => ({ name: s.name, shape: s.shape, kind: 'parameter' as const })),
     ],
-    curve: ckpt.training.history ? curveFromHistory(ckpt.training.history) : null,
+    curve: model.history ? curveFromHistory(model.history) : null,
   };
+}
+
+/** What the panel's header and Shapes tab show of a model: a checkpoint's (checkpointFacts), or a run's from its 'started' message. */
+export interface ModelFacts {
+  config: ModelConfig;
+  /** The vocabulary's kind. */
+  tokens: Checkpoint['vocab']['kind'];
+  settings: Pick<Checkpoint['settings'], 'sequence_length' | 'batch_size' | 'clip'>;
+  step: number;
+  loss: number | null;
+  history?: Pick<TrainingHistory, 'columns'>;
+}
+
+/** A checkpoint's facts for modelMessage. */
+export function checkpointFacts(ckpt: Pick<Checkpoint, 'config' | 'settings' | 'vocab'> & { training: { step: number; loss: number | null; history?: Pick<TrainingHistory, 'columns'> } }): ModelFacts {
+  return { config: ckpt.config, tokens: ckpt.vocab.kind, settings: ckpt.settings, step: ckpt.training.step, loss: ckpt.training.loss, history: ckpt.training.history };
 }
 
 /**

@@ -13,7 +13,7 @@ import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { checkHostToWorker, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { JobShell } from '../run/jobShell';
-import { modelMessage } from '../run/panelData';
+import { checkpointFacts, modelMessage } from '../run/panelData';
 import { traceSequence } from '../run/traceSpan';
 import { runTraining, startedMessage, timeTraining, trainerFor } from '../run/trainingLoop';
 
@@ -113,7 +113,7 @@ function writeOrExplain(write: () => void): void {
 async function inspect(request: InspectRequest): Promise<void> {
   const ckpt = readCheckpointFile(request.checkpointPath);
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
-  if (request.withModel) post({ type: 'panel', message: modelMessage(ckpt, request.file) });
+  if (request.withModel) post({ type: 'panel', message: modelMessage(checkpointFacts(ckpt), request.file) });
   const s = request.sequence;
   const trace = traceSequence(model, tokenizer, s, ckpt.training.step, ckpt.settings.sequence_length);
   if (trace) post({ type: 'panel', message: trace });

@@ -28,7 +28,7 @@ import { InputError } from '../../src/engine/config';
 import { parameterSpecs } from '../../src/engine/model';
 import { Random } from '../../src/engine/random';
 import { Tokenizer } from '../../src/engine/tokenizer';
-import { DivergenceError, modelFromCheckpoint, Trainer, type ModelShape } from '../../src/engine/trainer';
+import { DivergenceError, modelFromCheckpoint, ShorterTextError, Trainer, type ModelShape } from '../../src/engine/trainer';
 
 // ---------------------------------------------------------------------------------------------
 // Real checkpoints to start from.
@@ -710,9 +710,10 @@ export function inconsistency(ckpt: Checkpoint, base: Base): string | null {
     trainer.trainStep();
   } catch (e) {
     // Only what depends on the text it resumes on may refuse it (the stream position must fit the
-    // text, which the checkpoint cannot know), and extreme but finite weights may diverge: the
+    // text, which the checkpoint cannot know: the engine's ShorterTextError; a sequence longer than
+    // the text; a stream position past its end), and extreme but finite weights may diverge: the
     // engine says so. Anything else is a checkpoint that loaded but was not whole.
-    const textDependent = e instanceof InputError && /stream length|too short|batch size|shorter than the one this model was trained on/.test(e.message);
+    const textDependent = e instanceof ShorterTextError || (e instanceof InputError && /too short for one sequence|stream length/.test(e.message));
     if (!textDependent && !(e instanceof DivergenceError)) {
       return `accepted, then resuming failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
     }

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { Trainer } from '../../src/engine/trainer';
 import { at, type HostToPanel, type ModelMessage, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
-import { modelMessage, traceMessage } from '../../src/run/panelData';
+import { checkpointFacts, modelMessage, traceMessage } from '../../src/run/panelData';
 import { launchBrowser, loadRecording, openPanel, post, ROOT, settle, showTab, startServer, withPanel as withPanelIn, type Panel, type PanelServer } from './harness';
 import type { ThemeName } from './themes';
 
@@ -60,7 +60,7 @@ function train(text: string, name: string, shape: Parameters<typeof Trainer.crea
     gradNorm.push(r.gradNorm);
     learningRate.push(r.lr);
   }
-  const model = modelMessage({ ...trainer.checkpoint() }, name);
+  const model = modelMessage(checkpointFacts(trainer.checkpoint()), name);
   const trace = traceMessage(trainer.model, trainer.tokenizer, traced, 'the text at the cursor', trainer.step, 5, 'last', shape.mode === 'many_to_one' ? settings.sequence_length : null, cursor);
   assert.ok(trace);
   const finished: TrainingMessage = {
@@ -466,9 +466,10 @@ test('Shapes at 300 px: each dimension’s name and meaning on one line, shapes 
   const big = modelMessage(
     {
       config: { vocab_size: 512, embedding_size: null, hidden_size: 128, num_layers: 2, bidirectional: false, mode: 'many_to_many' },
-      settings: { tokens: 'char', max_vocab: 0, sequence_length: 64, batch_size: 32, steps: 1000, optimizer: 'adam', learning_rate: 0.002, schedule: 'constant', clip: 5, init: 'pytorch', init_value: 0.1, seed: 0 },
-      vocab: { kind: 'char', tokens: [] },
-      training: { step: 0, loss: null },
+      tokens: 'char',
+      settings: { sequence_length: 64, batch_size: 32, clip: 5 },
+      step: 0,
+      loss: null,
     },
     'big.txt',
   );

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { Trainer } from '../../src/engine/trainer';
 import { at, type HostToPanel, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
-import { modelMessage, traceMessage } from '../../src/run/panelData';
+import { checkpointFacts, modelMessage, traceMessage } from '../../src/run/panelData';
 import { launchBrowser, loadRecording, openPanel, post, posted, ROOT, settle, showTab, startServer, withPanel as withPanelIn, type Panel, type PanelServer } from './harness';
 import { THEMES, type ThemeName } from './themes';
 
@@ -424,7 +424,7 @@ test('a bidirectional two-layer model with an embedding, from the engine: both d
     tokens: 'word', max_vocab: 0, sequence_length: 5, batch_size: 2, steps: 4, optimizer: 'adam', learning_rate: 0.01, schedule: 'constant', clip: 1, init: 'pytorch', init_value: 0.1, seed: 7,
   });
   for (let i = 0; i < 4; i++) trainer.trainStep();
-  const model = modelMessage({ ...trainer.checkpoint() }, 'bi.txt');
+  const model = modelMessage(checkpointFacts(trainer.checkpoint()), 'bi.txt');
   const trace = traceMessage(trainer.model, trainer.tokenizer, text, 'the start of the file', 4);
   assert.ok(trace);
   assert.equal(trace.entries.length, 4);

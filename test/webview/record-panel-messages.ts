@@ -5,7 +5,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostToPanel } from '../../src/protocol/panel';
 import { Trainer } from '../../src/engine/trainer';
-import { modelMessage, traceMessage } from '../../src/run/panelData';
+import { checkpointFacts, modelMessage, traceMessage } from '../../src/run/panelData';
 import { encodeRecording } from './recording';
 
 const ROOT = join(__dirname, '..', '..');
@@ -14,7 +14,7 @@ const fable = readFileSync(join(ROOT, 'media', 'samples', 'belling_the_cat.txt')
 function record(name: string, trainer: Trainer, text: string, source: string, steps: number, traceEvery: number): void {
   const messages: HostToPanel[] = [];
   const history = { step: [] as number[], loss: [] as number[], gradNorm: [] as number[], learningRate: [] as number[] };
-  messages.push(modelMessage({ ...trainer.checkpoint() }, name));
+  messages.push(modelMessage(checkpointFacts(trainer.checkpoint()), name));
   let first = true;
   while (trainer.step < steps) {
     const r = trainer.trainStep();
@@ -33,7 +33,7 @@ function record(name: string, trainer: Trainer, text: string, source: string, st
       if (trace) messages.push(trace);
     }
   }
-  messages.push(modelMessage({ ...trainer.checkpoint() }, name));
+  messages.push(modelMessage(checkpointFacts(trainer.checkpoint()), name));
   const file = join(ROOT, 'test', 'fixtures', 'panel', `${name}.json`);
   writeFileSync(file, `${JSON.stringify(encodeRecording(messages))}\n`);
   console.log(`${file}: ${messages.length} messages`);

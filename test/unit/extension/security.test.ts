@@ -220,7 +220,7 @@ describe('a checkpoint is data', () => {
   });
 
   it('the reader has no way to run code: no eval, Function, require or import of what it reads', () => {
-    for (const file of ['src/engine/safetensors.ts', 'src/engine/checkpoint.ts', 'src/node/files.ts']) {
+    for (const file of ['src/engine/safetensors.ts', 'src/engine/checkpoint.ts', 'src/node/files.ts', 'src/node/writeFiles.ts', 'src/node/fileFacts.ts']) {
       const source = readFileSync(join(ROOT, file), 'utf8');
       assert.deepEqual(findings(source, file), []);
       assert.doesNotMatch(source, /\brequire\s*\(|\bimport\s*\(|JSON\.parse\([^)]*,/, `${file}: no dynamic require/import, no JSON reviver`);
