@@ -191,7 +191,9 @@ export function findMatches(states: UnitStates, query: MatchQuery): MatchResult 
   for (const [name, n] of [['off-before', nb], ['off-after', na], ['top', top]] as const) {
     if (!(Number.isSafeInteger(n) && n >= 0)) throw new InputError(`${name} must be a whole number >= 0, got ${n}`);
   }
-  const on = (t: number, u: number): boolean => stateAt(states, t, u) >= X;
+  // Exact states are float32: compared with X as float32 reads it (a unit clamped to -0.8 is >= -0.8).
+  const Xs = states.scales === null ? Math.fround(X) : X;
+  const on = (t: number, u: number): boolean => stateAt(states, t, u) >= Xs;
   const units: number[] = [];
   for (let u = 0; u < H; u++) {
     let ok = true;
