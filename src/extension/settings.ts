@@ -1,16 +1,16 @@
 // The extension's settings (lstmLens.*): one table gives each setting's type, bounds, default and
-// description. package.json's contributes.configuration is generated from it (npm run
-// sync:settings; a test checks they agree), and the same table validates what the user set, so a
+// description; a run's settings are the rows of the table of training options
+// (src/engine/trainingOptions.ts) that have one. package.json's contributes.configuration is
+// generated from it (npm run sync:package; a test checks they agree), and the same table validates what the user set, so a
 // setting out of range is refused with a message that names it. No `vscode` import: unit-tested in
 // plain Node.
 
-import type { TrainingSettings } from '../engine/checkpoint';
+import { ARTICLE, TRAINING_OPTIONS, trainingOptions, type TrainingSettings } from '../engine/trainingOptions';
 import { modeFromOption } from '../engine/config';
 import type { ModelShape } from '../engine/trainer';
 import { MAX_TRACE_TOKENS } from '../run/panelData';
 
-/** How the descriptions name the article series this extension grew from. */
-export const ARTICLE = "the article series 'RNN Series: LSTM internals' (Deep-Breathe)";
+export { ARTICLE };
 
 interface NumberSetting {
   kind: 'integer' | 'number';
@@ -35,41 +35,41 @@ interface BooleanSetting {
 }
 type Setting = NumberSetting | EnumSetting | BooleanSetting;
 
-function cap(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+type Table = typeof TRAINING_OPTIONS;
+/** The setting a row of the table of training options makes. */
+type SettingOf<R> = R extends { kind: 'choice'; values: infer V extends readonly string[] }
+  ? { kind: 'enum'; default: V[number]; values: V; descriptions: readonly string[]; description: string }
+  : R extends { kind: 'switch' }
+    ? BooleanSetting
+    : R extends { kind: 'int' }
+      ? NumberSetting & { kind: 'integer' }
+      : NumberSetting & { kind: 'number' };
+type TrainingSettingsTable = { [K in keyof Table as Table[K] extends { setting: { name: infer N extends string } } ? N : never]: SettingOf<Table[K]> };
+
+/** The settings of a run, from the table of training options (src/engine/trainingOptions.ts): its rows that have a setting. */
+function trainingSettings(): TrainingSettingsTable {
+  const out: Record<string, Setting> = {};
+  for (const o of trainingOptions()) {
+    const face = o.setting;
+    if (face === null) continue;
+    if (o.kind === 'choice') out[face.name] = { kind: 'enum', default: o.default, values: o.values, descriptions: face.descriptions ?? [], description: face.description };
+    else if (o.kind === 'switch') out[face.name] = { kind: 'boolean', default: o.default, description: face.description };
+    else {
+      out[face.name] = {
+        kind: o.kind === 'int' ? 'integer' : 'number',
+        default: o.default,
+        minimum: o.min ?? 0,
+        maximum: face.max ?? o.max ?? Number.MAX_SAFE_INTEGER,
+        ...(o.exclusiveMin ? { exclusiveMinimum: true } : {}),
+        description: face.description,
+      };
+    }
+  }
+  return out as TrainingSettingsTable;
 }
 
 export const SETTINGS = {
-  tokens: {
-    kind: 'enum', default: 'char', values: ['char', 'word'],
-    descriptions: ['One token per character.', `One token per word (lower-cased; punctuation marks are tokens of their own), as in ${ARTICLE}.`],
-    description: 'What the model reads and writes: characters or words.',
-  },
-  mode: {
-    kind: 'enum', default: 'many-to-many', values: ['many-to-many', 'many-to-one'],
-    descriptions: ['Every position predicts the next token (a language model, trained on contiguous streams).', `Tokens 1..n predict token n+1 (the setup of ${ARTICLE}, trained on random windows).`],
-    description: 'What the model predicts from a sequence.',
-  },
-  hiddenSize: { kind: 'integer', default: 128, minimum: 1, maximum: 1024, description: `Hidden units per layer (H). ${cap(ARTICLE)} uses 5.` },
-  layers: { kind: 'integer', default: 1, minimum: 1, maximum: 4, description: 'Stacked LSTM layers (L).' },
-  embeddingSize: { kind: 'integer', default: 0, minimum: 0, maximum: 512, description: `Size of a learned embedding of the input; 0 for one-hot input, as in ${ARTICLE}.` },
-  bidirectional: { kind: 'boolean', default: false, description: 'Read each window in both directions (many-to-one only: a bidirectional model would otherwise see the tokens it must predict).' },
-  sequenceLength: { kind: 'integer', default: 64, minimum: 1, maximum: 512, description: `Tokens per training sequence (T). ${cap(ARTICLE)} uses 3.` },
-  batchSize: { kind: 'integer', default: 32, minimum: 1, maximum: 256, description: 'Sequences per training step (B). Lowered automatically for a short text.' },
-  steps: { kind: 'integer', default: 600, minimum: 1, maximum: 1000000, description: 'Training steps of a run (a continued run adds this many).' },
-  learningRate: { kind: 'number', default: 0.004, minimum: 0, exclusiveMinimum: true, maximum: 10, description: 'Learning rate of the optimizer.' },
-  optimizer: {
-    kind: 'enum', default: 'adam', values: ['adam', 'sgd'],
-    descriptions: ['Adam, as torch.optim.Adam with its default betas.', `Plain stochastic gradient descent, as in ${ARTICLE}.`],
-    description: 'The optimizer.',
-  },
-  gradientClip: { kind: 'number', default: 5, minimum: 0, maximum: 1000, description: 'Clip gradients to this global norm; 0 for no clipping.' },
-  initialization: {
-    kind: 'enum', default: 'pytorch', values: ['pytorch', 'constant'],
-    descriptions: ['PyTorch\'s default: uniform in ±1/√H.', `Every weight 0.1, as in ${ARTICLE}.`],
-    description: 'How the weights start.',
-  },
-  seed: { kind: 'integer', default: 0, minimum: 0, maximum: 4294967295, description: 'Seed of the weights and the batches: the same seed gives the same run.' },
+  ...trainingSettings(),
   backend: {
     kind: 'enum', default: 'auto', values: ['auto', 'cpu', 'webgl'],
     descriptions: [
