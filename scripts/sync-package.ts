@@ -1,12 +1,13 @@
-// Writes package.json's contributes (commands, menus and configuration) from the tables in
-// src/extension/commands.ts and src/extension/settings.ts (the one place each is defined).
-// Run: npm run sync:settings
+// A build step: writes package.json's contributes (commands, menus and configuration) from the
+// tables in src/extension/commands.ts and src/extension/settings.ts (the one place each is
+// defined; a run's settings come from src/engine/trainingOptions.ts). The unit tests fail while
+// package.json differs from what this writes. Run: npm run sync:settings
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { contributedCommands, contributedMenus } from '../../src/extension/commands';
-import { contributedConfiguration } from '../../src/extension/settings';
+import { contributedCommands, contributedMenus } from '../src/extension/commands';
+import { contributedConfiguration } from '../src/extension/settings';
 
-const file = join(__dirname, '..', '..', 'package.json');
+const file = join(__dirname, '..', 'package.json');
 const manifest = JSON.parse(readFileSync(file, 'utf8'));
 manifest.contributes.commands = contributedCommands();
 manifest.contributes.menus = contributedMenus();

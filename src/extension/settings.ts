@@ -1,7 +1,7 @@
 // The extension's settings (lstmLens.*): one table gives each setting's type, bounds, default and
 // description; a run's settings are the rows of the table of training options
 // (src/engine/trainingOptions.ts) that have one. package.json's contributes.configuration is
-// generated from it (npm run sync:package; a test checks they agree), and the same table validates what the user set, so a
+// generated from it (npm run sync:settings; a test checks they agree), and the same table validates what the user set, so a
 // setting out of range is refused with a message that names it. No `vscode` import: unit-tested in
 // plain Node.
 
