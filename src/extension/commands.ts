@@ -9,6 +9,7 @@ export const COMMANDS = {
   stop: { id: 'lstmLens.stop', title: 'Stop Training', icon: '$(debug-stop)' },
   generate: { id: 'lstmLens.generate', title: 'Generate Text at Cursor', icon: '$(sparkle)' },
   inspect: { id: 'lstmLens.inspect', title: 'Inspect States', icon: '$(graph)' },
+  explainStep: { id: 'lstmLens.explainStep', title: 'Explain Step at Cursor', icon: '$(debug-step-into)' },
   forget: { id: 'lstmLens.forget', title: 'Forget Model for This File', icon: '$(trash)' },
   forgetMissing: { id: 'lstmLens.forgetMissing', title: 'Forget Models of Missing Files' },
 } as const satisfies Record<string, { id: `lstmLens.${string}`; title: string; icon?: `$(${string})` }>;
@@ -30,12 +31,14 @@ export const MENUS: Readonly<Record<'commandPalette' | 'editor/context' | 'edito
     { command: 'train', when: 'editorIsOpen' },
     { command: 'stop', when: TRAINING_CONTEXT },
     { command: 'generate', when: 'editorIsOpen' },
+    { command: 'explainStep', when: 'editorIsOpen' },
     { command: 'forget', when: 'editorIsOpen' },
   ],
   'editor/context': [
     { command: 'train', group: 'lstmLens@1' },
     { command: 'generate', group: 'lstmLens@2' },
     { command: 'inspect', group: 'lstmLens@3' },
+    { command: 'explainStep', group: 'lstmLens@4' },
   ],
   'editor/title': [
     { command: 'train', group: 'navigation@90', when: `!${TRAINING_CONTEXT}` },

@@ -45,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
     stop: () => runs.stop(),
     generate: () => generation.generate(),
     inspect: () => follow.open(),
+    explainStep: () => follow.explainAtCursor(),
     forget: () => forget.forget(),
     forgetMissing: () => forget.forgetMissing(),
   };

@@ -4,10 +4,11 @@
 
 import * as vscode from 'vscode';
 import { checkWebviewGpuToHost, isGpuRelay, type GpuToHost, type HostToWebviewGpu } from '../protocol/gpu';
-import { checkPanelToHost, STATE_NAMES, type HostToPanel, type PanelToHost, type TraceMessage } from '../protocol/panel';
+import { checkPanelToHost, STATE_NAMES, type ExplainStepRequest, type HostToPanel, type PanelToHost, type StepMessage, type TraceMessage } from '../protocol/panel';
 import type { GpuChannel } from './gpuChannel';
 import { makeNonce, panelHtml } from './panelHtml';
 import { PanelTrainingCopy } from './panelHistory';
+import { stepRequestProblem } from './stepChoice';
 import type { TracePlacement } from './traceWindow';
 
 export type { TracePlacement } from './traceWindow';
@@ -15,6 +16,8 @@ export type { TracePlacement } from './traceWindow';
 /** What the panel asks of the rest of the extension. */
 export interface PanelHost {
   chooseSequence(source: 'cursor' | 'selection' | 'start'): void;
+  /** The Step tab asks for a step of the current trace (already checked against it). */
+  explainStep(request: ExplainStepRequest): void;
   panelClosed(): void;
 }
 
@@ -28,6 +31,9 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
   /** The run's latest state and its bounded history, for a panel that becomes ready mid-run. */
   private readonly training = new PanelTrainingCopy();
   private trace: { message: TraceMessage; placement: TracePlacement } | null = null;
+  /** The latest explained step (of the latest trace), and whether the Step tab is to be shown once ready. */
+  private step: StepMessage | null = null;
+  private showStepWhenReady = false;
   /** The unit the panel asked to see in the editor: its colours follow each new trace until Clear. */
   private selected: Extract<PanelToHost, { type: 'highlightUnit' }> | null = null;
   private readonly decorations: vscode.TextEditorDecorationType[] = [];
@@ -95,10 +101,15 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
       if (message.type === 'noModel') {
         this.training.clear();
         this.trace = null;
+        this.step = null;
         this.clearHighlight();
       }
     } else if (message.type === 'training') {
       this.training.add(message);
+    } else if (message.type === 'step') {
+      this.step = message;
+    } else if (message.type === 'showStep' && !this.ready) {
+      this.showStepWhenReady = true;
     } else if (message.type === 'trace' && placement) {
       this.trace = { message, placement };
       // The cursor moved (or the run went on): the unit's colours move to the new trace's tokens.
@@ -151,6 +162,9 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
         const training = this.training.message();
         if (training) void this.panel.webview.postMessage(training);
         if (this.trace) void this.panel.webview.postMessage(this.trace.message);
+        if (this.step) void this.panel.webview.postMessage(this.step);
+        if (this.showStepWhenReady) void this.panel.webview.postMessage({ type: 'showStep' } satisfies HostToPanel);
+        this.showStepWhenReady = false;
         for (const m of this.gpuQueue.splice(0)) void this.panel.webview.postMessage(m);
         break;
       case 'highlightUnit':
@@ -163,6 +177,15 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
       case 'chooseSequence':
         this.host.chooseSequence(message.source);
         break;
+      case 'explainStep': {
+        // Checked against the trace the panel was sent (the worker clamps t to the next trace too).
+        const problem = stepRequestProblem(message, this.trace?.message ?? null);
+        if (problem) {
+          this.malformed++;
+          this.log.warn(`ignored a step the panel asked for (${problem})`);
+        } else this.host.explainStep(message);
+        break;
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { messageText, displayName } from './names';
 import type { Host } from './host';
 import { InspectPanel } from './inspectPanel';
+import { stepAtCursor, withStep, type StepRequest } from './stepChoice';
 import { runModelMessage } from './runPanel';
 import { readSettings, SECTION, SETTINGS } from './settings';
 import { traceSequence, type DocumentText, type SequenceSource } from './traceWindow';
@@ -20,6 +21,8 @@ export class PanelFollow implements vscode.Disposable {
   /** The document the panel shows: the active editor's, or the one it showed before. */
   documentUri: string | null = null;
   private sequenceSource: SequenceSource = 'cursor';
+  /** The step the Step tab explains (t null: the token before the cursor); null until it asks. */
+  private step: StepRequest | null = null;
   private timer: NodeJS.Timeout | null = null;
   private inspectJob: WorkerJob | null = null;
 
@@ -33,8 +36,13 @@ export class PanelFollow implements vscode.Disposable {
           this.sequenceSource = source;
           this.schedule(0);
         },
+        explainStep: (request) => {
+          this.step = { t: request.t, layer: request.layer, direction: request.direction };
+          this.schedule(0);
+        },
         panelClosed: () => {
           this.panel = null;
+          this.step = null;
           // Nothing to trace for a closed panel: the training worker stops tracing.
           for (const run of this.host.runs.values()) run.job.send({ type: 'watch', sequence: null, everyMs: 0 });
         },
@@ -42,6 +50,14 @@ export class PanelFollow implements vscode.Disposable {
     }
     this.panel.reveal();
     this.schedule(0);
+  }
+
+  /** Explain Step at Cursor: the panel opens (or shows) its Step tab at the token before the cursor. */
+  explainAtCursor(): void {
+    this.step = stepAtCursor(this.step);
+    this.sequenceSource = 'cursor';
+    this.open();
+    this.panel?.show({ type: 'showStep' });
   }
 
   document(): vscode.TextDocument | null {
@@ -105,7 +121,9 @@ export class PanelFollow implements vscode.Disposable {
     const name = displayName(document);
     panel.setTitle(name);
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
-    const { sequence, offset } = this.sequenceFor(editor, document);
+    const chosen = this.sequenceFor(editor, document);
+    const sequence = withStep(chosen.sequence, this.step);
+    const offset = chosen.offset;
     const placement = { documentUri: uri, documentVersion: document.version, offset };
     const run = this.host.runs.get(uri);
     if (run) {
