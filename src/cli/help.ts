@@ -1,10 +1,11 @@
 // The command line's usage and each command's --help.
 
+import { NGRAM_MAX_ORDER } from '../engine/ngram';
 import { INSPECT_PRINTED_POSITIONS, INSPECT_TRACE_POSITIONS } from './inspectReport';
 import { trainHelpLines } from './trainOptions';
 
 /** Every command, in the order the usage lists them. */
-export const COMMANDS = ['train', 'generate', 'inspect', 'units', 'grad', 'bench', 'export', 'import'] as const;
+export const COMMANDS = ['train', 'generate', 'inspect', 'units', 'grad', 'bench', 'baseline', 'export', 'import'] as const;
 
 export const USAGE = `usage: lstm-lens <command> [options]
 
@@ -15,6 +16,7 @@ commands:
   units CKPT FILE which units are on across a selection, where else, and which follow the text's tracks
   grad CASE.json  one forward and backward pass, as JSON (for checks against PyTorch)
   bench           training and generation speed on the benchmark workload
+  baseline FILE   the n-gram model an LSTM has to beat: its held-out loss, order by order
   export CKPT     the run as a folder that PyTorch continues (train.py, one GPU or many)
   import STATE    a PyTorch nn.LSTM's state_dict (safetensors) as a checkpoint
 
@@ -26,12 +28,13 @@ train FILE [--tokens char|word] [--hidden H] [--layers L] [--embedding E] [--seq
 generate CKPT [--prime TEXT] [--length N] [--temperature X] [--top-k K] [--seed S] [--with-prime|--no-prime]
               [--clamp SPEC]...
 inspect CKPT --text TEXT [--top N] [--units 0,3,5|0-7] [--positions A:B] [--no-trace] [--json]
-             [--clamp SPEC]...
+             [--attribute P] [--clamp SPEC]...
 units CKPT FILE [--state h|c] [--layer K] [--direction forward|backward] [--json]
                 [--select A:B --threshold X [--off-before N] [--off-after N]] [--tracks] [--top N]
                 [--clamp SPEC]...
 grad CASE.json
 bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
+baseline FILE [--order N] [--tokens char|word] [--max-vocab N] [--json]
 export CKPT --text FILE --out DIR [--force] [--json]
 import STATE.safetensors --vocab VOCAB.json --out CKPT [--mode many_to_many|many_to_one] [--seq T] [--batch B] [--force] [--json]
 
@@ -92,8 +95,11 @@ gradients dL/dh, dL/dc of every layer and direction, one row per step, one colum
   --units LIST           the units of the trace, by index from 0: 0,3,5 or 0-7 or 0-3,9
                          (default: the first ones that fit the width)
   --no-trace             leave the trace out (and skip the backward pass)
-  --json                 one JSON object with every position (tokens, ids, logits, loss, shapes,
-                         top, trace); --positions, --units and --no-trace shape only the text
+  --json                 one JSON object with every position (tokens, ids, logits, loss, token_loss,
+                         shapes, top, trace); --positions, --units and --no-trace shape only the text
+  --attribute P          which tokens drive the prediction at position P (of token P+1): at every
+                         position k, |d log p / d x_k| (x_k token k's one-hot or embedding row) and
+                         gradient × input; the strongest listed, all in --json's "attribution"
   --clamp SPEC           hold a unit at a constant while the model reads: h:K:U=V or c:K:U=V
                          (state, layer, unit, value; forward direction; repeatable); the trace
                          shows the clamped values, and no gradient flows through them
@@ -126,6 +132,18 @@ text, in UTF-16 code units (an editor's offsets).
 
 The states of the chosen layer are kept for the whole text: exactly (float32) up to 64 MiB, else
 one byte per value (a scale per unit and block of 512 tokens); at most 2^28 values.`,
+  baseline: `lstm-lens baseline FILE [options]
+
+The n-gram model an LSTM trained on FILE has to beat: interpolated Kneser–Ney smoothing (one
+discount per order, n1 / (n1 + 2 n2)) over the same tokens, fitted on the first 90% of the text
+(decoded as train reads it) and measured on the last 10%, read from its own start as the LSTM's
+held-out loss is. Prints the held-out loss of every order 1..N in nats per token.
+
+  --order N              the highest order, 1 to ${NGRAM_MAX_ORDER} (default ${NGRAM_MAX_ORDER})
+  --tokens char|word     the tokens, as train's (default char)
+  --max-vocab N          keep the N-1 most frequent tokens and <unk>, as train's
+  --json                 one JSON object: tokens, train_tokens, heldout_tokens,
+                         orders [{order, loss}]`,
   export: `lstm-lens export CKPT --text FILE --out DIR [options]
 
 Writes DIR/train.py, DIR/model.safetensors (the checkpoint), DIR/tokens.bin (the text's token ids),

@@ -7,6 +7,7 @@
 import { InputError } from '../engine/config';
 import { printable } from '../engine/format';
 import { UsageError } from './args';
+import { baseline } from './baseline';
 import { bench } from './bench';
 import { exportCommand } from './export';
 import { generate } from './generate';
@@ -36,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
         return units(rest);
       case 'grad':
         return grad(rest);
+      case 'baseline':
+        return baseline(rest);
       case 'bench':
         return await bench(rest);
       case 'export':
