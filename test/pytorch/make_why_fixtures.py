@@ -7,6 +7,7 @@ For every case NAME this writes NAME.json:
   text (batch 1, zero initial state, the head at every position whatever the mode):
     loss        mean cross-entropy of positions 0..T-2 predicting tokens 1..T-1
     token_loss  (T-1) the cross-entropy of each of those positions
+    clamps      units held at a constant (the units contract's --clamp), [] for none
     attributions  for several positions P: target (the id of token P+1), grad_norm (T) and
                 grad_x_input (T): the L2 norm of d log p(token P+1 | position P) / d x_k and its
                 dot product with x_k, x_k token k's input (its one-hot row, or its embedding row).
@@ -43,6 +44,12 @@ CASES = [
     ("embed_l3", cfg_of(8, 5, 3, 3, False, M2M), 11, 204, [0, 5, 9]),
     ("onehot_l1_m2o", cfg_of(7, None, 5, 1, False, M2O), 9, 205, [0, 2, 7]),
 ]
+# Clamped cases (the units contract: a forward cell's c_t[U] or h_t[U] assigned V at every step):
+# name: (config, T, seed, positions, clamps)
+CLAMPED = [
+    ("onehot_l2_clamped", cfg_of(7, None, 5, 2, False, M2M), 10, 206, [0, 4, 8], ["c:0:1=0.5", "h:1:2=-0.3"]),
+    ("embed_l2_clamped", cfg_of(7, 4, 4, 2, False, M2M), 9, 207, [0, 3, 7], ["h:0:0=0.8", "c:1:3=-1.2"]),
+]
 
 
 def modules(cfg, weights):
@@ -63,7 +70,42 @@ def log_probs(lstm, head, x):
     return F.log_softmax(head(out)[0], dim=-1)  # (T, V): the head at every position
 
 
-def build(name, cfg, T, seed, positions):
+def parse_clamp(spec):
+    state, layer, rest = spec.split(":")
+    unit, value = rest.split("=")
+    return state, int(layer), int(unit), float(value)
+
+
+def unrolled_log_probs(cfg, weights, x, clamps):
+    """A hand-unrolled unidirectional LSTM, the clamps as assignments (c first, then h) at every step
+    of their layer; nothing flows through an assigned value. x: (1, T, I)."""
+    H, L = cfg["hidden_size"], cfg["num_layers"]
+    cl = [parse_clamp(c) for c in clamps]
+    inp = x[0]
+    for k in range(L):
+        W_ih, W_hh = weights[f"lstm.weight_ih_l{k}"], weights[f"lstm.weight_hh_l{k}"]
+        b = weights[f"lstm.bias_ih_l{k}"] + weights[f"lstm.bias_hh_l{k}"]
+        h, c = torch.zeros(H, dtype=DT), torch.zeros(H, dtype=DT)
+        outs = []
+        for t in range(inp.shape[0]):
+            z = W_ih @ inp[t] + W_hh @ h + b
+            i, f, g, o = torch.sigmoid(z[:H]), torch.sigmoid(z[H:2 * H]), torch.tanh(z[2 * H:3 * H]), torch.sigmoid(z[3 * H:])
+            c = f * c + i * g
+            for state, layer, unit, value in cl:
+                if layer == k and state == "c":
+                    c = c.clone()
+                    c[unit] = value
+            h = o * torch.tanh(c)
+            for state, layer, unit, value in cl:
+                if layer == k and state == "h":
+                    h = h.clone()
+                    h[unit] = value
+            outs.append(h)
+        inp = torch.stack(outs)
+    return F.log_softmax(inp @ weights["head.weight"].T + weights["head.bias"], dim=-1)
+
+
+def build(name, cfg, T, seed, positions, clamps=()):
     V, E = cfg["vocab_size"], cfg["embedding_size"]
     weights, _, _, _, _ = make_inputs(cfg, 1, T, seed)
     # Every token of the vocabulary appears (a char tokenizer built on the text has all V), then random ones.
@@ -76,6 +118,12 @@ def build(name, cfg, T, seed, positions):
         x = weights["embedding.weight"][ids].clone().unsqueeze(0)
     x.requires_grad_(True)
     lp = log_probs(lstm, head, x)
+    if not cfg["bidirectional"]:
+        # The hand-unrolled reference, unclamped, is nn.LSTM.
+        worst = float((unrolled_log_probs(cfg, weights, x, []) - lp).abs().max())
+        assert worst < 1e-10, f"{name}: unrolled vs nn.LSTM {worst}"
+    if clamps:
+        lp = unrolled_log_probs(cfg, weights, x, clamps)
     token_loss = -lp[torch.arange(T - 1), ids[1:]]
     attributions = []
     for P in positions:
@@ -94,13 +142,14 @@ def build(name, cfg, T, seed, positions):
                 with torch.no_grad():
                     y = x.detach().clone()
                     y[0, k] *= 1 + e
-                    return float(log_probs(lstm, head, y)[P, target])
+                    return float((unrolled_log_probs(cfg, weights, y, clamps) if clamps else log_probs(lstm, head, y))[P, target])
             fd = (at(eps) - at(-eps)) / (2 * eps)
             assert abs(fd - float(gxi[k])) < 1e-7 * max(1.0, abs(fd)), f"{name}: P={P} k={k} fd {fd} autograd {float(gxi[k])}"
         attributions.append({"position": P, "target": target, "grad_norm": tolist(grad_norm), "grad_x_input": tolist(gxi)})
     vocab = [chr(ord("a") + v) for v in range(V)]
     write_json(os.path.join(OUT_DIR, f"{name}.json"), {
         "config": cfg,
+        "clamps": list(clamps),
         "vocab": {"kind": "char", "tokens": vocab},
         "text": "".join(vocab[int(i)] for i in ids),
         "tokens": tolist(ids),
@@ -117,6 +166,8 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     for name, cfg, T, seed, positions in CASES:
         build(name, cfg, T, seed, positions)
+    for name, cfg, T, seed, positions, clamps in CLAMPED:
+        build(name, cfg, T, seed, positions, clamps)
     return 0
 
 

@@ -3,6 +3,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseClamps, type Clamp } from '../../src/engine/clamp';
 import type { ModelConfig } from '../../src/engine/config';
 import { LSTMModel } from '../../src/engine/model';
 import { Tokenizer } from '../../src/engine/tokenizer';
@@ -11,6 +12,8 @@ import { flat, FIXTURES } from './fixtures';
 export interface WhyFixture {
   name: string;
   config: ModelConfig;
+  /** Units held at a constant (docs/cli.md, --clamp), as specs; [] for none. */
+  clamps: string[];
   vocab: { kind: 'char'; tokens: string[] };
   text: string;
   tokens: number[];
@@ -28,9 +31,9 @@ export function whyFixtures(): WhyFixture[] {
     .map((f) => ({ name: f.replace(/\.json$/, ''), ...JSON.parse(readFileSync(join(dir, f), 'utf8')) }));
 }
 
-/** The fixture's model (its weights, in float32 or float64) and its character tokenizer. */
-export function whyModel(f: WhyFixture, dtype: 'float32' | 'float64' = 'float32'): { model: LSTMModel; tokenizer: Tokenizer } {
+/** The fixture's model (its weights, in float32 or float64), its character tokenizer and its clamps. */
+export function whyModel(f: WhyFixture, dtype: 'float32' | 'float64' = 'float32'): { model: LSTMModel; tokenizer: Tokenizer; clamps: Clamp[] } {
   const model = new LSTMModel(f.config, dtype);
   for (const spec of model.specs) model.setParameter(spec.name, flat(f.weights[spec.name]));
-  return { model, tokenizer: Tokenizer.fromVocabulary(f.vocab) };
+  return { model, tokenizer: Tokenizer.fromVocabulary(f.vocab), clamps: parseClamps(f.clamps, f.config) };
 }

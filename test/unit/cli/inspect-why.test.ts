@@ -1,6 +1,6 @@
 // `lstm-lens inspect --json` gives token_loss, and `--attribute P` the attribution of the
-// prediction at P, as float64 PyTorch computes them: checkpoints holding the fixtures' weights,
-// read by the built CLI. Refusals are one line, exit 2, naming the range.
+// prediction at P, as float64 PyTorch computes them (units clamped too): checkpoints holding the
+// fixtures' weights, read by the built CLI. Refusals are one line, exit 2, naming the range.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -36,20 +36,21 @@ function checkpointOf(f: WhyFixture): string {
   return path;
 }
 
-const fixtures = ['onehot_l2', 'embed_bidir_l2', 'onehot_l1_m2o'].map((name) => whyFixtures().find((f) => f.name === name) as WhyFixture);
+const fixtures = ['onehot_l2', 'embed_bidir_l2', 'onehot_l1_m2o', 'onehot_l2_clamped'].map((name) => whyFixtures().find((f) => f.name === name) as WhyFixture);
 
 describe('lstm-lens inspect: token_loss and --attribute', () => {
-  it('uses a one-hot, an embedding bidirectional and a many-to-one fixture', () => assert.ok(fixtures.every((f) => f !== undefined)));
+  it('uses a one-hot, an embedding bidirectional, a many-to-one and a clamped fixture', () => assert.ok(fixtures.every((f) => f !== undefined)));
 
   for (const f of fixtures) {
     it(`${f.name}: token_loss and every attribution agree with PyTorch`, () => {
       const ckpt = checkpointOf(f);
-      const plain = JSON.parse(ok(cliIn(dir, ['inspect', ckpt, '--text', f.text, '--json'])).stdout) as Record<string, unknown>;
+      const clamps = f.clamps.flatMap((spec) => ['--clamp', spec]);
+      const plain = JSON.parse(ok(cliIn(dir, ['inspect', ckpt, '--text', f.text, '--json', ...clamps])).stdout) as Record<string, unknown>;
       assert.equal('attribution' in plain, false, 'no attribution unless asked');
       let m = compareNested({ loss: plain.loss, token_loss: plain.token_loss }, { loss: f.loss, token_loss: f.token_loss });
       assert.equal(m.length, 0, JSON.stringify(m.slice(0, 3)));
       for (const a of f.attributions) {
-        const r = ok(cliIn(dir, ['inspect', ckpt, '--text', f.text, '--json', '--attribute', String(a.position)]));
+        const r = ok(cliIn(dir, ['inspect', ckpt, '--text', f.text, '--json', '--attribute', String(a.position), ...clamps]));
         const out = JSON.parse(r.stdout) as { attribution: Record<string, unknown>; token_loss: number[] };
         assert.deepEqual(Object.keys(out.attribution), ['position', 'target', 'grad_norm', 'grad_x_input']);
         m = compareNested(out.attribution, { position: a.position, target: f.vocab.tokens[a.target], grad_norm: a.grad_norm, grad_x_input: a.grad_x_input });

@@ -1,7 +1,7 @@
 // Surprise (each position's loss) and attribution (the gradient of log p(next token) at every
 // token's input) against float64 PyTorch autograd: one-hot and embedding inputs, one to three
-// layers, bidirectional, a many-to-one model read with the head at every position, positions 0,
-// inside and T-2.
+// layers, bidirectional, a many-to-one model read with the head at every position, units clamped
+// (no gradient through a clamped value), positions 0, inside and T-2.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -22,6 +22,7 @@ describe('surprise and attribution against PyTorch', () => {
     assert.ok(c.some((x) => x.num_layers >= 2) && c.some((x) => x.num_layers === 3));
     assert.ok(c.some((x) => x.bidirectional) && c.some((x) => !x.bidirectional));
     assert.ok(c.some((x) => x.mode === 'many_to_one'));
+    assert.ok(fixtures.some((f) => f.clamps.some((s) => s.startsWith('c:'))) && fixtures.some((f) => f.clamps.some((s) => s.startsWith('h:'))), 'c and h clamps');
     for (const f of fixtures) {
       const P = f.attributions.map((a) => a.position);
       assert.ok(P.includes(0) && P.includes(f.tokens.length - 2), `${f.name}: positions 0 and T-2`);
@@ -31,15 +32,15 @@ describe('surprise and attribution against PyTorch', () => {
   for (const f of fixtures) {
     const T = f.tokens.length;
     it(`${f.name}: token_loss over the whole text (also with a window, and read in pieces), its mean the loss`, () => {
-      const { model, tokenizer } = whyModel(f);
-      const whole = inspectText(model, tokenizer, f.text, { topK: 1, gradients: false });
+      const { model, tokenizer, clamps } = whyModel(f);
+      const whole = inspectText(model, tokenizer, f.text, { topK: 1, gradients: false, clamps });
       assert.deepEqual(Array.from(whole.ids), f.tokens);
       let m = compareNested(Array.from(whole.tokenLoss), f.token_loss);
       assert.equal(m.length, 0, show(m));
       assert.ok(Math.abs(whole.loss - f.loss) <= 1e-5 + 1e-4 * f.loss);
       const mean = whole.tokenLoss.reduce((s, x) => s + x, 0) / (T - 1);
       assert.ok(Math.abs(mean - whole.loss) < 1e-6, `mean ${mean} loss ${whole.loss}`);
-      const windowed = inspectText(model, tokenizer, f.text, { topK: 1, window: { start: 3, end: 5 }, chunkTokens: 4 });
+      const windowed = inspectText(model, tokenizer, f.text, { topK: 1, window: { start: 3, end: 5 }, chunkTokens: 4, clamps });
       assert.equal(windowed.tokenLoss.length, T - 1);
       m = compareNested(Array.from(windowed.tokenLoss), f.token_loss);
       assert.equal(m.length, 0, `windowed: ${show(m)}`);
@@ -48,9 +49,9 @@ describe('surprise and attribution against PyTorch', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const tol: Tolerance = dtype === 'float32' ? { rtol: 1e-4, atol: 1e-5 } : { rtol: 1e-9, atol: 1e-12 };
       it(`${f.name}: attribution in ${dtype} agrees with PyTorch (${dtype === 'float32' ? 'the contract tolerance' : '1e-9: float32 differs by rounding only'})`, () => {
-        const { model, tokenizer } = whyModel(f, dtype);
+        const { model, tokenizer, clamps } = whyModel(f, dtype);
         for (const expected of f.attributions) {
-          const a = attributeText(model, tokenizer, f.text, expected.position);
+          const a = attributeText(model, tokenizer, f.text, expected.position, { clamps });
           assert.equal(a.target, f.vocab.tokens[expected.target]);
           const m = compareNested({ grad_norm: a.grad_norm, grad_x_input: a.grad_x_input }, { grad_norm: expected.grad_norm, grad_x_input: expected.grad_x_input }, tol);
           assert.equal(m.length, 0, `P = ${expected.position}\n${show(m)}`);
