@@ -8,7 +8,8 @@ import { inspectText, tensorShapes, type Inspection } from '../engine/inspect';
 import { IGNORE_TARGET } from '../engine/kernels';
 import { LSTMModel, parameterCount, parameterSpecs } from '../engine/model';
 import type { Tokenizer } from '../engine/tokenizer';
-import type { Curve, Guess, ModelMessage, TraceMessage } from '../protocol/panel';
+import type { Curve, Guess, ModelMessage, StepMessage, TraceMessage } from '../protocol/panel';
+import { requestedStep, stepMessage, withLastGradients, type StepRequest } from './stepData';
 
 /** Tokens of a sequence the panel shows at most (the heatmaps get unreadable beyond). */
 export const MAX_TRACE_TOKENS = 96;
@@ -86,6 +87,22 @@ export function traceMessage(
   window: number | null = null,
   cursor: number | null = null,
 ): TraceMessage | null {
+  return traceAndStep(model, tokenizer, text, source, step, topK, keep, window, cursor, null)?.trace ?? null;
+}
+
+/** traceMessage, and with `explain` the Step tab's step of the same reading (null when the model has no such cell). */
+export function traceAndStep(
+  model: LSTMModel,
+  tokenizer: Tokenizer,
+  text: string,
+  source: string,
+  step: number,
+  topK: number,
+  keep: 'first' | 'last',
+  window: number | null,
+  cursor: number | null,
+  explain: StepRequest | null,
+): { trace: TraceMessage; step: StepMessage | null } | null {
   // Keep MAX_TRACE_TOKENS tokens from the end (or the start): cut the text at token boundaries, so it reads the same.
   const all = tokenizer.encodeWithSpans(text);
   const n = all.ids.length;
@@ -99,6 +116,9 @@ export function traceMessage(
   const spans = Array.from(tokenizer.encodeWithSpans(kept).spans, (x) => x + cut);
   const H = model.config.hidden_size;
   const T = r.T;
+  const at = cursor !== null && Number.isInteger(cursor) && cursor >= 0 ? cursor : null;
+  // Before the model reads again (below): the inspection's trace may be read from its buffers.
+  const explained = explain ? stepMessage(model, r, explain, requestedStep(explain, T, spans, at), step) : null;
   const entries = r.trace.map((e) => {
     const states = new Float32Array(6 * T * H);
     [e.i, e.f, e.g, e.o, e.c, e.h].forEach((data, k) => states.set(data, k * T * H));
@@ -118,7 +138,7 @@ export function traceMessage(
   const parameterGradients = r.parameterGradients
     .filter((g) => g.name.startsWith('lstm.') || g.name.startsWith('head.'))
     .map((g) => ({ name: g.name, rows: g.shape[0], cols: g.shape.length > 1 ? g.shape[1] : 1, data: g.data }));
-  return {
+  const trace: TraceMessage = {
     type: 'trace',
     step,
     source,
@@ -129,9 +149,11 @@ export function traceMessage(
     loss: Number.isFinite(r.loss) ? r.loss : null,
     entries,
     ...predictionsOf(model, tokenizer, r, window, topK),
-    cursor: cursor !== null && Number.isInteger(cursor) && cursor >= 0 ? cursor : null,
+    cursor: at,
     parameterGradients,
   };
+  const entry = explained ? entries.find((e) => e.layer === explained.explanation.layer && e.direction === explained.explanation.direction) : undefined;
+  return { trace, step: explained && withLastGradients(explained, entry?.lastGradients ?? null, T, H) };
 }
 
 /**

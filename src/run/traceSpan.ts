@@ -4,9 +4,9 @@
 
 import type { LSTMModel } from '../engine/model';
 import type { Tokenizer } from '../engine/tokenizer';
-import type { TraceMessage } from '../protocol/panel';
+import type { StepMessage, TraceMessage } from '../protocol/panel';
 import type { Sequence } from '../protocol/worker';
-import { MAX_TRACE_TOKENS, traceMessage } from './panelData';
+import { MAX_TRACE_TOKENS, traceAndStep } from './panelData';
 
 export type SpanKind = NonNullable<Sequence['span']>['kind'];
 
@@ -59,6 +59,11 @@ function newlinesBefore(text: string, end: number): number {
  * the cursor are in the coordinates of the whole sequence text.
  */
 export function traceSequence(model: LSTMModel, tokenizer: Tokenizer, sequence: Sequence, step: number, window: number | null): TraceMessage | null {
+  return traceSequenceAndStep(model, tokenizer, sequence, step, window)?.trace ?? null;
+}
+
+/** traceSequence, and with `sequence.explain` the Step tab's step of the same reading (see traceAndStep). */
+export function traceSequenceAndStep(model: LSTMModel, tokenizer: Tokenizer, sequence: Sequence, step: number, window: number | null): { trace: TraceMessage; step: StepMessage | null } | null {
   const { text, span } = sequence;
   const all = tokenizer.encodeWithSpans(text);
   const n = all.ids.length;
@@ -75,8 +80,9 @@ export function traceSequence(model: LSTMModel, tokenizer: Tokenizer, sequence: 
   const b = all.spans[2 * (hi - 1) + 1];
   const cursorOffset = span?.cursor ? span.cursor.offset - a : null;
   const cursor = cursorOffset !== null && cursorOffset >= 0 && cursorOffset <= b - a ? cursorOffset : null;
-  const trace = traceMessage(model, tokenizer, text.slice(a, b), sequence.source, step, 5, sequence.keep, window, cursor);
-  if (!trace) return null;
+  const both = traceAndStep(model, tokenizer, text.slice(a, b), sequence.source, step, 5, sequence.keep, window, cursor, sequence.explain ?? null);
+  if (!both) return null;
+  const trace = both.trace;
   trace.spans = trace.spans.map((x) => x + a);
   if (trace.cursor !== null && trace.cursor !== undefined) trace.cursor += a;
   if (span) {
@@ -92,5 +98,5 @@ export function traceSequence(model: LSTMModel, tokenizer: Tokenizer, sequence: 
       clipped: sequence.keep === 'last' ? span.clippedBefore : span.clippedAfter,
     });
   }
-  return trace;
+  return both;
 }

@@ -9,7 +9,7 @@ import type { Checkpoint } from '../engine/checkpoint';
 import { LSTMModel, parameterCount } from '../engine/model';
 import { DivergenceError, describeDivergence, Trainer } from '../engine/trainer';
 import type { Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
-import { traceSequence } from './traceSpan';
+import { traceSequenceAndStep } from './traceSpan';
 
 /** The backend stopped working mid-run (a lost GPU context): the run can continue elsewhere from its last checkpoint. */
 export class BackendLostError extends Error {
@@ -85,7 +85,7 @@ export function startedMessage<Tensor, Ids>(trainer: Trainer<Tensor, Ids>): Extr
  * another backend the weights are read back once into a CPU copy (kept in `cache`), which reads
  * it with the same code: a snapshot, at most once per `everyMs`, never inside the time loop.
  */
-function traceOf<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, sequence: Sequence, cache: { model: LSTMModel | null }): Extract<LoopMessage, { type: 'panel' }> | null {
+function traceOf<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, sequence: Sequence, cache: { model: LSTMModel | null }): ReturnType<typeof traceSequenceAndStep> {
   let model: LSTMModel;
   if (trainer.backendName === 'cpu') model = trainer.model as unknown as LSTMModel;
   else {
@@ -93,8 +93,7 @@ function traceOf<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, sequence: Sequence,
     cache.model.params.set(trainer.model.backend.read(trainer.model.params));
     model = cache.model;
   }
-  const trace = traceSequence(model, trainer.tokenizer, sequence, trainer.step, trainer.settings.sequence_length);
-  return trace ? { type: 'panel', message: trace } : null;
+  return traceSequenceAndStep(model, trainer.tokenizer, sequence, trainer.step, trainer.settings.sequence_length);
 }
 
 /**
@@ -109,6 +108,7 @@ export async function runTraining<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, io
   const yieldEveryMs = options.yieldEveryMs ?? 20;
   let lastPost = 0;
   let lastTrace = 0;
+  let lastWatched: ReturnType<LoopIO['watched']> = null;
   let lastSave = started;
   let lastYield = started;
   const cache: { model: LSTMModel | null } = { model: null };
@@ -159,12 +159,17 @@ export async function runTraining<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, io
         clip: trainer.settings.clip,
       });
     }
-    // The panel's trace: the current weights reading the watched text, at most every `everyMs`.
+    // The panel's trace: the current weights reading the watched text, at most every `everyMs`,
+    // and at once for a new watch (the cursor moved, another step was asked for).
     const watched = io.watched();
-    if (watched && (now - lastTrace >= watched.everyMs || trainer.done)) {
+    if (watched && (now - lastTrace >= watched.everyMs || trainer.done || watched !== lastWatched)) {
       lastTrace = now;
-      const trace = traceOf(trainer, watched.sequence, cache);
-      if (trace) io.post(trace, trace.message.type === 'trace' ? trace.message.entries.flatMap((e) => (e.gradients ? [e.states.buffer, e.gradients.buffer] : [e.states.buffer])) : []);
+      lastWatched = watched;
+      const traced = traceOf(trainer, watched.sequence, cache);
+      if (traced) {
+        io.post({ type: 'panel', message: traced.trace }, traced.trace.entries.flatMap((e) => (e.gradients ? [e.states.buffer, e.gradients.buffer] : [e.states.buffer])));
+        if (traced.step) io.post({ type: 'panel', message: traced.step });
+      }
     }
     const dueBySteps = trainer.step % options.saveEverySteps === 0;
     const dueByTime = options.saveEveryMs > 0 && now - lastSave >= options.saveEveryMs;

@@ -14,7 +14,7 @@ import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { checkHostToWorker, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { JobShell } from '../run/jobShell';
 import { checkpointFacts, modelMessage } from '../run/panelData';
-import { traceSequence } from '../run/traceSpan';
+import { traceSequenceAndStep } from '../run/traceSpan';
 import { runTraining, startedMessage, timeTraining, trainerFor } from '../run/trainingLoop';
 
 if (!parentPort) throw new Error('this module runs as a worker thread');
@@ -115,8 +115,10 @@ async function inspect(request: InspectRequest): Promise<void> {
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
   if (request.withModel) post({ type: 'panel', message: modelMessage(checkpointFacts(ckpt), request.file) });
   const s = request.sequence;
-  const trace = traceSequence(model, tokenizer, s, ckpt.training.step, ckpt.settings.sequence_length);
-  if (trace) post({ type: 'panel', message: trace });
-  else post({ type: 'panel', message: { type: 'note', level: 'info', text: `The text ${s.source} has no tokens this model knows.` } });
+  const traced = traceSequenceAndStep(model, tokenizer, s, ckpt.training.step, ckpt.settings.sequence_length);
+  if (traced) {
+    post({ type: 'panel', message: traced.trace });
+    if (traced.step) post({ type: 'panel', message: traced.step });
+  } else post({ type: 'panel', message: { type: 'note', level: 'info', text: `The text ${s.source} has no tokens this model knows.` } });
   post({ type: 'inspected' });
 }
