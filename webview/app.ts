@@ -13,6 +13,7 @@ import { renderGradientNorm, renderGradients } from './sections/gradients';
 import { renderPredictions } from './sections/predictions';
 import { renderShapes } from './sections/shapes';
 import { renderStates } from './sections/states';
+import { defaultStep, renderStep } from './sections/step';
 import { renderTraining } from './sections/training';
 import { ALL_PARTS, layerChoices, PanelStore, TABS, type Part, type Selection, type SequenceSource, type TabId } from './store';
 import { Tooltip } from './tooltip';
@@ -26,7 +27,7 @@ type PaneId = Exclude<Part, 'header' | 'notes' | 'controls'>;
 /** How long "Reading the sequence…" may stand without an answer from the host. */
 const PENDING_TIMEOUT_MS = 10_000;
 
-const TAB_LABELS: Record<TabId, string> = { shapes: 'Shapes', states: 'States', gradients: 'Gradients', training: 'Training', predictions: 'Predictions' };
+const TAB_LABELS: Record<TabId, string> = { shapes: 'Shapes', states: 'States', gradients: 'Gradients', step: 'Step', training: 'Training', predictions: 'Predictions' };
 
 const PANES: Record<PaneId, { tab: TabId; render: (view: HTMLElement, ctx: SectionContext) => void }> = {
   shapes: { tab: 'shapes', render: renderShapes },
@@ -35,6 +36,7 @@ const PANES: Record<PaneId, { tab: TabId; render: (view: HTMLElement, ctx: Secti
   gradnorm: { tab: 'gradients', render: renderGradientNorm },
   training: { tab: 'training', render: renderTraining },
   predictions: { tab: 'predictions', render: renderPredictions },
+  step: { tab: 'step', render: renderStep },
 };
 const PANE_IDS = Object.keys(PANES) as PaneId[];
 
@@ -90,6 +92,7 @@ export class App {
         if (!(TABS as readonly string[]).includes(id) || id === this.store.ui.tab) return;
         this.store.ui.tab = id as TabId;
         this.tooltip.hide();
+        if (id === 'step') this.explainShownStep();
         this.scheduleSave();
       },
     );
@@ -110,6 +113,23 @@ export class App {
       this.tabs,
     );
     document.body.append(this.tooltip.element);
+    // A token of the States or Gradients tab (its strip or a map's column label): explain that step.
+    this.content.addEventListener('click', (e) => {
+      const token = e.target instanceof Element ? e.target.closest<HTMLElement>('[data-pane="states"] [data-col], [data-pane="gradients"] .token-strip [data-col]') : null;
+      if (token && !token.closest('canvas')) this.pickStep(Number(token.dataset.col));
+    });
+    // The Step tab's arrow keys: Left and Right move through time (not inside a control that uses them).
+    document.addEventListener('keydown', (e) => {
+      if (this.store.ui.tab !== 'step' || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') || e.altKey || e.ctrlKey || e.metaKey) return;
+      const target = e.target instanceof Element ? e.target : null;
+      if (target && (target.closest('input, select, textarea, canvas, vscode-dropdown, vscode-panel-tab') || !(target === document.body || target.closest('#step')))) return;
+      const trace = this.store.trace;
+      if (!trace) return;
+      const t = (this.store.ui.stepT ?? defaultStep(trace)) + (e.key === 'ArrowLeft' ? -1 : 1);
+      if (t < 0 || t >= trace.T) return;
+      e.preventDefault();
+      this.explainStep(t);
+    });
   }
 
   /** Restores the saved state, listens, then tells the host it may post. */
@@ -120,13 +140,13 @@ export class App {
     new ResizeObserver(() => {
       const w = this.contentWidth();
       if (Math.abs(w - this.width) >= 16) {
-        this.store.touch('shapes', 'states', 'gradients', 'gradnorm', 'training');
+        this.store.touch('shapes', 'states', 'gradients', 'gradnorm', 'training', 'step');
         this.schedule();
       }
     }).observe(this.root);
     // A theme change: the charts take their colours from it when drawn.
     new MutationObserver(() => {
-      this.store.touch('training', 'gradients', 'gradnorm');
+      this.store.touch('training', 'gradients', 'gradnorm', 'step');
       this.schedule();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.store.touch(...ALL_PARTS);
@@ -144,6 +164,11 @@ export class App {
       return;
     }
     this.store.apply(checked.message);
+    if (this.store.showStepTab) {
+      this.store.showStepTab = false;
+      selectTab(this.tabs, 'step');
+      this.scheduleSave();
+    }
     this.schedule();
   }
 
@@ -193,6 +218,8 @@ export class App {
       width: this.width,
       theme: readTheme(),
       select: (selection) => this.select(selection),
+      explainStep: (t) => this.explainStep(t),
+      chooseStepUnit: (unit) => this.chooseStepUnit(unit),
     };
     for (const id of PANE_IDS) {
       if (!dirty.has(id)) continue;
@@ -322,8 +349,46 @@ export class App {
     this.store.ui.layer = exact.layer;
     this.store.ui.direction = exact.direction;
     this.tooltip.hide();
-    this.store.touch('controls', 'states', 'gradients');
+    this.store.touch('controls', 'states', 'gradients', 'step');
+    // The Step tab follows the pickers: its step of the new layer and direction.
+    if (this.store.ui.tab === 'step' || this.store.step) this.explainShownStep();
     this.schedule();
+  }
+
+  /** Asks the host for step t of the chosen layer and direction (it comes back with the next trace). */
+  private explainStep(t: number): void {
+    const { layer, direction } = this.store.ui;
+    this.store.ui.stepT = t;
+    this.host.post({ type: 'explainStep', t, layer, direction });
+    this.tooltip.hide();
+    this.store.touch('step');
+    this.schedule();
+  }
+
+  /** The step the Step tab shows, asked for when it has not been explained for this layer and direction. */
+  private explainShownStep(): void {
+    const { trace, step, ui } = this.store;
+    if (!trace) return;
+    const t = Math.min(ui.stepT ?? defaultStep(trace), trace.T - 1);
+    if (step && step.explanation.t === t && step.explanation.layer === ui.layer && step.explanation.direction === ui.direction) return;
+    this.explainStep(t);
+  }
+
+  /** A token picked on another tab: the Step tab at that step. */
+  private pickStep(t: number): void {
+    const trace = this.store.trace;
+    if (!trace || !Number.isInteger(t) || t < 0 || t >= trace.T) return;
+    this.store.ui.tab = 'step';
+    selectTab(this.tabs, 'step');
+    this.explainStep(t);
+    this.scheduleSave();
+  }
+
+  private chooseStepUnit(unit: number): void {
+    this.store.ui.stepUnit = unit;
+    this.store.touch('step');
+    this.schedule();
+    this.scheduleSave();
   }
 
   private chooseScale(scale: 'map' | 'unit'): void {

@@ -12,11 +12,12 @@ import {
   STATE_NAMES,
   type HostToPanel,
   type ModelMessage,
+  type StepMessage,
   type TraceMessage,
   type TrainingMessage,
 } from '../src/protocol/panel';
 
-export const TABS = ['shapes', 'states', 'gradients', 'training', 'predictions'] as const;
+export const TABS = ['shapes', 'states', 'gradients', 'step', 'training', 'predictions'] as const;
 export type TabId = (typeof TABS)[number];
 export type Direction = 'forward' | 'backward';
 export type SequenceSource = 'cursor' | 'selection' | 'start';
@@ -35,11 +36,14 @@ const UiSchema = v.object({
   sequence: v.nullable(v.picklist(['cursor', 'selection', 'start'])),
   /** Colours of the signed maps: per map (clipped at a percentile) or per unit (each row its own). */
   scale: v.optional(v.picklist(['map', 'unit']), 'map'),
+  /** The Step tab's step (null: the token before the cursor) and the unit it writes out. */
+  stepT: v.optional(v.nullable(unit), null),
+  stepUnit: v.optional(unit, 0),
 });
 export type UiChoices = v.InferOutput<typeof UiSchema>;
 
 export function defaultUi(): UiChoices {
-  return { tab: 'states', layer: 0, direction: 'forward', selected: null, sequence: null, scale: 'map' };
+  return { tab: 'states', layer: 0, direction: 'forward', selected: null, sequence: null, scale: 'map', stepT: null, stepUnit: 0 };
 }
 
 export interface History {
@@ -70,8 +74,8 @@ export interface Note {
 
 /** The parts of the page that a change asks to redraw ('gradnorm': the gradient norm per training
  *  step, on the Gradients tab but fed by training messages, so that those leave the maps alone). */
-export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'gradients' | 'gradnorm' | 'training' | 'predictions';
-export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'gradnorm', 'training', 'predictions'];
+export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'gradients' | 'gradnorm' | 'training' | 'predictions' | 'step';
+export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'gradnorm', 'training', 'predictions', 'step'];
 
 /**
  * Steps of history kept. Past it, neighbouring steps are merged two by two (the later step, the
@@ -125,6 +129,10 @@ export class PanelStore {
   noModel: { file: string | null; reason: string } | null = null;
   training: Training | null = null;
   trace: TraceMessage | null = null;
+  /** The Step tab's latest explained step (it comes with each trace while the tab asks). */
+  step: StepMessage | null = null;
+  /** The host asked for the Step tab (Explain Step at Cursor): the frame shows it once. */
+  showStepTab = false;
   notes: Note[] = [];
   ui: UiChoices = defaultUi();
   /** A chooseSequence asked and not answered by a trace yet. */
@@ -142,6 +150,7 @@ export class PanelStore {
         if (this.model && !sameArchitecture(this.model, m)) {
           // Another file or another architecture: the old trace and curves belong to another model.
           this.trace = null;
+          this.step = null;
           if (this.model.summary.file !== m.summary.file) this.training = null;
           this.ui.selected = null;
         }
@@ -154,6 +163,7 @@ export class PanelStore {
       case 'noModel':
         this.model = null;
         this.trace = null;
+        this.step = null;
         this.training = null;
         this.ui.selected = null;
         this.pendingSequence = null;
@@ -169,7 +179,28 @@ export class PanelStore {
         this.pendingSequence = null;
         this.clampLayer();
         if (this.ui.selected && this.ui.selected.unit >= m.H) this.ui.selected = null;
-        this.touch('header', 'controls', 'states', 'gradients', 'predictions');
+        if (this.ui.stepT !== null && this.ui.stepT >= m.T) this.ui.stepT = m.T - 1;
+        if (this.ui.stepUnit >= m.H) this.ui.stepUnit = 0;
+        this.touch('header', 'controls', 'states', 'gradients', 'predictions', 'step');
+        break;
+      case 'step': {
+        const e = m.explanation;
+        this.step = m;
+        // The step shown is the one explained (the host may have resolved "at the cursor").
+        this.ui.stepT = e.t;
+        if (this.ui.layer !== e.layer || this.ui.direction !== e.direction) {
+          this.ui.layer = e.layer;
+          this.ui.direction = e.direction;
+          this.touch('controls', 'states', 'gradients');
+        }
+        if (this.ui.stepUnit >= e.forward.h.length) this.ui.stepUnit = 0;
+        this.touch('step');
+        break;
+      }
+      case 'showStep':
+        this.ui.tab = 'step';
+        this.showStepTab = true;
+        this.touch('step');
         break;
       case 'note':
         this.notes.push({ id: ++this.noteId, level: m.level, text: m.text });

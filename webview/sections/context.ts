@@ -14,6 +14,10 @@ export interface SectionContext {
   charts: ChartSet;
   /** Selects a unit (a heatmap row): outlines it and posts highlightUnit. */
   select(selection: Selection): void;
+  /** The Step tab: explain step t of the chosen layer and direction. */
+  explainStep?(t: number): void;
+  /** The Step tab: the unit whose numbers are written out. */
+  chooseStepUnit?(unit: number): void;
 }
 
 export const STATE_TITLES: Record<string, string> = {
