@@ -1,11 +1,12 @@
 // The command line's usage and each command's --help.
 
 import { NGRAM_MAX_ORDER } from '../engine/ngram';
+import { EXPLAIN_PRINTED_UNITS } from './explainReport';
 import { INSPECT_PRINTED_POSITIONS, INSPECT_TRACE_POSITIONS } from './inspectReport';
 import { trainHelpLines } from './trainOptions';
 
 /** Every command, in the order the usage lists them. */
-export const COMMANDS = ['train', 'generate', 'inspect', 'units', 'grad', 'bench', 'baseline', 'export', 'import'] as const;
+export const COMMANDS = ['train', 'generate', 'inspect', 'units', 'explain', 'grad', 'bench', 'baseline', 'export', 'import'] as const;
 
 export const USAGE = `usage: lstm-lens <command> [options]
 
@@ -14,6 +15,7 @@ commands:
   generate CKPT   continue a text with a trained model
   inspect CKPT    shapes, predictions and the trace of the model reading a text
   units CKPT FILE which units are on across a selection, where else, and which follow the text's tracks
+  explain CKPT    one step of one cell: its equations forward and backward, with the numbers
   grad CASE.json  one forward and backward pass, as JSON (for checks against PyTorch)
   bench           training and generation speed on the benchmark workload
   baseline FILE   the n-gram model an LSTM has to beat: its held-out loss, order by order
@@ -32,6 +34,8 @@ inspect CKPT --text TEXT [--top N] [--units 0,3,5|0-7] [--positions A:B] [--no-t
 units CKPT FILE [--state h|c] [--layer K] [--direction forward|backward] [--json]
                 [--select A:B --threshold X [--off-before N] [--off-after N]] [--tracks] [--top N]
                 [--clamp SPEC]...
+explain CKPT --text TEXT --at t [--layer K] [--direction forward|backward] [--json]
+             [--clamp SPEC]...
 grad CASE.json
 bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
 baseline FILE [--order N] [--tokens char|word] [--max-vocab N] [--json]
@@ -105,33 +109,6 @@ gradients dL/dh, dL/dc of every layer and direction, one row per step, one colum
                          shows the clamped values, and no gradient flows through them
 
 Lines keep to the terminal's width (COLUMNS, or 100 when not a terminal).`,
-  units: `lstm-lens units CKPT FILE [options]
-
-The model reads FILE (decoded as train reads it) as one sequence from a zero state; s_t[u] is the
-chosen state of unit u after token t. Each token has its character span [start, end) in the
-text, in UTF-16 code units (an editor's offsets).
-
-  --state h|c            the state (default h)
-  --layer K              the layer, from 0 (default 0)
-  --direction D          forward or backward (bidirectional models; default forward)
-  --select A:B           token positions [A, B): the units with s_t[u] >= X at every t there are
-                         selected; a match is every maximal run where all of them are >= X
-                         (the run around the selection is one); longest first, then by start
-  --threshold X          X (required with --select)
-  --off-before N         the selected units must also be < X at the N positions before the
-                         selection, and a match at the N positions before it (those that exist)
-  --off-after N          likewise for the N positions after
-  --tracks               the text's tracks (column, indent, bracket_depth, in_quotes, in_word; a
-                         token's value is its last character's) and, for each, the units whose
-                         state follows it most closely (largest |Pearson r| over all tokens)
-  --top N                matches listed (default 50), units per track (default 5)
-  --json                 one JSON object: state, layer, direction, tokens, select, threshold, units,
-                         matches [{start, end, chars, text}], match_count, tracks
-  --clamp SPEC           hold a unit at a constant while the model reads: h:K:U=V or c:K:U=V
-                         (state, layer, unit, value; forward direction; repeatable)
-
-The states of the chosen layer are kept for the whole text: exactly (float32) up to 64 MiB, else
-one byte per value (a scale per unit and block of 512 tokens); at most 2^28 values.`,
   baseline: `lstm-lens baseline FILE [options]
 
 The n-gram model an LSTM trained on FILE has to beat: interpolated Kneser–Ney smoothing (one

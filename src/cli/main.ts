@@ -9,6 +9,7 @@ import { printable } from '../engine/format';
 import { UsageError } from './args';
 import { baseline } from './baseline';
 import { bench } from './bench';
+import { explain } from './explain';
 import { exportCommand } from './export';
 import { generate } from './generate';
 import { grad } from './grad';
@@ -35,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
         return inspect(rest);
       case 'units':
         return units(rest);
+      case 'explain':
+        return explain(rest);
       case 'grad':
         return grad(rest);
       case 'baseline':

@@ -224,11 +224,11 @@ def chosen_steps(T):
 CASES = [
     ("onehot_l1", "a cab, a bad cab", "char", None, 4, 1, False, M2M, 201, False),
     ("onehot_l2", "the cat sat; the bat sat", "char", None, 3, 2, False, M2M, 202, False),
-    ("bidir_embed_l2", "dab bad cad", "char", 3, 3, 2, True, M2M, 203, False),
+    ("bidir_embed_l2", "dab bad cad", "char", 3, 3, 2, True, M2O, 203, False),
     ("m2o_onehot_l1", "mice had a general council", "word", None, 4, 1, False, M2O, 204, False),
     ("wide_onehot_l1", "abcab cba", "char", None, 10, 1, False, M2M, 205, False),
     ("state_onehot_l2", "a cab, a bad cab", "char", None, 3, 2, False, M2M, 206, True),
-    ("state_bidir_embed_l2", "dab bad cad", "char", 3, 3, 2, True, M2M, 207, True),
+    ("state_bidir_embed_l2", "dab bad cad", "char", 3, 3, 2, True, M2O, 207, True),
 ]
 
 ARTICLE_TEXT = "long ago the mice had a general council to consider the"
