@@ -155,6 +155,26 @@ function agree(m: Record<string, unknown>, rng: Random): Record<string, unknown>
       return { name: 'lstm.weight_hh_l0', rows, cols, data: new Float32Array(rows * cols) };
     });
   }
+  if (m.type === 'step') {
+    // One step explained: (H) states and gates, (4H) gate rows, (I) input, t within T, the memory span from t.
+    const T = 1 + rng.int(8);
+    const H = 1 + rng.int(4);
+    const I = 1 + rng.int(6);
+    const t = rng.int(T);
+    const direction = rng.int(2) === 0 ? 'forward' : 'backward';
+    const vec = (n: number): number[] => Array.from({ length: n }, () => rng.normal());
+    const size = (k: string): number => (k === 'x' || k === 'dx' ? I : ['Wx', 'Uh', 'b', 'z', 'dz'].includes(k) ? 4 * H : H);
+    const fields = (names: string[]): Record<string, number[]> => Object.fromEntries(names.map((k) => [k, vec(size(k))]));
+    const steps = direction === 'forward' ? Array.from({ length: T - t }, (_, s) => t + s) : Array.from({ length: t + 1 }, (_, s) => t - s);
+    m.explanation = {
+      token: 'a', t, layer: 0, direction, T,
+      is_first: t === (direction === 'forward' ? 0 : T - 1),
+      is_last: t === (direction === 'forward' ? T - 1 : 0),
+      forward: fields(['x', 'h_prev', 'c_prev', 'Wx', 'Uh', 'b', 'z', 'i', 'f', 'g', 'o', 'c', 'tanh_c', 'h']),
+      backward: fields(['dh', 'dh_up', 'dh_next', 'dc', 'dc_via_h', 'dc_next', 'di', 'df', 'dg', 'do', 'dz', 'dc_prev', 'dh_prev', 'dx']),
+    };
+    m.span = { steps, memory: new Float32Array(steps.length * H), lastDh: rng.int(2) === 0 ? null : vec(steps.length), lastDc: rng.int(2) === 0 ? null : new Float32Array(steps.length * H) };
+  }
   return m;
 }
 
