@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_grad_fixtures import LM, cfg_of, f32, param_specs, write_json  # noqa: E402
+from make_grad_fixtures import LM, cfg_of, make_inputs, write_json  # noqa: E402
 
 TOL = 1e-10
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "explain")
@@ -66,20 +66,6 @@ def vocab_of(text, kind):
         if w not in out:
             out.append(w)
     return out
-
-
-def make_weights(cfg, seed, constant=None):
-    g = torch.Generator().manual_seed(seed)
-    weights = {}
-    for name, shape, init in param_specs(cfg):
-        if constant is not None:
-            w = torch.full(shape, constant, dtype=DT)
-        elif init == "normal":
-            w = torch.randn(shape, generator=g, dtype=DT)
-        else:
-            w = torch.rand(shape, generator=g, dtype=DT) * 1.6 - 0.8
-        weights[name] = f32(w)
-    return weights, g
 
 
 def leaf(t):
@@ -240,11 +226,8 @@ def build(name, text, kind, E, H, L, bi, mode, seed, with_state, constant=None, 
     ids = [vocab.index(tok) for tok in tokens]
     cfg = cfg_of(len(vocab), E, H, L, bi, mode)
     D = 2 if bi else 1
-    weights, g = make_weights(cfg, seed, constant)
-    h0 = c0 = None
-    if with_state:
-        h0 = f32(torch.rand((L * D, 1, H), generator=g, dtype=DT) * 1.6 - 0.8)
-        c0 = f32(torch.rand((L * D, 1, H), generator=g, dtype=DT) * 1.6 - 0.8)
+    # The grad fixtures' weights and initial state (B = 1); their tokens and targets are not used.
+    weights, _, _, h0, c0 = make_inputs(cfg, 1, len(ids), seed, with_state, constant)
     loss, logits, P, steps = unrolled(cfg, weights, ids, h0, c0)
     worst = cross_check(name, cfg, weights, ids, h0, c0, loss, logits, P, steps)
     out = []
