@@ -9,7 +9,7 @@
 
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { decodeCheckpoint, validateRun, type Checkpoint, type TrainingSettings } from '../engine/checkpoint';
+import { validateRun, type Checkpoint, type TrainingSettings } from '../engine/checkpoint';
 import { InputError, MAX_LAYERS, modeOption, type Mode, type ModelConfig } from '../engine/config';
 import { printable } from '../engine/format';
 import { TrainingHistory } from '../engine/history';
@@ -18,7 +18,7 @@ import { Random } from '../engine/random';
 import { brief, label, readHeaderLength } from '../engine/safetensors';
 import { Tokenizer, type Vocabulary } from '../engine/tokenizer';
 import { ShorterTextError, Trainer } from '../engine/trainer';
-import { checkWritable, readCheckpointBytes, readJsonFile, readTextFile, shown, whatIsAt, writeCheckpointFile, writeFileAtomic } from './files';
+import { checkWritable, readCheckpointBytes, readCheckpointFile, readJsonFile, readTextFile, shown, whatIsAt, writeCheckpointFile, writeFileAtomic } from './files';
 
 /** The files an export writes, in the order it writes them. */
 export const EXPORT_FILES = ['model.safetensors', 'tokens.bin', 'text.txt', 'train.py', 'README.md'] as const;
@@ -57,28 +57,25 @@ export function exportRun(options: { checkpoint: string; text: string; out: stri
   if (at.kind === 'folder' && !options.force && readdirSync(out).length > 0) {
     throw new InputError(`--out ${shown(out)} exists and is not empty; choose a new folder, or add --force to write the export into it`);
   }
+  // Read whole and checked (a text given for the checkpoint is named as such); the bytes are what is copied.
+  const ckpt = readCheckpointFile(checkpoint);
   const bytes = readCheckpointBytes(checkpoint);
-  let ckpt: Checkpoint;
-  try {
-    ckpt = decodeCheckpoint(bytes);
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${shown(checkpoint)}: ${e.message}`);
-    throw e;
-  }
   const { text, notes: textNotes } = readTextFile(textPath);
+  // Tokens the vocabulary lacks would be dropped: the batches would read another text.
+  const vocabulary = ckpt.vocab;
+  const tokenizer = Tokenizer.fromVocabulary(vocabulary);
+  const { unknown } = tokenizer.encode(text);
+  if (unknown > 0 && tokenizer.unknownId < 0) {
+    throw new InputError(
+      `${shown(textPath)} has ${unknown} ${vocabulary.kind === 'word' ? 'words' : 'characters'} that are not in the model's vocabulary of ${vocabulary.tokens.length} (it has no <unk>): export it with the text it was trained on`,
+    );
+  }
   let trainer: Trainer;
   try {
     trainer = Trainer.resume(ckpt, text, basename(textPath));
   } catch (e) {
     if (e instanceof ShorterTextError) throw new InputError(`${e.message.replace(/; continue on the text.*$/, '')}: export it with the text it was trained on`);
     throw e;
-  }
-  const vocabulary = ckpt.vocab;
-  const { unknown } = trainer.tokenizer.encode(text);
-  if (unknown > 0 && trainer.tokenizer.unknownId < 0) {
-    throw new InputError(
-      `${shown(textPath)} has ${unknown} ${vocabulary.kind === 'word' ? 'words' : 'characters'} that are not in the model's vocabulary of ${vocabulary.tokens.length} (it has no <unk>): export it with the text it was trained on`,
-    );
   }
   if (at.kind === 'missing') {
     try {
