@@ -3,9 +3,10 @@
 
 import { spawnSync } from 'node:child_process';
 
-/** A Python that has PyTorch (LSTM_LENS_PYTHON, Debian's /usr/bin/python3, or python3 on the PATH), or null. */
+/** A Python that has PyTorch (LSTM_LENS_PYTHON when set, else Debian's /usr/bin/python3 or python3 on the PATH), or null. */
 function torchPython(): string | null {
-  const candidates = [process.env.LSTM_LENS_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => typeof p === 'string' && p.length > 0);
+  const chosen = process.env.LSTM_LENS_PYTHON;
+  const candidates = chosen ? [chosen] : ['/usr/bin/python3', 'python3'];
   for (const python of candidates) {
     const r = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
     if (r.status === 0) return python;
