@@ -152,7 +152,7 @@ torchrun --nproc_per_node 2 train.py --steps 1000 --device cpu    # 2 CPU proces
 torchrun --nnodes 2 --nproc_per_node 4 --rdzv-backend c10d --rdzv-endpoint HOST:29500 train.py --steps 1000
 \`\`\`
 
-(Where \`torchrun\` is not on the PATH: \`python3 -m torch.distributed.run\`.) At most ${s.batch_size} processes in all, one sequence each at least.
+(Where \`torchrun\` is not on the PATH: \`python3 -m torch.distributed.run\`. Debian's PyTorch 1.13 under Python 3.11 fails on its own defaults with \`'NoneType' object has no attribute 'get'\`: add \`--redirects 0:1 --tee 0:1\`.) At most ${s.batch_size} processes in all, one sequence each at least.
 
 ## Bring it back
 

@@ -189,7 +189,8 @@ def held_out_tokens(n, holdout, mode, T):
 
 def fingerprint(text):
     """The engine's textFingerprint: two FNV-1a passes over the UTF-16 code units."""
-    units = struct.unpack(f"<{len(text.encode('utf-16-le', 'surrogatepass')) // 2}H", text.encode("utf-16-le", "surrogatepass"))
+    raw = text.encode("utf-16-le", "surrogatepass")
+    units = struct.unpack(f"<{len(raw) // 2}H", raw)
     a, b = 0x811C9DC5, 0x01000193 ^ 0x5BD1E995
     for ch in units:
         a = ((a ^ ch) * 0x01000193) & M32
