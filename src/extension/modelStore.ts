@@ -14,6 +14,7 @@ import type { Checkpoint } from '../engine/checkpoint';
 import { readCheckpointSummary, type CheckpointSummary } from '../node/checkpointHeader';
 import { readCheckpointFile, writeFileAtomic } from '../node/files';
 import { lockedElsewhere, lockPathFor, processAlive, type LockOwner } from '../node/modelLock';
+import { removeSnapshots } from '../node/snapshots';
 
 export type ModelSummary = CheckpointSummary;
 
@@ -142,6 +143,7 @@ export class ModelStore {
     const had = existsSync(path);
     rmSync(path, { force: true });
     rmSync(this.indexPath(key), { force: true });
+    removeSnapshots(path); // the time line goes with its model
     this.summaries.delete(path);
     return had;
   }

@@ -3,10 +3,10 @@
 // such. No `vscode` import: unit-tested in plain Node.
 
 import { Worker } from 'node:worker_threads';
-import { checkWorkerToHost, type DivergenceData, type FailureKind, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { checkWorkerToHost, type AnalyzeRequest, type DivergenceData, type FailureKind, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 
 export type JobOutcome =
-  | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' | 'inspected' | 'timed' | 'stored' }> }
+  | { kind: 'finished'; message: Extract<WorkerToHost, { type: 'finished' | 'generated' | 'inspected' | 'timed' | 'stored' | 'analyzed' }> }
   | { kind: 'failed'; reason: FailureKind; message: string; divergence?: DivergenceData }
   | { kind: 'crashed'; message: string };
 
@@ -22,7 +22,7 @@ export class WorkerJob {
   private settled = false;
   private exited = false;
 
-  constructor(workerScript: string, request: TrainRequest | GenerateRequest | InspectRequest | StoreRequest, handlers: JobHandlers = {}, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
+  constructor(workerScript: string, request: TrainRequest | GenerateRequest | InspectRequest | StoreRequest | AnalyzeRequest, handlers: JobHandlers = {}, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
     this.worker = new Worker(workerScript, { resourceLimits });
     this.outcome = new Promise<JobOutcome>((resolve) => {
       const settle = (outcome: JobOutcome): void => {
@@ -39,7 +39,7 @@ export class WorkerJob {
         }
         const message = checked.message;
         handlers.onMessage?.(message);
-        if (message.type === 'finished' || message.type === 'generated' || message.type === 'inspected' || message.type === 'timed' || message.type === 'stored') settle({ kind: 'finished', message });
+        if (message.type === 'finished' || message.type === 'generated' || message.type === 'inspected' || message.type === 'timed' || message.type === 'stored' || message.type === 'analyzed') settle({ kind: 'finished', message });
         else if (message.type === 'failed') settle({ kind: 'failed', reason: message.kind, message: message.message, ...(message.divergence ? { divergence: message.divergence } : {}) });
       });
       this.worker.on('error', (e: Error) => {

@@ -6,6 +6,8 @@ import * as v from 'valibot';
 import { checkMessage, type Checked } from './check';
 import { HostToPanelSchema, checkHostToPanel, historyProblem } from './panel';
 import { ModelShapeSchema, TrainingSettingsSchema } from './trainingSchema';
+import { ClampSchema } from './units';
+import { analyzedProblem, AnalyzedSchema, AnalyzeRequestSchema, type Analyzed } from './why';
 
 export type { Checked };
 
@@ -113,7 +115,11 @@ export const HostToWorkerSchema = v.variant('type', [
     temperature: v.pipe(v.number(), v.finite(), v.minValue(0)),
     topK: nonNegativeInt,
     seed: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+    /** Units held at a constant while the model reads and generates (the Units tab's clamp). */
+    clamps: v.optional(v.array(ClampSchema)),
   }),
+  /** Surprise, attribution or the baseline for the editor and the panel (src/protocol/why.ts): answered with `analyzed`. */
+  AnalyzeRequestSchema,
 ]);
 
 /** The same run for the webview's GPU worker, which reads and writes no files: a run to continue travels as its checkpoint's bytes. */
@@ -211,6 +217,7 @@ export const WorkerToHostSchema = v.variant('type', [
   v.strictObject({ type: v.literal('primed'), unknown: nonNegativeInt, read: nonNegativeInt }),
   v.strictObject({ type: v.literal('text'), text: v.string() }),
   v.strictObject({ type: v.literal('generated'), tokens: nonNegativeInt }),
+  AnalyzedSchema,
 ]);
 
 export type ModelShapeMessage = v.InferOutput<typeof ModelShapeSchema>;
@@ -221,6 +228,7 @@ export type WatchRequest = Extract<HostToWorker, { type: 'watch' }>;
 export type GenerateRequest = Extract<HostToWorker, { type: 'generate' }>;
 export type InspectRequest = Extract<HostToWorker, { type: 'inspect' }>;
 export type StoreRequest = Extract<HostToWorker, { type: 'store' }>;
+export type AnalyzeRequest = Extract<HostToWorker, { type: 'analyze' }>;
 export type Sequence = v.InferOutput<typeof SequenceSchema>;
 export type DivergenceData = v.InferOutput<typeof DivergenceSchema>;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
@@ -237,6 +245,10 @@ export function checkRelayed<M extends { type: string }>(checked: Checked<M>): C
   if (checked.ok && checked.message.type === 'panel') {
     const inner = checkHostToPanel((checked.message as unknown as { message: unknown }).message);
     if (!inner.ok) return { ok: false, error: `message.${inner.error}` };
+  }
+  if (checked.ok && checked.message.type === 'analyzed') {
+    const problem = analyzedProblem(checked.message as unknown as Analyzed);
+    if (problem) return { ok: false, error: problem };
   }
   if (checked.ok && checked.message.type === 'progress') {
     const problem = historyProblem((checked.message as unknown as Extract<WorkerToHost, { type: 'progress' }>).history);

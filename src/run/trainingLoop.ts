@@ -7,6 +7,7 @@
 import type { Backend } from '../engine/backend';
 import type { Checkpoint } from '../engine/checkpoint';
 import { LSTMModel, parameterCount } from '../engine/model';
+import { onSnapshotGrid } from '../engine/snapshots';
 import { DivergenceError, describeDivergence, Trainer } from '../engine/trainer';
 import type { Sequence, TrainRequest, WorkerToHost } from '../protocol/worker';
 import { traceSequenceAndStep } from './traceSpan';
@@ -29,6 +30,11 @@ export interface LoopIO {
   watched(): { sequence: Sequence; everyMs: number } | null;
   /** After each step: why the backend can no longer be used, or null. */
   backendProblem?(): string | null;
+  /**
+   * At step 0 (before the first update of a fresh run) and at every step of the time line's grid
+   * (engine/snapshots.ts): the runtime may keep a snapshot of the weights there. Absent: none kept.
+   */
+  snapshot?(step: number): void;
 }
 
 export interface LoopOptions {
@@ -130,6 +136,10 @@ export async function runTraining<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, io
     const kept = { ...e.detail, keptStep: lastSavedStep };
     return new DivergenceError(describeDivergence(kept), kept);
   };
+  const snapshotDue = (): void => {
+    if (io.snapshot && onSnapshotGrid(trainer.step)) io.snapshot(trainer.step);
+  };
+  if (trainer.step === 0) snapshotDue();
   while (!trainer.done && !io.stopRequested()) {
     let result;
     try {
@@ -171,6 +181,7 @@ export async function runTraining<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, io
         if (traced.step) io.post({ type: 'panel', message: traced.step });
       }
     }
+    snapshotDue();
     const dueBySteps = trainer.step % options.saveEverySteps === 0;
     const dueByTime = options.saveEveryMs > 0 && now - lastSave >= options.saveEveryMs;
     if ((dueBySteps || dueByTime) && !trainer.done) {

@@ -11,7 +11,11 @@ import { modelFromCheckpoint } from '../engine/trainer';
 import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
-import { checkHostToWorker, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
+import { keepSnapshot, removeSnapshots } from '../node/snapshots';
+import { snapshotRefusal } from '../engine/snapshots';
+import { parameterCount } from '../engine/model';
+import { attributionAt, baselineTable, snapshotOf, surpriseOf } from '../run/why';
+import { checkHostToWorker, type AnalyzeRequest, type GenerateRequest, type HostToWorker, type InspectRequest, type StoreRequest, type TrainRequest, type WorkerToHost } from '../protocol/worker';
 import { JobShell } from '../run/jobShell';
 import { checkpointFacts, modelMessage } from '../run/panelData';
 import { traceSequenceAndStep } from '../run/traceSpan';
@@ -29,7 +33,7 @@ function post(message: WorkerToHost, transfer: ArrayBuffer[] = []): void {
 const shell = new JobShell<Job>({
   name: 'the worker',
   check: checkHostToWorker,
-  run: (job) => (job.type === 'train' ? train(job) : job.type === 'generate' ? generate(job) : job.type === 'store' ? store(job) : inspect(job)),
+  run: (job) => (job.type === 'train' ? train(job) : job.type === 'generate' ? generate(job) : job.type === 'store' ? store(job) : job.type === 'analyze' ? analyze(job) : inspect(job)),
   fail: (failure) => post({ type: 'failed', ...failure }),
   afterRefusal: () => port.close(),
   afterJob: () => {
@@ -51,6 +55,9 @@ async function train(request: TrainRequest): Promise<void> {
     return;
   }
   post(startedMessage(trainer));
+  // The time line (src/node/snapshots.ts): a fresh run replaces the old one's; a model too large keeps none.
+  if (!request.resumeFrom) removeSnapshots(request.checkpointPath);
+  const snapshots = snapshotRefusal(parameterCount(trainer.model.config)) === null;
   const result = await runTraining(
     trainer,
     {
@@ -62,6 +69,7 @@ async function train(request: TrainRequest): Promise<void> {
       yieldNow: () => yieldToEventLoop(), // lets `stop` and `watch` in
       stopRequested: () => shell.stopRequested(),
       watched: () => shell.watched(),
+      snapshot: snapshots ? (step) => void keepSnapshot(request.checkpointPath, step, () => snapshotOf(trainer.checkpoint())) : undefined,
     },
     request,
   );
@@ -71,7 +79,7 @@ async function train(request: TrainRequest): Promise<void> {
 async function generate(request: GenerateRequest): Promise<void> {
   const ckpt = readCheckpointFile(request.checkpointPath);
   const { model, tokenizer } = modelFromCheckpoint(ckpt);
-  const generator = new TextGenerator(model, tokenizer, { temperature: request.temperature, topK: request.topK }, request.seed, ckpt.settings.sequence_length);
+  const generator = new TextGenerator(model, tokenizer, { temperature: request.temperature, topK: request.topK }, request.seed, ckpt.settings.sequence_length, request.clamps ?? []);
   post({ type: 'primed', ...generator.prime(request.prime) });
   let pending = '';
   let lastPost = performance.now();
@@ -107,6 +115,23 @@ function writeOrExplain(write: () => void): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new Error(code ? `the checkpoint could not be written (${code})` : `the checkpoint could not be written: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Surprise, attribution or the baseline of a text with the saved model (or one of its snapshots). */
+async function analyze(request: AnalyzeRequest): Promise<void> {
+  checkTextSize(request.text.length);
+  const ckpt = readCheckpointFile(request.checkpointPath);
+  const { model, tokenizer } = modelFromCheckpoint(ckpt);
+  const q = request.question;
+  if (q.kind === 'surprise') {
+    const s = surpriseOf(model, tokenizer, request.text, q.ngramText);
+    post({ type: 'analyzed', answer: { kind: 'surprise', ...s } });
+  } else if (q.kind === 'attribution') {
+    const { values: _values, ...a } = attributionAt(model, tokenizer, request.text, q.cursor);
+    post({ type: 'analyzed', answer: { kind: 'attribution', ...a } });
+  } else {
+    post({ type: 'analyzed', answer: { kind: 'baseline', baseline: baselineTable(model, tokenizer, request.text, ckpt.settings.sequence_length) } });
   }
 }
 
