@@ -18,6 +18,7 @@ import { Random } from '../engine/random';
 import { brief, label, readHeaderLength } from '../engine/safetensors';
 import { Tokenizer, type Vocabulary } from '../engine/tokenizer';
 import { ShorterTextError, Trainer } from '../engine/trainer';
+import { TRAINING_OPTIONS } from '../engine/trainingOptions';
 import { checkWritable, readCheckpointBytes, readCheckpointFile, readJsonFile, readTextFile, shown, whatIsAt, writeCheckpointFile, writeFileAtomic } from './files';
 
 /** The files an export writes, in the order it writes them. */
@@ -174,21 +175,22 @@ export interface ImportRun {
   batchSize?: number;
 }
 
-/** What `lstm-lens train` starts a run with: an imported model continued by --resume uses them. */
+/** What `lstm-lens train` starts a run with (the table of training options): an imported model continued by --resume uses them. */
 function importedSettings(kind: Vocabulary['kind'], run: ImportRun): TrainingSettings {
+  const o = TRAINING_OPTIONS;
   return {
     tokens: kind,
     max_vocab: 0,
-    sequence_length: run.sequenceLength ?? (kind === 'char' ? 64 : 16),
-    batch_size: run.batchSize ?? 32,
-    steps: 600,
-    optimizer: 'adam',
-    learning_rate: 0.004,
-    schedule: 'constant',
-    clip: 5,
-    init: 'pytorch',
-    init_value: 0.1,
-    seed: 0,
+    sequence_length: run.sequenceLength ?? o.sequence_length.defaultBy.values[kind],
+    batch_size: run.batchSize ?? o.batch_size.default,
+    steps: o.steps.default,
+    optimizer: o.optimizer.default,
+    learning_rate: o.learning_rate.defaultBy.values[o.optimizer.default],
+    schedule: o.schedule.default,
+    clip: o.clip.default,
+    init: o.init.default,
+    init_value: o.init_value.default,
+    seed: o.seed.default,
   };
 }
 
