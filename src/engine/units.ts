@@ -4,7 +4,8 @@
 //
 // computeUnitStates reads the text from a zero state, batch 1, in pieces with the state carried
 // (inspect.ts's pieces; a bidirectional model in one pass, as inspect does), and keeps only the
-// chosen state: (T, H) float32 while that takes at most UNIT_STATES_EXACT_BYTES, else one signed
+// chosen state, unit by unit ((H, T): a unit's values over the text lie together, so that a query
+// reads only the units it selects): float32 while that takes at most UNIT_STATES_EXACT_BYTES, else one signed
 // byte per value with a scale per unit and piece of UNIT_STATES_BLOCK tokens (the largest |s| of
 // the block maps to 127: an error of at most that largest |s| / 254). At most
 // UNIT_STATES_MAX_VALUES values are kept (T · H); a longer text is refused in one line. Beside
@@ -47,7 +48,7 @@ export interface UnitStates {
   direction: Direction;
   T: number;
   H: number;
-  /** (T, H): exact float32, or bytes to multiply by `scales`. */
+  /** (H, T), unit u's values at u·T: exact float32, or bytes to multiply by `scales`. */
   values: Float32Array | Int8Array;
   /** (ceil(T / block), H): the scale of each block of tokens and unit; null for float32 values. */
   scales: Float32Array | null;
@@ -59,7 +60,7 @@ export interface UnitStates {
 
 /** s_t[u] as kept. */
 export function stateAt(s: UnitStates, t: number, u: number): number {
-  const v = s.values[t * s.H + u];
+  const v = s.values[u * s.T + t];
   return s.scales === null ? v : v * s.scales[Math.floor(t / s.block) * s.H + u];
 }
 
@@ -115,15 +116,18 @@ export function computeUnitStates(model: LSTMModel, tokenizer: Tokenizer, text: 
     model.forward(ids.subarray(a, b), 1, b - a, null, n === 0 ? { clamps } : { h0: h, c0: c, clamps });
     if (n + 1 < pieces.length) model.finalState(h, c);
     const got = model.states(kind, layer, d); // (1, b - a, H)
-    if (values instanceof Float32Array) values.set(got.subarray(0, (b - a) * H), a * H);
-    else quantize(values, scales as Float32Array, got, a, b, H, block);
+    if (values instanceof Float32Array) {
+      for (let u = 0; u < H; u++) for (let t = a; t < b; t++) values[u * T + t] = got[(t - a) * H + u];
+    } else {
+      quantize(values, scales as Float32Array, got, a, b, T, H, block);
+    }
     options.onProgress?.(b, T);
   }
   return { state: kind, layer, direction, T, H, values, scales, block, ids, spans };
 }
 
 /** Rows [a, b) of `got` (rows from 0) as bytes, a scale per block and unit. */
-function quantize(values: Int8Array, scales: Float32Array, got: ArrayLike<number>, a: number, b: number, H: number, block: number): void {
+function quantize(values: Int8Array, scales: Float32Array, got: ArrayLike<number>, a: number, b: number, T: number, H: number, block: number): void {
   for (let start = a; start < b; start += block) {
     const end = Math.min(b, start + block);
     const k = Math.floor(start / block);
@@ -132,7 +136,7 @@ function quantize(values: Int8Array, scales: Float32Array, got: ArrayLike<number
       for (let t = start; t < end; t++) max = Math.max(max, Math.abs(got[(t - a) * H + u]));
       const scale = max > 0 ? max / 127 : 1;
       scales[k * H + u] = scale;
-      for (let t = start; t < end; t++) values[t * H + u] = Math.round(got[(t - a) * H + u] / scale);
+      for (let t = start; t < end; t++) values[u * T + t] = Math.round(got[(t - a) * H + u] / scale);
     }
   }
 }
@@ -142,7 +146,7 @@ export function unitStatesFromRows(rows: readonly (readonly number[])[], options
   const T = rows.length;
   const H = T > 0 ? rows[0].length : 0;
   const values = new Float32Array(T * H);
-  rows.forEach((r, t) => values.set(r, t * H));
+  rows.forEach((r, t) => r.forEach((v, u) => (values[u * T + t] = v)));
   const spans = new Int32Array(2 * T);
   for (let t = 0; t < T; t++) spans.set([t, t + 1], 2 * t);
   return { state: options.state ?? 'h', layer: options.layer ?? 0, direction: options.direction ?? 'forward', T, H, values, scales: null, block: UNIT_STATES_BLOCK, ids: new Int32Array(T), spans };
@@ -206,15 +210,29 @@ export function findMatches(states: UnitStates, query: MatchQuery): MatchResult 
   // Per position: every selected unit on; every selected unit off (as a running count).
   const allOn = new Uint8Array(T);
   const offCount = new Int32Array(T + 1); // offCount[t] = positions before t where every selected unit is off
-  for (let t = 0; t < T; t++) {
-    let anyOn = false;
-    let every = true;
-    for (const u of units) {
-      if (on(t, u)) anyOn = true;
-      else every = false;
+  const n = units.length;
+  const { values, scales, block } = states;
+  // How many selected units are on at each position: one pass over each selected unit's values.
+  const onCount = new Uint16Array(T);
+  for (const u of units) {
+    const base = u * T;
+    if (scales === null) {
+      for (let t = 0; t < T; t++) if (values[base + t] >= Xs) onCount[t]++;
+      continue;
     }
-    allOn[t] = every ? 1 : 0;
-    offCount[t + 1] = offCount[t] + (anyOn ? 0 : 1);
+    for (let b0 = 0; b0 < T; b0 += block) {
+      // The smallest byte q with q · scale >= X in this block (as stateAt reads it).
+      const scale = scales[(b0 / block) * H + u];
+      let q = Math.max(-128, Math.min(128, Math.ceil(X / scale)));
+      while (q > -128 && (q - 1) * scale >= X) q--;
+      while (q <= 127 && q * scale < X) q++;
+      const b1 = Math.min(T, b0 + block);
+      for (let t = b0; t < b1; t++) if (values[base + t] >= q) onCount[t]++;
+    }
+  }
+  for (let t = 0; t < T; t++) {
+    allOn[t] = onCount[t] === n ? 1 : 0;
+    offCount[t + 1] = offCount[t] + (onCount[t] === 0 ? 1 : 0);
   }
   const allOff = (from: number, to: number): boolean => {
     const a = Math.max(0, from), b = Math.min(T, to);
@@ -363,24 +381,40 @@ export function trackLeaders(states: UnitStates, text: string, top = 5): Record<
   const sxy = new Float64Array(K * H);
   const min = new Float64Array(H).fill(Infinity);
   const max = new Float64Array(H).fill(-Infinity);
-  const row = new Float64Array(H);
   const { values, scales, block } = states;
-  for (let t = 0; t < T; t++) {
-    const o = t * H;
-    const so = Math.floor(t / block) * H;
+  const [y0, y1, y2, y3, y4] = centred;
+  // In tiles of tokens (whole blocks), unit by unit: the tiles of the tracks stay in cache.
+  const tile = 4 * block;
+  for (let t0 = 0; t0 < T; t0 += tile) {
+    const t1 = Math.min(T, t0 + tile);
     for (let u = 0; u < H; u++) {
-      const x = scales === null ? values[o + u] : values[o + u] * scales[so + u];
-      row[u] = x;
-      sx[u] += x;
-      sxx[u] += x * x;
-      if (x < min[u]) min[u] = x;
-      if (x > max[u]) max[u] = x;
-    }
-    for (let k = 0; k < K; k++) {
-      const y = centred[k][t];
-      if (y === 0) continue;
-      const o = k * H;
-      for (let u = 0; u < H; u++) sxy[o + u] += row[u] * y;
+      const base = u * T;
+      let a = 0, aa = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, lo = min[u], hi = max[u];
+      for (let b0 = t0; b0 < t1; b0 += block) {
+        const scale = scales === null ? 1 : scales[(b0 / block) * H + u];
+        const b1 = Math.min(t1, b0 + block);
+        for (let t = b0; t < b1; t++) {
+          const x = values[base + t] * scale;
+          a += x;
+          aa += x * x;
+          if (x < lo) lo = x;
+          if (x > hi) hi = x;
+          c0 += x * y0[t];
+          c1 += x * y1[t];
+          c2 += x * y2[t];
+          c3 += x * y3[t];
+          c4 += x * y4[t];
+        }
+      }
+      sx[u] += a;
+      sxx[u] += aa;
+      min[u] = lo;
+      max[u] = hi;
+      sxy[u] += c0;
+      sxy[H + u] += c1;
+      sxy[2 * H + u] += c2;
+      sxy[3 * H + u] += c3;
+      sxy[4 * H + u] += c4;
     }
   }
   const out = {} as Record<TrackName, TrackLeader[]>;
@@ -397,3 +431,4 @@ export function trackLeaders(states: UnitStates, text: string, top = 5): Record<
   });
   return out;
 }
+

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { LSTMModel } from '../../src/engine/model';
 import { Random } from '../../src/engine/random';
 import { Tokenizer } from '../../src/engine/tokenizer';
-import { computeUnitStates, findMatches, trackLeaders, unitStatesBytes } from '../../src/engine/units';
+import { computeUnitStates, findMatches, stateAt, trackLeaders, unitStatesBytes } from '../../src/engine/units';
 
 const { values } = parseArgs({ options: { bytes: { type: 'string' }, hidden: { type: 'string' } } });
 const bytes = Number(values.bytes ?? 1_000_000);
@@ -27,15 +27,24 @@ model.initialize({ kind: 'pytorch' }, new Random(1));
 const t0 = performance.now();
 const states = computeUnitStates(model, tokenizer, text);
 const statesS = (performance.now() - t0) / 1000;
+// Queries that select units: the threshold is unit k's lowest value over the selection (so unit k
+// and any other as high are selected); and the worst case, every unit selected (threshold -1).
 const times: number[] = [];
 let found = 0;
+let selected = 0;
 for (let k = 0; k < 9; k++) {
   const a = Math.floor(((k + 0.5) * (states.T - 4)) / 9);
+  const threshold = Math.min(stateAt(states, a, k), stateAt(states, a + 1, k), stateAt(states, a + 2, k));
   const q0 = performance.now();
-  found += findMatches(states, { select: [a, a + 3], threshold: 0.1 }).count;
+  const r = findMatches(states, { select: [a, a + 3], threshold });
   times.push(performance.now() - q0);
+  found += r.count;
+  selected += r.units.length;
 }
 times.sort((x, y) => x - y);
+const w0 = performance.now();
+const every = findMatches(states, { select: [0, 3], threshold: -1 });
+const worstMs = performance.now() - w0;
 const t1 = performance.now();
 trackLeaders(states, text, 5);
 const tracksS = (performance.now() - t1) / 1000;
@@ -43,5 +52,6 @@ process.stdout.write(`${JSON.stringify({
   tokens: states.T, hidden: H, precision: states.scales === null ? 'float32' : 'int8',
   states_s: +statesS.toFixed(2), states_mb: +(unitStatesBytes(states) / 2 ** 20).toFixed(1),
   rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20), match_ms: +times[4].toFixed(1), match_max_ms: +times[8].toFixed(1),
-  matches_found: found, tracks_s: +tracksS.toFixed(2),
+  units_selected_mean: +(selected / 9).toFixed(1), matches_found: found,
+  all_units_match_ms: +worstMs.toFixed(1), all_units: every.units.length, tracks_s: +tracksS.toFixed(2),
 })}\n`);
