@@ -31,6 +31,13 @@ const entries = [
     target: 'node20',
   },
   {
+    // The units worker (worker_threads): keeps a file's states for the Units tab's questions.
+    entryPoints: { 'units-worker': 'src/worker/unitsWorker.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
     // The Inspect States webview: a browser script with its styles (ours and uPlot's) bundled into
     // dist/webview.css, both loaded by the page of src/extension/panelHtml.ts under its CSP.
     entryPoints: { webview: 'webview/main.ts' },

@@ -15,6 +15,7 @@ import { renderShapes } from './sections/shapes';
 import { renderStates } from './sections/states';
 import { defaultStep, renderStep } from './sections/step';
 import { renderTraining } from './sections/training';
+import { renderUnits } from './sections/units';
 import { ALL_PARTS, layerChoices, PanelStore, TABS, type Part, type Selection, type SequenceSource, type TabId } from './store';
 import { Tooltip } from './tooltip';
 import { linkColumns } from './heatmap';
@@ -27,7 +28,7 @@ type PaneId = Exclude<Part, 'header' | 'notes' | 'controls'>;
 /** How long "Reading the sequence…" may stand without an answer from the host. */
 const PENDING_TIMEOUT_MS = 10_000;
 
-const TAB_LABELS: Record<TabId, string> = { shapes: 'Shapes', states: 'States', gradients: 'Gradients', step: 'Step', training: 'Training', predictions: 'Predictions' };
+const TAB_LABELS: Record<TabId, string> = { shapes: 'Shapes', states: 'States', gradients: 'Gradients', step: 'Step', training: 'Training', predictions: 'Predictions', units: 'Units' };
 
 const PANES: Record<PaneId, { tab: TabId; render: (view: HTMLElement, ctx: SectionContext) => void }> = {
   shapes: { tab: 'shapes', render: renderShapes },
@@ -37,6 +38,7 @@ const PANES: Record<PaneId, { tab: TabId; render: (view: HTMLElement, ctx: Secti
   training: { tab: 'training', render: renderTraining },
   predictions: { tab: 'predictions', render: renderPredictions },
   step: { tab: 'step', render: renderStep },
+  units: { tab: 'units', render: renderUnits },
 };
 const PANE_IDS = Object.keys(PANES) as PaneId[];
 
@@ -164,6 +166,11 @@ export class App {
       return;
     }
     this.store.apply(checked.message);
+    if (this.store.showUnitsTab) {
+      this.store.showUnitsTab = false;
+      selectTab(this.tabs, 'units');
+      this.scheduleSave();
+    }
     if (this.store.showStepTab) {
       this.store.showStepTab = false;
       selectTab(this.tabs, 'step');
@@ -220,6 +227,7 @@ export class App {
       select: (selection) => this.select(selection),
       explainStep: (t) => this.explainStep(t),
       chooseStepUnit: (unit) => this.chooseStepUnit(unit),
+      post: (message) => this.host.post(message),
     };
     for (const id of PANE_IDS) {
       if (!dirty.has(id)) continue;

@@ -16,8 +16,10 @@ import {
   type TraceMessage,
   type TrainingMessage,
 } from '../src/protocol/panel';
+import type { UnitsHostToPanel } from '../src/protocol/units';
+import { UnitsState } from './unitsState';
 
-export const TABS = ['shapes', 'states', 'gradients', 'step', 'training', 'predictions'] as const;
+export const TABS = ['shapes', 'states', 'gradients', 'step', 'training', 'predictions', 'units'] as const;
 export type TabId = (typeof TABS)[number];
 export type Direction = 'forward' | 'backward';
 export type SequenceSource = 'cursor' | 'selection' | 'start';
@@ -74,8 +76,8 @@ export interface Note {
 
 /** The parts of the page that a change asks to redraw ('gradnorm': the gradient norm per training
  *  step, on the Gradients tab but fed by training messages, so that those leave the maps alone). */
-export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'gradients' | 'gradnorm' | 'training' | 'predictions' | 'step';
-export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'gradnorm', 'training', 'predictions', 'step'];
+export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'gradients' | 'gradnorm' | 'training' | 'predictions' | 'step' | 'units';
+export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'gradnorm', 'training', 'predictions', 'step', 'units'];
 
 /**
  * Steps of history kept. Past it, neighbouring steps are merged two by two (the later step, the
@@ -134,6 +136,9 @@ export class PanelStore {
   /** The host asked for the Step tab (Explain Step at Cursor): the frame shows it once. */
   showStepTab = false;
   notes: Note[] = [];
+  /** The Units tab's latest answers (webview/sections/units.ts); showUnitsTab: a new selection's, shown once. */
+  readonly units = new UnitsState();
+  showUnitsTab = false;
   ui: UiChoices = defaultUi();
   /** A chooseSequence asked and not answered by a trace yet. */
   pendingSequence: SequenceSource | null = null;
@@ -145,6 +150,17 @@ export class PanelStore {
   }
 
   apply(m: HostToPanel): void {
+    if (m.type.startsWith('units')) {
+      const before = this.units.result?.selection;
+      this.units.apply(m as UnitsHostToPanel);
+      const after = this.units.result?.selection;
+      if (m.type === 'units' && after && (!before || before.tokens[0] !== after.tokens[0] || before.tokens[1] !== after.tokens[1] || before.text !== after.text)) {
+        this.ui.tab = 'units';
+        this.showUnitsTab = true;
+      }
+      this.touch('units');
+      return;
+    }
     switch (m.type) {
       case 'model': {
         if (this.model && !sameArchitecture(this.model, m)) {

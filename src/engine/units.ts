@@ -432,3 +432,35 @@ export function trackLeaders(states: UnitStates, text: string, top = 5): Record<
   return out;
 }
 
+/** The first token whose span ends after character `c` (T when none): spans are ascending. */
+function firstTokenEndingAfter(states: UnitStates, c: number): number {
+  let lo = 0, hi = states.T;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (states.spans[2 * mid + 1] > c) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The tokens [A, B) that touch the characters [a, b) (an empty span: the token that holds a);
+ * null when no token does (the characters are all outside every token, e.g. unknown ones left out).
+ */
+export function tokensOfChars(states: UnitStates, a: number, b: number): [number, number] | null {
+  const A = firstTokenEndingAfter(states, a);
+  let B = A;
+  while (B < states.T && states.spans[2 * B] < Math.max(b, a + 1)) B++;
+  return B > A ? [A, B] : null;
+}
+
+/** One unit's states over the tokens that touch the characters [from, to), at most `limit` tokens. */
+export function unitValuesIn(states: UnitStates, unit: number, from: number, to: number, limit: number): { first: number; values: Float32Array<ArrayBuffer> } {
+  if (!(Number.isSafeInteger(unit) && unit >= 0 && unit < states.H)) throw new InputError(`unit ${unit} is not in the layer, which has ${states.H} (0 to ${states.H - 1})`);
+  const first = firstTokenEndingAfter(states, from);
+  let end = first;
+  while (end < states.T && end - first < limit && states.spans[2 * end] < to) end++;
+  const values = new Float32Array(end - first);
+  for (let t = first; t < end; t++) values[t - first] = stateAt(states, t, unit);
+  return { first, values };
+}

@@ -10,6 +10,7 @@ export const COMMANDS = {
   generate: { id: 'lstmLens.generate', title: 'Generate Text at Cursor', icon: '$(sparkle)' },
   inspect: { id: 'lstmLens.inspect', title: 'Inspect States', icon: '$(graph)' },
   explainStep: { id: 'lstmLens.explainStep', title: 'Explain Step at Cursor', icon: '$(debug-step-into)' },
+  findUnits: { id: 'lstmLens.findUnits', title: 'Find Units Active in Selection', icon: '$(search)' },
   forget: { id: 'lstmLens.forget', title: 'Forget Model for This File', icon: '$(trash)' },
   forgetMissing: { id: 'lstmLens.forgetMissing', title: 'Forget Models of Missing Files' },
 } as const satisfies Record<string, { id: `lstmLens.${string}`; title: string; icon?: `$(${string})` }>;
@@ -32,6 +33,7 @@ export const MENUS: Readonly<Record<'commandPalette' | 'editor/context' | 'edito
     { command: 'stop', when: TRAINING_CONTEXT },
     { command: 'generate', when: 'editorIsOpen' },
     { command: 'explainStep', when: 'editorIsOpen' },
+    { command: 'findUnits', when: 'editorHasSelection' },
     { command: 'forget', when: 'editorIsOpen' },
   ],
   'editor/context': [
@@ -39,6 +41,7 @@ export const MENUS: Readonly<Record<'commandPalette' | 'editor/context' | 'edito
     { command: 'generate', group: 'lstmLens@2' },
     { command: 'inspect', group: 'lstmLens@3' },
     { command: 'explainStep', group: 'lstmLens@4' },
+    { command: 'findUnits', group: 'lstmLens@5', when: 'editorHasSelection' },
   ],
   'editor/title': [
     { command: 'train', group: 'navigation@90', when: `!${TRAINING_CONTEXT}` },

@@ -6,6 +6,7 @@
 //   generation.ts   Generate Text at Cursor                                hover.ts  the next-token hover
 //   panelFollow.ts  the Inspect States panel following the editor (what to trace: traceWindow.ts)
 //   statusBar.ts    the status bar item (its words: statusText.ts)       forget.ts  the model folder's housekeeping
+//   units.ts        Find Units Active in Selection and the panel's Units tab (its worker: unitsJob.ts)
 
 import * as vscode from 'vscode';
 import { COMMANDS, type CommandKey } from './commands';
@@ -18,6 +19,7 @@ import { Placer } from './placement';
 import { Runs } from './runs';
 import { RunStart } from './runStart';
 import { StatusBar } from './statusBar';
+import { Units } from './units';
 
 /** What activate() returns to other extensions and to the integration tests. */
 export interface LstmLensApi {
@@ -36,7 +38,8 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
   const statusBar = new StatusBar(host, () => follow.documentUri);
   const runs = new Runs(host, new Placer(host, follow, statusBar), follow, statusBar);
   const start = new RunStart(host, runs);
-  const generation = new Generation(host);
+  const units = new Units(host, follow);
+  const generation = new Generation(host, () => units.generationClamps());
   const forget = new Forget(host, () => statusBar.refresh());
   forget.housekeeping();
 
@@ -46,6 +49,7 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
     generate: () => generation.generate(),
     inspect: () => follow.open(),
     explainStep: () => follow.explainAtCursor(),
+    findUnits: () => units.find(),
     forget: () => forget.forget(),
     forgetMissing: () => forget.forgetMissing(),
   };
@@ -53,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
     host.output,
     statusBar,
     generation,
+    units,
     ...Object.entries(commands).map(([key, run]) => vscode.commands.registerCommand(COMMANDS[key as CommandKey].id, run)),
     vscode.window.onDidChangeActiveTextEditor(() => {
       statusBar.refresh();

@@ -2,6 +2,7 @@
 // continuation into the editor as one undo step, marked for a moment; cancellable.
 
 import * as vscode from 'vscode';
+import type { UnitsClamp } from '../protocol/units';
 import { COMMANDS } from './commands';
 import type { Host } from './host';
 import { displayName, messageText } from './names';
@@ -20,7 +21,8 @@ export class Generation implements vscode.Disposable {
   });
   private readonly jobs = new Set<WorkerJob>();
 
-  constructor(private readonly host: Host) {}
+  /** clamps: the units Generate holds at a constant (the Units tab's clamp, while on). */
+  constructor(private readonly host: Host, private readonly clamps: () => UnitsClamp[] = () => []) {}
 
   async generate(): Promise<void> {
     const { host } = this;
@@ -49,7 +51,7 @@ export class Generation implements vscode.Disposable {
     let broken = false;
     const job = new WorkerJob(
       host.workerScript,
-      { type: 'generate', checkpointPath: host.store.checkpointPath(uri), prime, length: values.length, temperature: values.temperature, topK: values.topK, seed: (Date.now() >>> 0) },
+      { type: 'generate', checkpointPath: host.store.checkpointPath(uri), prime, length: values.length, temperature: values.temperature, topK: values.topK, seed: (Date.now() >>> 0), clamps: this.clamps() },
       {
         onMessage: (message) => {
           if (message.type === 'primed' && message.unknown > 0) {

@@ -8,6 +8,7 @@ import { checkPanelToHost, STATE_NAMES, type ExplainStepRequest, type HostToPane
 import type { GpuChannel } from './gpuChannel';
 import { makeNonce, panelHtml } from './panelHtml';
 import { PanelTrainingCopy } from './panelHistory';
+import { UNITS_HOST_TO_PANEL_TYPES, UNITS_PANEL_TO_HOST_TYPES, type UnitsPanelToHost } from '../protocol/units';
 import { stepRequestProblem } from './stepChoice';
 import type { TracePlacement } from './traceWindow';
 
@@ -43,6 +44,9 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
   /** GPU messages posted before the webview was ready, in order. */
   private readonly gpuQueue: HostToWebviewGpu[] = [];
   private readonly gpuListeners = new Set<{ onMessage(message: GpuToHost): void; onClosed(): void }>();
+  /** The Units tab's latest message of each kind, for a panel that becomes ready later; its listeners. */
+  private readonly unitsLatest = new Map<string, HostToPanel>();
+  private readonly unitsListeners = new Set<{ onMessage(message: UnitsPanelToHost): void; onClosed(): void }>();
 
   constructor(
     context: vscode.ExtensionContext,
@@ -110,6 +114,8 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
       this.step = message;
     } else if (message.type === 'showStep' && !this.ready) {
       this.showStepWhenReady = true;
+    } else if (UNITS_HOST_TO_PANEL_TYPES.has(message.type)) {
+      this.unitsLatest.set(message.type, message);
     } else if (message.type === 'trace' && placement) {
       this.trace = { message, placement };
       // The cursor moved (or the run went on): the unit's colours move to the new trace's tokens.
@@ -133,6 +139,13 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
     return { dispose: () => this.gpuListeners.delete(listener) };
   }
 
+  /** The Units tab's messages, checked, and the panel's closing. */
+  listenUnits(onMessage: (message: UnitsPanelToHost) => void, onClosed: () => void): { dispose(): void } {
+    const listener = { onMessage, onClosed };
+    this.unitsListeners.add(listener);
+    return { dispose: () => this.unitsListeners.delete(listener) };
+  }
+
   private receive(raw: unknown): void {
     if (isGpuRelay(raw)) {
       const gpu = checkWebviewGpuToHost(raw);
@@ -154,6 +167,10 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
   }
 
   private handle(message: PanelToHost): void {
+    if (UNITS_PANEL_TO_HOST_TYPES.has(message.type)) {
+      for (const l of [...this.unitsListeners]) l.onMessage(message as UnitsPanelToHost);
+      return;
+    }
     switch (message.type) {
       case 'ready':
         this.ready = true;
@@ -165,6 +182,7 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
         if (this.step) void this.panel.webview.postMessage(this.step);
         if (this.showStepWhenReady) void this.panel.webview.postMessage({ type: 'showStep' } satisfies HostToPanel);
         this.showStepWhenReady = false;
+        for (const m of this.unitsLatest.values()) void this.panel.webview.postMessage(m);
         for (const m of this.gpuQueue.splice(0)) void this.panel.webview.postMessage(m);
         break;
       case 'highlightUnit':
@@ -262,6 +280,8 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
     for (const d of this.disposables) d.dispose();
     for (const l of [...this.gpuListeners]) l.onClosed();
     this.gpuListeners.clear();
+    for (const l of [...this.unitsListeners]) l.onClosed();
+    this.unitsListeners.clear();
     this.host.panelClosed();
   }
 }

@@ -8,6 +8,8 @@
 
 import * as v from 'valibot';
 import { checkMessage, type Checked } from './check';
+import { whyPanelProblem, WhyHostToPanelSchema, WhyPanelToHostSchema, type WhyHostToPanel } from './why';
+import { unitsPanelProblem, UnitsHostToPanelSchema, UnitsPanelToHostSchema, type UnitsHostToPanel } from './units';
 
 export type { Checked };
 
@@ -169,6 +171,10 @@ export const HostToPanelSchema = v.variant('type', [
   v.strictObject({ type: v.literal('step'), step: nonNegativeInt, explanation: StepExplanationSchema, span: MemorySpanSchema }),
   /** Explain Step at Cursor: show the Step tab (its step comes as a `step` message). */
   v.strictObject({ type: v.literal('showStep') }),
+  // The Units tab (src/protocol/units.ts).
+  ...UnitsHostToPanelSchema,
+  // The time line, the baseline and the attribution strip (src/protocol/why.ts).
+  ...WhyHostToPanelSchema,
 ]);
 
 export const PanelToHostSchema = v.variant('type', [
@@ -184,6 +190,12 @@ export const PanelToHostSchema = v.variant('type', [
   v.strictObject({ type: v.literal('chooseSequence'), source: v.picklist(['cursor', 'selection', 'start']) }),
   /** The Step tab: explain step t (0-based token of the current trace) of this layer and direction. */
   v.strictObject({ type: v.literal('explainStep'), t: nonNegativeInt, layer: nonNegativeInt, direction }),
+  /** The Step tab shows this unit's memory span (null: the tab is not shown): the editor colours the later tokens. */
+  v.strictObject({ type: v.literal('stepSpan'), unit: v.nullable(nonNegativeInt) }),
+  // The Units tab (src/protocol/units.ts).
+  ...UnitsPanelToHostSchema,
+  // The time line's slider and the attribution strip (src/protocol/why.ts).
+  ...WhyPanelToHostSchema,
 ]);
 
 export type HostToPanel = v.InferOutput<typeof HostToPanelSchema>;
@@ -267,6 +279,14 @@ export function checkHostToPanel(value: unknown): Checked<HostToPanel> {
   }
   if (checked.ok && checked.message.type === 'training') {
     const problem = historyProblem(checked.message.history);
+    if (problem) return { ok: false, error: problem };
+  }
+  if (checked.ok && checked.message.type.startsWith('why')) {
+    const problem = whyPanelProblem(checked.message as WhyHostToPanel);
+    if (problem) return { ok: false, error: problem };
+  }
+  if (checked.ok && checked.message.type.startsWith('units')) {
+    const problem = unitsPanelProblem(checked.message as UnitsHostToPanel);
     if (problem) return { ok: false, error: problem };
   }
   return checked;

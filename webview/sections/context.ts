@@ -1,6 +1,7 @@
 // What every section is drawn with.
 
 import type { ChartSet, Theme } from '../charts';
+import type { PanelToHost } from '../../src/protocol/panel';
 import type { PanelStore, Selection } from '../store';
 import type { Tooltip } from '../tooltip';
 import { VALUE_CELL } from '../heatmap';
@@ -18,6 +19,8 @@ export interface SectionContext {
   explainStep?(t: number): void;
   /** The Step tab: the unit whose numbers are written out. */
   chooseStepUnit?(unit: number): void;
+  /** A message for the host (the Units tab's controls). */
+  post?(message: PanelToHost): void;
 }
 
 export const STATE_TITLES: Record<string, string> = {
