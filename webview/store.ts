@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { base64ToFloat32, float32ToBase64 } from '../src/engine/base64';
 import { parameterSuffix } from '../src/engine/names';
+import { compactColumns } from '../src/engine/history';
 import {
   checkHostToPanel,
   GRADIENT_NAMES,
@@ -80,33 +81,11 @@ export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'grad
 export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'gradnorm', 'training', 'predictions', 'step', 'units'];
 
 /**
- * Steps of history kept. Past it, neighbouring steps are merged two by two (the later step, the
- * mean loss, the larger gradient norm so that no clipping event is lost, the later learning rate):
- * a long run keeps its whole shape in bounded memory and a bounded saved state.
+ * Points of live history the panel keeps. Past it, neighbouring points merge two by two by the
+ * engine's one rule for every training history (compactColumns: the later step, means weighted by
+ * the steps each point covers), so a long run keeps its whole shape in bounded memory.
  */
 export const MAX_HISTORY = 20_000;
-
-export function compactHistory(h: History): void {
-  const n = Math.floor(h.step.length / 2);
-  const odd = h.step.length % 2;
-  const out: History = { step: [], loss: [], gradNorm: [], learningRate: [] };
-  for (let i = 0; i < n; i++) {
-    const a = 2 * i;
-    const b = a + 1;
-    out.step.push(h.step[b]);
-    out.loss.push((h.loss[a] + h.loss[b]) / 2);
-    out.gradNorm.push(Math.max(h.gradNorm[a], h.gradNorm[b]));
-    out.learningRate.push(h.learningRate[b]);
-  }
-  if (odd) {
-    const last = h.step.length - 1;
-    out.step.push(h.step[last]);
-    out.loss.push(h.loss[last]);
-    out.gradNorm.push(h.gradNorm[last]);
-    out.learningRate.push(h.learningRate[last]);
-  }
-  Object.assign(h, out);
-}
 
 /** The layers and directions that can be shown: the trace's entries, else the model's. */
 export function layerChoices(model: ModelMessage | null, trace: TraceMessage | null): Array<{ layer: number; direction: Direction }> {
@@ -260,7 +239,7 @@ export class PanelStore {
         t.history.learningRate.push(h.learningRate[i]);
       }
     }
-    while (this.training.history.step.length > MAX_HISTORY) compactHistory(this.training.history);
+    while (this.training.history.step.length > MAX_HISTORY) compactColumns(this.training.history);
   }
 
   /** Keeps the chosen layer and direction among those that exist. */

@@ -117,17 +117,7 @@ export class TrainingHistory {
 
   /** Merges neighbouring pairs of (full) points; the width doubles. */
   private compact(): void {
-    const half = this.n >> 1;
-    for (let k = 0; k < half; k++) {
-      const a = 2 * k, b = a + 1;
-      const ca = this.count[a], cb = this.count[b], c = ca + cb;
-      this.loss[k] = (this.loss[a] * ca + this.loss[b] * cb) / c;
-      this.gradNorm[k] = (this.gradNorm[a] * ca + this.gradNorm[b] * cb) / c;
-      this.lr[k] = (this.lr[a] * ca + this.lr[b] * cb) / c;
-      this.count[k] = c;
-      this.lastStep[k] = this.lastStep[b];
-    }
-    this.n = half;
+    this.n = mergePointPairs({ lastStep: this.lastStep, count: this.count, loss: this.loss, gradNorm: this.gradNorm, learningRate: this.lr }, this.n);
     this.width *= 2;
   }
 
@@ -276,4 +266,54 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Num
 /** TrainingHistory.fromJSON. */
 export function historyFromJSON(value: unknown, lastStep?: number): TrainingHistory {
   return TrainingHistory.fromJSON(value, lastStep);
+}
+
+/** Points as parallel columns, each point covering `count` steps that end at `lastStep`. */
+export interface PointColumns {
+  lastStep: { [k: number]: number };
+  count: { [k: number]: number };
+  loss: { [k: number]: number };
+  gradNorm: { [k: number]: number };
+  learningRate: { [k: number]: number };
+}
+
+/**
+ * The one compaction rule of every training history (the run's, saved in its checkpoint, and the
+ * panel's live copy): neighbouring points merge two by two in place, into the later last step and
+ * means weighted by their step counts; an odd last point stays as it is. Returns the new length.
+ */
+export function mergePointPairs(p: PointColumns, n: number): number {
+  const half = n >> 1;
+  for (let k = 0; k < half; k++) {
+    const a = 2 * k, b = a + 1;
+    const ca = p.count[a], cb = p.count[b], c = ca + cb;
+    p.loss[k] = (p.loss[a] * ca + p.loss[b] * cb) / c;
+    p.gradNorm[k] = (p.gradNorm[a] * ca + p.gradNorm[b] * cb) / c;
+    p.learningRate[k] = (p.learningRate[a] * ca + p.learningRate[b] * cb) / c;
+    p.count[k] = c;
+    p.lastStep[k] = p.lastStep[b];
+  }
+  if (n % 2 === 1) {
+    const last = n - 1;
+    p.loss[half] = p.loss[last];
+    p.gradNorm[half] = p.gradNorm[last];
+    p.learningRate[half] = p.learningRate[last];
+    p.count[half] = p.count[last];
+    p.lastStep[half] = p.lastStep[last];
+  }
+  return half + (n % 2);
+}
+
+/**
+ * A history drawn as columns (step = each point's last step), halved by mergePointPairs: a point's
+ * step count is the gap to the step before it (the first point counts as one step).
+ */
+export function compactColumns(h: { step: number[]; loss: number[]; gradNorm: number[]; learningRate: number[] }): void {
+  const n = Math.min(h.step.length, h.loss.length, h.gradNorm.length, h.learningRate.length);
+  const count = h.step.slice(0, n).map((s, k) => (k === 0 ? 1 : Math.max(1, s - h.step[k - 1])));
+  const kept = mergePointPairs({ lastStep: h.step, count, loss: h.loss, gradNorm: h.gradNorm, learningRate: h.learningRate }, n);
+  h.step.length = kept;
+  h.loss.length = kept;
+  h.gradNorm.length = kept;
+  h.learningRate.length = kept;
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeCheckpoint, encodeCheckpoint, summarizeCheckpointHeader, type TrainingSettings } from '../../../src/engine/checkpoint';
-import { HISTORY_MAX_POINTS, TrainingHistory } from '../../../src/engine/history';
+import { compactColumns, HISTORY_MAX_POINTS, TrainingHistory } from '../../../src/engine/history';
 import { decodeSafetensors, encodeSafetensors, readHeaderLength } from '../../../src/engine/safetensors';
 import { Trainer, type ModelShape } from '../../../src/engine/trainer';
 
@@ -147,6 +147,36 @@ describe('the history in checkpoints', () => {
       assert.equal(summary.step, STEP + 2);
       assert.equal(summary.history.steps, STEP + 2);
       assert.ok(summary.history.length <= HISTORY_MAX_POINTS);
+    }
+  });
+});
+
+describe('compactColumns (the panel live history, by the same rule)', () => {
+  it('merges pairs into the later step and means weighted by the steps each point covers; an odd last point stays', () => {
+    // Points ending at steps 1, 2, 4, 8, 9: they cover 1, 1, 2, 4 and 1 steps.
+    const h = { step: [1, 2, 4, 8, 9], loss: [4, 2, 3, 6, 7], gradNorm: [1, 3, 2, 5, 9], learningRate: [0.1, 0.1, 0.2, 0.5, 0.5] };
+    compactColumns(h);
+    assert.deepEqual(h.step, [2, 8, 9]);
+    assert.deepEqual(h.loss, [(4 + 2) / 2, (3 * 2 + 6 * 4) / 6, 7]);
+    assert.deepEqual(h.gradNorm, [(1 + 3) / 2, (2 * 2 + 5 * 4) / 6, 9]);
+    assert.deepEqual(h.learningRate, [0.1, (0.2 * 2 + 0.5 * 4) / 6, 0.5]);
+  });
+
+  it('gives what the run history keeps when both saw the same steps', () => {
+    const run = new TrainingHistory();
+    const live = { step: [] as number[], loss: [] as number[], gradNorm: [] as number[], learningRate: [] as number[] };
+    for (let s = 1; s <= HISTORY_MAX_POINTS; s++) {
+      const loss = 5 / Math.sqrt(s), norm = 1 + (s % 7), lr = 0.01;
+      run.append(s, loss, norm, lr);
+      live.step.push(s); live.loss.push(loss); live.gradNorm.push(norm); live.learningRate.push(lr);
+    }
+    run.append(HISTORY_MAX_POINTS + 1, 1, 1, 0.01); // the run compacts once, then starts a new point
+    compactColumns(live);
+    const c = run.columns();
+    assert.deepEqual(live.step, c.step.slice(0, -1));
+    for (let k = 0; k < live.loss.length; k++) {
+      assert.ok(Math.abs(live.loss[k] - c.loss[k]) < 1e-12, `loss at point ${k}`);
+      assert.ok(Math.abs(live.gradNorm[k] - (c.gradNorm as number[])[k]) < 1e-12, `norm at point ${k}`);
     }
   });
 });
