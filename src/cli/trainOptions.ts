@@ -5,7 +5,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { trainingOptions, validateSettings, type TrainingOption, type TrainingOptionKey, type TrainingSettings } from '../engine/trainingOptions';
 import type { ModelShape } from '../engine/trainer';
-import { intOption, oneOf, realOption, UsageError, type Values } from './args';
+import { intOption, oneOf, realOption, UsageError, type Values } from './optionValues';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 const ROWS = trainingOptions();
