@@ -208,35 +208,58 @@ export function findMatches(states: UnitStates, query: MatchQuery): MatchResult 
   }
   if (units.length === 0) return { units, matches: [], count: 0 };
   // Per position: every selected unit on; every selected unit off (as a running count).
-  const allOn = new Uint8Array(T);
-  const offCount = new Int32Array(T + 1); // offCount[t] = positions before t where every selected unit is off
-  const n = units.length;
   const { values, scales, block } = states;
-  // How many selected units are on at each position: one pass over each selected unit's values.
-  const onCount = new Uint16Array(T);
-  for (const u of units) {
-    const base = u * T;
-    if (scales === null) {
-      for (let t = 0; t < T; t++) if (values[base + t] >= Xs) onCount[t]++;
-      continue;
+  // Per selected unit, the least stored value that is on, for each block of tokens: X itself for
+  // exact states (as float32 reads it); for bytes, the smallest q with q · scale >= X (as stateAt reads it).
+  const blocks = Math.ceil(T / block);
+  const least = units.map((u) => {
+    const q = new Float32Array(blocks);
+    for (let k = 0; k < blocks; k++) {
+      if (scales === null) {
+        q[k] = Xs;
+        continue;
+      }
+      const scale = scales[k * H + u];
+      let x = Math.max(-128, Math.min(128, Math.ceil(X / scale)));
+      while (x > -128 && (x - 1) * scale >= X) x--;
+      while (x <= 127 && x * scale < X) x++;
+      q[k] = x;
     }
-    for (let b0 = 0; b0 < T; b0 += block) {
-      // The smallest byte q with q · scale >= X in this block (as stateAt reads it).
-      const scale = scales[(b0 / block) * H + u];
-      let q = Math.max(-128, Math.min(128, Math.ceil(X / scale)));
-      while (q > -128 && (q - 1) * scale >= X) q--;
-      while (q <= 127 && q * scale < X) q++;
+    return q;
+  });
+  // The positions where every selected unit is on: the first unit's, read in one pass, then kept
+  // where each next unit is on too (each pass reads only the positions still standing).
+  let standing = new Int32Array(T);
+  let count = 0;
+  {
+    const base = units[0] * T;
+    const q = least[0];
+    for (let b0 = 0, k = 0; b0 < T; b0 += block, k++) {
       const b1 = Math.min(T, b0 + block);
-      for (let t = b0; t < b1; t++) if (values[base + t] >= q) onCount[t]++;
+      const x = q[k];
+      for (let t = b0; t < b1; t++) if (values[base + t] >= x) standing[count++] = t;
     }
   }
-  for (let t = 0; t < T; t++) {
-    allOn[t] = onCount[t] === n ? 1 : 0;
-    offCount[t + 1] = offCount[t] + (onCount[t] === 0 ? 1 : 0);
+  for (let j = 1; j < units.length && count > 0; j++) {
+    const base = units[j] * T;
+    const q = least[j];
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const t = standing[i];
+      if (values[base + t] >= q[Math.floor(t / block)]) standing[kept++] = t;
+    }
+    count = kept;
   }
+  standing = standing.subarray(0, count);
+  const allOn = new Uint8Array(T);
+  for (const t of standing) allOn[t] = 1;
+  /** Every selected unit off at every existing position of [from, to). */
   const allOff = (from: number, to: number): boolean => {
-    const a = Math.max(0, from), b = Math.min(T, to);
-    return offCount[b] - offCount[a] === b - a;
+    for (let t = Math.max(0, from); t < Math.min(T, to); t++) {
+      const k = Math.floor(t / block);
+      for (let j = 0; j < units.length; j++) if (values[units[j] * T + t] >= least[j][k]) return false;
+    }
+    return true;
   };
   const found: Match[] = [];
   for (let t = 0; t < T; ) {
