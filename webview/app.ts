@@ -69,6 +69,8 @@ export class App {
   private readonly clearButton: HTMLElement;
   private readonly tabs: HTMLElement;
   private frame = 0;
+  /** The unit whose memory span the host was last told to show (null: none). */
+  private spanUnit: number | null = null;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   private width = 0;
   private pickersKey = '';
@@ -95,6 +97,7 @@ export class App {
         this.store.ui.tab = id as TabId;
         this.tooltip.hide();
         if (id === 'step') this.explainShownStep();
+        this.syncSpan();
         this.scheduleSave();
       },
     );
@@ -235,7 +238,16 @@ export class App {
       p.charts.dispose();
       PANES[id].render(p.element, { ...ctx, charts: p.charts });
     }
+    this.syncSpan();
     this.scheduleSave();
+  }
+
+  /** Tells the host which unit's memory span the editor shows: the Step tab's unit while the tab is shown with a trace, else none. */
+  private syncSpan(): void {
+    const unit = this.store.ui.tab === 'step' && this.store.trace ? this.store.ui.stepUnit : null;
+    if (unit === this.spanUnit) return;
+    this.spanUnit = unit;
+    this.host.post({ type: 'stepSpan', unit });
   }
 
   private drawHeader(): void {

@@ -10,6 +10,7 @@ import { makeNonce, panelHtml } from './panelHtml';
 import { PanelTrainingCopy } from './panelHistory';
 import { UNITS_HOST_TO_PANEL_TYPES, UNITS_PANEL_TO_HOST_TYPES, type UnitsPanelToHost } from '../protocol/units';
 import { stepRequestProblem } from './stepChoice';
+import { SPAN_SHADES, spanMarks } from './stepDecorations';
 import type { TracePlacement } from './traceWindow';
 
 export type { TracePlacement } from './traceWindow';
@@ -38,6 +39,9 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
   /** The unit the panel asked to see in the editor: its colours follow each new trace until Clear. */
   private selected: Extract<PanelToHost, { type: 'highlightUnit' }> | null = null;
   private readonly decorations: vscode.TextEditorDecorationType[] = [];
+  /** The unit whose memory span the Step tab shows (null: the tab is not shown), and its colours: shades, then the chosen token. */
+  private spanUnit: number | null = null;
+  private readonly spanDecorations: vscode.TextEditorDecorationType[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   private malformed = 0;
   private disposed = false;
@@ -79,8 +83,12 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
         }),
       );
     }
+    // The memory span: teal, apart from the units' blue and red; the chosen token outlined.
+    for (let k = 0; k < SPAN_SHADES; k++) this.spanDecorations.push(vscode.window.createTextEditorDecorationType({ backgroundColor: `rgba(0, 150, 136, ${0.08 + (0.6 * (k + 1)) / SPAN_SHADES})`, borderRadius: '2px' }));
+    this.spanDecorations.push(vscode.window.createTextEditorDecorationType({ border: '2px solid rgba(0, 150, 136, 0.95)', borderRadius: '2px' }));
     this.disposables.push(
       ...this.decorations,
+      ...this.spanDecorations,
       webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       this.panel.onDidDispose(() => this.dispose()),
     );
@@ -107,11 +115,13 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
         this.trace = null;
         this.step = null;
         this.clearHighlight();
+        this.removeSpan();
       }
     } else if (message.type === 'training') {
       this.training.add(message);
     } else if (message.type === 'step') {
       this.step = message;
+      this.paintSpan();
     } else if (message.type === 'showStep' && !this.ready) {
       this.showStepWhenReady = true;
     } else if (UNITS_HOST_TO_PANEL_TYPES.has(message.type)) {
@@ -201,9 +211,17 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
         if (problem) {
           this.malformed++;
           this.log.warn(`ignored a step the panel asked for (${problem})`);
-        } else this.host.explainStep(message);
+        } else {
+          // Another step: its colours come with its explanation.
+          this.removeSpan();
+          this.host.explainStep(message);
+        }
         break;
       }
+      case 'stepSpan':
+        this.spanUnit = message.unit;
+        this.paintSpan();
+        break;
     }
   }
 
@@ -259,6 +277,39 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
   traceGone(): void {
     this.trace = null;
     this.removeDecorations();
+    this.removeSpan();
+  }
+
+  /**
+   * The Step tab's memory span over the editor's text: the tokens after the explained step coloured
+   * by how much of what the chosen unit wrote there survives (stepDecorations.ts), while the tab shows
+   * it, on the trace the step was explained with; otherwise none.
+   */
+  private paintSpan(): void {
+    const trace = this.trace;
+    const step = this.step;
+    if (this.spanUnit === null || !trace || !step || step.explanation.T !== trace.message.T) {
+      this.removeSpan();
+      return;
+    }
+    const { message: t, placement } = trace;
+    const marks = spanMarks(step, this.spanUnit, t.spans, (k) => t.tokens[k] ?? '');
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === placement.documentUri);
+    if (!marks || !editor || editor.document.version !== placement.documentVersion) {
+      this.removeSpan();
+      return;
+    }
+    const doc = editor.document;
+    const range = (start: number, end: number): vscode.Range => new vscode.Range(doc.positionAt(placement.offset + start), doc.positionAt(placement.offset + end));
+    const buckets: vscode.DecorationOptions[][] = this.spanDecorations.map(() => []);
+    for (const m of marks.later) buckets[m.shade].push({ range: range(m.start, m.end), hoverMessage: new vscode.MarkdownString(m.hover) });
+    buckets[SPAN_SHADES].push({ range: range(marks.chosen.start, marks.chosen.end), hoverMessage: new vscode.MarkdownString(marks.chosen.hover) });
+    this.removeSpan(editor);
+    this.spanDecorations.forEach((d, k) => editor.setDecorations(d, buckets[k]));
+  }
+
+  private removeSpan(except?: vscode.TextEditor): void {
+    for (const editor of vscode.window.visibleTextEditors) if (editor !== except) for (const d of this.spanDecorations) editor.setDecorations(d, []);
   }
 
   /** The panel's Clear (and a file with no model): no unit is followed, and no editor keeps its colours. */
@@ -276,6 +327,7 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
     this.disposed = true;
     this.panel.dispose();
     this.clearHighlight();
+    this.removeSpan();
     if (this.malformed > 0) this.log.info(`the panel sent ${this.malformed} malformed message(s), all ignored`);
     for (const d of this.disposables) d.dispose();
     for (const l of [...this.gpuListeners]) l.onClosed();
