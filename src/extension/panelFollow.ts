@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { messageText, displayName } from './names';
 import type { Host } from './host';
 import { InspectPanel } from './inspectPanel';
-import { stepAtCursor, withStep, type StepRequest } from './stepChoice';
+import { nextStepChoice, withStep, type StepRequest } from './stepChoice';
 import { runModelMessage } from './runPanel';
 import { readSettings, SECTION, SETTINGS } from './settings';
 import { traceSequence, type DocumentText, type SequenceSource } from './traceWindow';
@@ -25,6 +25,12 @@ export class PanelFollow implements vscode.Disposable {
   private step: StepRequest | null = null;
   private timer: NodeJS.Timeout | null = null;
   private inspectJob: WorkerJob | null = null;
+  /** The weights the panel reads for a document: its checkpoint, or the time line's chosen snapshot (snapshots.ts). */
+  checkpointFor: (documentUri: string) => string = (uri) => this.host.store.checkpointPath(uri);
+  /** Whether the time line shows a snapshot of the document (then a run's live trace does not replace it). */
+  pinned: (documentUri: string) => boolean = () => false;
+  /** After each update of the panel for a document with a model (the time line and baseline follow it). */
+  afterUpdate: ((documentUri: string, panel: InspectPanel) => void) | null = null;
 
   constructor(private readonly host: Host) {}
 
@@ -37,12 +43,12 @@ export class PanelFollow implements vscode.Disposable {
           this.schedule(0);
         },
         explainStep: (request) => {
-          this.step = { t: request.t, layer: request.layer, direction: request.direction };
+          this.step = nextStepChoice(this.step, { kind: 'panel', request });
           this.schedule(0);
         },
         panelClosed: () => {
           this.panel = null;
-          this.step = null;
+          this.step = nextStepChoice(this.step, { kind: 'closed' });
           // Nothing to trace for a closed panel: the training worker stops tracing.
           for (const run of this.host.runs.values()) run.job.send({ type: 'watch', sequence: null, everyMs: 0 });
         },
@@ -54,7 +60,7 @@ export class PanelFollow implements vscode.Disposable {
 
   /** Explain Step at Cursor: the panel opens (or shows) its Step tab at the token before the cursor. */
   explainAtCursor(): void {
-    this.step = stepAtCursor(this.step);
+    this.step = nextStepChoice(this.step, { kind: 'cursor' });
     this.sequenceSource = 'cursor';
     this.open();
     this.panel?.show({ type: 'showStep' });
@@ -126,7 +132,9 @@ export class PanelFollow implements vscode.Disposable {
     const offset = chosen.offset;
     const placement = { documentUri: uri, documentVersion: document.version, offset };
     const run = this.host.runs.get(uri);
-    if (run) {
+    if (this.host.store.has(uri) || run) this.afterUpdate?.(uri, panel);
+    if (run && this.pinned(uri)) run.job.send({ type: 'watch', sequence: null, everyMs: 0 });
+    else if (run) {
       if (run.started) panel.show(runModelMessage(run, run.started, name));
       run.watchPlacement = placement;
       run.job.send({ type: 'watch', sequence, everyMs: TRACE_EVERY_MS });
@@ -142,7 +150,7 @@ export class PanelFollow implements vscode.Disposable {
     let traced = false;
     const job = new WorkerJob(
       this.host.workerScript,
-      { type: 'inspect', checkpointPath: store.checkpointPath(uri), file: name, sequence, withModel: true },
+      { type: 'inspect', checkpointPath: this.checkpointFor(uri), file: name, sequence, withModel: true },
       {
         onMessage: (m) => {
           if (m.type !== 'panel' || this.inspectJob !== job) return;

@@ -20,6 +20,27 @@ export function stepAtCursor(previous: StepRequest | null): StepRequest {
   return { t: null, layer: previous?.layer ?? 0, direction: previous?.direction ?? 'forward' };
 }
 
+/** What changes the step the host asks the worker to explain. */
+export type StepEvent =
+  /** The Step tab asked for a step (already checked against the trace it was sent). */
+  | { kind: 'panel'; request: ExplainStepRequest }
+  /** Explain Step at Cursor. */
+  | { kind: 'cursor' }
+  /** The panel closed: nothing is explained until the tab asks again. */
+  | { kind: 'closed' };
+
+/** The step chosen after an event, from the one chosen before (null: none). */
+export function nextStepChoice(current: StepRequest | null, event: StepEvent): StepRequest | null {
+  switch (event.kind) {
+    case 'panel':
+      return { t: event.request.t, layer: event.request.layer, direction: event.request.direction };
+    case 'cursor':
+      return stepAtCursor(current);
+    case 'closed':
+      return null;
+  }
+}
+
 /** The sequence to trace, with the step to explain when one is chosen. */
 export function withStep(sequence: Sequence, step: StepRequest | null): Sequence {
   return step ? { ...sequence, explain: step } : sequence;

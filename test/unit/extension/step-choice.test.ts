@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkHostToPanel, checkPanelToHost, type TraceMessage } from '../../../src/protocol/panel';
 import { checkHostToWorker } from '../../../src/protocol/worker';
-import { stepAtCursor, stepRequestProblem, withStep } from '../../../src/extension/stepChoice';
+import { nextStepChoice, stepAtCursor, stepRequestProblem, withStep } from '../../../src/extension/stepChoice';
 
 const T = 4;
 const H = 2;
@@ -61,6 +61,32 @@ describe('Explain Step at Cursor and the worker request', () => {
     assert.ok(checkHostToWorker({ type: 'watch', sequence: watched, everyMs: 1000 }).ok);
     assert.ok(checkHostToWorker({ type: 'watch', sequence: withStep(sequence, stepAtCursor(null)), everyMs: 1000 }).ok);
     assert.equal(checkHostToWorker({ type: 'watch', sequence: { ...sequence, explain: { t: -1, layer: 0, direction: 'forward' } }, everyMs: 1000 }).ok, false);
+  });
+});
+
+describe('the step the host keeps', () => {
+  it('is the step the panel asked for, the cursor with the last layer and direction, then nothing once the panel closes', () => {
+    let chosen = nextStepChoice(null, { kind: 'cursor' });
+    assert.deepEqual(chosen, { t: null, layer: 0, direction: 'forward' });
+    chosen = nextStepChoice(chosen, { kind: 'panel', request: { type: 'explainStep', t: 2, layer: 1, direction: 'backward' } });
+    assert.deepEqual(chosen, { t: 2, layer: 1, direction: 'backward' });
+    // Explain Step at Cursor again: the cursor's token, the layer and direction kept.
+    chosen = nextStepChoice(chosen, { kind: 'cursor' });
+    assert.deepEqual(chosen, { t: null, layer: 1, direction: 'backward' });
+    assert.equal(nextStepChoice(chosen, { kind: 'closed' }), null);
+    assert.deepEqual(nextStepChoice(null, { kind: 'panel', request: { type: 'explainStep', t: 0, layer: 0, direction: 'forward' } }), { t: 0, layer: 0, direction: 'forward' });
+  });
+});
+
+describe('stepSpan from the panel', () => {
+  it('names a unit, or null when the Step tab is not shown; nothing else', () => {
+    assert.ok(checkPanelToHost({ type: 'stepSpan', unit: 3 }).ok);
+    assert.ok(checkPanelToHost({ type: 'stepSpan', unit: null }).ok);
+    for (const bad of [{ type: 'stepSpan' }, { type: 'stepSpan', unit: -1 }, { type: 'stepSpan', unit: 1.5 }, { type: 'stepSpan', unit: '2' }, { type: 'stepSpan', unit: 1, t: 2 }]) {
+      const c = checkPanelToHost(bad);
+      assert.equal(c.ok, false, JSON.stringify(bad));
+      if (!c.ok) assert.ok(!c.error.includes('\n'));
+    }
   });
 });
 
