@@ -228,9 +228,10 @@ describe('the usage and the version', () => {
   it('no arguments: the usage lists every command (bench too) on stdout, and says bad usage with status 2', () => {
     const r = cli();
     assert.equal(r.status, 2, show(r));
-    for (const command of ['train', 'generate', 'inspect', 'grad', 'bench']) assert.match(r.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+    const commands = ['train', 'generate', 'inspect', 'units', 'explain', 'grad', 'bench', 'baseline', 'export', 'import'];
+    for (const command of commands) assert.match(r.stdout, new RegExp(`^  ${command}\\b`, 'm'));
     assert.match(r.stdout, /with no command prints it and exits 2/);
-    assert.equal(r.stderr, 'lstm-lens: no command given (commands: train, generate, inspect, grad, bench)\n');
+    assert.equal(r.stderr, `lstm-lens: no command given (commands: ${commands.join(', ')})\n`);
   });
   it('--help prints the same usage and exits 0', () => {
     const r = ok(cli('--help'));
