@@ -16,6 +16,7 @@ import { renderStates } from './sections/states';
 import { defaultStep, renderStep } from './sections/step';
 import { renderTraining } from './sections/training';
 import { renderUnits } from './sections/units';
+import { renderAttribution, renderTimeline } from './sections/why';
 import { ALL_PARTS, layerChoices, PanelStore, TABS, type Part, type Selection, type SequenceSource, type TabId } from './store';
 import { Tooltip } from './tooltip';
 import { linkColumns } from './heatmap';
@@ -39,6 +40,8 @@ const PANES: Record<PaneId, { tab: TabId; render: (view: HTMLElement, ctx: Secti
   predictions: { tab: 'predictions', render: renderPredictions },
   step: { tab: 'step', render: renderStep },
   units: { tab: 'units', render: renderUnits },
+  timeline: { tab: 'training', render: renderTimeline },
+  attribution: { tab: 'predictions', render: renderAttribution },
 };
 const PANE_IDS = Object.keys(PANES) as PaneId[];
 

@@ -19,6 +19,8 @@ import {
 } from '../src/protocol/panel';
 import type { UnitsHostToPanel } from '../src/protocol/units';
 import { UnitsState } from './unitsState';
+import type { WhyHostToPanel } from '../src/protocol/why';
+import { WhyState } from './whyState';
 
 export const TABS = ['shapes', 'states', 'gradients', 'step', 'training', 'predictions', 'units'] as const;
 export type TabId = (typeof TABS)[number];
@@ -77,8 +79,8 @@ export interface Note {
 
 /** The parts of the page that a change asks to redraw ('gradnorm': the gradient norm per training
  *  step, on the Gradients tab but fed by training messages, so that those leave the maps alone). */
-export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'gradients' | 'gradnorm' | 'training' | 'predictions' | 'step' | 'units';
-export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'gradnorm', 'training', 'predictions', 'step', 'units'];
+export type Part = 'header' | 'notes' | 'controls' | 'shapes' | 'states' | 'gradients' | 'gradnorm' | 'training' | 'predictions' | 'step' | 'units' | 'timeline' | 'attribution';
+export const ALL_PARTS: readonly Part[] = ['header', 'notes', 'controls', 'shapes', 'states', 'gradients', 'gradnorm', 'training', 'predictions', 'step', 'units', 'timeline', 'attribution'];
 
 /**
  * Points of live history the panel keeps. Past it, neighbouring points merge two by two by the
@@ -118,6 +120,8 @@ export class PanelStore {
   /** The Units tab's latest answers (webview/sections/units.ts); showUnitsTab: a new selection's, shown once. */
   readonly units = new UnitsState();
   showUnitsTab = false;
+  /** The time line, the baseline and the attribution strip (webview/sections/why.ts). */
+  readonly why = new WhyState();
   ui: UiChoices = defaultUi();
   /** A chooseSequence asked and not answered by a trace yet. */
   pendingSequence: SequenceSource | null = null;
@@ -129,6 +133,10 @@ export class PanelStore {
   }
 
   apply(m: HostToPanel): void {
+    if (m.type.startsWith('why')) {
+      this.touch(...this.why.apply(m as WhyHostToPanel));
+      return;
+    }
     if (m.type.startsWith('units')) {
       const before = this.units.result?.selection;
       this.units.apply(m as UnitsHostToPanel);

@@ -11,6 +11,9 @@ export const COMMANDS = {
   inspect: { id: 'lstmLens.inspect', title: 'Inspect States', icon: '$(graph)' },
   explainStep: { id: 'lstmLens.explainStep', title: 'Explain Step at Cursor', icon: '$(debug-step-into)' },
   findUnits: { id: 'lstmLens.findUnits', title: 'Find Units Active in Selection', icon: '$(search)' },
+  showSurprise: { id: 'lstmLens.showSurprise', title: 'Show Surprise', icon: '$(eye)' },
+  showGain: { id: 'lstmLens.showGain', title: 'Show Gain over N-gram' },
+  whyPrediction: { id: 'lstmLens.whyPrediction', title: 'Why This Prediction?', icon: '$(question)' },
   forget: { id: 'lstmLens.forget', title: 'Forget Model for This File', icon: '$(trash)' },
   forgetMissing: { id: 'lstmLens.forgetMissing', title: 'Forget Models of Missing Files' },
 } as const satisfies Record<string, { id: `lstmLens.${string}`; title: string; icon?: `$(${string})` }>;
@@ -34,6 +37,9 @@ export const MENUS: Readonly<Record<'commandPalette' | 'editor/context' | 'edito
     { command: 'generate', when: 'editorIsOpen' },
     { command: 'explainStep', when: 'editorIsOpen' },
     { command: 'findUnits', when: 'editorHasSelection' },
+    { command: 'showSurprise', when: 'editorIsOpen' },
+    { command: 'showGain', when: 'editorIsOpen' },
+    { command: 'whyPrediction', when: 'editorIsOpen' },
     { command: 'forget', when: 'editorIsOpen' },
   ],
   'editor/context': [
@@ -41,6 +47,8 @@ export const MENUS: Readonly<Record<'commandPalette' | 'editor/context' | 'edito
     { command: 'generate', group: 'lstmLens@2' },
     { command: 'inspect', group: 'lstmLens@3' },
     { command: 'explainStep', group: 'lstmLens@4' },
+    { command: 'whyPrediction', group: 'lstmLens@6' },
+    { command: 'showSurprise', group: 'lstmLens@7' },
     { command: 'findUnits', group: 'lstmLens@5', when: 'editorHasSelection' },
   ],
   'editor/title': [

@@ -7,6 +7,8 @@
 //   panelFollow.ts  the Inspect States panel following the editor (what to trace: traceWindow.ts)
 //   statusBar.ts    the status bar item (its words: statusText.ts)       forget.ts  the model folder's housekeeping
 //   units.ts        Find Units Active in Selection and the panel's Units tab (its worker: unitsJob.ts)
+//   surprise.ts     Show Surprise and Show Gain over N-gram      attribution.ts  Why This Prediction?
+//   snapshots.ts    the time line's chosen snapshot             surprisePanel.ts  the panel's time line and baseline
 
 import * as vscode from 'vscode';
 import { COMMANDS, type CommandKey } from './commands';
@@ -20,6 +22,11 @@ import { Runs } from './runs';
 import { RunStart } from './runStart';
 import { StatusBar } from './statusBar';
 import { Units } from './units';
+import { Attribution } from './attribution';
+import { TimeLine } from './snapshots';
+import { Surprise } from './surprise';
+import { Analyses } from './surpriseAnalysis';
+import { SurprisePanel } from './surprisePanel';
 
 /** What activate() returns to other extensions and to the integration tests. */
 export interface LstmLensApi {
@@ -42,6 +49,11 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
   const generation = new Generation(host, () => units.generationClamps());
   const forget = new Forget(host, () => statusBar.refresh());
   forget.housekeeping();
+  const timeLine = new TimeLine(host.store);
+  const analyses = new Analyses(host);
+  const surprise = new Surprise(host, analyses, timeLine);
+  const attribution = new Attribution(host, analyses, timeLine, (message) => follow.panel?.show(message));
+  new SurprisePanel(host, follow, timeLine, analyses, attribution);
 
   const commands: Record<CommandKey, () => unknown> = {
     train: () => start.train(),
@@ -50,6 +62,9 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
     inspect: () => follow.open(),
     explainStep: () => follow.explainAtCursor(),
     findUnits: () => units.find(),
+    showSurprise: () => surprise.toggle('surprise'),
+    showGain: () => surprise.toggle('gain'),
+    whyPrediction: () => attribution.atCursor(),
     forget: () => forget.forget(),
     forgetMissing: () => forget.forgetMissing(),
   };
@@ -58,6 +73,9 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
     statusBar,
     generation,
     units,
+    surprise,
+    attribution,
+    analyses,
     ...Object.entries(commands).map(([key, run]) => vscode.commands.registerCommand(COMMANDS[key as CommandKey].id, run)),
     vscode.window.onDidChangeActiveTextEditor(() => {
       statusBar.refresh();

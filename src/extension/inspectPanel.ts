@@ -12,6 +12,7 @@ import { UNITS_HOST_TO_PANEL_TYPES, UNITS_PANEL_TO_HOST_TYPES, type UnitsPanelTo
 import { stepRequestProblem } from './stepChoice';
 import { SPAN_SHADES, spanMarks } from './stepDecorations';
 import type { TracePlacement } from './traceWindow';
+import type { WhyPanelToHost } from '../protocol/why';
 
 export type { TracePlacement } from './traceWindow';
 
@@ -47,6 +48,9 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
   private disposed = false;
   /** GPU messages posted before the webview was ready, in order. */
   private readonly gpuQueue: HostToWebviewGpu[] = [];
+  /** The latest time line, baseline and attribution strip, for a panel that becomes ready later. */
+  private readonly whyLatest = new Map<string, HostToPanel>();
+  private readonly whyListeners = new Set<(message: WhyPanelToHost, trace: { message: TraceMessage; placement: TracePlacement } | null) => void>();
   private readonly gpuListeners = new Set<{ onMessage(message: GpuToHost): void; onClosed(): void }>();
   /** The Units tab's latest message of each kind, for a panel that becomes ready later; its listeners. */
   private readonly unitsLatest = new Map<string, HostToPanel>();
@@ -126,6 +130,8 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
       this.showStepWhenReady = true;
     } else if (UNITS_HOST_TO_PANEL_TYPES.has(message.type)) {
       this.unitsLatest.set(message.type, message);
+    } else if (message.type.startsWith('why')) {
+      this.whyLatest.set(message.type, message);
     } else if (message.type === 'trace' && placement) {
       this.trace = { message, placement };
       // The cursor moved (or the run went on): the unit's colours move to the new trace's tokens.
@@ -147,6 +153,12 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
     const listener = { onMessage, onClosed };
     this.gpuListeners.add(listener);
     return { dispose: () => this.gpuListeners.delete(listener) };
+  }
+
+  /** The time line's and the attribution strip's requests, checked, with the trace they refer to. */
+  listenWhy(listener: (message: WhyPanelToHost, trace: { message: TraceMessage; placement: TracePlacement } | null) => void): { dispose(): void } {
+    this.whyListeners.add(listener);
+    return { dispose: () => this.whyListeners.delete(listener) };
   }
 
   /** The Units tab's messages, checked, and the panel's closing. */
@@ -177,6 +189,10 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
   }
 
   private handle(message: PanelToHost): void {
+    if (message.type === 'whyChooseSnapshot' || message.type === 'whyAttribute') {
+      for (const l of [...this.whyListeners]) l(message, this.trace);
+      return;
+    }
     if (UNITS_PANEL_TO_HOST_TYPES.has(message.type)) {
       for (const l of [...this.unitsListeners]) l.onMessage(message as UnitsPanelToHost);
       return;
@@ -193,6 +209,7 @@ export class InspectPanel implements vscode.Disposable, GpuChannel {
         if (this.showStepWhenReady) void this.panel.webview.postMessage({ type: 'showStep' } satisfies HostToPanel);
         this.showStepWhenReady = false;
         for (const m of this.unitsLatest.values()) void this.panel.webview.postMessage(m);
+        for (const m of this.whyLatest.values()) void this.panel.webview.postMessage(m);
         for (const m of this.gpuQueue.splice(0)) void this.panel.webview.postMessage(m);
         break;
       case 'highlightUnit':
