@@ -38,6 +38,13 @@ const entries = [
     target: 'node20',
   },
   {
+    // The bridge worker (worker_threads): one export to PyTorch or import of a PyTorch model.
+    entryPoints: { 'bridge-worker': 'src/worker/bridgeWorker.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
     // The Inspect States webview: a browser script with its styles (ours and uPlot's) bundled into
     // dist/webview.css, both loaded by the page of src/extension/panelHtml.ts under its CSP.
     entryPoints: { webview: 'webview/main.ts' },

@@ -14,6 +14,8 @@ export const COMMANDS = {
   showSurprise: { id: 'lstmLens.showSurprise', title: 'Show Surprise', icon: '$(eye)' },
   showGain: { id: 'lstmLens.showGain', title: 'Show Gain over N-gram' },
   whyPrediction: { id: 'lstmLens.whyPrediction', title: 'Why This Prediction?', icon: '$(question)' },
+  exportTraining: { id: 'lstmLens.exportTraining', title: 'Export Training to PyTorch…', icon: '$(export)' },
+  openPyTorchModel: { id: 'lstmLens.openPyTorchModel', title: 'Open PyTorch Model…', icon: '$(folder-opened)' },
   forget: { id: 'lstmLens.forget', title: 'Forget Model for This File', icon: '$(trash)' },
   forgetMissing: { id: 'lstmLens.forgetMissing', title: 'Forget Models of Missing Files' },
 } as const satisfies Record<string, { id: `lstmLens.${string}`; title: string; icon?: `$(${string})` }>;
@@ -40,6 +42,7 @@ export const MENUS: Readonly<Record<'commandPalette' | 'editor/context' | 'edito
     { command: 'showSurprise', when: 'editorIsOpen' },
     { command: 'showGain', when: 'editorIsOpen' },
     { command: 'whyPrediction', when: 'editorIsOpen' },
+    { command: 'exportTraining', when: 'editorIsOpen' },
     { command: 'forget', when: 'editorIsOpen' },
   ],
   'editor/context': [

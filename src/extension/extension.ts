@@ -7,10 +7,12 @@
 //   panelFollow.ts  the Inspect States panel following the editor (what to trace: traceWindow.ts)
 //   statusBar.ts    the status bar item (its words: statusText.ts)       forget.ts  the model folder's housekeeping
 //   units.ts        Find Units Active in Selection and the panel's Units tab (its worker: unitsJob.ts)
+//   bridge.ts       Export Training to PyTorch… and Open PyTorch Model… (its worker: bridgeJob.ts)
 //   surprise.ts     Show Surprise and Show Gain over N-gram      attribution.ts  Why This Prediction?
 //   snapshots.ts    the time line's chosen snapshot             surprisePanel.ts  the panel's time line and baseline
 
 import * as vscode from 'vscode';
+import { Bridge } from './bridge';
 import { COMMANDS, type CommandKey } from './commands';
 import { Forget } from './forget';
 import { Generation } from './generation';
@@ -49,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
   const generation = new Generation(host, () => units.generationClamps());
   const forget = new Forget(host, () => statusBar.refresh());
   forget.housekeeping();
+  const bridge = new Bridge(host, () => follow.open(), () => statusBar.refresh());
   const timeLine = new TimeLine(host.store);
   const analyses = new Analyses(host);
   const surprise = new Surprise(host, analyses, timeLine);
@@ -65,6 +68,8 @@ export function activate(context: vscode.ExtensionContext): LstmLensApi {
     showSurprise: () => surprise.toggle('surprise'),
     showGain: () => surprise.toggle('gain'),
     whyPrediction: () => attribution.atCursor(),
+    exportTraining: () => bridge.exportTraining(),
+    openPyTorchModel: () => bridge.openPyTorchModel(),
     forget: () => forget.forget(),
     forgetMissing: () => forget.forgetMissing(),
   };

@@ -148,6 +148,11 @@ export class ModelStore {
     return had;
   }
 
+  /** After another model replaced the document's checkpoint (an import): the time line was the old model's. */
+  dropTimeLine(documentUri: string): void {
+    removeSnapshots(this.checkpointPath(documentUri));
+  }
+
   /** Every stored model, with the document it belongs to where the index knows it. */
   list(): StoredModel[] {
     let names: string[];

@@ -45,14 +45,23 @@ export interface ExportResult {
   batchSize: number;
 }
 
+/** A text given as content rather than as a file: `name` stands for it in messages and the README. */
+export interface ExportText {
+  text: string;
+  name: string;
+}
+
 /**
  * Writes the folder `out` (created when missing; refused when it holds anything, unless `force`)
  * from which `python3 train.py --steps N` continues the run saved at `checkpoint` on the text at
  * `textPath`. The text is held to the rules of resuming (the same vocabulary, long enough for the
  * streams where they stand): an InputError in one line otherwise, before anything is written.
  */
-export function exportRun(options: { checkpoint: string; text: string; out: string; force?: boolean }): ExportResult {
-  const { checkpoint, text: textPath, out } = options;
+export function exportRun(options: { checkpoint: string; text: string | ExportText; out: string; force?: boolean; checkpointName?: string }): ExportResult {
+  const { checkpoint, out } = options;
+  // A text given as content (an editor's text, already decoded) is named by its name; a path is read.
+  const given = typeof options.text === 'string' ? null : options.text;
+  const textPath = given ? given.name : (options.text as string);
   const at = whatIsAt(out);
   if (at.kind !== 'missing' && at.kind !== 'folder') throw new InputError(`--out ${shown(out)} is a file; give a folder for the exported run`);
   if (at.kind === 'folder' && !options.force && readdirSync(out).length > 0) {
@@ -61,7 +70,7 @@ export function exportRun(options: { checkpoint: string; text: string; out: stri
   // Read whole and checked (a text given for the checkpoint is named as such); the bytes are what is copied.
   const ckpt = readCheckpointFile(checkpoint);
   const bytes = readCheckpointBytes(checkpoint);
-  const { text, notes: textNotes } = readTextFile(textPath);
+  const { text, notes: textNotes } = given ? { text: given.text, notes: [] } : readTextFile(textPath);
   // Tokens the vocabulary lacks would be dropped: the batches would read another text.
   const vocabulary = ckpt.vocab;
   const tokenizer = Tokenizer.fromVocabulary(vocabulary);
@@ -96,7 +105,7 @@ export function exportRun(options: { checkpoint: string; text: string; out: stri
     'tokens.bin': idBytes,
     'text.txt': Buffer.from(text, 'utf8'),
     'train.py': Buffer.from(trainScript(), 'utf8'),
-    'README.md': Buffer.from(exportReadme({ checkpoint: basename(checkpoint), text: basename(textPath), config: ckpt.config, settings: s, step: trainer.step, tokens: ids.length }), 'utf8'),
+    'README.md': Buffer.from(exportReadme({ checkpoint: options.checkpointName ?? basename(checkpoint), text: basename(textPath), config: ckpt.config, settings: s, step: trainer.step, tokens: ids.length }), 'utf8'),
   };
   const files: string[] = [];
   for (const name of EXPORT_FILES) {

@@ -13,6 +13,10 @@ import { placeholder, type SectionContext } from './context';
 /** Smoothing of the loss curve: an exponential moving average with this weight on the past. */
 export const LOSS_SMOOTHING = 0.9;
 
+/** A model at step 0 with no curve: made elsewhere (Open PyTorch Model…) and never trained here. */
+export const NO_HISTORY =
+  'This model has no training history: it has not been trained here (a model opened from PyTorch starts at step 0, without its loss curve). Train LSTM on This File continues it on this file, and its loss curve appears here.';
+
 /** The history drawn: columns with step ascending; gradNorm and learningRate null where not kept. */
 export interface RunHistory {
   source: 'live' | 'checkpoint';
@@ -78,13 +82,14 @@ export function renderTraining(view: HTMLElement, ctx: SectionContext): void {
   view.append(el('h2', { text: 'Training' }));
   const h = runHistory(ctx.store);
   if (!t && !h) {
-    view.append(
-      placeholder(
-        model
-          ? `The model has been trained for ${model.summary.step} steps${model.summary.loss === null ? '' : ` (last loss ${formatValue(model.summary.loss)})`}; its checkpoint keeps no loss curve.`
-          : 'Waiting for a model.',
-      ),
-    );
+    const message = !model
+      ? 'Waiting for a model.'
+      : model.summary.step === 0
+        ? NO_HISTORY
+        : `The model has been trained for ${model.summary.step} steps${model.summary.loss === null ? '' : ` (last loss ${formatValue(model.summary.loss)})`}; its checkpoint keeps no loss curve.`;
+    const p = placeholder(message);
+    p.id = 'training-none';
+    view.append(p);
     return;
   }
   const V = model?.summary.vocabSize ?? null;
