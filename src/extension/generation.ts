@@ -13,6 +13,12 @@ const MAX_PRIME_CHARS = 20000;
 /** How long generated text stays marked in the editor after generation ends. */
 const GENERATED_MARK_MS = 2500;
 
+/** A command that needs the file's model, run on a file without one: says so, with a button that trains one. */
+export async function offerTraining(name: string): Promise<void> {
+  const choice = await vscode.window.showInformationMessage(`LSTM Lens: ${name} has no model yet. Train one on it first.`, 'Train LSTM on This File');
+  if (choice) void vscode.commands.executeCommand(COMMANDS.train.id);
+}
+
 export class Generation implements vscode.Disposable {
   /** Generated text, marked briefly in the editor: until GENERATED_MARK_MS after the last token, or the next edit. */
   private readonly mark = vscode.window.createTextEditorDecorationType({
@@ -35,8 +41,7 @@ export class Generation implements vscode.Disposable {
     const uri = document.uri.toString();
     const name = displayName(document);
     if (!host.store.has(uri)) {
-      const choice = await vscode.window.showInformationMessage(`LSTM Lens: ${name} has no model yet. Train one on it first.`, 'Train LSTM on This File');
-      if (choice) void vscode.commands.executeCommand(COMMANDS.train.id);
+      await offerTraining(name);
       return;
     }
     const values = host.readSettingsOrExplain();

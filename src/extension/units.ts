@@ -11,9 +11,10 @@ import type { MatchQueryMessage, StatesChoice, UnitsClamp, UnitsHostToPanel, Uni
 import { COMMANDS } from './commands';
 import type { Host } from './host';
 import type { InspectPanel } from './inspectPanel';
+import { offerTraining } from './generation';
 import { displayName, messageText } from './names';
 import type { PanelFollow } from './panelFollow';
-import { clampName, colouringRange, COMPARE_LENGTH, COMPARE_PRIME_CHARS, DEFAULT_CHOICE, defaultQuery, liveRereadDue, sameChoice, selectionProblem, shadeOf, UNIT_SHADES } from './unitsChoice';
+import { clampName, colouringRange, COMPARE_LENGTH, COMPARE_PRIME_CHARS, DEFAULT_CHOICE, defaultQuery, liveRereadDue, sameChoice, selectionProblem, shadeOf, shiftSelection, UNIT_SHADES } from './unitsChoice';
 import { UnitsError, UnitsJob, type Answers } from './unitsJob';
 
 interface Session {
@@ -49,7 +50,8 @@ export class Units implements vscode.Disposable {
   });
   private readonly shades: vscode.TextEditorDecorationType[] = [];
   private colourUnit: number | null = null;
-  private clamp: UnitsClamp | null = null;
+  /** The clamp Generate Text at Cursor holds, and the file whose model it was set for. */
+  private clamp: { uri: string; clamp: UnitsClamp } | null = null;
   private readonly clampItem = vscode.window.createStatusBarItem('lstmLens.clamp', vscode.StatusBarAlignment.Left, 99);
   private listening: { panel: InspectPanel; listener: { dispose(): void } } | null = null;
   private readonly disposables: vscode.Disposable[] = [];
@@ -65,7 +67,7 @@ export class Units implements vscode.Disposable {
     this.clampItem.command = COMMANDS.inspect.id;
     this.disposables.push(
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (this.session && e.document.uri.toString() === this.session.uri && e.contentChanges.length > 0) this.textChanged();
+        if (this.session && e.document.uri.toString() === this.session.uri && e.contentChanges.length > 0) this.textChanged(e.contentChanges);
       }),
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
         if (this.colourUnit !== null && this.session && e.textEditor.document.uri.toString() === this.session.uri) this.scheduleColouring();
@@ -74,9 +76,9 @@ export class Units implements vscode.Disposable {
     );
   }
 
-  /** The clamp Generate Text at Cursor holds (none while off). */
+  /** The clamp Generate Text at Cursor holds (none while off, and none in another file than the one it was set for). */
   generationClamps(): UnitsClamp[] {
-    return this.clamp ? [this.clamp] : [];
+    return this.clamp && vscode.window.activeTextEditor?.document.uri.toString() === this.clamp.uri ? [this.clamp.clamp] : [];
   }
 
   /** LSTM Lens: Find Units Active in Selection. */
@@ -90,8 +92,7 @@ export class Units implements vscode.Disposable {
     const uri = document.uri.toString();
     const name = displayName(document);
     if (!this.host.store.has(uri)) {
-      const choice = await vscode.window.showInformationMessage(`LSTM Lens: ${name} has no model yet. Train one on it first.`, 'Train LSTM on This File');
-      if (choice) void vscode.commands.executeCommand(COMMANDS.train.id);
+      await offerTraining(name);
       return;
     }
     const select: [number, number] = [document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end)];
@@ -111,6 +112,8 @@ export class Units implements vscode.Disposable {
   }
 
   private newSession(uri: string, name: string, choice: StatesChoice, query: MatchQueryMessage): Session {
+    // Another file: the clamp set for the last one's model goes.
+    if (this.clamp) this.setClamp(null);
     this.end();
     const job = new UnitsJob(path.join(this.host.context.extensionPath, 'dist', 'units-worker.js'), {
       onProgress: (done, total) => this.show({ type: 'unitsProgress', file: name, done, total }),
@@ -258,13 +261,13 @@ export class Units implements vscode.Disposable {
   }
 
   private setClamp(clamp: UnitsClamp | null): void {
-    this.clamp = clamp;
-    if (clamp) {
+    this.clamp = clamp && this.session ? { uri: this.session.uri, clamp } : null;
+    if (clamp && this.session) {
       this.clampItem.text = `$(pinned) clamp ${clampName(clamp)}`;
-      this.clampItem.tooltip = `LSTM Lens: Generate Text at Cursor holds ${clamp.state}[${clamp.unit}] of layer ${clamp.layer} at ${clamp.value} (turn it off in the Units tab)`;
+      this.clampItem.tooltip = `LSTM Lens: Generate Text at Cursor in ${this.session.name} holds ${clamp.state}[${clamp.unit}] of layer ${clamp.layer} at ${clamp.value} (turn it off in the Units tab)`;
       this.clampItem.show();
     } else this.clampItem.hide();
-    this.show({ type: 'unitsClampOn', clamp });
+    this.show({ type: 'unitsClampOn', clamp: this.clamp?.clamp ?? null });
   }
 
   private receive(m: UnitsPanelToHost): void {
@@ -327,16 +330,26 @@ export class Units implements vscode.Disposable {
   /** While the model trains: the states read again from a newer checkpoint, bounded by LIVE_EVERY_MS. */
   private liveTick(): void {
     const s = this.session;
-    if (s && !this.host.store.has(s.uri)) this.end(); // the model was forgotten
+    if (s && !this.host.store.has(s.uri)) {
+      // The model was forgotten (here or in another window): its states, matches and clamp go with it.
+      this.show({ type: 'unitsError', text: `The model of ${s.name} was forgotten: train one and run Find Units Active in Selection again.` });
+      this.setClamp(null);
+      this.end();
+      return;
+    }
     if (!s || !s.opened || !this.host.store.has(s.uri)) return;
     const savedAt = this.savedAt(s.uri);
     if (liveRereadDue({ now: Date.now(), lastReadAt: s.lastReadAt, busy: s.job.busy, savedAt, readFromSavedAt: s.savedAt })) void this.read(s, true);
   }
 
-  private textChanged(): void {
-    // The decorations' offsets no longer hold: they go until the text is read again.
+  private textChanged(changes: readonly vscode.TextDocumentContentChangeEvent[]): void {
+    // The decorations' offsets no longer hold: they go until the text is read again. The selection
+    // moves with an edit before it; an edit inside it clears it (its units were those of other text).
     const s = this.session;
     if (!s) return;
+    const had = s.select;
+    s.select = shiftSelection(s.select, changes.map((c) => ({ offset: c.rangeOffset, length: c.rangeLength, inserted: c.text.length })));
+    if (had && !s.select) this.show({ type: 'unitsError', text: `The selection in ${s.name} was edited: select the text again and run Find Units Active in Selection.` });
     s.matches = null;
     this.decorate();
     this.clearColouring();
@@ -356,6 +369,10 @@ export class Units implements vscode.Disposable {
     const s = this.session;
     this.session = null;
     if (s) void s.job.kill();
+    if (this.clamp) {
+      this.clamp = null;
+      this.clampItem.hide();
+    }
     this.colourUnit = null;
     this.clearColouring();
     this.decorate();

@@ -69,3 +69,29 @@ export function selectionProblem(start: number, end: number): string | null {
   if (end <= start) return 'select the stretch of text whose units you want to find first';
   return null;
 }
+
+/** One change of a text, in offsets of the text before it: `length` characters at `offset` replaced by `inserted` characters. */
+export interface TextChange {
+  offset: number;
+  length: number;
+  inserted: number;
+}
+
+/**
+ * The selection [a, b) after the changes (all in offsets of the text before them, none overlapping,
+ * as one edit reports them): a change that ends at or before a moves it, one that starts at or after
+ * b leaves it, one that touches its inside clears it (null: the selected text is no longer the one
+ * whose units were found).
+ */
+export function shiftSelection(select: readonly [number, number] | null, changes: readonly TextChange[]): [number, number] | null {
+  if (!select) return null;
+  const [a, b] = select;
+  let shift = 0;
+  for (const c of changes) {
+    const end = c.offset + c.length;
+    if (end <= a) shift += c.inserted - c.length;
+    else if (c.offset >= b) continue;
+    else return null;
+  }
+  return [a + shift, b + shift];
+}

@@ -160,7 +160,8 @@ export function renderUnits(view: HTMLElement, ctx: SectionContext): void {
   results.append(
     el('p', { class: 'units-summary', text: `${choice.state} of layer ${choice.layer} (${choice.direction}) of ${r.file} at step ${r.step}: ${r.T.toLocaleString('en-US')} tokens × ${r.H} units, read in ${Math.round(r.statesMs)} ms${r.live ? ' (read again while the model trains)' : ''}; the query took ${r.queryMs.toFixed(1)} ms.` }),
   );
-  if (r.selection) {
+  if (!r.selection) results.append(el('p', { class: 'units-none', text: 'No selection: select a stretch of text in the editor and run “LSTM Lens: Find Units Active in Selection” again (an edit inside the last selection clears it).' }));
+  else {
     const sel = r.selection;
     results.append(el('p', { class: 'units-selection' }, `Selection (line ${sel.line + 1}, tokens ${sel.tokens[0]}–${sel.tokens[1] - 1}): `, el('code', { text: showToken(sel.text) })));
     if (r.units.length === 0) results.append(el('p', { class: 'units-none', text: `No unit is on (${choice.state} ≥ ${r.query.threshold}) across the whole selection${r.query.offBefore || r.query.offAfter ? ' and off around it' : ''}: lower the threshold, or select less.` }));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { clampName, colouringRange, defaultQuery, liveRereadDue, LIVE_EVERY_MS, selectionProblem, shadeOf, UNIT_SHADES } from '../../../src/extension/unitsChoice';
+import { clampName, colouringRange, defaultQuery, liveRereadDue, LIVE_EVERY_MS, selectionProblem, shadeOf, shiftSelection, UNIT_SHADES } from '../../../src/extension/unitsChoice';
 import { UnitsError, UnitsJob } from '../../../src/extension/unitsJob';
 import { checkHostToPanel, checkPanelToHost } from '../../../src/protocol/panel';
 import { checkHostToUnitsWorker, checkUnitsWorkerToHost } from '../../../src/protocol/units';
@@ -83,6 +83,25 @@ describe('Units decisions', () => {
     assert.equal(clampName({ state: 'c', layer: 1, unit: 12, value: -1.5 }), 'c:1:12=-1.5');
     assert.match(selectionProblem(4, 4) ?? '', /select/);
     assert.equal(selectionProblem(4, 5), null);
+  });
+  it('an edit moves the selection when before it, leaves it when after it, clears it when inside it', () => {
+    // "ab[cde]fg": the selection is characters 2..5.
+    const sel: [number, number] = [2, 5];
+    const ins = (offset: number, text: string) => ({ offset, length: 0, inserted: text.length });
+    const del = (offset: number, length: number) => ({ offset, length, inserted: 0 });
+    assert.deepEqual(shiftSelection(sel, [ins(0, 'xyz')]), [5, 8], '"xyzab[cde]fg"');
+    assert.deepEqual(shiftSelection(sel, [ins(2, 'x')]), [3, 6], 'typed right before it: "abx[cde]fg"');
+    assert.deepEqual(shiftSelection(sel, [del(0, 2)]), [0, 3], 'the two characters before it deleted');
+    assert.deepEqual(shiftSelection(sel, [{ offset: 1, length: 1, inserted: 4 }]), [5, 8], '"b" replaced by 4 characters');
+    assert.deepEqual(shiftSelection(sel, [ins(5, 'x')]), [2, 5], 'typed right after it');
+    assert.deepEqual(shiftSelection(sel, [del(5, 2)]), [2, 5], 'the end deleted');
+    assert.equal(shiftSelection(sel, [ins(3, 'x')]), null, 'typed inside it');
+    assert.equal(shiftSelection(sel, [del(1, 2)]), null, 'a deletion reaching into it');
+    assert.equal(shiftSelection(sel, [del(4, 2)]), null, 'a deletion reaching out of it');
+    // Two cursors, one edit: both changes in offsets of the text before it.
+    assert.deepEqual(shiftSelection(sel, [ins(6, 'q'), ins(0, 'pp')]), [4, 7]);
+    assert.equal(shiftSelection(sel, [ins(6, 'q'), ins(3, 'p')]), null);
+    assert.equal(shiftSelection(null, [ins(0, 'x')]), null);
   });
 });
 
