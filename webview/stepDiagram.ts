@@ -4,7 +4,6 @@
 // labels are the gradients that flow along them. Colours come from the theme through CSS classes.
 
 import type { StepMessage } from '../src/protocol/panel';
-import { formatValue } from './format';
 import { svg } from './ui/dom';
 
 type Explanation = StepMessage['explanation'];
@@ -29,12 +28,29 @@ function label(x: number, y: number, text: string, anchor: 'start' | 'middle' | 
   return svg('text', { x, y, class: 'dg-label', 'text-anchor': anchor, ...(field ? { 'data-field': field } : {}) }, text);
 }
 
+/** A gate's value above its box; o's to the left of its wire, clear of h_t's label on the right. */
+function gateLabel(name: 'i' | 'f' | 'g' | 'o', x: number, text: string, field: string): SVGTextElement {
+  return name === 'o' ? label(x - 4, 166, text, 'end', field) : label(x + 4, 166, text, 'middle', field);
+}
+
+/**
+ * A number as the diagram writes it: 3 significant digits, at most 8 characters (−0.00423,
+ * −4.23e-5), so that the four gates' labels fit between them; the equations give 4.
+ */
+export function diagramValue(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a < 1e-3 || a >= 1e4) return x.toExponential(2);
+  return Number(x.toPrecision(3)).toString();
+}
+
 /** The cell of one step; `mode` forward shows values, backward gradients, for unit `u`. */
 export function stepDiagram(e: Explanation, u: number, mode: 'forward' | 'backward'): SVGSVGElement {
   const back = mode === 'backward';
   const f = e.forward;
   const b = e.backward;
-  const v = (x: number): string => formatValue(x);
+  const v = diagramValue;
   const root = svg('svg', {
     class: `step-diagram ${mode}`,
     viewBox: `0 0 ${W} ${H}`,
@@ -65,7 +81,8 @@ export function stepDiagram(e: Explanation, u: number, mode: 'forward' | 'backwa
   root.append(wire([[330, 40], [330, 72]], back), wire([[330, 98], [330, 129]], back), wire([[330, 172], [330, 151]], back));
   root.append(wire([[341, 140], [410, 140]], back), wire([[390, 140], [390, 100]], back));
   root.append(node(130, 40, '×', 'op'), node(215, 40, '+', 'op'), node(215, 115, '×', 'op'), node(330, 85, 'tanh', 'act'), node(330, 140, '×', 'op'));
-  for (const gt of gates) root.append(node(gt.x, 185, `${gt.name} ${gt.act}`, 'gate'));
+  // Backward, a gate's box names its gradient (its label is the value alone, to fit between them).
+  for (const gt of gates) root.append(node(gt.x, 185, back ? `d${gt.name}` : `${gt.name} ${gt.act}`, 'gate'));
   // What the wires carry for unit u.
   if (!back) {
     root.append(
@@ -77,7 +94,7 @@ export function stepDiagram(e: Explanation, u: number, mode: 'forward' | 'backwa
       label(410, 122, '↑ up; on to t+1', 'end'),
       label(340, 66, `tanh c = ${v(f.tanh_c[u])}`, 'start', 'diagram.tanh_c'),
       label(225, 100, `i·g = ${v(f.i[u] * f.g[u])}`, 'start'),
-      ...gates.map((gt) => label(gt.x + 4, 166, `${v(f[gt.name][u])}`, 'middle', `diagram.${gt.name}`)),
+      ...gates.map((gt) => gateLabel(gt.name, gt.x, `${v(f[gt.name][u])}`, `diagram.${gt.name}`)),
     );
   } else {
     root.append(
@@ -87,9 +104,9 @@ export function stepDiagram(e: Explanation, u: number, mode: 'forward' | 'backwa
       label(232, 272, `dx (${b.dx.length})`, 'start'),
       label(410, 158, `dh = ${v(b.dh[u])}`, 'end', 'diagram.dh'),
       label(410, 122, `dh_up = ${v(b.dh_up[u])}`, 'end', 'diagram.dh_up'),
-      label(340, 66, `dc_via_h = ${v(b.dc_via_h[u])}`, 'start', 'diagram.dc_via_h'),
+      label(320, 66, `dc_via_h = ${v(b.dc_via_h[u])}`, 'end', 'diagram.dc_via_h'),
       label(225, 100, `dc = ${v(b.dc[u])}`, 'start', 'diagram.dc'),
-      ...gates.map((gt) => label(gt.x + 4, 166, `d${gt.name} ${v(b[`d${gt.name}` as 'di' | 'df' | 'dg' | 'do'][u])}`, 'middle', `diagram.d${gt.name}`)),
+      ...gates.map((gt) => gateLabel(gt.name, gt.x, v(b[`d${gt.name}` as 'di' | 'df' | 'dg' | 'do'][u]), `diagram.d${gt.name}`)),
     );
   }
   return root;

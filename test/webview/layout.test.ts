@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { Trainer } from '../../src/engine/trainer';
-import { at, type HostToPanel, type ModelMessage, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
-import { checkpointFacts, modelMessage, traceMessage } from '../../src/run/panelData';
+import { at, type HostToPanel, type ModelMessage, type StepMessage, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
+import { checkpointFacts, modelMessage, traceAndStep } from '../../src/run/panelData';
 import { launchBrowser, loadRecording, openPanel, post, ROOT, settle, showTab, startServer, withPanel as withPanelIn, type Panel, type PanelServer } from './harness';
 import type { ThemeName } from './themes';
 
@@ -21,7 +21,7 @@ const README_SHOTS = join(ROOT, 'media', 'screenshots');
 const WIDTHS = [300, 540, 1400] as const;
 const THEMES: ThemeName[] = ['light', 'dark', 'high-contrast'];
 const TABS = ['shapes', 'states', 'gradients', 'training', 'predictions'] as const;
-const TAB_LABELS = ['Shapes', 'States', 'Gradients', 'Training', 'Predictions'];
+const TAB_LABELS = ['Shapes', 'States', 'Gradients', 'Step', 'Training', 'Predictions', 'Units'];
 
 let server: PanelServer;
 let browser: Browser;
@@ -30,6 +30,8 @@ let browser: Browser;
 interface Run {
   model: ModelMessage;
   trace: TraceMessage;
+  /** The Step tab's step of the trace: the token before the cursor (else the last), layer 0 forward. */
+  step: StepMessage;
   finished: TrainingMessage;
   losses: number[];
   vocabSize: number;
@@ -61,13 +63,14 @@ function train(text: string, name: string, shape: Parameters<typeof Trainer.crea
     learningRate.push(r.lr);
   }
   const model = modelMessage(checkpointFacts(trainer.checkpoint()), name);
-  const trace = traceMessage(trainer.model, trainer.tokenizer, traced, 'the text at the cursor', trainer.step, 5, 'last', shape.mode === 'many_to_one' ? settings.sequence_length : null, cursor);
-  assert.ok(trace);
+  const both = traceAndStep(trainer.model, trainer.tokenizer, traced, 'the text at the cursor', trainer.step, 5, 'last', shape.mode === 'many_to_one' ? settings.sequence_length : null, cursor, { t: null, layer: 0, direction: 'forward' });
+  assert.ok(both?.step);
+  const { trace, step } = both;
   const finished: TrainingMessage = {
     type: 'training', running: false, step: trainer.step, totalSteps: settings.steps, tokensPerSecond: 0, averageTokensPerSecond: 25465, clip: settings.clip, reset: true,
     history: { step: steps, loss: losses, gradNorm, learningRate },
   };
-  return { model, trace, finished, losses, vocabSize: trainer.tokenizer.vocabulary().tokens.length, trainer };
+  return { model, trace, step, finished, losses, vocabSize: trainer.tokenizer.vocabulary().tokens.length, trainer };
 }
 
 before(async () => {
@@ -266,6 +269,47 @@ for (const width of WIDTHS) {
         const guesses = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('#guesses .guess')).map((g) => g.getBoundingClientRect()).map((r) => ({ left: r.left, right: r.right, width: r.width })));
         assert.ok(guesses.length >= 1, 'guesses shown');
         for (const g of guesses) assert.ok(g.left >= 0 && g.right <= width && g.width > 20, `${theme} ${width}: a guess at ${Math.round(g.left)}–${Math.round(g.right)}`);
+
+        // The Step tab on the trained character model (its units differ, unlike the article's constant start).
+        await post(page, [chars.model, chars.trace, chars.step]);
+        await showTab(page, 'step');
+        await page.waitForSelector('#step .eq .num');
+        const o = await overflow(page);
+        assert.ok(o.scrollWidth <= o.width && o.wide.length === 0, `${theme} ${width} px, step: ${o.wide.join('; ')}`);
+        // The diagrams' words readable: drawn at 9 px or more at any width (a narrow panel scrolls the figure sideways).
+        const small = await page.evaluate(() =>
+          Array.from(document.querySelectorAll<SVGTextElement>('#step svg.step-diagram text'))
+            .map((t) => ({ text: t.textContent ?? '', px: t.getBoundingClientRect().height }))
+            .filter((t) => t.px < 9),
+        );
+        assert.deepEqual(small, [], `${theme} ${width} px: diagram text smaller than 9 px`);
+        // No two labels of a diagram overlap.
+        const overlaps = await page.evaluate(() =>
+          Array.from(document.querySelectorAll<SVGSVGElement>('#step svg.step-diagram')).flatMap((d) => {
+            const boxes = Array.from(d.querySelectorAll<SVGTextElement>('text')).map((t) => ({ text: t.textContent ?? '', r: t.getBoundingClientRect() }));
+            const out: string[] = [];
+            for (let a = 0; a < boxes.length; a++) {
+              for (let b = a + 1; b < boxes.length; b++) {
+                const [p, q] = [boxes[a].r, boxes[b].r];
+                if (p.left < q.right - 1 && q.left < p.right - 1 && p.top < q.bottom - 1 && q.top < p.bottom - 1) out.push(`${boxes[a].text} / ${boxes[b].text}`);
+              }
+            }
+            return out;
+          }),
+        );
+        assert.deepEqual(overlaps, [], `${theme} ${width} px: diagram labels overlap`);
+        // The diagram stays beside or above the equations, never over them.
+        const covered = await page.evaluate(() =>
+          Array.from(document.querySelectorAll<HTMLElement>('#step .step-grid')).flatMap((g) => {
+            const fig = g.querySelector('.step-figure')?.getBoundingClientRect();
+            const eqs = g.querySelector('.eqs')?.getBoundingClientRect();
+            // Stacked above them, it must not stick to the top as they scroll past under it.
+            const sticks = g.classList.contains('narrow') && getComputedStyle(g.querySelector('.step-figure') as Element).position === 'sticky';
+            return (fig && eqs && fig.left < eqs.right && eqs.left < fig.right && fig.top < eqs.bottom && eqs.top < fig.bottom) || sticks ? [g.parentElement?.id ?? ''] : [];
+          }),
+        );
+        assert.deepEqual(covered, [], `${theme} ${width} px: a diagram covers its equations`);
+        await page.screenshot({ path: join(SHOTS, `${theme}-${width}-step.png`), fullPage: true });
       });
     }
   });
@@ -508,6 +552,11 @@ test('README screenshots: one per tab, 1100 px wide, dark and light (media/scree
         await showTab(page, tab);
         await page.screenshot({ path: join(README_SHOTS, `${theme}-${tab}.png`), clip: { x: 0, y: 0, width: 1100, height: tab === 'gradients' ? 1400 : 1000 }, fullPage: true });
       }
+      // The Step tab: the character model's step before the cursor, forward and backward.
+      await post(page, [chars.model, chars.trace, chars.step]);
+      await showTab(page, 'step');
+      await page.waitForSelector('#step .eq .num');
+      await page.screenshot({ path: join(README_SHOTS, `${theme}-step.png`), clip: { x: 0, y: 0, width: 1100, height: 1400 }, fullPage: true });
     });
   }
 });
