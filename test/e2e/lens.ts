@@ -41,3 +41,11 @@ export function assertNothingFailed(vscode: VSCode): void {
   const errors = vscode.extensionHostErrors(extensionId());
   assert.deepEqual(errors, [], `the extension host logged errors:\n${errors.join('\n')}`);
 }
+
+/** How many of the editor's elements are painted with a background colour matching `colour` (decorations). */
+export async function editorColoured(vscode: VSCode, colour: RegExp): Promise<number> {
+  return vscode.page.evaluate((source) => {
+    const re = new RegExp(source);
+    return Array.from(document.querySelectorAll<HTMLElement>('.monaco-editor .view-overlays div, .monaco-editor .view-line span span')).filter((e) => re.test(getComputedStyle(e).backgroundColor)).length;
+  }, colour.source);
+}
