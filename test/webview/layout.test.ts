@@ -552,8 +552,8 @@ test('README screenshots: one per tab, 1100 px wide, dark and light (media/scree
         await showTab(page, tab);
         await page.screenshot({ path: join(README_SHOTS, `${theme}-${tab}.png`), clip: { x: 0, y: 0, width: 1100, height: tab === 'gradients' ? 1400 : 1000 }, fullPage: true });
       }
-      // The Step tab: the character model's step before the cursor, forward and backward.
-      await post(page, [chars.model, chars.trace, chars.step]);
+      // The Step tab: the character model's step before the cursor, forward and backward (its own run's end in the header).
+      await post(page, [chars.model, chars.finished, chars.trace, chars.step]);
       await showTab(page, 'step');
       await page.waitForSelector('#step .eq .num');
       await page.screenshot({ path: join(README_SHOTS, `${theme}-step.png`), clip: { x: 0, y: 0, width: 1100, height: 1400 }, fullPage: true });
