@@ -49,3 +49,14 @@ export async function editorColoured(vscode: VSCode, colour: RegExp): Promise<nu
     return Array.from(document.querySelectorAll<HTMLElement>('.monaco-editor .view-overlays div, .monaco-editor .view-line span span')).filter((e) => re.test(getComputedStyle(e).backgroundColor)).length;
   }, colour.source);
 }
+
+/** A short word-level run on the CPU (a few seconds on the fable): the settings several tests train with; `steps` and others are added over it. */
+export const SHORT_WORD_RUN: Record<string, unknown> = {
+  'lstmLens.tokens': 'word',
+  'lstmLens.mode': 'many-to-many',
+  'lstmLens.embeddingSize': 0,
+  'lstmLens.sequenceLength': 8,
+  'lstmLens.batchSize': 4,
+  'lstmLens.hiddenSize': 8,
+  'lstmLens.backend': 'cpu',
+};

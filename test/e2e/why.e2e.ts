@@ -10,39 +10,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { REPO_ROOT, waitUntil, withVSCode, type VSCode } from './harness';
-import { assertNothingFailed } from './lens';
+import { REPO_ROOT, waitUntil, withVSCode } from './harness';
+import { assertNothingFailed, editorColoured as coloured, SHORT_WORD_RUN } from './lens';
 
 const VSIX = path.join(REPO_ROOT, 'lstm-lens.vsix');
 const FILE = 'fable.txt';
 const TEXT = fs.readFileSync(path.join(REPO_ROOT, 'media', 'samples', 'belling_the_cat.txt'), 'utf8');
 
 /** A short word-level run: a few seconds on the CPU; 150 steps keep snapshots at 12 of the grid's 15 steps up to 128. */
-const SETTINGS = {
-  'lstmLens.tokens': 'word',
-  'lstmLens.mode': 'many-to-many',
-  'lstmLens.embeddingSize': 0,
-  'lstmLens.sequenceLength': 8,
-  'lstmLens.batchSize': 4,
-  'lstmLens.hiddenSize': 8,
-  'lstmLens.optimizer': 'adam',
-  'lstmLens.learningRate': 0.01,
-  'lstmLens.steps': 150,
-  'lstmLens.backend': 'cpu',
-  'editor.wordWrap': 'on',
-};
+const SETTINGS = { ...SHORT_WORD_RUN, 'lstmLens.optimizer': 'adam', 'lstmLens.learningRate': 0.01, 'lstmLens.steps': 150, 'editor.wordWrap': 'on' };
 
 /** The colours of src/extension/surprise.ts (orange) and attribution.ts (violet). */
 const SURPRISE_COLOUR = /rgba\(230, 110, 0/;
 const ATTRIBUTION_COLOUR = /rgba\(94, 60, 200/;
-
-/** Editor elements painted with a colour. */
-async function coloured(vscode: VSCode, colour: RegExp): Promise<number> {
-  return vscode.page.evaluate((source) => {
-    const re = new RegExp(source);
-    return Array.from(document.querySelectorAll<HTMLElement>('.monaco-editor .view-overlays div, .monaco-editor .view-line span span')).filter((e) => re.test(getComputedStyle(e).backgroundColor)).length;
-  }, colour.source);
-}
 
 test('Show Surprise colours and clears, Why This Prediction? colours earlier tokens, and the time line shows the snapshots with their samples', { timeout: 500_000 }, async () => {
   assert.ok(fs.existsSync(VSIX), `${VSIX} does not exist: build it with \`npm run package\``);
