@@ -6,6 +6,7 @@
 // Dimensions (config.ts): I the cell's input size, H hidden, G = 4H gate rows i, f, g, o.
 
 import { view, rows } from './backend';
+import type { Clamp } from './clamp';
 import type { FloatArray } from './config';
 import { lstmCellBackward, lstmCellForward } from './kernels';
 import type { LSTMModel } from './model';
@@ -36,6 +37,21 @@ export function cellParameters(model: LSTMModel, layer: number, direction: 0 | 1
     bih: model.parameter(`lstm.bias_ih${suffix}`),
     bhh: model.parameter(`lstm.bias_hh${suffix}`),
   };
+}
+
+/** The units of one cell held at a constant (clamp.ts), c and h apart. */
+export interface CellClamps {
+  c: ReadonlyArray<{ unit: number; value: number }>;
+  h: ReadonlyArray<{ unit: number; value: number }>;
+}
+
+/** The clamps of layer `layer`, direction `direction` (clamps hold the forward direction only); null when none. */
+export function cellClamps(clamps: readonly Clamp[], layer: number, direction: 0 | 1): CellClamps | null {
+  if (direction !== 0) return null;
+  const mine = clamps.filter((c) => c.layer === layer);
+  if (mine.length === 0) return null;
+  const of = (state: 'c' | 'h'): Array<{ unit: number; value: number }> => mine.filter((c) => c.state === state).map(({ unit, value }) => ({ unit, value }));
+  return { c: of('c'), h: of('h') };
 }
 
 /** W v for W (rows, cols) row-major. */
@@ -76,8 +92,11 @@ export interface CellForwardStep {
   h: Float64Array;
 }
 
-/** The step forward: z = W_ih x + W_hh h_prev + b_ih + b_hh, the gates, c and h. */
-export function cellForward(p: CellParameters, x: ArrayLike<number>, hPrev: ArrayLike<number>, cPrev: ArrayLike<number>): CellForwardStep {
+/**
+ * The step forward: z = W_ih x + W_hh h_prev + b_ih + b_hh, the gates, c and h. With clamps, c[U]
+ * is set to V as soon as it is computed (tanh c and h = o · tanh c read V), then h[U] to V.
+ */
+export function cellForward(p: CellParameters, x: ArrayLike<number>, hPrev: ArrayLike<number>, cPrev: ArrayLike<number>, held: CellClamps | null = null): CellForwardStep {
   const { I, H } = p;
   const G = 4 * H;
   const Wx = matVec(p.wih, x, G, I);
@@ -95,6 +114,12 @@ export function cellForward(p: CellParameters, x: ArrayLike<number>, hPrev: Arra
     hPrev: new Float64Array(H), cPrev: new Float64Array(H), prev: rows(0, H),
     hPrevIn: Float64Array.from(hPrev), cPrevIn: Float64Array.from(cPrev),
   });
+  for (const { unit, value } of held?.c ?? []) {
+    c[unit] = value;
+    tanhC[unit] = Math.tanh(value);
+    h[unit] = gates[3 * H + unit] * tanhC[unit];
+  }
+  for (const { unit, value } of held?.h ?? []) h[unit] = value;
   return { Wx, Uh, b, z, gates, c, tanhC, h };
 }
 
@@ -109,29 +134,47 @@ export interface CellStepState {
 }
 
 export interface CellBackwardStep {
-  /** (H) dh_up + dh_next */
+  /** (H) dh_up + dh_next: what arrives at h_t (at a clamped h_t[U] too) */
   dh: Float64Array;
-  /** (H) dh · o · (1 - tanh²c) + dc_next */
+  /** (H) dh · o · (1 - tanh²c) + dc_next: what arrives at c_t (at a clamped c_t[U] too) */
   dc: Float64Array;
+  /** (H) dh as it goes on to o and c_t: zero at a clamped h_t[U] */
+  dhOn: Float64Array;
+  /** (H) dc as it goes on to i, f, g and c_{t-1}: zero at a clamped c_t[U] */
+  dcOn: Float64Array;
   /** (G) dL/dz, rows i, f, g, o */
   dz: Float64Array;
   /** (H) dc · f, what goes back to c_{t-1} */
   dcPrev: Float64Array;
 }
 
-/** The step backward from the three gradients that reach it: from above (dhUp), and from the next step through h (dhNext) and through c (dcNext). */
-export function cellBackward(s: CellStepState, dhUp: ArrayLike<number>, dhNext: ArrayLike<number>, dcNext: ArrayLike<number>): CellBackwardStep {
+/**
+ * The step backward from the three gradients that reach it: from above (dhUp), and from the next
+ * step through h (dhNext) and through c (dcNext). A clamped value is a constant: what arrives at a
+ * clamped h_t[U] goes no further (nothing to o or c_t), what arrives at a clamped c_t[U] sends
+ * nothing to i, f, g or c_{t-1}.
+ */
+export function cellBackward(s: CellStepState, dhUp: ArrayLike<number>, dhNext: ArrayLike<number>, dcNext: ArrayLike<number>, held: CellClamps | null = null): CellBackwardStep {
   const H = s.tanhC.length;
   const G = 4 * H;
   const dh = new Float64Array(H), dc = new Float64Array(H), dz = new Float64Array(G);
   const dcCarry = Float64Array.from(dcNext);
+  const up = Float64Array.from(dhUp), next = Float64Array.from(dhNext);
+  const arriving = (held?.h ?? []).map(({ unit }) => up[unit] + next[unit]);
+  for (const { unit } of held?.h ?? []) up[unit] = next[unit] = 0;
   lstmCellBackward({
     B: 1, H, gate: rows(0, G), gates: Float64Array.from(s.gates), dGates: dz,
     state: rows(0, H), tanhC: Float64Array.from(s.tanhC), cPrev: Float64Array.from(s.cPrev),
-    dhTrace: dh, dcTrace: dc, dOut: view<FloatArray>(Float64Array.from(dhUp), 0, H),
-    dhNext: Float64Array.from(dhNext), dcNext: dcCarry,
+    dhTrace: dh, dcTrace: dc, dOut: view<FloatArray>(up, 0, H),
+    dhNext: next, dcNext: dcCarry,
   });
-  return { dh, dc, dz, dcPrev: dcCarry };
+  const dhOn = Float64Array.from(dh), dcOn = Float64Array.from(dc);
+  (held?.h ?? []).forEach(({ unit }, k) => (dh[unit] = arriving[k]));
+  for (const { unit } of held?.c ?? []) {
+    dz[unit] = dz[H + unit] = dz[2 * H + unit] = 0;
+    dcCarry[unit] = dcOn[unit] = 0;
+  }
+  return { dh, dc, dhOn, dcOn, dz, dcPrev: dcCarry };
 }
 
 export interface StepGradients {
@@ -148,16 +191,18 @@ export interface StepGradients {
 /**
  * dz and what a step sends back, from its total dL/dh_t and dL/dc_t (a trace's dh and dc) and
  * its forward. dc is handed to the cell's backward as its part that does not come through h_t
- * (dc - dh · o · (1 - tanh²c)), so that the backward's own sum gives dc back.
+ * (dc - dh · o · (1 - tanh²c); at a clamped h_t[U] nothing came through h), so that the backward's
+ * own sum gives dc back.
  */
-export function stepGradients(p: CellParameters, s: CellStepState, dh: ArrayLike<number>, dc: ArrayLike<number>): StepGradients {
+export function stepGradients(p: CellParameters, s: CellStepState, dh: ArrayLike<number>, dc: ArrayLike<number>, held: CellClamps | null = null): StepGradients {
   const H = p.H;
   const dcBeside = new Float64Array(H);
+  const hHeld = new Set((held?.h ?? []).map(({ unit }) => unit));
   for (let j = 0; j < H; j++) {
     const o = s.gates[3 * H + j];
     const tc = s.tanhC[j];
-    dcBeside[j] = dc[j] - dh[j] * o * (1 - tc * tc);
+    dcBeside[j] = hHeld.has(j) ? dc[j] : dc[j] - dh[j] * o * (1 - tc * tc);
   }
-  const { dz, dcPrev } = cellBackward(s, dh, new Float64Array(H), dcBeside);
+  const { dz, dcPrev } = cellBackward(s, dh, new Float64Array(H), dcBeside, held);
   return { dz, dx: matTVec(p.wih, dz, 4 * H, p.I), dhPrev: matTVec(p.whh, dz, 4 * H, H), dcPrev };
 }

@@ -8,8 +8,14 @@
 //   dh = dh_up (the head, or the layer above through its W_ih) + dh_next (W_hhᵀ dz at the next step)
 //   dc = dh · o · (1 - tanh²c) + dc_next (dc · f at the next step)
 // where "next" is the next step this direction reads (t+1 forward, t-1 backward).
+//
+// Clamps (clamp.ts) are those the inspection read the text with: the step's c, tanh c and h show
+// the clamped values (as the trace does); dh and dc are what arrives at them, and a clamped value
+// sends nothing on: at a clamped h[U], do and dc_via_h are zero; at a clamped c[U], di, df, dg and
+// dc_prev are zero, and so is dc_next (the next step's c[U] is clamped too).
 
-import { cellBackward, cellForward, cellParameters, matTVec, stepGradients, type CellParameters, type CellStepState } from './cellMath';
+import { cellBackward, cellClamps, cellForward, cellParameters, matTVec, stepGradients, type CellClamps, type CellParameters, type CellStepState } from './cellMath';
+import { checkClamps, clampSpec, type Clamp } from './clamp';
 import { directions, InputError } from './config';
 import type { Inspection } from './inspect';
 import type { Direction, LSTMModel, TraceEntry } from './model';
@@ -74,6 +80,8 @@ export interface ExplainOptions {
   /** The initial state the inspection was computed from, (L·D, H) as PyTorch's h0 for batch 1; zeros when absent (inspect's own choice). */
   h0?: ArrayLike<number> | null;
   c0?: ArrayLike<number> | null;
+  /** The clamps the inspection read the text with (inspectText's `clamps`); none when absent. */
+  clamps?: readonly Clamp[];
 }
 
 /** Rows of the trace at one position, and the step's forward as backward needs it. */
@@ -87,6 +95,8 @@ interface TraceRows {
   stateOffset: number;
   h0: ArrayLike<number> | null;
   c0: ArrayLike<number> | null;
+  /** This cell's clamps, or null. */
+  held: CellClamps | null;
 }
 
 const row = (a: ArrayLike<number>, r: number, H: number): Float64Array => Float64Array.from({ length: H }, (_, j) => a[r * H + j]);
@@ -114,7 +124,7 @@ function stepState(x: TraceRows, t: number): CellStepState {
 function tracedGradients(x: TraceRows, t: number): ReturnType<typeof stepGradients> {
   const H = x.p.H;
   const r = t - x.start;
-  return stepGradients(x.p, stepState(x, t), row(x.entry.dh as ArrayLike<number>, r, H), row(x.entry.dc as ArrayLike<number>, r, H));
+  return stepGradients(x.p, stepState(x, t), row(x.entry.dh as ArrayLike<number>, r, H), row(x.entry.dc as ArrayLike<number>, r, H), x.held);
 }
 
 /** Explains step `choice.t` of one cell from a model and the inspection of a text (inspectText with gradients): no second pass over the text. */
@@ -141,6 +151,15 @@ export function explainStep(model: LSTMModel, inspection: Inspection, choice: St
   for (const [name, s] of [['h0', options.h0], ['c0', options.c0]] as const) {
     if (s && s.length !== L * D * H) throw new InputError(`${name} holds ${s.length} values, expected (L*D, H) = ${L * D * H}`);
   }
+  const clamps = options.clamps ?? [];
+  checkClamps(clamps, config);
+  // The trace shows a clamped value at every step of its cell: one that does not was read without it.
+  for (const c of clamps) {
+    const seen = inspection.trace[c.layer * D][c.state][(t - start) * H + c.unit];
+    if (seen !== c.value && seen !== Math.fround(c.value)) {
+      throw new InputError(`the clamp ${clampSpec(c)} is not in the inspection (its ${c.state} there is ${seen}): inspect the text with the same clamps`);
+    }
+  }
 
   const rowsOf = (l: number, d: 0 | 1): TraceRows => ({
     p: cellParameters(model, l, d),
@@ -151,6 +170,7 @@ export function explainStep(model: LSTMModel, inspection: Inspection, choice: St
     stateOffset: (l * D + d) * H,
     h0: options.h0 ?? null,
     c0: options.c0 ?? null,
+    held: cellClamps(clamps, l, d),
   });
   const d: 0 | 1 = direction === 'forward' ? 0 : 1;
   const here = rowsOf(layer, d);
@@ -170,7 +190,7 @@ export function explainStep(model: LSTMModel, inspection: Inspection, choice: St
   }
   const hPrev = previous(here, 'h', t);
   const cPrev = previous(here, 'c', t);
-  const fw = cellForward(here.p, x, hPrev, cPrev);
+  const fw = cellForward(here.p, x, hPrev, cPrev, here.held);
 
   // Backward: what reaches h_t from above (the head at the top; else the layer above's input gradient at t).
   let dhUp: Float64Array = new Float64Array(H);
@@ -200,23 +220,22 @@ export function explainStep(model: LSTMModel, inspection: Inspection, choice: St
   const isLast = next < 0 || next >= T;
   const isFirst = d === 0 ? t === 0 : t === T - 1;
   let dhNext: Float64Array = new Float64Array(H);
-  const dcNext = new Float64Array(H);
+  let dcNext: Float64Array = new Float64Array(H);
   if (!isLast) {
-    dhNext = tracedGradients(here, next).dhPrev;
-    const rn = next - start;
-    const dcN = here.entry.dc as ArrayLike<number>;
-    for (let j = 0; j < H; j++) dcNext[j] = dcN[rn * H + j] * here.entry.f[rn * H + j];
+    const sent = tracedGradients(here, next);
+    dhNext = sent.dhPrev;
+    dcNext = sent.dcPrev;
   }
-  const bw = cellBackward({ gates: fw.gates, tanhC: fw.tanhC, cPrev }, dhUp, dhNext, dcNext);
+  const bw = cellBackward({ gates: fw.gates, tanhC: fw.tanhC, cPrev }, dhUp, dhNext, dcNext, here.held);
   const gate = (a: Float64Array, k: number): number[] => Array.from(a.subarray(k * H, k * H + H));
   const dcViaH = new Float64Array(H), di = new Float64Array(H), df = new Float64Array(H), dg = new Float64Array(H), dO = new Float64Array(H);
   for (let j = 0; j < H; j++) {
     const i = fw.gates[j], g = fw.gates[2 * H + j], o = fw.gates[3 * H + j];
-    dcViaH[j] = bw.dh[j] * o * (1 - fw.tanhC[j] * fw.tanhC[j]);
-    di[j] = bw.dc[j] * g;
-    df[j] = bw.dc[j] * cPrev[j];
-    dg[j] = bw.dc[j] * i;
-    dO[j] = bw.dh[j] * fw.tanhC[j];
+    dcViaH[j] = bw.dhOn[j] * o * (1 - fw.tanhC[j] * fw.tanhC[j]);
+    di[j] = bw.dcOn[j] * g;
+    df[j] = bw.dcOn[j] * cPrev[j];
+    dg[j] = bw.dcOn[j] * i;
+    dO[j] = bw.dhOn[j] * fw.tanhC[j];
   }
   const G = 4 * H;
   return {

@@ -31,6 +31,19 @@ them as an option (with an inspection computed from the same state), so the
 direction's first step reads them as h_prev and c_prev and sends dh_prev,
 dc_prev to them.
 
+Clamps (docs/model.md, "Clamps"): the cases named clamp_* read the text with
+clamps, written as `--clamp` specs into the fixture's "clamps". They are the
+assignments of the units fixtures (make_units_fixtures.py): at every step of
+layer K's forward direction, c_t[U] = V on a copy of c_t as soon as it is
+computed (tanh_c and h read V), then h_t[U] = V on a copy of h_t. The step's
+"c" and "h" are those copies, so forward shows the clamped values and dh, dc
+are the gradients arriving at them (the trace's dh and dc); autograd stops at
+the assignment, so whatever would come from there (di, df, dg, dc_prev for a
+c clamp; do and dc_via_h for an h clamp; dc_next from the next step's c
+clamp) is zero at U. With clamps, nn.LSTM cannot check the numbers: the units
+fixtures' clamped LSTM does instead (loss, logits, the parameters' gradients
+and the trace's i, f, g, o, c, h, dh, dc).
+
 Weights and initial states are rounded to float32, so the float32 engine reads
 exactly the numbers the reference used. Deterministic: rerunning reproduces the
 files byte for byte.
@@ -45,6 +58,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_grad_fixtures import LM, cfg_of, make_inputs, write_json  # noqa: E402
+from make_units_fixtures import clamped_lstm, next_token_targets, parse_clamp  # noqa: E402
 
 TOL = 1e-10
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "explain")
@@ -77,8 +91,18 @@ def kept(t):
     return t
 
 
-def unrolled(cfg, weights, ids, h0, c0):
-    """Forward and backward, every step's quantities kept. Returns (loss, params, steps[l][d][t])."""
+def assigned(t, units):
+    """t, or a copy of t with t[:, U] = V for every (U, V): a clamp, through which no gradient flows."""
+    if not units:
+        return t
+    t = t.clone()
+    for u, v in units:
+        t[:, u] = v
+    return t
+
+
+def unrolled(cfg, weights, ids, h0, c0, clamps=()):
+    """Forward and backward, every step's quantities kept. Returns (loss, logits, params, steps[l][d][t])."""
     V, E, H, L = cfg["vocab_size"], cfg["embedding_size"], cfg["hidden_size"], cfg["num_layers"]
     D = 2 if cfg["bidirectional"] else 1
     T = len(ids)
@@ -88,8 +112,11 @@ def unrolled(cfg, weights, ids, h0, c0):
         xs = [F.one_hot(tokens[:, t], V).to(DT) for t in range(T)]
     else:
         xs = [P["embedding.weight"][tokens[:, t]] for t in range(T)]
+    cl = [parse_clamp(spec) for spec in clamps]
     steps = []
     for k in range(L):
+        # This layer's clamps (forward direction only), as (unit, value).
+        held = {state: [(c["unit"], c["value"]) for c in cl if c["layer"] == k and c["state"] == state] for state in ("c", "h")}
         layer_steps = []
         ups = []  # ups[d][t]: h_t's copy sent upwards
         for d in range(D):
@@ -114,10 +141,12 @@ def unrolled(cfg, weights, ids, h0, c0):
                 zi, zf, zg, zo = s["z"].chunk(4, dim=1)
                 s["i"], s["f"] = kept(torch.sigmoid(zi)), kept(torch.sigmoid(zf))
                 s["g"], s["o"] = kept(torch.tanh(zg)), kept(torch.sigmoid(zo))
-                s["c"] = kept(s["f"] * s["c_prev"] + s["i"] * s["g"])
+                s["c_raw"] = kept(s["f"] * s["c_prev"] + s["i"] * s["g"])
+                s["c"] = kept(assigned(s["c_raw"], held["c"] if d == 0 else []))
                 s["c_to_h"] = kept(s["c"].clone())
                 s["tanh_c"] = kept(torch.tanh(s["c_to_h"]))
-                s["h"] = kept(s["o"] * s["tanh_c"])
+                s["h_raw"] = kept(s["o"] * s["tanh_c"])
+                s["h"] = kept(assigned(s["h_raw"], held["h"] if d == 0 else []))
                 s["h_up"] = kept(s["h"].clone())
                 # The copies the next step reads: its h_prev and c_prev.
                 h_carry = kept(s["h"].clone())
@@ -133,6 +162,14 @@ def unrolled(cfg, weights, ids, h0, c0):
     logits = torch.cat(xs, dim=0) @ P["head.weight"].t() + P["head.bias"]  # (T, V)
     loss = F.cross_entropy(logits[:-1], torch.tensor(ids[1:]))
     loss.backward()
+    # Nothing flows through a clamped value: what it replaced receives exactly zero there.
+    for k in range(L):
+        for c in cl:
+            if c["layer"] != k:
+                continue
+            for s in steps[k][0]:
+                leaked = grad_or_zero(s[c["state"] + "_raw"])[:, c["unit"]].abs().max().item()
+                assert leaked == 0.0, f"gradient {leaked} flowed through the clamp {c}"
     return loss, logits, P, steps
 
 
@@ -176,6 +213,27 @@ def explanation(tokens, cfg, steps, k, d, t):
             "forward": forward, "backward": backward}
 
 
+def cross_check_clamped(name, cfg, weights, ids, clamps, loss, logits, P, steps):
+    """With clamps: loss, logits, every parameter's gradient and the trace against the units fixtures' clamped LSTM."""
+    tokens = torch.tensor([ids])
+    ref = clamped_lstm({**cfg, "mode": M2M}, weights, tokens, next_token_targets(tokens), clamps)
+    worst = max(abs(ref["loss"] - loss.item()), (torch.tensor(ref["logits"][0], dtype=DT) - logits).abs().max().item())
+    for n, g in ref["grads"].items():
+        worst = max(worst, (torch.tensor(g, dtype=DT) - grad_or_zero(P[n])).abs().max().item())
+    D = 2 if cfg["bidirectional"] else 1
+    for e in ref["trace"]:
+        rec = steps[e["layer"]][0 if e["direction"] == "forward" else 1]
+        for t in range(len(ids)):
+            for key in ("i", "f", "g", "o", "c", "h"):
+                worst = max(worst, (torch.tensor(e[key][0][t], dtype=DT) - rec[t][key][0]).abs().max().item())
+            worst = max(worst, (torch.tensor(e["dh"][0][t], dtype=DT) - grad_or_zero(rec[t]["h"])[0]).abs().max().item())
+            worst = max(worst, (torch.tensor(e["dc"][0][t], dtype=DT) - grad_or_zero(rec[t]["c"])[0]).abs().max().item())
+    assert len(ref["trace"]) == cfg["num_layers"] * D
+    if not worst <= TOL:
+        raise SystemExit(f"{name}: the path-split LSTM and the units fixtures' clamped LSTM differ by {worst:g} > {TOL:g}")
+    return worst
+
+
 def cross_check(name, cfg, weights, ids, h0, c0, loss, logits, P, steps):
     """h, c, logits, the loss and every parameter's gradient against torch.nn.LSTM."""
     m = LM({**cfg, "mode": M2M}).double()
@@ -217,10 +275,21 @@ CASES = [
     ("state_bidir_embed_l2", "dab bad cad", "char", 3, 3, 2, True, M2O, 207, True),
 ]
 
+# name: (text, token kind, embedding, hidden, layers, bidirectional, mode, seed, clamps): every case
+# explains steps of the clamped cell and of the cells around it (the one below reads a clamped
+# cell's gradients, the one above its clamped h).
+CLAMP_CASES = [
+    ("clamp_h_onehot_l2", "a cab, a bad cab", "char", None, 3, 2, False, M2M, 208, ["h:0:1=0.5"]),
+    ("clamp_c_onehot_l2", "the cat sat; the bat sat", "char", None, 3, 2, False, M2M, 209, ["c:0:2=0.8"]),
+    ("clamp_layer1_embed_l2", "the cat sat; the bat sat", "char", 3, 4, 2, False, M2M, 210, ["h:1:0=-0.5", "c:1:3=-1.2"]),
+    ("clamp_same_unit_l2", "abcab cba", "char", None, 3, 2, False, M2M, 211, ["c:0:0=1.5", "h:0:0=0.3", "c:1:1=2"]),
+    ("clamp_bidir_embed_l2", "dab bad cad", "char", 3, 3, 2, True, M2O, 212, ["c:0:1=0.6", "h:1:2=0.3"]),
+]
+
 ARTICLE_TEXT = "long ago the mice had a general council to consider the"
 
 
-def build(name, text, kind, E, H, L, bi, mode, seed, with_state, constant=None, steps_of=chosen_steps):
+def build(name, text, kind, E, H, L, bi, mode, seed, with_state, constant=None, steps_of=chosen_steps, clamps=()):
     vocab = vocab_of(text, kind)
     tokens = list(text) if kind == "char" else words_of(text)
     ids = [vocab.index(tok) for tok in tokens]
@@ -228,8 +297,11 @@ def build(name, text, kind, E, H, L, bi, mode, seed, with_state, constant=None, 
     D = 2 if bi else 1
     # The grad fixtures' weights and initial state (B = 1); their tokens and targets are not used.
     weights, _, _, h0, c0 = make_inputs(cfg, 1, len(ids), seed, with_state, constant)
-    loss, logits, P, steps = unrolled(cfg, weights, ids, h0, c0)
-    worst = cross_check(name, cfg, weights, ids, h0, c0, loss, logits, P, steps)
+    loss, logits, P, steps = unrolled(cfg, weights, ids, h0, c0, clamps)
+    if clamps:
+        worst = cross_check_clamped(name, cfg, weights, ids, clamps, loss, logits, P, steps)
+    else:
+        worst = cross_check(name, cfg, weights, ids, h0, c0, loss, logits, P, steps)
     out = []
     for k in range(L):
         for d in range(D):
@@ -245,8 +317,11 @@ def build(name, text, kind, E, H, L, bi, mode, seed, with_state, constant=None, 
         "loss": loss.item(),
         "steps": out,
     }
+    if clamps:
+        fixture["clamps"] = list(clamps)
     write_json(os.path.join(OUT_DIR, f"{name}.json"), fixture)
-    print(f"{name:22s} T={len(ids):2d} V={len(vocab):2d} steps={len(out):2d} loss={loss.item():.6f}  max |unrolled - nn.LSTM| = {worst:.2e}")
+    against = "clamped reference" if clamps else "nn.LSTM"
+    print(f"{name:22s} T={len(ids):2d} V={len(vocab):2d} steps={len(out):2d} loss={loss.item():.6f}  max |unrolled - {against}| = {worst:.2e}")
 
 
 def main():
@@ -254,6 +329,8 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     for case in CASES:
         build(*case)
+    for name, text, kind, E, H, L, bi, mode, seed, clamps in CLAMP_CASES:
+        build(name, text, kind, E, H, L, bi, mode, seed, False, clamps=clamps)
     # The article's worked example: its first eleven words, hidden 5, every weight and bias 0.1.
     build("article", ARTICLE_TEXT, "word", None, 5, 1, False, M2O, 0, False, constant=0.1, steps_of=lambda T: list(range(T)))
     return 0

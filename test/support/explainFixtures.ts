@@ -18,6 +18,8 @@ export interface ExplainFixture {
   h0: number[][][] | null;
   c0: number[][][] | null;
   loss: number;
+  /** `--clamp` specs the text was read with (the clamp_* cases); absent: none. */
+  clamps?: string[];
   steps: Array<{ token: string; t: number; layer: number; direction: 'forward' | 'backward'; forward: Record<string, number[]>; backward: Record<string, number[]> }>;
 }
 

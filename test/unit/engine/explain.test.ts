@@ -2,10 +2,12 @@
 // the float64 answer of a hand-unrolled LSTM whose autograd splits every gradient by path (dh_up,
 // dh_next, dc_via_h, dc_next), for several steps of every layer and direction: one-hot and
 // embedding input, 1 and 2 layers, bidirectional, a many-to-one model read as inspect reads it, a
-// hidden size above 8, a given initial state, and the article's example.
+// hidden size above 8, a given initial state, the article's example, and clamps (h and c, on
+// layers 0 and 1, read by the clamped cell and by the cells around it).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseClamps, type Clamp } from '../../../src/engine/clamp';
 import { InputError } from '../../../src/engine/config';
 import { explainStep, memorySpan, type StepExplanation } from '../../../src/engine/explain';
 import { inspectText, type Inspection } from '../../../src/engine/inspect';
@@ -34,14 +36,21 @@ function inspectionFromState(model: LSTMModel, tokenizer: Tokenizer, text: strin
   return { ...base, loss, logits: Float32Array.from(every.logits()), trace: every.trace() };
 }
 
-function setUp(fx: ExplainFixture): { model: LSTMModel; inspection: Inspection; state: { h0: Float32Array; c0: Float32Array } | null } {
+interface SetUp {
+  model: LSTMModel;
+  inspection: Inspection;
+  options: { h0?: Float32Array; c0?: Float32Array; clamps?: Clamp[] };
+}
+
+function setUp(fx: ExplainFixture): SetUp {
   const model = fixtureModel(fx);
   const tokenizer = Tokenizer.fromVocabulary(fx.vocab);
   if (fx.h0 && fx.c0) {
     const state = { h0: Float32Array.from(flat(fx.h0)), c0: Float32Array.from(flat(fx.c0)) };
-    return { model, inspection: inspectionFromState(model, tokenizer, fx.text, state.h0, state.c0), state };
+    return { model, inspection: inspectionFromState(model, tokenizer, fx.text, state.h0, state.c0), options: state };
   }
-  return { model, inspection: inspectText(model, tokenizer, fx.text, { topK: 0 }), state: null };
+  const clamps = parseClamps(fx.clamps ?? [], model.config);
+  return { model, inspection: inspectText(model, tokenizer, fx.text, { topK: 0, clamps }), options: { clamps } };
 }
 
 function assertClose(actual: unknown, expected: unknown, what: string): void {
@@ -55,19 +64,23 @@ describe('explainStep against float64 PyTorch', () => {
   it('has the fixtures the issue asks for', () => {
     const names = fixtures.map((f) => f.name);
     for (const n of ['onehot_l1', 'onehot_l2', 'bidir_embed_l2', 'm2o_onehot_l1', 'wide_onehot_l1', 'state_onehot_l2', 'state_bidir_embed_l2', 'article']) assert.ok(names.includes(n), n);
+    // Clamps: h and c, on layer 0 and layer 1, two on one unit, and a bidirectional model.
+    const specs = fixtures.flatMap((f) => f.clamps ?? []);
+    for (const re of [/^h:0:/, /^c:0:/, /^h:1:/, /^c:1:/]) assert.ok(specs.some((s) => re.test(s)), `a clamp ${re}`);
+    assert.ok(fixtures.some((f) => f.config.bidirectional && (f.clamps ?? []).length > 0));
     const m2o = fixtures.find((f) => f.name === 'm2o_onehot_l1');
     assert.equal(m2o?.config.mode, 'many_to_one');
   });
 
   for (const fx of fixtures) {
     it(`${fx.name}: every field of every step (${fx.steps.length} steps)`, () => {
-      const { model, inspection, state } = setUp(fx);
+      const { model, inspection, options } = setUp(fx);
       assert.ok(Math.abs(inspection.loss - fx.loss) <= 1e-5 + 1e-4 * fx.loss, `loss ${inspection.loss} vs ${fx.loss}`);
       const D = model.config.bidirectional ? 2 : 1;
       const H = model.config.hidden_size;
       for (const want of fx.steps) {
         const { t, layer, direction } = want;
-        const got = explainStep(model, inspection, { t, layer, direction }, state ?? {});
+        const got = explainStep(model, inspection, { t, layer, direction }, options);
         const where = `${fx.name} t=${t} layer ${layer} ${direction}`;
         assert.equal(got.token, want.token, where);
         assert.deepEqual([got.t, got.layer, got.direction], [t, layer, direction], where);
@@ -120,6 +133,60 @@ describe('explainStep against float64 PyTorch', () => {
     // Every weight 0.1: each gate's z is 0.1 (the one-hot column) + 0.1·Σh_prev + 0.2 (two biases).
     const sumH = e.forward.h_prev.reduce((a, b) => a + b, 0);
     for (const z of e.forward.z) assert.ok(Math.abs(z - (0.3 + 0.1 * sumH)) < 1e-6, `z ${z}`);
+  });
+});
+
+describe('explainStep with clamps: the rule of the contract at the clamped unit', () => {
+  const clamped = fixtures.filter((f) => (f.clamps ?? []).length > 0);
+  for (const fx of clamped) {
+    it(`${fx.name}: c, tanh_c and h as the trace shows them; nothing goes on from a clamped value`, () => {
+      const { model, inspection, options } = setUp(fx);
+      const H = model.config.hidden_size;
+      const D = model.config.bidirectional ? 2 : 1;
+      let checked = 0;
+      for (const { t, layer, direction } of fx.steps) {
+        const e = explainStep(model, inspection, { t, layer, direction }, options);
+        const where = `${fx.name} t=${t} layer ${layer} ${direction}`;
+        const entry = inspection.trace[layer * D + (direction === 'forward' ? 0 : 1)];
+        const r = t - inspection.window.start;
+        for (let j = 0; j < H; j++) {
+          assert.ok(Math.abs(e.forward.c[j] - entry.c[r * H + j]) <= 1e-6, `${where}: c[${j}] is the trace's`);
+          assert.ok(Math.abs(e.forward.h[j] - entry.h[r * H + j]) <= 1e-6, `${where}: h[${j}] is the trace's`);
+        }
+        if (direction !== 'forward') continue;
+        for (const c of options.clamps ?? []) {
+          if (c.layer !== layer) continue;
+          const u = c.unit;
+          const b = e.backward;
+          checked++;
+          if (c.state === 'c') {
+            assert.equal(e.forward.c[u], c.value, where);
+            assert.equal(e.forward.tanh_c[u], Math.tanh(c.value), where);
+            for (const k of ['di', 'df', 'dg', 'dc_prev', 'dc_next'] as const) assert.ok(b[k][u] === 0, `${where}: ${k}[${u}] of a clamped c is ${b[k][u]}`);
+            for (const k of [0, 1, 2]) assert.ok(b.dz[k * H + u] === 0, `${where}: dz row ${k * H + u}`);
+            assert.equal(b.dc[u], b.dc_via_h[u], `${where}: dc of a clamped c is what arrives through h`);
+          } else {
+            assert.equal(e.forward.h[u], c.value, where);
+            assert.ok(b.do[u] === 0, `${where}: do[${u}] of a clamped h`);
+            assert.ok(b.dc_via_h[u] === 0, `${where}: dc_via_h[${u}] of a clamped h`);
+            assert.ok(b.dz[3 * H + u] === 0, `${where}: dz_o[${u}]`);
+          }
+        }
+      }
+      assert.ok(checked > 0, `${fx.name}: some step of a clamped cell`);
+    });
+  }
+
+  it('refuses clamps the inspection was not read with, in one line', () => {
+    const fx = clamped.find((f) => f.name === 'clamp_h_onehot_l2') as ExplainFixture;
+    const model = fixtureModel(fx);
+    const tokenizer = Tokenizer.fromVocabulary(fx.vocab);
+    const free = inspectText(model, tokenizer, fx.text, { topK: 0 });
+    assert.throws(
+      () => explainStep(model, free, { t: 3, layer: 1, direction: 'forward' }, { clamps: parseClamps(fx.clamps ?? [], model.config) }),
+      (e: unknown) => e instanceof InputError && /the clamp h:0:1=0\.5 is not in the inspection/.test(e.message) && !e.message.includes('\n'),
+    );
+    assert.throws(() => explainStep(model, free, { t: 3, layer: 0, direction: 'forward' }, { clamps: [{ state: 'h', layer: 5, unit: 0, value: 1 }] }), InputError);
   });
 });
 
