@@ -28,6 +28,8 @@ export class Surprise implements vscode.Disposable {
   private readonly legend = vscode.window.createStatusBarItem('lstmLens.surprise', vscode.StatusBarAlignment.Right, 99);
   private readonly disposables: vscode.Disposable[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Documents being read now, and whether another reading was asked for meanwhile (it follows when this one ends, so a run that saves often never starves the colours). */
+  private readonly busy = new Map<string, boolean>();
   private readonly watch: NodeJS.Timeout;
 
   constructor(
@@ -120,6 +122,21 @@ export class Surprise implements vscode.Disposable {
   }
 
   private async update(uri: string): Promise<void> {
+    if (this.busy.has(uri)) {
+      this.busy.set(uri, true);
+      return;
+    }
+    this.busy.set(uri, false);
+    try {
+      await this.read(uri);
+    } finally {
+      const again = this.busy.get(uri) === true;
+      this.busy.delete(uri);
+      if (again) this.soon(uri, 0);
+    }
+  }
+
+  private async read(uri: string): Promise<void> {
     const state = this.on.get(uri);
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri);
     if (!state || !editor) return;
