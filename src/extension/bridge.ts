@@ -145,7 +145,9 @@ export class Bridge {
 
   /** The document the model goes with: the active file, or a text file the user picks (opened). */
   private async pickDocument(): Promise<vscode.TextDocument | undefined> {
-    const active = vscode.window.activeTextEditor?.document;
+    // The active editor's text; else, while the panel (a webview) is active, the one text in view.
+    const visible = vscode.window.visibleTextEditors.filter((e) => e.document.uri.scheme !== 'output');
+    const active = vscode.window.activeTextEditor?.document ?? (visible.length === 1 ? visible[0].document : undefined);
     const current = active && active.uri.scheme !== 'output' ? active : undefined;
     const choices = textChoices(current ? { name: displayName(current), hasModel: this.host.store.has(current.uri.toString()) } : null);
     const picked = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'LSTM Lens: which text does the PyTorch model read?', placeHolder: 'The model becomes the model of this file' });

@@ -1,4 +1,4 @@
-// Messages between the extension host and its bridge worker (docs/protocols.md, "Bridge"): one
+// Messages between the extension host and its bridge worker (src/worker/bridgeWorker.ts): one
 // request per worker, export (a checkpoint and its text become a folder PyTorch continues the run
 // in) or import (a PyTorch state_dict and a vocabulary become a checkpoint), and one answer.
 // Checked where received.
