@@ -14,23 +14,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT, waitUntil, withVSCode, type VSCode } from './harness';
-import { assertNothingFailed, extensionId } from './lens';
+import { assertNothingFailed, extensionId, SHORT_WORD_RUN } from './lens';
 
 const VSIX = path.join(REPO_ROOT, 'lstm-lens.vsix');
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'bridge');
 const TEXT = fs.readFileSync(path.join(REPO_ROOT, 'media', 'samples', 'belling_the_cat.txt'), 'utf8');
 
-/** A short word-level run: a few seconds on the CPU. */
-const SETTINGS = {
-  'lstmLens.tokens': 'word',
-  'lstmLens.mode': 'many-to-many',
-  'lstmLens.embeddingSize': 0,
-  'lstmLens.sequenceLength': 8,
-  'lstmLens.batchSize': 4,
-  'lstmLens.hiddenSize': 8,
-  'lstmLens.steps': 30,
-  'lstmLens.backend': 'cpu',
-};
+const SETTINGS = { ...SHORT_WORD_RUN, 'lstmLens.steps': 30 };
 
 /** The bytes of every model LSTM Lens keeps (one per file). */
 function storedModels(vscode: VSCode): Buffer[] {
