@@ -37,20 +37,17 @@ export function explain(args: string[]): number {
   if (t >= T) throw new UsageError(`--at ${t} is outside the text: its ${T} token${T === 1 ? ' is step 0' : `s are steps 0 to ${T - 1}`}`);
   // Only the step and its neighbours are kept of the trace.
   const window = { start: Math.max(0, t - 1), end: Math.min(T, t + 2) };
-  // Clamps below the explained layer change its input and everything the trace holds; the step's
-  // own equations (explainStep) have no clamp in them, so a clamp on this layer or above is refused.
+  // Clamps on any layer: the text is read with them, and the step's equations hold them too.
   const clamps = clampsOf(values, cfg);
-  const high = clamps.find((c) => c.layer >= layer);
-  if (high) throw new UsageError(`--clamp ${high.state}:${high.layer}:${high.unit}: explain shows clamps on the layers below the one explained (here below ${layer}); clamp a lower layer, or explain a higher one`);
   const inspection = inspectText(model, tokenizer, values.text, { topK: 0, window, clamps });
-  const e = explainStep(model, inspection, { t, layer, direction });
+  const e = explainStep(model, inspection, { t, layer, direction }, { clamps });
   if (values.json) {
     const { token, forward, backward } = e;
     process.stdout.write(`${JSON.stringify({ token, t, layer, direction, forward, backward })}\n`);
     return 0;
   }
   const tokenNames = (id: number): string => JSON.stringify(tokenizer.tokenString(id));
-  process.stdout.write(explainReport(e, { width: outputWidth(process.stdout, process.env), loss: inspection.loss, inputOf: describeInput(e, cfg, inspection.ids[t], tokenNames), above: layer === cfg.num_layers - 1 ? 'the head' : `layer ${layer + 1}` }));
+  process.stdout.write(explainReport(e, { width: outputWidth(process.stdout, process.env), loss: inspection.loss, inputOf: describeInput(e, cfg, inspection.ids[t], tokenNames), above: layer === cfg.num_layers - 1 ? 'the head' : `layer ${layer + 1}`, clamps }));
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // `lstm-lens explain`'s readable report: the forward equations of one step, then the backward
 // ones, one column per unit, in lines that keep to the terminal's width.
 
+import { clampSpec, type Clamp } from '../engine/clamp';
 import type { StepExplanation } from '../engine/explain';
 import { printable } from '../engine/format';
 import { fitLine } from './layout';
@@ -16,7 +17,7 @@ function num(v: number): string {
 }
 
 /** The readable rendering: the forward equations, then the backward ones, one column per unit. */
-export function explainReport(e: StepExplanation, o: { width: number; loss: number; inputOf: string; above: string }): string {
+export function explainReport(e: StepExplanation, o: { width: number; loss: number; inputOf: string; above: string; clamps?: readonly Clamp[] }): string {
   const H = e.forward.h.length;
   const I = e.forward.x.length;
   const LABEL = 28;
@@ -41,6 +42,10 @@ export function explainReport(e: StepExplanation, o: { width: number; loss: numb
     `loss ${Number.isFinite(o.loss) ? o.loss.toFixed(4) : 'n/a (one token)'}: the mean over the positions predicting the next token, read from a zero state`,
   );
   if (shown < H) lines.push(`units 0 to ${shown - 1} of ${H} shown (--json has every unit)`);
+  const clamps = o.clamps ?? [];
+  if (clamps.length > 0) lines.push(`clamped while the model reads: ${clamps.map(clampSpec).join(', ')} (no gradient flows through a clamped value)`);
+  const here = e.direction === 'forward' ? clamps.filter((c) => c.layer === e.layer) : [];
+  const held = (state: 'c' | 'h'): string => here.filter((c) => c.state === state).map((c) => `${state}[${c.unit}] = ${c.value}`).join(', ');
   lines.push('', `forward    z = W_ih·x + W_hh·h_prev + b_ih + b_hh, gate rows i, f, g, o`);
   lines.push(`  ${'unit'.padEnd(LABEL - 2)}${Array.from({ length: shown }, (_, j) => String(j).padStart(COLUMN)).join('')}`);
   lines.push(`  x = ${o.inputOf}`);
@@ -64,6 +69,8 @@ export function explainReport(e: StepExplanation, o: { width: number; loss: numb
   row('c = f⊙c_prev + i⊙g', e.forward.c);
   row('tanh(c)', e.forward.tanh_c);
   row('h = o⊙tanh(c)', e.forward.h);
+  if (held('c')) lines.push(`  clamped here: ${held('c')} as soon as c is computed; tanh(c) and h read it`);
+  if (held('h')) lines.push(`  clamped here: ${held('h')} as soon as h is computed`);
 
   const b = e.backward;
   lines.push('', `backward   dL/d· of the loss; ${e.is_last ? `step ${e.t} is this direction's last: nothing comes back from a next step` : `the next step this direction reads is ${nextStep}`}`);
@@ -73,6 +80,8 @@ export function explainReport(e: StepExplanation, o: { width: number; loss: numb
   row('dc_via_h = dh⊙o⊙(1-tanh²c)', b.dc_via_h);
   row(e.is_last ? 'dc_next (last step: 0)' : 'dc_next = dc(next)⊙f(next)', b.dc_next);
   row('dc = dc_via_h + dc_next', b.dc);
+  if (held('h')) lines.push(`  clamped ${held('h')}: its dh goes no further (do and dc_via_h are 0 there)`);
+  if (held('c')) lines.push(`  clamped ${held('c')}: its dc goes no further (di, df, dg, dc_prev and dc_next are 0 there)`);
   row('di = dc⊙g', b.di);
   row('df = dc⊙c_prev', b.df);
   row('dg = dc⊙i', b.dg);

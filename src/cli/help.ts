@@ -167,8 +167,8 @@ first ${EXPLAIN_PRINTED_UNITS} units when there are more.
   --json                 one JSON object: token, t, layer, direction, forward, backward, every
                          vector whole
   --clamp SPEC           hold a unit at a constant while the model reads: h:K:U=V or c:K:U=V
-                         (state, layer, unit, value; forward direction; repeatable); here on layers
-                         below the one explained`,
+                         (state, layer, unit, value; forward direction; repeatable); on any
+                         layer (the step shows the clamped values; no gradient goes on from them)`,
   units: `lstm-lens units CKPT FILE [options]
 
 The model reads FILE (decoded as train reads it) as one sequence from a zero state; s_t[u] is the

@@ -1,7 +1,8 @@
 // `lstm-lens explain` as a user runs it (the built dist/cli.js): a checkpoint holding a PyTorch
 // fixture's weights (test/pytorch/make_explain_fixtures.py) explains each step exactly as the
 // float64 reference; the text output shows the equations; bad --at, --layer and --direction are
-// refused in one line; the article's walk-through has the article's shapes.
+// refused in one line; the article's walk-through has the article's shapes; --clamp on any layer
+// gives the clamped reference's numbers.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -42,7 +43,8 @@ describe('lstm-lens explain --json', () => {
     it(`${fx.name}: equals float64 PyTorch, the contract's keys in order`, () => {
       const ckpt = checkpointOf(fx);
       for (const want of fx.steps) {
-        const r = ok(cliIn(dir, ['explain', ckpt, '--text', fx.text, '--at', String(want.t), '--layer', String(want.layer), '--direction', want.direction, '--json']));
+        const clamps = (fx.clamps ?? []).flatMap((c) => ['--clamp', c]);
+        const r = ok(cliIn(dir, ['explain', ckpt, '--text', fx.text, '--at', String(want.t), '--layer', String(want.layer), '--direction', want.direction, '--json', ...clamps]));
         const lines = r.stdout.trimEnd().split('\n');
         assert.equal(lines.length, 1, 'one JSON object on one line');
         const got = JSON.parse(lines[0]) as Record<string, Record<string, number[]>>;
@@ -54,6 +56,34 @@ describe('lstm-lens explain --json', () => {
       }
     });
   }
+});
+
+describe('lstm-lens explain --clamp', () => {
+  it('--clamp h:0:1=0.5 --json on the clamped layer equals float64 PyTorch with the same assignment, and differs without it', () => {
+    const fx = byName('clamp_h_onehot_l2');
+    assert.deepEqual(fx.clamps, ['h:0:1=0.5']);
+    const ckpt = checkpointOf(fx);
+    const want = fx.steps.find((s) => s.layer === 0 && s.direction === 'forward' && s.t > 0 && s.t < fx.text.length - 1) as ExplainFixture['steps'][number];
+    const args = ['explain', ckpt, '--text', fx.text, '--at', String(want.t), '--json'];
+    const got = JSON.parse(ok(cliIn(dir, [...args, '--clamp', 'h:0:1=0.5'])).stdout) as Record<string, Record<string, number[]>>;
+    const bad = compareNested(got, want);
+    assert.deepEqual(bad.slice(0, 5), [], `${bad.length} numbers differ`);
+    assert.equal(got.forward.h[1], 0.5);
+    assert.equal(got.backward.do[1], 0);
+    const free = JSON.parse(ok(cliIn(dir, args)).stdout) as Record<string, Record<string, number[]>>;
+    assert.ok(compareNested(free, want).length > 0, 'without the clamp the numbers are not the clamped ones');
+  });
+
+  it('as text it names the clamps and what they hold in the step', () => {
+    const fx = byName('clamp_c_onehot_l2');
+    const r = ok(cliIn(dir, ['explain', checkpointOf(fx), '--text', fx.text, '--at', '4', '--clamp', 'c:0:2=0.8']));
+    assert.match(r.stdout, /clamped while the model reads: c:0:2=0\.8/);
+    assert.match(r.stdout, /clamped here: c\[2\] = 0\.8 as soon as c is computed/);
+    assert.match(r.stdout, /clamped c\[2\] = 0\.8: its dc goes no further/);
+    const above = ok(cliIn(dir, ['explain', checkpointOf(fx), '--text', fx.text, '--at', '4', '--layer', '1', '--clamp', 'c:0:2=0.8']));
+    assert.match(above.stdout, /clamped while the model reads: c:0:2=0\.8/);
+    assert.doesNotMatch(above.stdout, /clamped here/);
+  });
 });
 
 describe('lstm-lens explain as text', () => {

@@ -98,14 +98,16 @@ describe('lstm-lens units and --clamp', () => {
     assert.notEqual(clamped, plain);
   });
 
-  it('explain --clamp on a layer below reads the clamped states; on its own layer it is refused', () => {
+  it('explain --clamp on a layer below reads the clamped states; on its own layer the step holds it', () => {
     const clamp = ['--clamp', 'c:0:2=1.5'];
     const inspected = JSON.parse(ok(cliIn(dir, ['inspect', ckpt, '--text', text, '--json', ...clamp])).stdout);
     const e = JSON.parse(ok(cliIn(dir, ['explain', ckpt, '--text', text, '--at', '3', '--layer', '1', '--json', ...clamp])).stdout);
     assert.deepEqual(e.forward.x, inspected.trace[0].h[0][3]);
     assert.equal(e.forward.x[2], inspected.trace[0].h[0][3][2]);
     assert.deepEqual(e.forward.h_prev, inspected.trace[1].h[0][2]);
-    refused(cliIn(dir, ['explain', ckpt, '--text', text, '--at', '3', '--layer', '0', ...clamp]), /explain shows clamps on the layers below the one explained/);
+    const own = JSON.parse(ok(cliIn(dir, ['explain', ckpt, '--text', text, '--at', '3', '--layer', '0', '--json', ...clamp])).stdout);
+    assert.equal(own.forward.c[2], 1.5);
+    assert.deepEqual([own.backward.di[2], own.backward.df[2], own.backward.dg[2], own.backward.dc_prev[2]], [0, 0, 0, 0]);
   });
 
   for (const [args, message] of [
