@@ -43,8 +43,12 @@ async function answerFileDialog(vscode: VSCode, target: string, title: RegExp): 
     return shown && title.test(shown) ? true : undefined;
   }, 60_000);
   const box = page.locator(QUICK_BOX);
-  await box.fill(target);
-  await waitUntil('the dialog to take the path', async () => ((await box.inputValue()) === target ? true : undefined), 10_000);
+  // The dialog fills its box with the folder it starts in, once it has read it: type until the path stays.
+  await waitUntil('the dialog to take the path', async () => {
+    await box.fill(target);
+    await page.waitForTimeout(300);
+    return (await box.inputValue()) === target ? true : undefined;
+  }, 30_000, async () => box.inputValue());
   // The dialog lists what the typed path matches; it accepts once the list has caught up with it.
   for (let k = 0; k < 20; k++) {
     await page.keyboard.press('Enter');
