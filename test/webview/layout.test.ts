@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { Trainer } from '../../src/engine/trainer';
+import { charSpan, computeUnitStates, findMatches, stateAt, TRACK_NAMES, trackLeaders } from '../../src/engine/units';
 import { at, type HostToPanel, type ModelMessage, type StepMessage, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
 import { checkpointFacts, modelMessage, traceAndStep } from '../../src/run/panelData';
 import { launchBrowser, loadRecording, openPanel, post, ROOT, settle, showTab, startServer, withPanel as withPanelIn, type Panel, type PanelServer } from './harness';
+import type { UnitsHostToPanel } from '../../src/protocol/units';
 import type { ThemeName } from './themes';
 
 const SHOTS = join(ROOT, 'test', 'webview', 'screenshots', 'layout');
@@ -589,4 +591,59 @@ test('the gradient of the last position’s loss alone: what the engine’s many
     assert.ok(series.some((s) => /last position’s loss alone/.test(s)), `series: ${series.join(' | ')}`);
     await page.screenshot({ path: join(SHOTS, 'last-position-gradients.png'), fullPage: true });
   });
+});
+
+/**
+ * The Units tab as the host fills it, from the character model's real states over the fable: the
+ * units on across "general council" (the threshold the highest any unit keeps across it), their
+ * matches, the tracks' leaders.
+ */
+function unitsMessages(): UnitsHostToPanel[] {
+  const text = readFileSync(join(ROOT, 'media', 'samples', 'belling_the_cat.txt'), 'utf8');
+  const states = computeUnitStates(chars.trainer.model, chars.trainer.tokenizer, text);
+  const a = text.indexOf('general council');
+  const select: [number, number] = [a, a + 'general council'.length];
+  let threshold = -1;
+  for (let u = 0; u < states.H; u++) {
+    let low = Infinity;
+    for (let t = select[0]; t < select[1]; t++) low = Math.min(low, stateAt(states, t, u));
+    threshold = Math.max(threshold, Math.floor(low * 100) / 100);
+  }
+  const found = findMatches(states, { select, threshold, top: 500 });
+  const lineOf = (c: number): number => text.slice(0, c).split('\n').length - 1;
+  const matches = found.matches.map((m) => {
+    const [c0, c1] = charSpan(states, m.start, m.end);
+    return { start: c0, end: c1, line: lineOf(c0), text: text.slice(c0, Math.min(c1, c0 + 120)) };
+  });
+  const leaders = trackLeaders(states, text, 5);
+  return [
+    {
+      type: 'units', file: 'belling_the_cat.txt', step: chars.trainer.step, T: states.T, H: states.H, layers: 2, directions: 1,
+      choice: { state: 'h', layer: 0, direction: 'forward' }, query: { threshold, offBefore: 0, offAfter: 0 },
+      selection: { text: text.slice(select[0], select[1]), tokens: select, line: lineOf(a) }, units: found.units,
+      matches, count: found.count, queryMs: 0.3, statesMs: 40, bytes: states.T * states.H * 4, live: false,
+    },
+    { type: 'unitsLeaders', tracks: TRACK_NAMES.map((name) => ({ name, leaders: leaders[name] })) },
+    { type: 'unitsColour', unit: leaders.in_word[0].unit },
+  ];
+}
+
+test('the Units tab at 300, 540 and 1100 px in light and dark: no sideways overflow, the leaders whole; README screenshots', async () => {
+  const units = unitsMessages();
+  for (const theme of ['dark', 'light'] as ThemeName[]) {
+    for (const width of [300, 540, 1100]) {
+      await withPanel({ theme, width, height: 1000 }, async ({ page }) => {
+        await post(page, [chars.model, chars.trace, ...units]);
+        await showTab(page, 'units');
+        await page.waitForSelector('#units .units-leaders');
+        const o = await overflow(page);
+        const what = `${theme} ${width} px, units`;
+        assert.ok(o.scrollWidth <= o.width, `${what}: the page is ${o.scrollWidth} px wide in ${o.width} (${o.wide.join('; ')})`);
+        assert.deepEqual(o.wide, [], `${what}: elements past the right edge`);
+        assert.ok((await page.locator('#units .units-match').count()) >= 1, `${what}: the matches listed`);
+        await page.screenshot({ path: join(SHOTS, `${theme}-${width}-units.png`), fullPage: true });
+        if (width === 1100) await page.screenshot({ path: join(README_SHOTS, `${theme}-units.png`), clip: { x: 0, y: 0, width: 1100, height: 1000 }, fullPage: true });
+      });
+    }
+  }
 });

@@ -36,6 +36,9 @@ interface Controls {
   clampValue: HTMLInputElement;
   clampState: HTMLSelectElement;
   clampLayer: HTMLInputElement;
+  /** The clamp's controls and its before/after, drawn after the results: select, match, then intervene. */
+  intervene: HTMLElement;
+  compared: HTMLElement;
 }
 const controlsOf = new WeakMap<HTMLElement, Controls>();
 
@@ -68,7 +71,9 @@ function makeControls(view: HTMLElement, ctx: SectionContext, result: UnitsMessa
   const clampLayer = numberInput('units-clamp-layer', 'Layer', 0, '1', 0);
   const clampUnit = numberInput('units-clamp-unit', 'Unit', result.units[0] ?? 0, '1', 0);
   const clampValue = numberInput('units-clamp-value', 'Value', 0, '0.1');
-  const c: Controls = { root, threshold: threshold.input, offBefore: offBefore.input, offAfter: offAfter.input, choiceKey: '', choiceRow, clampUnit: clampUnit.input, clampValue: clampValue.input, clampState, clampLayer: clampLayer.input };
+  const intervene = el('div', { class: 'units-clamp' });
+  const compared = el('div', { class: 'units-compared' });
+  const c: Controls = { intervene, compared, root, threshold: threshold.input, offBefore: offBefore.input, offAfter: offAfter.input, choiceKey: '', choiceRow, clampUnit: clampUnit.input, clampValue: clampValue.input, clampState, clampLayer: clampLayer.input };
   let timer: ReturnType<typeof setTimeout> | null = null;
   const send = (): void => {
     const query = readQuery(c);
@@ -87,9 +92,7 @@ function makeControls(view: HTMLElement, ctx: SectionContext, result: UnitsMessa
     if (!Number.isInteger(unit) || unit < 0 || !Number.isInteger(layer) || layer < 0 || !Number.isFinite(value)) return null;
     return { state: c.clampState.value === 'c' ? 'c' : 'h', layer, unit, value };
   };
-  const intervene = el(
-    'div',
-    { class: 'units-clamp' },
+  intervene.append(
     el('h3', { text: 'Intervene: clamp a unit' }),
     el('p', { class: 'hint', text: 'Hold one unit at a constant at every step (as --clamp does): the top predictions at the cursor, the loss on the text before it and a continuation with the same seed, before and after.' }),
     el('div', { class: 'units-row' }, el('div', { class: 'field' }, el('label', { text: 'State', attrs: { for: 'units-clamp-state' } }), clampState), clampLayer.wrap, clampUnit.wrap, clampValue.wrap),
@@ -102,7 +105,6 @@ function makeControls(view: HTMLElement, ctx: SectionContext, result: UnitsMessa
       button({ label: 'Off', id: 'units-clamp-off', onClick: () => post({ type: 'unitsClampOn', clamp: null }) }),
     ),
   );
-  root.append(intervene);
   view.append(root);
   controlsOf.set(view, c);
   return c;
@@ -158,7 +160,7 @@ export function renderUnits(view: HTMLElement, ctx: SectionContext): void {
   }
   const { choice } = r;
   results.append(
-    el('p', { class: 'units-summary', text: `${choice.state} of layer ${choice.layer} (${choice.direction}) of ${r.file} at step ${r.step}: ${r.T.toLocaleString('en-US')} tokens × ${r.H} units, read in ${Math.round(r.statesMs)} ms${r.live ? ' (read again while the model trains)' : ''}; the query took ${r.queryMs.toFixed(1)} ms.` }),
+    el('p', { class: 'units-summary', attrs: { 'data-threshold': r.query.threshold, 'data-count': r.count, 'data-units': r.units.length }, text: `${choice.state} of layer ${choice.layer} (${choice.direction}) of ${r.file} at step ${r.step}: ${r.T.toLocaleString('en-US')} tokens × ${r.H} units, read in ${Math.round(r.statesMs)} ms${r.live ? ' (read again while the model trains)' : ''}; the query took ${r.queryMs.toFixed(1)} ms.` }),
   );
   if (!r.selection) results.append(el('p', { class: 'units-none', text: 'No selection: select a stretch of text in the editor and run “LSTM Lens: Find Units Active in Selection” again (an edit inside the last selection clears it).' }));
   else {
@@ -184,7 +186,13 @@ export function renderUnits(view: HTMLElement, ctx: SectionContext): void {
     results.append(el('h3', { text: 'Tracks: the units that follow each most closely (Pearson r over all tokens)' }));
     const table = el('table', { class: 'units-leaders' });
     for (const t of s.leaders.tracks) {
-      const cells = t.leaders.map((l) => el('td', {}, unitButton(l.unit, ctx, `${l.unit} (r ${l.r >= 0 ? '+' : ''}${l.r.toFixed(2)})`, `Colour the editor by unit ${l.unit}`)));
+      // r = 0 where a side is constant (a text without brackets has bracket depth 0 throughout): no unit follows it.
+      const following = t.leaders.filter((l) => l.r !== 0);
+      if (following.length === 0) {
+        table.append(el('tr', {}, el('th', { text: t.name, title: TRACK_TITLES[t.name] ?? t.name, attrs: { scope: 'row' } }), el('td', { class: 'units-constant', text: 'the same at every token of this text: no unit follows it' })));
+        continue;
+      }
+      const cells = following.map((l) => el('td', {}, unitButton(l.unit, ctx, `${l.unit} (r ${l.r >= 0 ? '+' : ''}${l.r.toFixed(2)})`, `Colour the editor by unit ${l.unit}`)));
       table.append(el('tr', {}, el('th', { text: t.name, title: TRACK_TITLES[t.name] ?? t.name, attrs: { scope: 'row' } }), ...cells));
     }
     results.append(table);
@@ -193,9 +201,11 @@ export function renderUnits(view: HTMLElement, ctx: SectionContext): void {
     const clear = button({ label: 'Clear colouring', id: 'units-clear-colour', onClick: () => ctx.post?.({ type: 'unitsColour', unit: null }) });
     results.append(el('div', { class: 'units-row' }, el('span', { text: `The editor is coloured by unit ${s.colour} (${choice.state}, layer ${choice.layer}): red above 0, blue below. ` }), clear));
   }
-  if (s.clampOn) results.append(el('p', { class: 'units-clamp-on', role: 'status', text: `Generate Text at Cursor holds ${s.clampOn.state}:${s.clampOn.layer}:${s.clampOn.unit}=${s.clampOn.value}.` }));
-  if (s.compare) results.append(compareView(s.compare));
   view.append(results);
+  c.compared.replaceChildren();
+  if (s.clampOn) c.compared.append(el('p', { class: 'units-clamp-on', role: 'status', text: `Generate Text at Cursor holds ${s.clampOn.state}:${s.clampOn.layer}:${s.clampOn.unit}=${s.clampOn.value}.` }));
+  if (s.compare) c.compared.append(compareView(s.compare));
+  view.append(c.intervene, c.compared);
 }
 
 function compareView(m: Of<'unitsCompare'>): HTMLElement {
