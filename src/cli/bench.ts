@@ -14,12 +14,13 @@ import type { TrainingSettings } from '../engine/checkpoint';
 import { InputError } from '../engine/config';
 import { unknownOptionMessage } from './options';
 import { printable } from '../engine/format';
-import { fastKernelsActive, useFastKernels } from '../engine/kernels';
+import { fastKernelsActive, kernelPath, useFastKernels } from '../engine/kernels';
 import { Random } from '../engine/random';
 import { TextGenerator } from '../engine/sampling';
 import { Trainer } from '../engine/trainer';
-import { fastKernelsAvailable, matmulPool, poolStats, setMatmulSplitThreshold } from '../engine/wasm/simd';
+import { fastKernelsAvailable, matmulPool, poolStats, preferFmaKernels, setMatmulSplitThreshold, type KernelPath } from '../engine/wasm/simd';
 import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../node/matmulPool';
+import { enableRelaxedSimd } from '../node/wasmFeatures';
 
 export const BENCH_HELP = `lstm-lens bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
 
@@ -33,8 +34,13 @@ of N timed steps (default 10) after 3 warm-up steps. Then generation: H = 512, L
   --steps N              timed steps per configuration (default 10; 2000 shows memory staying flat)
   --threads N            threads for the large multiplies: 1, or 2 (the default where there are two
                          cores: a helper thread takes part of each large multiply, same results)
-  --json                 end stdout with one JSON line: {"train": [...], "generate": {...}}
-  --plain                the plain TypeScript kernels only (the reference the SIMD path is checked against)`;
+  --json                 end stdout with one JSON line: {"train": [...], "generate": {...}, "kernels": "..."}
+  --kernels K            fma (WebAssembly relaxed SIMD's fused multiply-add, the default where the
+                         runtime has it), simd (WebAssembly SIMD, multiply then add) or js (the plain
+                         TypeScript loops, the reference the others are checked against)
+  --plain                the same as --kernels js
+
+The first line names the kernels that ran: "kernels: wasm relaxed-simd fma", "wasm simd" or "js".`;
 
 const V = 96;
 const T = 64;
@@ -195,6 +201,7 @@ const BENCH_OPTIONS = {
   threads: { type: 'string' },
   split: { type: 'string' }, // internal: the smallest M·N·K split across threads (for measuring it)
   plain: { type: 'boolean', default: false },
+  kernels: { type: 'string' },
   part: { type: 'string' }, // internal: train | generate, for the per-configuration processes
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -225,10 +232,14 @@ export async function bench(argv: string[]): Promise<number> {
   const layers = values.layers === undefined ? null : positiveInt(values.layers, 'layers', 0, 64);
   const part = values.part ?? 'all';
   if (!['all', 'train', 'generate'].includes(part)) throw new InputError(`--part must be train or generate, got ${JSON.stringify(part)}`);
-  if (values.plain) useFastKernels(false);
+  const kernels = values.plain ? 'js' : (values.kernels ?? 'fma');
+  if (!['fma', 'simd', 'js'].includes(kernels)) throw new InputError(`--kernels must be fma, simd or js, got "${printable(kernels, 40)}"`);
+  if (kernels === 'fma') enableRelaxedSimd();
+  if (kernels === 'simd') preferFmaKernels(false);
+  if (kernels === 'js') useFastKernels(false);
   const threads = values.threads === undefined ? Math.min(2, availableParallelism()) : positiveInt(values.threads, 'threads', 1);
   if (threads > 2) throw new InputError(`--threads must be 1 or 2, got ${threads}`);
-  const passOn = [...(values.plain ? ['--plain'] : []), '--steps', String(steps), '--threads', String(threads), ...(values.split ? ['--split', values.split] : [])];
+  const passOn = ['--kernels', kernels, '--steps', String(steps), '--threads', String(threads), ...(values.split ? ['--split', values.split] : [])];
   if (values.split !== undefined) setMatmulSplitThreshold(positiveInt(values.split, 'split', 1));
   // The helper thread runs in the processes that measure (the parent only starts them).
   const pooled = part !== 'all' && threads > 1 && fastKernelsActive() && startMatmulPool(threads);
@@ -245,9 +256,10 @@ export async function bench(argv: string[]): Promise<number> {
   };
 
   const available = fastKernelsAvailable();
+  const path: KernelPath = kernelPath();
   log(
     `lstm-lens bench: char-level, V=${V}, one-hot, many-to-many, T=${T}, B=${B}, Adam lr 2e-3, clip 5, float32; ` +
-      `kernels: ${fastKernelsActive() ? `WebAssembly SIMD${available.shared ? ' (shared memory)' : ' (copied operands)'}` : 'plain TypeScript'}; ` +
+      `kernels: ${path}${path === 'js' ? '' : available.shared ? ' (shared memory)' : ' (copied operands)'}; ` +
       `threads: ${threads > 1 && fastKernelsActive() && available.shared ? `${threads} (large multiplies split with a helper thread)` : '1'}`,
   );
   const train: TrainResult[] = [];
@@ -268,7 +280,7 @@ export async function bench(argv: string[]): Promise<number> {
     if (generate) log(`  generate H=${generate.hidden} L=${generate.layers} batch 1, ${GENERATE.tokens} tokens: ${fmt(generate.tokens_per_s)} tokens/s (threads: ${generate.threads})`);
   }
   if (values.json) {
-    log(JSON.stringify({ train, generate }));
+    log(JSON.stringify({ train, generate, kernels: path }));
   }
   return 0;
   }

@@ -21,10 +21,12 @@ import { closeStderr, say } from './stderr';
 import { train } from './train';
 import { units } from './units';
 import { packageVersion } from './version';
+import { enableRelaxedSimd } from '../node/wasmFeatures';
 
 export { useColor } from './generate';
 
 export async function main(argv: string[]): Promise<number> {
+  enableRelaxedSimd(); // the engine's FMA kernels on Node 20 too (before anything compiles them)
   const [command, ...rest] = argv;
   try {
     switch (command) {

@@ -14,6 +14,7 @@ import {
   lstmCellBackward,
   lstmCellForward,
   matmul,
+  scatterAddRows,
   softmaxCrossEntropyBackward,
   softmaxCrossEntropyForward,
 } from './kernels';
@@ -99,6 +100,11 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
     addColumnSums(dbias, dout, R, N);
   }
 
+  /** addColumnSums into two biases at once (the sum computed once). */
+  addColumnSumsToBoth(dbias1: FloatArray, dbias2: FloatArray, dout: FloatArray, R: number, N: number): void {
+    addColumnSums(dbias1, dout, R, N, dbias2);
+  }
+
   copyRows(dst: View<FloatArray>, src: View<FloatArray>, R: number, N: number): void {
     const d0 = dst.tensor;
     const s0 = src.tensor;
@@ -118,10 +124,7 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
   }
 
   scatterAddRows(dst: FloatArray, src: FloatArray, ids: Int32Array, R: number, N: number): void {
-    for (let r = 0; r < R; r++) {
-      const o = ids[r] * N;
-      for (let k = 0; k < N; k++) dst[o + k] += src[r * N + k];
-    }
+    scatterAddRows(dst, src, ids, R, N);
   }
 
   /** W_ih transposed (V, G) where R rows are many enough to pay for it; null below. */
@@ -138,14 +141,14 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
   oneHotProject(gates: FloatArray, wih: FloatArray, bih: FloatArray, bhh: FloatArray, ids: Int32Array, R: number, G: number, V: number): void {
     const scratch = this.transposeScratch(R, G, V);
     if (scratch) {
-      // The product picks column `token` of W_ih: a row of its transpose.
+      // The product picks column `token` of W_ih: a row of its transpose, with both biases added
+      // once per token (V rows, not R); each of the R rows is then a copy of one.
       const wT = scratch;
-      for (let j = 0; j < G; j++) for (let v = 0; v < V; v++) wT[v * G + j] = wih[j * V + v];
-      for (let r = 0; r < R; r++) {
-        const w = ids[r] * G;
-        const o = r * G;
-        for (let j = 0; j < G; j++) gates[o + j] = wT[w + j] + bih[j] + bhh[j];
+      for (let j = 0; j < G; j++) {
+        const b = bih[j] + bhh[j];
+        for (let v = 0; v < V; v++) wT[v * G + j] = wih[j * V + v] + b;
       }
+      for (let r = 0; r < R; r++) gates.set(wT.subarray(ids[r] * G, ids[r] * G + G), r * G);
       return;
     }
     for (let r = 0; r < R; r++) {
@@ -161,11 +164,7 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
       // Summed in rows of the transpose first.
       const dT = scratch;
       dT.fill(0);
-      for (let r = 0; r < R; r++) {
-        const w = ids[r] * G;
-        const o = r * G;
-        for (let j = 0; j < G; j++) dT[w + j] += dGates[o + j];
-      }
+      scatterAddRows(dT, dGates, ids, R, G);
       for (let j = 0; j < G; j++) for (let v = 0; v < V; v++) dwih[j * V + v] += dT[v * G + j];
       return;
     }

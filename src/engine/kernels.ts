@@ -8,13 +8,16 @@
 // SIMD kernels below the fast path (wasm/simd.ts) take them spelled out, as WebAssembly does.
 // Sums are accumulated in JavaScript numbers (float64) wherever the loop order allows it.
 //
-// matmul on float32 arrays takes the fast path where the platform has WebAssembly SIMD
-// (wasm/simd.ts: the same sums in float32, blocked and vectorized); the loops below are the
-// reference it is tested against, and what float64 (the finite-difference checks) always runs.
+// matmul and the cell on float32 arrays take the fast path where the platform has WebAssembly SIMD
+// (wasm/simd.ts: the same sums in float32, blocked and vectorized; the cell's on a model's own
+// buffers); the loops below are the reference it is tested against, and what float64 (the
+// finite-difference checks) always runs.
 
 import type { CellBackward, CellForward, Product, View } from './backend';
 import type { FloatArray } from './config';
-import { fastKernelsAvailable, simdMatmul } from './wasm/simd';
+import {
+  fastKernelsAvailable, simdCellBackward, simdCellForward, simdColumnSums, simdMatmul, simdScatterAddRows, wasmKernelPath, type KernelPath,
+} from './wasm/simd';
 
 let fastPath = true;
 
@@ -28,6 +31,11 @@ export function useFastKernels(on: boolean): boolean {
 /** Whether float32 matmuls run on the SIMD kernels here. */
 export function fastKernelsActive(): boolean {
   return fastPath && fastKernelsAvailable().simd;
+}
+
+/** The kernels float32 models made now run on: 'wasm relaxed-simd fma', 'wasm simd' or 'js'. */
+export function kernelPath(): KernelPath {
+  return fastPath ? wasmKernelPath() : 'js';
 }
 
 /**
@@ -133,8 +141,12 @@ export function fillRowsWithBiases(out: FloatArray, bias1: FloatArray, bias2: Fl
 
 let columnSums = new Float64Array(0);
 
-/** dbias[j] += sum_r dout[r, j] over R contiguous rows of width N (summed in float64, row by row). */
-export function addColumnSums(dbias: FloatArray, dout: FloatArray, R: number, N: number): void {
+/**
+ * dbias[j] += sum_r dout[r, j] over R contiguous rows of width N (summed in float64, row by row),
+ * and the same sum into dbias2 when given (the LSTM's two biases get the same gradient: summed once).
+ */
+export function addColumnSums(dbias: FloatArray, dout: FloatArray, R: number, N: number, dbias2: FloatArray | null = null): void {
+  if (fastPath && simdColumnSums(dbias, dbias2, dout, R, N)) return;
   if (columnSums.length < N) columnSums = new Float64Array(N);
   const s = columnSums;
   s.fill(0, 0, N);
@@ -143,6 +155,16 @@ export function addColumnSums(dbias: FloatArray, dout: FloatArray, R: number, N:
     for (let j = 0; j < N; j++) s[j] += dout[o + j];
   }
   for (let j = 0; j < N; j++) dbias[j] += s[j];
+  if (dbias2) for (let j = 0; j < N; j++) dbias2[j] += s[j];
+}
+
+/** dst[ids[r], :] += src[r, :] for R contiguous rows of width N (an embedding's gradient). */
+export function scatterAddRows(dst: FloatArray, src: FloatArray, ids: Int32Array, R: number, N: number): void {
+  if (fastPath && simdScatterAddRows(dst, src, ids, R, N)) return;
+  for (let r = 0; r < R; r++) {
+    const o = ids[r] * N;
+    for (let k = 0; k < N; k++) dst[o + k] += src[r * N + k];
+  }
 }
 
 export function sigmoid(x: number): number {
@@ -206,6 +228,12 @@ export function softmaxCrossEntropyBackward(dlogits: FloatArray, probs: FloatArr
  * (row b at prev.offset + b*prev.stride; null: zeros) and copied to hPrev/cPrev, which backward needs.
  */
 export function lstmCellForward(step: CellForward<FloatArray>): void {
+  if (fastPath && simdCellForward(step)) return;
+  lstmCellForwardReference(step);
+}
+
+/** lstmCellForward on the plain loops (float64 arithmetic): the reference for the SIMD kernel. */
+export function lstmCellForwardReference(step: CellForward<FloatArray>): void {
   const { B, H, c, h, tanhC, hPrevIn, cPrevIn } = step;
   const gates = step.gates.tensor;
   const { offset: gOff, stride: gStride } = step.gates;
@@ -249,6 +277,12 @@ export function lstmCellForward(step: CellForward<FloatArray>): void {
  * cPrev), the total dh_t and dc_t are recorded there.
  */
 export function lstmCellBackward(step: CellBackward<FloatArray>): void {
+  if (fastPath && simdCellBackward(step)) return;
+  lstmCellBackwardReference(step);
+}
+
+/** lstmCellBackward on the plain loops (float64 arithmetic): the reference for the SIMD kernel. */
+export function lstmCellBackwardReference(step: CellBackward<FloatArray>): void {
   const { B, H, gates, dGates, tanhC, cPrev, dhTrace, dcTrace, dhNext, dcNext } = step;
   const { offset: gOff, stride: gStride } = step.gate;
   const { offset: sOff, stride: sStride } = step.state;

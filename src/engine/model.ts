@@ -545,8 +545,12 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
         if (options.dc0) k.copyRows(view(options.dc0, stateOffset, H), view(ws.dcNext, 0, H), B, H);
         // Weight gradients over every step at once.
         k.matmul(view(p.dwhh, 0, H), view(buf.dGates, 0, G), view(buf.hPrev, 0, H), { M: G, N: H, K: BT, transA: true, accumulate: true });
-        k.addColumnSums(p.dbih, buf.dGates, BT, G);
-        k.addColumnSums(p.dbhh, buf.dGates, BT, G);
+        // Both biases get the same gradient: on the CPU, the sum is made once.
+        if (k instanceof CpuBackend) k.addColumnSumsToBoth(p.dbih as FloatArray, p.dbhh as FloatArray, buf.dGates as FloatArray, BT, G);
+        else {
+          k.addColumnSums(p.dbih, buf.dGates, BT, G);
+          k.addColumnSums(p.dbhh, buf.dGates, BT, G);
+        }
         if (input === null) {
           // One-hot input: the gradient of W_ih lands in the columns of the tokens read.
           k.oneHotGradient(p.dwih, buf.dGates, ws.tokenIds, BT, G, V);

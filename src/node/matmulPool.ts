@@ -1,7 +1,7 @@
 // Helper threads for the engine's large multiplies (Node: worker_threads). The engine defines the
 // protocol (src/engine/wasm/simd.ts: MatmulPool and the control block); this file only starts the
 // threads and hands them each model's shared WebAssembly memory. A helper instantiates the engine's
-// compiled kernels on every memory it is given (kept by id, the few most recent only), waits on the
+// compiled kernels (the build that memory's arena runs: FMA or plain) on every memory it is given (kept by id, the few most recent only), waits on the
 // control block (spinning briefly after each job, then Atomics.wait), and takes chunks of a job
 // until none is left. The memory messages are read synchronously (receiveMessageOnPort) when a
 // job names a memory the helper has not seen, so a helper never returns to its event loop.
@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import {
   POOL_ARGS, POOL_ARGS_PER_CHUNK, POOL_CHUNKS, POOL_CONTROL_INTS, POOL_DONE, POOL_KERNEL, POOL_FAILED, POOL_MEM, POOL_READY, POOL_TICKET,
-  matmulPool, setMatmulPool, sharedKernelsModule, type MatmulPool,
+  matmulPool, runKernel, setMatmulPool, sharedKernelsAvailable, type KernelExports, type MatmulPool,
 } from '../engine/wasm/simd';
 
 /** Memories a helper keeps instantiated: a model's and the scratch arena's, and one more. */
@@ -27,26 +27,20 @@ const HELPER_FLAG = 'lstmLensMatmulHelper';
 
 interface HelperData {
   control: Int32Array;
-  module: object;
   port: MessagePort;
   /** Checks of the control block after a job before sleeping in Atomics.wait. */
   spin: number;
 }
 
-interface KernelExports {
-  gemm_nn(c: number, ldc: number, a: number, sai: number, sak: number, b: number, ldb: number, M: number, N: number, K: number, acc: number): void;
-  gemm_nt(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, N: number, K: number, acc: number): void;
-}
-
 /** The helper thread's loop: never returns. */
-function serveMatmuls({ control: ctl, module, port, spin }: HelperData): never {
+function serveMatmuls({ control: ctl, port, spin }: HelperData): never {
   const wasm = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => { exports: unknown } } }).WebAssembly;
   const instances = new Map<number, KernelExports>();
   const drain = (): void => {
     for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-      const msg = m.message as { id: number; memory: object; drop: number };
+      const msg = m.message as { id: number; memory: object; module: object; drop: number };
       if (msg.drop) instances.delete(msg.drop);
-      if (msg.memory) instances.set(msg.id, new wasm.Instance(module, { env: { memory: msg.memory } }).exports as KernelExports);
+      if (msg.memory) instances.set(msg.id, new wasm.Instance(msg.module, { env: { memory: msg.memory } }).exports as KernelExports);
     }
   };
   let last = Atomics.load(ctl, POOL_TICKET) >>> 4;
@@ -63,7 +57,7 @@ function serveMatmuls({ control: ctl, module, port, spin }: HelperData): never {
     last = seq;
     // These fields are this job's if the compare-exchange below succeeds (see simd.ts).
     const n = ctl[POOL_CHUNKS];
-    const nt = ctl[POOL_KERNEL] === 1;
+    const kernel = ctl[POOL_KERNEL];
     const id = ctl[POOL_MEM];
     let k = instances.get(id);
     if (!k) {
@@ -80,8 +74,7 @@ function serveMatmuls({ control: ctl, module, port, spin }: HelperData): never {
       // Claimed: the job stays open until this chunk is done.
       const a = POOL_ARGS + (t & 15) * POOL_ARGS_PER_CHUNK;
       try {
-        if (!nt) k.gemm_nn(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10]);
-        else k.gemm_nt(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10]);
+        runKernel(k, kernel, ctl, a);
       } catch {
         Atomics.store(ctl, POOL_FAILED, 1);
       } finally {
@@ -108,14 +101,14 @@ class NodeMatmulPool implements MatmulPool {
   private nextId = 1;
   private failed = false;
 
-  constructor(module: object, helpers: number, spin: number, script: string) {
+  constructor(helpers: number, spin: number, script: string) {
     this.control = new Int32Array(new SharedArrayBuffer(4 * POOL_CONTROL_INTS));
     this.helpers = helpers;
     for (let h = 0; h < helpers; h++) {
       const { port1, port2 } = new MessageChannel();
       // The helper runs this same file (the bundle it is part of): loading it, this module sees its
       // workerData and serves multiplies before anything else of the bundle runs.
-      const data: HelperData = { control: this.control, module, port: port2, spin };
+      const data: HelperData = { control: this.control, port: port2, spin };
       const worker = new Worker(script, { workerData: { [HELPER_FLAG]: data }, transferList: [port2] });
       worker.unref();
       port1.unref();
@@ -125,7 +118,7 @@ class NodeMatmulPool implements MatmulPool {
     }
   }
 
-  memoryId(memory: object): number {
+  memoryId(memory: object, module: object): number {
     if (this.failed) return 0;
     const known = this.ids.get(memory);
     if (known !== undefined) {
@@ -142,7 +135,7 @@ class NodeMatmulPool implements MatmulPool {
       if (m) this.ids.delete(m);
     }
     try {
-      for (const t of this.threads) t.port.postMessage({ id, memory, drop });
+      for (const t of this.threads) t.port.postMessage({ id, memory, module, drop });
     } catch {
       return 0;
     }
@@ -178,9 +171,8 @@ export function startMatmulPool(threads = 2, options: { spin?: number; script?: 
     stopMatmulPool();
     const helpers = Math.min(3, Math.floor(threads) - 1, availableParallelism() - 1);
     if (!(helpers >= 1)) return false;
-    const module = sharedKernelsModule();
-    if (!module || typeof SharedArrayBuffer === 'undefined') return false;
-    current = new NodeMatmulPool(module, helpers, options.spin ?? 5000, options.script ?? __filename);
+    if (!sharedKernelsAvailable() || typeof SharedArrayBuffer === 'undefined') return false;
+    current = new NodeMatmulPool(helpers, options.spin ?? 5000, options.script ?? __filename);
     setMatmulPool(current);
     return true;
   } catch {

@@ -11,6 +11,7 @@ import { modelFromCheckpoint } from '../engine/trainer';
 import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
 import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
+import { enableRelaxedSimd } from '../node/wasmFeatures';
 import { keepSnapshot, removeSnapshots } from '../node/snapshots';
 import { snapshotRefusal } from '../engine/snapshots';
 import { parameterCount } from '../engine/model';
@@ -23,6 +24,7 @@ import { runTraining, startedMessage, timeTraining, trainerFor } from '../run/tr
 
 if (!parentPort) throw new Error('this module runs as a worker thread');
 const port = parentPort;
+enableRelaxedSimd(); // on already in VS Code's Electron; Node 20 needs the flag (before the kernels compile)
 
 type Job = Exclude<HostToWorker, { type: 'stop' | 'watch' }>;
 

@@ -3,7 +3,7 @@
 // a shared, noisy machine treats them alike; then the table with the engine's ratios.
 // Every measurement runs in a process of its own (peak memory is its own).
 //
-//   npm run bench:peers [-- --steps N] [--max-seconds S] [--skip-tfjs-cpu]
+//   npm run bench:peers [-- --steps N] [--max-seconds S] [--skip-tfjs-cpu] [--skip-tfjs] [--configs 128x1,512x2]
 // A slow peer's timed steps stop after S seconds (default 90) once it has 3; the table says how many.
 
 import { spawnSync } from 'node:child_process';
@@ -16,12 +16,16 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '10' },
     'max-seconds': { type: 'string', default: '90' },
     'skip-tfjs-cpu': { type: 'boolean', default: false },
+    'skip-tfjs': { type: 'boolean', default: false },
+    configs: { type: 'string' }, // HxL,HxL: only these configurations
     json: { type: 'boolean', default: false },
   },
 });
 const steps = values.steps as string;
 const maxSeconds = values['max-seconds'] as string;
-const CONFIGS: Array<[number, number]> = [[128, 1], [128, 2], [512, 1], [512, 2]];
+const CONFIGS: Array<[number, number]> = values.configs
+  ? values.configs.split(',').map((c) => c.split('x').map(Number) as [number, number])
+  : [[128, 1], [128, 2], [512, 1], [512, 2]];
 const PYTHON = '/usr/bin/python3';
 
 type Row = { tokens_per_s: number; steps?: number; peak_rss_mb?: number } | null;
@@ -38,7 +42,7 @@ function lastJson(command: string, args: string[]): Record<string, unknown> | nu
 
 const tsx = ['--import', 'tsx', 'test/bench/tfjs.ts'];
 const haveTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-const peers = ['engine', ...(haveTorch ? ['pytorch'] : []), 'tfjs-wasm', ...(values['skip-tfjs-cpu'] ? [] : ['tfjs-cpu'])];
+const peers = ['engine', ...(haveTorch ? ['pytorch'] : []), ...(values['skip-tfjs'] ? [] : ['tfjs-wasm', ...(values['skip-tfjs-cpu'] ? [] : ['tfjs-cpu'])])];
 
 const train: Record<string, Record<string, Row>> = {};
 const generate: Record<string, Row> = {};

@@ -8,8 +8,21 @@
 // and a model's memory goes away with the model (nothing outside can alias it). Elsewhere, or for
 // arrays that live outside an arena, the operands are copied into a scratch area first.
 // Where WebAssembly SIMD is missing, nothing here is used: kernels.ts runs its plain loops.
+//
+// The kernels come in two builds of the one text (build.mjs): with relaxed SIMD's fused
+// multiply-add (f32x4.relaxed_madd), where the runtime validates it (VS Code's Electron, Chrome,
+// Node 22; Node 20 behind --experimental-wasm-relaxed-simd, which src/node/wasmFeatures.ts turns on
+// before anything compiles), and with a multiply then an add everywhere else. A fused multiply-add
+// rounds once where the other rounds twice, so the two agree to float32 rounding, not bit for bit.
 
-import { KERNELS_SHARED_BASE64, KERNELS_UNSHARED_BASE64 } from './generated/kernels-wasm';
+import type { CellBackward, CellForward } from '../backend';
+import type { FloatArray } from '../config';
+import {
+  KERNELS_SHARED_BASE64,
+  KERNELS_SHARED_FMA_BASE64,
+  KERNELS_UNSHARED_BASE64,
+  KERNELS_UNSHARED_FMA_BASE64,
+} from './generated/kernels-wasm';
 
 // The few parts of the WebAssembly global used here, typed locally: the engine compiles without
 // the DOM library, and the global may be missing altogether.
@@ -30,9 +43,35 @@ function wasmApi(): WasmApi | null {
   return typeof api === 'object' && api !== null ? api : null;
 }
 
-interface KernelExports {
+/** The kernels' exports. */
+export interface KernelExports {
   gemm_nn(c: number, ldc: number, a: number, sai: number, sak: number, b: number, ldb: number, M: number, N: number, K: number, acc: number): void;
   gemm_nt(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, N: number, K: number, acc: number): void;
+  gemm_packed(c: number, ldc: number, a: number, sai: number, sak: number, b: number, sbk: number, sbj: number, M: number, N: number, K: number, acc: number, work: number): void;
+  cell_forward(gates: number, gs: number, c: number, h: number, tc: number, hp: number, cp: number, ss: number, hIn: number, cIn: number, ps: number, B: number, H: number): void;
+  cell_backward(gates: number, dg: number, gs: number, tc: number, cp: number, dhT: number, dcT: number, ss: number, dOut: number, os: number, dhN: number, dcN: number, B: number, H: number): void;
+  column_sums(dst1: number, dst2: number, src: number, R: number, N: number, work: number): void;
+  scatter_add_rows(dst: number, src: number, ids: number, R: number, N: number): void;
+  /** dst[k] = f(src[k]) for n floats; f: 0 exp, 1 sigmoid, 2 tanh (the kernels' approximations). */
+  map(dst: number, src: number, n: number, f: number): void;
+}
+
+/**
+ * Bytes of the area gemm_packed packs its operands into (kernels.wat: a 256 x 256 block of B, a
+ * 64 x 256 block of A, one 4 x 8 tile), one per thread running it.
+ */
+export const GEMM_WORK_BYTES = 4 * (256 * 256 + 64 * 256 + 32);
+/**
+ * From this many rows of C on, multiplies run on the packed kernel; below, the tiles read the
+ * operands where they lie (a matrix-vector product of generation is not worth a copy of the matrix).
+ */
+let packedMinRows = 8;
+
+/** Sets the fewest rows of C the packed kernel takes (a benchmark compares the tiles that read in place with Infinity); returns the previous one. */
+export function setPackedMinRows(rows: number): number {
+  const before = packedMinRows;
+  packedMinRows = rows;
+  return before;
 }
 
 const PAGE = 65536;
@@ -44,9 +83,17 @@ interface Compiled {
   module: WasmModule;
   api: WasmApi;
   shared: boolean;
+  /** Built with relaxed SIMD's fused multiply-add. */
+  fma: boolean;
 }
 
-let compiled: Compiled | null | undefined;
+/** The kernels that run: the FMA build, the plain-SIMD build, or (no WebAssembly SIMD) the plain TypeScript loops. */
+export type KernelPath = 'wasm relaxed-simd fma' | 'wasm simd' | 'js';
+
+/** Each build, compiled the first time it is asked for (null: it does not validate here). */
+const compiledBuilds: { fma?: Compiled | null; plain?: Compiled | null } = {};
+/** Whether the FMA build is wanted where it validates (tests turn it off to check the fallback). */
+let wantFma = true;
 
 function decodeBase64(text: string): Uint8Array {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -77,21 +124,51 @@ function canShareMemory(api: WasmApi): boolean {
   }
 }
 
-/** The compiled kernels, or null where WebAssembly or its SIMD is unavailable. */
-function kernelsModule(): Compiled | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
+function compileBuild(fma: boolean): Compiled | null {
+  const key = fma ? 'fma' : 'plain';
+  const known = compiledBuilds[key];
+  if (known !== undefined) return known;
+  let result: Compiled | null = null;
   try {
     const api = wasmApi();
-    if (!api) return null;
-    const shared = canShareMemory(api);
-    const bytes = decodeBase64(shared ? KERNELS_SHARED_BASE64 : KERNELS_UNSHARED_BASE64);
-    if (!api.validate(bytes)) return null; // no SIMD (or no threads where shared)
-    compiled = { module: new api.Module(bytes), api, shared };
+    if (api) {
+      const shared = canShareMemory(api);
+      const text = fma ? (shared ? KERNELS_SHARED_FMA_BASE64 : KERNELS_UNSHARED_FMA_BASE64) : shared ? KERNELS_SHARED_BASE64 : KERNELS_UNSHARED_BASE64;
+      const bytes = decodeBase64(text);
+      // Invalid where SIMD (or relaxed SIMD, or threads where shared) is missing.
+      if (api.validate(bytes)) result = { module: new api.Module(bytes), api, shared, fma };
+    }
   } catch {
-    compiled = null;
+    result = null;
   }
-  return compiled;
+  compiledBuilds[key] = result;
+  return result;
+}
+
+/** The compiled kernels new models get: the FMA build where it validates (and is wanted), else the plain one; null without WebAssembly SIMD. */
+function kernelsModule(): Compiled | null {
+  return (wantFma ? compileBuild(true) : null) ?? compileBuild(false);
+}
+
+/** Whether this runtime validates the relaxed-SIMD (fused multiply-add) build. */
+export function relaxedSimdAvailable(): boolean {
+  return compileBuild(true) !== null;
+}
+
+/**
+ * Chooses the build that models made from now on run (true: the FMA build where it validates;
+ * false: the plain-SIMD fallback); returns the previous choice. Models made before keep theirs.
+ */
+export function preferFmaKernels(on: boolean): boolean {
+  const before = wantFma;
+  wantFma = on;
+  return before;
+}
+
+/** The build models made now run on, as a bench names it (kernels.ts's kernelPath adds the plain switch). */
+export function wasmKernelPath(): KernelPath {
+  const c = kernelsModule();
+  return c === null ? 'js' : c.fma ? 'wasm relaxed-simd fma' : 'wasm simd';
 }
 
 /** Arenas by every buffer object their memory has shown (a grown shared memory shows a new one). */
@@ -102,6 +179,12 @@ export class Arena {
   readonly memory: WasmMemory;
   readonly kernels: KernelExports;
   readonly shared: boolean;
+  /** The compiled module the kernels are an instance of (helper threads instantiate the same). */
+  readonly module: WasmModule;
+  /** Whether the kernels are the FMA build. */
+  readonly fma: boolean;
+  /** gemm_packed's areas, one per chunk of a split job (index 0 also for unsplit calls). */
+  private readonly workAreas: number[] = [];
   private view: Float32Array;
   /** Free blocks [start, start + size) in bytes, sorted by start, coalesced. */
   private readonly freeBlocks: Array<{ start: number; size: number }> = [];
@@ -112,6 +195,8 @@ export class Arena {
 
   constructor(c: Compiled) {
     this.shared = c.shared;
+    this.module = c.module;
+    this.fma = c.fma;
     this.memory = c.shared
       ? new c.api.Memory({ initial: 1, maximum: MAX_PAGES_SHARED, shared: true })
       : new c.api.Memory({ initial: 1 });
@@ -235,10 +320,30 @@ export class Arena {
     return start;
   }
 
-  /** Bytes of memory in use (allocated blocks and scratch), for tests of the allocator. */
+  /** gemm_packed's area for chunk `index` of a job (GEMM_WORK_BYTES, kept for the arena's life); null when the memory cannot grow. */
+  work(index: number): number | null {
+    const known = this.workAreas[index];
+    if (known !== undefined) return known;
+    const start = this.allocBytes(GEMM_WORK_BYTES);
+    if (start === null) return null;
+    this.workAreas[index] = start;
+    return start;
+  }
+
+  /**
+   * Bytes of memory the arena's users hold (allocated blocks), for tests of the allocator and of
+   * memory.ts's estimates; the kernels' own areas (kernelBytes) aside.
+   */
   bytesInUse(): number {
     let n = 0;
     for (const size of this.sizes.values()) n += size;
+    return n - this.kernelBytes();
+  }
+
+  /** Bytes of the kernels' own areas: the scratch area and gemm_packed's work areas (at most POOL_MAX_CHUNKS). */
+  kernelBytes(): number {
+    let n = this.scratchSize;
+    for (const start of this.workAreas) n += this.sizes.get(start) ?? 0;
     return n;
   }
 }
@@ -260,18 +365,22 @@ export function createArena(): Arena | null {
   }
 }
 
-let scratchArena: Arena | null | undefined;
+const scratchArenas = new Map<Compiled, Arena | null>();
 
-/** The arena that runs kernels whose output lives outside every arena (operands are copied in). */
+/** The arena that runs kernels whose output lives outside every arena (operands are copied in), one per build. */
 function defaultArena(): Arena | null {
-  if (scratchArena !== undefined) return scratchArena;
   const c = kernelsModule();
-  try {
-    scratchArena = c ? new Arena(c) : null;
-  } catch {
-    scratchArena = null;
+  if (!c) return null;
+  let arena = scratchArenas.get(c);
+  if (arena === undefined) {
+    try {
+      arena = new Arena(c);
+    } catch {
+      arena = null;
+    }
+    scratchArenas.set(c, arena);
   }
-  return scratchArena;
+  return arena;
 }
 
 /** Row-major matrix operand: `rows` x `cols` starting at off, leading dimension ld. */
@@ -340,8 +449,12 @@ export function simdMatmul(
   }
 
   const acc = accumulate ? 1 : 0;
-  if (!transB) gemm(arena, false, cp, cld, ap, transA ? 1 : ald, transA ? ald : 1, bp, bld, M, N, K, acc);
-  else gemm(arena, true, cp, cld, ap, ald, 0, bp, bld, M, N, K, acc);
+  // A(i, k) at ap + 4*(i*sai + k*sak); B(k, j) at bp + 4*(k*sbk + j*sbj).
+  const sai = transA ? 1 : ald, sak = transA ? ald : 1;
+  const sbk = transB ? 1 : bld, sbj = transB ? bld : 1;
+  if (M >= packedMinRows && K > 0) gemm(arena, KERNEL_PACKED, cp, cld, ap, sai, sak, bp, sbk, sbj, M, N, K, acc);
+  else if (!transB) gemm(arena, KERNEL_NN, cp, cld, ap, sai, sak, bp, bld, 0, M, N, K, acc);
+  else gemm(arena, KERNEL_NT, cp, cld, ap, ald, 0, bp, bld, 0, M, N, K, acc);
 
   if (!cHere) {
     const out = arena.floats();
@@ -349,6 +462,88 @@ export function simdMatmul(
     for (let r = 0; r < M; r++) c.set(out.subarray(base + r * N, base + r * N + N), cOff + r * ldc);
   }
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The element-wise kernels: on a model's own buffers only (every tensor in one arena), else the
+// caller runs the plain loops.
+
+/** The arena every given array lies in (null arrays aside), or null. */
+function commonArena(...arrays: Array<FloatArray | null>): Arena | null {
+  let arena: Arena | null = null;
+  for (const x of arrays) {
+    if (x === null) continue;
+    if (!(x instanceof Float32Array)) return null;
+    const a = arenaOfBuffer.get(x.buffer);
+    if (!a || (arena && a !== arena)) return null;
+    arena = a;
+  }
+  return arena;
+}
+
+/** Byte address of element `offset` of x (0 for null: the kernels' "none"). */
+function at(x: FloatArray | null, offset: number): number {
+  return x === null ? 0 : x.byteOffset + 4 * offset;
+}
+
+/** kernels.ts lstmCellForward on the SIMD kernels; false (nothing done) where the buffers are not all in one arena. */
+export function simdCellForward(step: CellForward<FloatArray>): boolean {
+  const { B, H, c, h, tanhC, hPrev, cPrev, hPrevIn, cPrevIn, gates, state, prev } = step;
+  const arena = commonArena(gates.tensor, c, h, tanhC, hPrev, cPrev, hPrevIn, cPrevIn);
+  if (!arena || B <= 0 || H <= 0) return false;
+  arena.kernels.cell_forward(
+    at(gates.tensor, gates.offset), 4 * gates.stride,
+    at(c, state.offset), at(h, state.offset), at(tanhC, state.offset), at(hPrev, state.offset), at(cPrev, state.offset), 4 * state.stride,
+    at(hPrevIn, prev.offset), at(cPrevIn, prev.offset), 4 * prev.stride, B, H,
+  );
+  return true;
+}
+
+/** kernels.ts lstmCellBackward on the SIMD kernels; false (nothing done) where the buffers are not all in one arena. */
+export function simdCellBackward(step: CellBackward<FloatArray>): boolean {
+  const { B, H, gates, dGates, tanhC, cPrev, dhTrace, dcTrace, dOut, dhNext, dcNext, gate, state } = step;
+  const arena = commonArena(gates, dGates, tanhC, cPrev, dhTrace, dcTrace, dOut.tensor, dhNext, dcNext);
+  if (!arena || B <= 0 || H <= 0) return false;
+  arena.kernels.cell_backward(
+    at(gates, gate.offset), at(dGates, gate.offset), 4 * gate.stride,
+    at(tanhC, state.offset), at(cPrev, state.offset), at(dhTrace, state.offset), at(dcTrace, state.offset), 4 * state.stride,
+    at(dOut.tensor, dOut.offset), 4 * dOut.stride, at(dhNext, 0), at(dcNext, 0), B, H,
+  );
+  return true;
+}
+
+/** kernels.ts addColumnSums (into dst2 too unless null) on the SIMD kernel, the same bits; false where the arrays are not all in one arena. */
+export function simdColumnSums(dst1: FloatArray, dst2: FloatArray | null, src: FloatArray, R: number, N: number): boolean {
+  const arena = commonArena(dst1, dst2, src);
+  if (!arena || R <= 0 || N <= 0) return false;
+  const work = arena.scratch(8 * (N + 4));
+  if (work === null) return false;
+  arena.kernels.column_sums(at(dst1, 0), at(dst2, 0), at(src, 0), R, N, work);
+  return true;
+}
+
+/** dst[ids[r], :] += src[r, :] (backend.ts scatterAddRows) on the SIMD kernel, the same bits; false where dst and src are not in one arena. */
+export function simdScatterAddRows(dst: FloatArray, src: FloatArray, ids: Int32Array, R: number, N: number): boolean {
+  const arena = commonArena(dst, src);
+  if (!arena || R <= 0 || N <= 0) return false;
+  const idsAt = arena.scratch(4 * R);
+  if (idsAt === null) return false;
+  new Int32Array(arena.memory.buffer, idsAt, R).set(ids.subarray(0, R));
+  arena.kernels.scatter_add_rows(at(dst, 0), at(src, 0), idsAt, R, N);
+  return true;
+}
+
+/** The kernels' exp (0), sigmoid (1) or tanh (2) of every value of x (for tests of the approximations). */
+export function simdMap(x: Float32Array, f: 0 | 1 | 2): Float32Array {
+  const arena = defaultArena();
+  if (!arena) throw new Error('no WebAssembly SIMD here');
+  const ptr = arena.scratch(8 * x.length + 16);
+  if (ptr === null) throw new RangeError('no memory for the scratch area');
+  const mem = arena.floats();
+  mem.set(x, ptr >> 2);
+  const out = ptr + 4 * x.length;
+  arena.kernels.map(out, ptr, x.length, f);
+  return arena.floats().slice(out >> 2, (out >> 2) + x.length);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -363,7 +558,7 @@ export function simdMatmul(
 //           fields fails its compare-exchange and never runs them.
 //   DONE    chunks finished (Atomics.add, then Atomics.notify).
 //   MEM     the memory's id with the helpers (MatmulPool.memoryId).
-//   KERNEL  0: gemm_nn, 1: gemm_nt.
+//   KERNEL  0: gemm_nn, 1: gemm_nt, 2: gemm_packed (each chunk with a work area of its own).
 //   CHUNKS  how many chunks the job has (at most POOL_MAX_CHUNKS).
 //   READY   helpers started (for a benchmark that waits for them before it measures).
 //   FAILED  non-zero once a helper's kernel call threw: the pool is dropped and the multiply
@@ -386,7 +581,11 @@ export const POOL_READY = 5;
 /** Set by a helper whose kernel call threw (never expected: the caller checked every bound). */
 export const POOL_FAILED = 6;
 export const POOL_ARGS = 8;
-export const POOL_ARGS_PER_CHUNK = 12;
+export const POOL_ARGS_PER_CHUNK = 14;
+/** The kernels a job names (POOL_KERNEL). */
+export const KERNEL_NN = 0;
+export const KERNEL_NT = 1;
+export const KERNEL_PACKED = 2;
 export const POOL_MAX_CHUNKS = 8;
 /** Int32 slots of the control block. */
 export const POOL_CONTROL_INTS = POOL_ARGS + POOL_ARGS_PER_CHUNK * POOL_MAX_CHUNKS;
@@ -397,8 +596,11 @@ export interface MatmulPool {
   readonly control: Int32Array;
   /** How many helper threads there are (besides the caller). */
   readonly helpers: number;
-  /** The id (>= 1) under which the helpers know this WebAssembly memory, making it known if need be; 0 where they cannot use it. */
-  memoryId(memory: object): number;
+  /**
+   * The id (>= 1) under which the helpers know this WebAssembly memory with the kernels of
+   * `module` (the arena's build) instantiated on it, making it known if need be; 0 where they cannot use it.
+   */
+  memoryId(memory: object, module: object): number;
 }
 
 let pool: MatmulPool | null = null;
@@ -434,38 +636,43 @@ export function setMatmulSplitThreshold(macs: number): number {
   return before;
 }
 
-/** The compiled kernels module for helper threads to instantiate on a shared memory; null where memory is not shared. */
-export function sharedKernelsModule(): WasmModule | null {
+/** Whether helper threads can run the kernels here (the kernels compile and memory is shared). */
+export function sharedKernelsAvailable(): boolean {
   const c = kernelsModule();
-  return c && c.shared ? c.module : null;
+  return c !== null && c.shared;
 }
 
 /**
  * C (+)= op(A)·op(B) on `arena`'s kernels at byte addresses, split across the pool's threads where
- * it pays. nn: gemm_nn (A(i, k) at a + 4*(i*sai + k*sak)); otherwise gemm_nt (A rows at lda).
+ * it pays. KERNEL_NN: gemm_nn (A(i, k) at a + 4*(i*sai + k*sak), B rows at b1); KERNEL_NT: gemm_nt
+ * (A rows at sai, B rows at b1); KERNEL_PACKED: gemm_packed (B(k, j) at b + 4*(k*b1 + j*b2)).
  */
 function gemm(
-  arena: Arena, nt: boolean,
-  cp: number, cld: number, ap: number, sai: number, sak: number, bp: number, bld: number,
+  arena: Arena, kernel: number,
+  cp: number, cld: number, ap: number, sai: number, sak: number, bp: number, b1: number, b2: number,
   M: number, N: number, K: number, acc: number,
 ): void {
-  if (pool && arena.shared && M * N * K >= splitThreshold && splitGemm(pool, arena, nt, cp, cld, ap, sai, sak, bp, bld, M, N, K, acc)) return;
-  if (!nt) arena.kernels.gemm_nn(cp, cld, ap, sai, sak, bp, bld, M, N, K, acc);
-  else arena.kernels.gemm_nt(cp, cld, ap, sai, bp, bld, M, N, K, acc);
+  if (pool && arena.shared && M * N * K >= splitThreshold && splitGemm(pool, arena, kernel, cp, cld, ap, sai, sak, bp, b1, b2, M, N, K, acc)) return;
+  const work = kernel === KERNEL_PACKED ? arena.work(0) : 0;
+  if (work === null) throw new RangeError('matmul: no memory left for the packed operands');
+  runKernel(arena.kernels, kernel, [cp, cld, ap, sai, sak, bp, b1, b2, M, N, K, acc, work], 0);
 }
 
-function runChunk(k: KernelExports, nt: boolean, ctl: Int32Array, at: number): void {
-  if (!nt) k.gemm_nn(ctl[at], ctl[at + 1], ctl[at + 2], ctl[at + 3], ctl[at + 4], ctl[at + 5], ctl[at + 6], ctl[at + 7], ctl[at + 8], ctl[at + 9], ctl[at + 10]);
-  else k.gemm_nt(ctl[at], ctl[at + 1], ctl[at + 2], ctl[at + 3], ctl[at + 5], ctl[at + 6], ctl[at + 7], ctl[at + 8], ctl[at + 9], ctl[at + 10]);
+/** Runs one call from its arguments (c, ldc, a, sai, sak, b, b1, b2, M, N, K, acc, work) at `at`. */
+export function runKernel(k: KernelExports, kernel: number, x: ArrayLike<number>, at: number): void {
+  if (kernel === KERNEL_PACKED) k.gemm_packed(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12]);
+  else if (kernel === KERNEL_NN) k.gemm_nn(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 8], x[at + 9], x[at + 10], x[at + 11]);
+  else k.gemm_nt(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 5], x[at + 6], x[at + 8], x[at + 9], x[at + 10], x[at + 11]);
 }
 
 function splitGemm(
-  p: MatmulPool, arena: Arena, nt: boolean,
-  cp: number, cld: number, ap: number, sai: number, sak: number, bp: number, bld: number,
+  p: MatmulPool, arena: Arena, kernel: number,
+  cp: number, cld: number, ap: number, sai: number, sak: number, bp: number, b1: number, b2: number,
   M: number, N: number, K: number, acc: number,
 ): boolean {
   // Rows of C in multiples of the kernels' tile height where there are enough, else columns in
   // multiples of the tile width; each chunk writes its own part of C only.
+  const nt = kernel === KERNEL_NT;
   const rowAlign = nt ? 2 : 4;
   const colAlign = nt ? 4 : 8;
   const want = Math.min(POOL_MAX_CHUNKS, 2 * (p.helpers + 1));
@@ -481,28 +688,40 @@ function splitGemm(
   const extent = byRows ? M : N;
   const n = Math.ceil(extent / step);
   if (n < 2) return false;
-  const id = p.memoryId(arena.memory);
+  const id = p.memoryId(arena.memory, arena.module);
   if (id <= 0) return false;
+  const works: number[] = [];
+  if (kernel === KERNEL_PACKED) {
+    for (let i = 0; i < n; i++) {
+      const w = arena.work(i);
+      if (w === null) return false;
+      works.push(w);
+    }
+  }
 
   const ctl = p.control;
   for (let i = 0; i < n; i++) {
     const lo = i * step;
     const size = Math.min(step, extent - lo);
     const at = POOL_ARGS + i * POOL_ARGS_PER_CHUNK;
+    // Column j of B: at b + 4*j*b2 (packed), b + 4*j*b1 (gemm_nt: B's rows), b + 4*j (gemm_nn).
+    const bColumn = kernel === KERNEL_PACKED ? b2 : nt ? b1 : 1;
     ctl[at] = byRows ? cp + 4 * lo * cld : cp + 4 * lo;
     ctl[at + 1] = cld;
     ctl[at + 2] = byRows ? ap + 4 * lo * sai : ap;
     ctl[at + 3] = sai;
     ctl[at + 4] = sak;
-    ctl[at + 5] = byRows ? bp : nt ? bp + 4 * lo * bld : bp + 4 * lo;
-    ctl[at + 6] = bld;
-    ctl[at + 7] = byRows ? size : M;
-    ctl[at + 8] = byRows ? N : size;
-    ctl[at + 9] = K;
-    ctl[at + 10] = acc;
+    ctl[at + 5] = byRows ? bp : bp + 4 * lo * bColumn;
+    ctl[at + 6] = b1;
+    ctl[at + 7] = b2;
+    ctl[at + 8] = byRows ? size : M;
+    ctl[at + 9] = byRows ? N : size;
+    ctl[at + 10] = K;
+    ctl[at + 11] = acc;
+    ctl[at + 12] = kernel === KERNEL_PACKED ? works[i] : 0;
   }
   ctl[POOL_MEM] = id;
-  ctl[POOL_KERNEL] = nt ? 1 : 0;
+  ctl[POOL_KERNEL] = kernel;
   ctl[POOL_CHUNKS] = n;
   Atomics.store(ctl, POOL_DONE, 0);
   poolSeq = (poolSeq + 1) & 0x7ffffff;
@@ -515,7 +734,7 @@ function splitGemm(
   for (;;) {
     const i = Atomics.add(ctl, POOL_TICKET, 1) - base;
     if (i >= n) break;
-    runChunk(arena.kernels, nt, ctl, POOL_ARGS + i * POOL_ARGS_PER_CHUNK);
+    runKernel(arena.kernels, kernel, ctl, POOL_ARGS + i * POOL_ARGS_PER_CHUNK);
     Atomics.add(ctl, POOL_DONE, 1);
     poolStats.callerChunks++;
   }

@@ -1,15 +1,18 @@
 // The SIMD fast path (src/engine/wasm) against the plain TypeScript kernels, the reference: random
 // shapes including odd sizes, offsets and leading dimensions, every transpose the engine uses, with
 // and without accumulation, operands in a model's arena or in ordinary arrays; and the arena's
-// allocator. The fixture and finite-difference tests run the whole model on this path.
+// allocator. Both builds of the kernels (relaxed SIMD's fused multiply-add, and the plain-SIMD
+// fallback), the packed kernel (from PACKED rows on) and the tiles that read in place (below).
+// The fixture tests run the whole model on every path (test/support/kernelPaths.ts).
 
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { view } from '../../../src/engine/backend';
-import { fastKernelsActive, matmul, matmulReference, useFastKernels } from '../../../src/engine/kernels';
+import { fastKernelsActive, kernelPath, matmul, matmulReference, useFastKernels } from '../../../src/engine/kernels';
 import { LSTMModel } from '../../../src/engine/model';
 import { Random } from '../../../src/engine/random';
-import { Arena, createArena, fastKernelsAvailable, simdMatmul } from '../../../src/engine/wasm/simd';
+import { Arena, createArena, fastKernelsAvailable, preferFmaKernels, relaxedSimdAvailable, simdMatmul } from '../../../src/engine/wasm/simd';
+import '../../support/kernelPaths'; // relaxed SIMD on, as the CLI turns it on
 
 const rng = new Random(7);
 
@@ -55,10 +58,56 @@ function check(cs: Case, where: { a: Arena | null; b: Arena | null; c: Arena | n
 
 const FORMS: Array<[boolean, boolean]> = [[false, false], [true, false], [false, true]];
 
-describe('SIMD kernels against the plain reference', () => {
-  it('are available in Node, with shared memory', () => {
+describe('the kernel builds', () => {
+  it('are available in Node, with shared memory; the FMA build where relaxed SIMD is turned on', () => {
     assert.deepEqual(fastKernelsAvailable(), { simd: true, shared: true });
     assert.ok(fastKernelsActive());
+    assert.ok(relaxedSimdAvailable(), 'Node 20 with --experimental-wasm-relaxed-simd set, or a later Node');
+    assert.equal(kernelPath(), 'wasm relaxed-simd fma');
+    const before = preferFmaKernels(false);
+    try {
+      assert.equal(kernelPath(), 'wasm simd');
+    } finally {
+      preferFmaKernels(before);
+    }
+    const fast = useFastKernels(false);
+    try {
+      assert.equal(kernelPath(), 'js');
+    } finally {
+      useFastKernels(fast);
+    }
+  });
+
+  it('the FMA build rounds once: (1 + 2^-12)² - (1 + 2^-11) is 2^-24 fused and 0 with a multiply then an add', () => {
+    const x = 1 + 2 ** -12;
+    const run = (fma: boolean, M: number): Float32Array => {
+      const before = preferFmaKernels(fma);
+      try {
+        const arena = createArena() as Arena;
+        const a = arena.allocFloats(M), b = arena.allocFloats(8), c = arena.allocFloats(M * 8);
+        a.fill(x);
+        b.fill(x);
+        c.fill(-(1 + 2 ** -11));
+        matmul(view(c, 0, 8), view(a, 0, 1), view(b, 0, 8), { M, N: 8, K: 1, accumulate: true });
+        return c.slice();
+      } finally {
+        preferFmaKernels(before);
+      }
+    };
+    for (const M of [1, 8]) {
+      assert.ok(run(true, M).every((v) => v === 2 ** -24), `M=${M}: fused`);
+      assert.ok(run(false, M).every((v) => v === 0), `M=${M}: not fused`);
+    }
+  });
+});
+
+for (const fma of [true, false]) describe(`${fma ? 'FMA' : 'plain-SIMD'} kernels against the plain reference`, () => {
+  let previous = true;
+  before(() => {
+    previous = preferFmaKernels(fma);
+  });
+  after(() => {
+    preferFmaKernels(previous);
   });
 
   it('agree on small and odd shapes, every transpose, with and without accumulation (ordinary arrays: operands copied)', () => {
@@ -81,6 +130,21 @@ describe('SIMD kernels against the plain reference', () => {
       const cs: Case = { transA, transB, M: 1 + rng.int(70), N: 1 + rng.int(70), K: 1 + rng.int(600), accumulate: rng.next() < 0.5 };
       const pick = (): Arena | null => (rng.next() < 0.7 ? arena : null);
       check(cs, { a: pick(), b: pick(), c: pick() });
+    }
+  });
+
+  it('agree on the packed kernel\'s edges: 1, 3, 17, 33, 130 and past its blocks (64 rows, 256 columns, 256 of K)', () => {
+    const arena = createArena();
+    const sizes = [1, 3, 17, 33, 130];
+    for (const [transA, transB] of FORMS) {
+      for (const M of [8, 17, 33, 130]) {
+        for (const N of sizes) {
+          for (const K of sizes) check({ transA, transB, M, N, K, accumulate: (M + N + K) % 2 === 0 }, { a: arena, b: arena, c: arena });
+        }
+      }
+      for (const [M, N, K] of [[65, 257, 513], [130, 300, 257], [8, 520, 300]]) {
+        for (const accumulate of [false, true]) check({ transA, transB, M, N, K, accumulate }, { a: arena, b: null, c: arena });
+      }
     }
   });
 

@@ -15,6 +15,7 @@ import { Random } from '../../../src/engine/random';
 import { Trainer, type ModelShape } from '../../../src/engine/trainer';
 import { type Arena, createArena, fastKernelsAvailable, matmulPool, poolStats, setMatmulPool, setMatmulSplitThreshold } from '../../../src/engine/wasm/simd';
 import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../../../src/node/matmulPool';
+import '../../support/kernelPaths'; // relaxed SIMD on: the FMA build, as the CLI runs it
 
 const rng = new Random(11);
 const HELPER = join(__dirname, 'matmul-helper.cjs');
