@@ -8,6 +8,7 @@
 import type { PanelToHost } from '../../src/protocol/panel';
 import type { MatchQueryMessage, StatesChoice, UnitsClamp, UnitsMessage } from '../../src/protocol/units';
 import { showToken } from '../format';
+import { fieldNumber, fieldProblem } from '../numberField';
 import { el } from '../ui/dom';
 import { button, dropdown } from '../ui/toolkit';
 import type { Of } from '../unitsState';
@@ -51,10 +52,14 @@ function numberInput(id: string, label: string, value: number, step: string, min
 }
 
 function readQuery(c: Controls): MatchQueryMessage | null {
-  const threshold = Number(c.threshold.value);
-  const offBefore = Number(c.offBefore.value || 0);
-  const offAfter = Number(c.offAfter.value || 0);
-  if (!Number.isFinite(threshold) || !Number.isInteger(offBefore) || !Number.isInteger(offAfter) || offBefore < 0 || offAfter < 0 || offBefore > 1000 || offAfter > 1000) return null;
+  const threshold = fieldNumber(c.threshold);
+  const offBefore = fieldNumber(c.offBefore, 0);
+  const offAfter = fieldNumber(c.offAfter, 0);
+  const count = (x: number | null): x is number => x !== null && Number.isInteger(x) && x >= 0 && x <= 1000;
+  fieldProblem(c.threshold, threshold === null ? 'not a number: type one, such as 0.5' : null);
+  fieldProblem(c.offBefore, count(offBefore) ? null : 'a whole number from 0 to 1000');
+  fieldProblem(c.offAfter, count(offAfter) ? null : 'a whole number from 0 to 1000');
+  if (threshold === null || !count(offBefore) || !count(offAfter)) return null;
   return { threshold, offBefore, offAfter };
 }
 
@@ -88,8 +93,15 @@ function makeControls(view: HTMLElement, ctx: SectionContext, result: UnitsMessa
     });
   }
   const clampOf = (): UnitsClamp | null => {
-    const unit = Number(c.clampUnit.value), value = Number(c.clampValue.value), layer = Number(c.clampLayer.value);
-    if (!Number.isInteger(unit) || unit < 0 || !Number.isInteger(layer) || layer < 0 || !Number.isFinite(value)) return null;
+    // Within the model the tab shows: a unit below H, a layer below its layers.
+    const r = ctx.store.units.result;
+    const H = r?.H ?? Number.MAX_SAFE_INTEGER, layers = r?.layers ?? Number.MAX_SAFE_INTEGER;
+    const unit = fieldNumber(c.clampUnit), value = fieldNumber(c.clampValue), layer = fieldNumber(c.clampLayer);
+    const within = (x: number | null, n: number): x is number => x !== null && Number.isInteger(x) && x >= 0 && x < n;
+    fieldProblem(c.clampUnit, within(unit, H) ? null : `a unit from 0 to ${H - 1}`);
+    fieldProblem(c.clampLayer, within(layer, layers) ? null : `a layer from 0 to ${layers - 1}`);
+    fieldProblem(c.clampValue, value === null ? 'not a number: type one, such as 0 or -1.5' : null);
+    if (!within(unit, H) || !within(layer, layers) || value === null) return null;
     return { state: c.clampState.value === 'c' ? 'c' : 'h', layer, unit, value };
   };
   intervene.append(
