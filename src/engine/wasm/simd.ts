@@ -491,11 +491,15 @@ export function simdCellForward(step: CellForward<FloatArray>): boolean {
   const { B, H, c, h, tanhC, hPrev, cPrev, hPrevIn, cPrevIn, gates, state, prev } = step;
   const arena = commonArena(gates.tensor, c, h, tanhC, hPrev, cPrev, hPrevIn, cPrevIn);
   if (!arena || B <= 0 || H <= 0) return false;
-  arena.kernels.cell_forward(
-    at(gates.tensor, gates.offset), 4 * gates.stride,
-    at(c, state.offset), at(h, state.offset), at(tanhC, state.offset), at(hPrev, state.offset), at(cPrev, state.offset), 4 * state.stride,
-    at(hPrevIn, prev.offset), at(cPrevIn, prev.offset), 4 * prev.stride, B, H,
-  );
+  const gs = 4 * gates.stride, ss = 4 * state.stride, ps = 4 * prev.stride;
+  const args = [
+    at(gates.tensor, gates.offset), gs,
+    at(c, state.offset), at(h, state.offset), at(tanhC, state.offset), at(hPrev, state.offset), at(cPrev, state.offset), ss,
+    at(hPrevIn, prev.offset), at(cPrevIn, prev.offset), ps, B, H,
+  ];
+  // Rows split across the helper threads where it pays (each row's arithmetic is the same: same bits).
+  if (splitCell(arena, KERNEL_CELL_FORWARD, args, [[0, gs], [2, ss], [3, ss], [4, ss], [5, ss], [6, ss], [8, ps], [9, ps]], 11, B)) return true;
+  runKernel(arena.kernels, KERNEL_CELL_FORWARD, args, 0);
   return true;
 }
 
@@ -504,11 +508,14 @@ export function simdCellBackward(step: CellBackward<FloatArray>): boolean {
   const { B, H, gates, dGates, tanhC, cPrev, dhTrace, dcTrace, dOut, dhNext, dcNext, gate, state } = step;
   const arena = commonArena(gates, dGates, tanhC, cPrev, dhTrace, dcTrace, dOut.tensor, dhNext, dcNext);
   if (!arena || B <= 0 || H <= 0) return false;
-  arena.kernels.cell_backward(
-    at(gates, gate.offset), at(dGates, gate.offset), 4 * gate.stride,
-    at(tanhC, state.offset), at(cPrev, state.offset), at(dhTrace, state.offset), at(dcTrace, state.offset), 4 * state.stride,
-    at(dOut.tensor, dOut.offset), 4 * dOut.stride, at(dhNext, 0), at(dcNext, 0), B, H,
-  );
+  const gs = 4 * gate.stride, ss = 4 * state.stride, os = 4 * dOut.stride, hs = 4 * H;
+  const args = [
+    at(gates, gate.offset), at(dGates, gate.offset), gs,
+    at(tanhC, state.offset), at(cPrev, state.offset), at(dhTrace, state.offset), at(dcTrace, state.offset), ss,
+    at(dOut.tensor, dOut.offset), os, at(dhNext, 0), at(dcNext, 0), B, H,
+  ];
+  if (splitCell(arena, KERNEL_CELL_BACKWARD, args, [[0, gs], [1, gs], [3, ss], [4, ss], [5, ss], [6, ss], [8, os], [10, hs], [11, hs]], 12, B)) return true;
+  runKernel(arena.kernels, KERNEL_CELL_BACKWARD, args, 0);
   return true;
 }
 
@@ -558,14 +565,16 @@ export function simdMap(x: Float32Array, f: 0 | 1 | 2): Float32Array {
 //           fields fails its compare-exchange and never runs them.
 //   DONE    chunks finished (Atomics.add, then Atomics.notify).
 //   MEM     the memory's id with the helpers (MatmulPool.memoryId).
-//   KERNEL  0: gemm_nn, 1: gemm_nt, 2: gemm_packed (each chunk with a work area of its own).
+//   KERNEL  0: gemm_nn, 1: gemm_nt, 2: gemm_packed (each chunk with a work area of its own),
+//           3: cell_forward, 4: cell_backward (chunks of the batch's rows).
 //   CHUNKS  how many chunks the job has (at most POOL_MAX_CHUNKS).
 //   READY   helpers started (for a benchmark that waits for them before it measures).
 //   FAILED  non-zero once a helper's kernel call threw: the pool is dropped and the multiply
 //           throws, rather than leave a part of C unwritten.
 //   ARGS    for each chunk, the kernel's arguments (POOL_ARGS_PER_CHUNK slots).
 //
-// A job is split over rows or columns of C, never over K: every element of C is computed by
+// A cell step is split over the batch's rows. A multiply is split over rows or columns of C, never
+// over K: every element of C is computed by
 // exactly the same operations, in the same order, as in one call, so the results are
 // bit-identical to one thread's (the kernels' tiles all add the products of an element in the
 // same order). The caller takes chunks too, and finishes any the helpers have not taken: a helper
@@ -586,6 +595,8 @@ export const POOL_ARGS_PER_CHUNK = 14;
 export const KERNEL_NN = 0;
 export const KERNEL_NT = 1;
 export const KERNEL_PACKED = 2;
+export const KERNEL_CELL_FORWARD = 3;
+export const KERNEL_CELL_BACKWARD = 4;
 export const POOL_MAX_CHUNKS = 8;
 /** Int32 slots of the control block. */
 export const POOL_CONTROL_INTS = POOL_ARGS + POOL_ARGS_PER_CHUNK * POOL_MAX_CHUNKS;
@@ -660,7 +671,9 @@ function gemm(
 
 /** Runs one call from its arguments (c, ldc, a, sai, sak, b, b1, b2, M, N, K, acc, work) at `at`. */
 export function runKernel(k: KernelExports, kernel: number, x: ArrayLike<number>, at: number): void {
-  if (kernel === KERNEL_PACKED) k.gemm_packed(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12]);
+  if (kernel === KERNEL_CELL_FORWARD) k.cell_forward(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12]);
+  else if (kernel === KERNEL_CELL_BACKWARD) k.cell_backward(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12], x[at + 13]);
+  else if (kernel === KERNEL_PACKED) k.gemm_packed(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12]);
   else if (kernel === KERNEL_NN) k.gemm_nn(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 8], x[at + 9], x[at + 10], x[at + 11]);
   else k.gemm_nt(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 5], x[at + 6], x[at + 8], x[at + 9], x[at + 10], x[at + 11]);
 }
@@ -720,6 +733,16 @@ function splitGemm(
     ctl[at + 11] = acc;
     ctl[at + 12] = kernel === KERNEL_PACKED ? works[i] : 0;
   }
+  runJob(p, arena, kernel, id, n);
+  return true;
+}
+
+/**
+ * Runs the job whose n chunks' arguments are in the control block: hands it to the helpers, takes
+ * chunks itself until none is left, waits for the helpers' (module comment above).
+ */
+function runJob(p: MatmulPool, arena: Arena, kernel: number, id: number, n: number): void {
+  const ctl = p.control;
   ctl[POOL_MEM] = id;
   ctl[POOL_KERNEL] = kernel;
   ctl[POOL_CHUNKS] = n;
@@ -750,7 +773,37 @@ function splitGemm(
   }
   if (Atomics.load(ctl, POOL_FAILED) !== 0) {
     if (pool === p) pool = null;
-    throw new Error('a helper thread failed in a matrix multiply; the engine runs on one thread from now on');
+    throw new Error('a helper thread failed in a kernel; the engine runs on one thread from now on');
   }
+}
+
+/** Below this many values (B·H) a cell step runs on the caller alone. */
+const CELL_SPLIT_MIN = 2048;
+
+/**
+ * The cell kernels' arguments for rows [lo, lo + size) of a step: each row's pointers moved by
+ * lo rows (a pointer 0, "none", stays 0), the row count replaced.
+ */
+function splitCell(
+  arena: Arena, kernel: number, args: number[], rowPointers: ReadonlyArray<readonly [number, number]>, countAt: number, B: number,
+): boolean {
+  const p = pool;
+  // A test's threshold of 0 splits everything; otherwise from CELL_SPLIT_MIN values on.
+  const least = splitThreshold === 0 ? 0 : CELL_SPLIT_MIN;
+  if (!p || !arena.shared || B < 2 || B * args[countAt + 1] < least) return false;
+  const n = Math.min(POOL_MAX_CHUNKS, p.helpers + 1, B);
+  const id = p.memoryId(arena.memory, arena.module);
+  if (id <= 0) return false;
+  const step = Math.ceil(B / n);
+  const chunks = Math.ceil(B / step);
+  const ctl = p.control;
+  for (let i = 0; i < chunks; i++) {
+    const lo = i * step;
+    const at = POOL_ARGS + i * POOL_ARGS_PER_CHUNK;
+    for (let k = 0; k < args.length; k++) ctl[at + k] = args[k];
+    for (const [slot, stride] of rowPointers) if (args[slot] !== 0) ctl[at + slot] = args[slot] + lo * stride;
+    ctl[at + countAt] = Math.min(step, B - lo);
+  }
+  runJob(p, arena, kernel, id, chunks);
   return true;
 }
