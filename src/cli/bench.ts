@@ -8,7 +8,6 @@
 // peak resident memory is its own.
 
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { TrainingSettings } from '../engine/checkpoint';
 import { InputError } from '../engine/config';
@@ -19,10 +18,10 @@ import { Random } from '../engine/random';
 import { TextGenerator } from '../engine/sampling';
 import { Trainer } from '../engine/trainer';
 import { fastKernelsAvailable, matmulPool, poolStats, preferFmaKernels, setMatmulSplitThreshold, type KernelPath } from '../engine/wasm/simd';
-import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../node/matmulPool';
+import { defaultThreads, MAX_THREADS, startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../node/matmulPool';
 import { enableRelaxedSimd } from '../node/wasmFeatures';
 
-export const BENCH_HELP = `lstm-lens bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
+export const BENCH_HELP = `lstm-lens bench [--json] [--hidden H] [--layers L] [--steps N] [--threads N] [--kernels fma|simd|js]
 
 Measures training (tokens/s, GFLOP/s, peak resident memory) on the benchmark workload: char-level,
 vocabulary 96, one-hot input, many-to-many, T = 64, B = 32, Adam (lr 2e-3), clipping at 5, float32.
@@ -32,8 +31,8 @@ of N timed steps (default 10) after 3 warm-up steps. Then generation: H = 512, L
 
   --hidden H, --layers L   only this configuration
   --steps N              timed steps per configuration (default 10; 2000 shows memory staying flat)
-  --threads N            threads for the large multiplies: 1, or 2 (the default where there are two
-                         cores: a helper thread takes part of each large multiply, same results)
+  --threads N            threads, 1 to 8 (default: every core, up to 8): helper threads take part of
+                         each large multiply and cell step (the same results as one thread)
   --json                 end stdout with one JSON line: {"train": [...], "generate": {...}, "kernels": "..."}
   --kernels K            fma (WebAssembly relaxed SIMD's fused multiply-add, the default where the
                          runtime has it), simd (WebAssembly SIMD, multiply then add) or js (the plain
@@ -237,8 +236,7 @@ export async function bench(argv: string[]): Promise<number> {
   if (kernels === 'fma') enableRelaxedSimd();
   if (kernels === 'simd') preferFmaKernels(false);
   if (kernels === 'js') useFastKernels(false);
-  const threads = values.threads === undefined ? Math.min(2, availableParallelism()) : positiveInt(values.threads, 'threads', 1);
-  if (threads > 2) throw new InputError(`--threads must be 1 or 2, got ${threads}`);
+  const threads = positiveInt(values.threads, 'threads', defaultThreads(), MAX_THREADS);
   const passOn = ['--kernels', kernels, '--steps', String(steps), '--threads', String(threads), ...(values.split ? ['--split', values.split] : [])];
   if (values.split !== undefined) setMatmulSplitThreshold(positiveInt(values.split, 'split', 1));
   // The helper thread runs in the processes that measure (the parent only starts them).
@@ -260,7 +258,7 @@ export async function bench(argv: string[]): Promise<number> {
   log(
     `lstm-lens bench: char-level, V=${V}, one-hot, many-to-many, T=${T}, B=${B}, Adam lr 2e-3, clip 5, float32; ` +
       `kernels: ${path}${path === 'js' ? '' : available.shared ? ' (shared memory)' : ' (copied operands)'}; ` +
-      `threads: ${threads > 1 && fastKernelsActive() && available.shared ? `${threads} (large multiplies split with a helper thread)` : '1'}`,
+      `threads: ${threads > 1 && fastKernelsActive() && available.shared ? `${threads} (large multiplies and cell steps split with helper threads)` : '1'}`,
   );
   const train: TrainResult[] = [];
   let generate: GenerateResult | null = null;

@@ -26,7 +26,7 @@ train FILE [--tokens char|word] [--hidden H] [--layers L] [--embedding E] [--seq
            [--steps N] [--lr X] [--seed S] [--out CKPT] [--json] [--holdout F]
            [--mode many-to-many|many-to-one] [--bidirectional] [--optimizer adam|sgd]
            [--clip X] [--schedule constant|cosine] [--init pytorch|constant] [--init-value X]
-           [--max-vocab N] [--save-every N] [--resume [--restart-stream]] [--force] [--quiet]
+           [--max-vocab N] [--save-every N] [--resume [--restart-stream]] [--force] [--quiet] [--threads N]
 generate CKPT [--prime TEXT] [--length N] [--temperature X] [--top-k K] [--seed S] [--with-prime|--no-prime]
               [--clamp SPEC]...
 inspect CKPT --text TEXT [--top N] [--units 0,3,5|0-7] [--positions A:B] [--no-trace] [--json]
@@ -58,6 +58,7 @@ ${trainHelpLines()}
   --out CKPT             checkpoint path (default FILE.lstm.safetensors); never the text itself
   --force                replace a file at --out that is not an lstm-lens checkpoint
   --save-every N         also save every N steps (default 100)
+  --threads N            threads, 1 to 8 (default: every core, up to 8); the same results whatever N
   --resume               continue the run saved at --out, to --steps in total, with its own
                          settings (only --steps and --lr can change)
   --restart-stream       with --resume, on a text shorter than the one trained on: read it

@@ -9,7 +9,7 @@ import { evaluateLoss } from '../engine/inspect';
 import { parameterCount } from '../engine/model';
 import { DivergenceError, modelFromCheckpoint, ShorterTextError, Trainer, type ModelShape } from '../engine/trainer';
 import { checkWritable, readCheckpointFile, readTextFile, removeStaleTemporaryFiles, sameFile, whatIsAt, writeCheckpointFile } from '../node/files';
-import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
+import { defaultThreads, MAX_THREADS, startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { runTraining } from '../run/trainingLoop';
 import { intOption, onePositional, parse, UsageError } from './args';
 import { ProgressReporter } from './progress';
@@ -35,12 +35,14 @@ export async function train(args: string[]): Promise<number> {
       force: { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      threads: { type: 'string' },
     },
     'train',
   );
   const file = onePositional(positionals, 'FILE', 'train');
   const out = typeof values.out === 'string' ? values.out : `${file}.lstm.safetensors`;
   const saveEvery = intOption(values, 'save-every', 100, 1);
+  const threads = intOption(values, 'threads', defaultThreads(), 1, MAX_THREADS);
   const resume = values.resume === true;
   const restartStream = values['restart-stream'] === true;
   if (restartStream && !resume) throw new UsageError('--restart-stream goes with --resume: it reads a shorter text from its start when continuing a saved run');
@@ -127,9 +129,9 @@ export async function train(args: string[]): Promise<number> {
     process.on(signal, handler);
     return [signal, handler] as const;
   });
-  // A helper thread takes part of each large multiply where there is a second core (same results;
-  // one thread wherever it cannot start).
-  const pooled = startMatmulPool(2);
+  // Helper threads take part of each large multiply and cell step where there are more cores (the
+  // same results; one thread wherever they cannot start).
+  const pooled = startMatmulPool(threads);
   const started = performance.now();
   /** When the run ended (the measuring of the loss after it is not training time). */
   let ended: number | null = null;

@@ -160,8 +160,15 @@ class NodeMatmulPool implements MatmulPool {
 
 let current: NodeMatmulPool | null = null;
 
+/** The threads a run uses unless told: every core, up to 8 (the most chunks a job is split into). */
+export const MAX_THREADS = 8;
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
+}
+
 /**
- * Starts `threads - 1` helper threads (at most 3, and no more than the other cores) and gives them
+ * Starts `threads - 1` helper threads (at most MAX_THREADS - 1, and no more than the other cores) and gives them
  * to the engine; returns whether a pool is now in use. With threads <= 1, on one core, or where it
  * cannot start, stops any pool: one thread. Never throws. `script`: what the helper runs (this
  * file, or the bundle it is in; a test gives a loader for the TypeScript source).
@@ -169,7 +176,7 @@ let current: NodeMatmulPool | null = null;
 export function startMatmulPool(threads = 2, options: { spin?: number; script?: string } = {}): boolean {
   try {
     stopMatmulPool();
-    const helpers = Math.min(3, Math.floor(threads) - 1, availableParallelism() - 1);
+    const helpers = Math.min(MAX_THREADS - 1, Math.floor(threads) - 1, availableParallelism() - 1);
     if (!(helpers >= 1)) return false;
     if (!sharedKernelsAvailable() || typeof SharedArrayBuffer === 'undefined') return false;
     current = new NodeMatmulPool(helpers, options.spin ?? 5000, options.script ?? __filename);
