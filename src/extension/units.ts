@@ -61,7 +61,7 @@ export class Units implements vscode.Disposable {
   constructor(private readonly host: Host, private readonly follow: PanelFollow) {
     for (let k = 0; k < 2 * UNIT_SHADES; k++) {
       const strength = ((k % UNIT_SHADES) + 1) / UNIT_SHADES;
-      this.shades.push(vscode.window.createTextEditorDecorationType({ backgroundColor: k < UNIT_SHADES ? `rgba(33, 102, 172, ${0.1 + 0.55 * strength})` : `rgba(178, 24, 43, ${0.1 + 0.55 * strength})` }));
+      this.shades.push(vscode.window.createTextEditorDecorationType({ backgroundColor: k < UNIT_SHADES ? `rgba(33, 102, 172, ${0.08 + 0.42 * strength})` : `rgba(178, 24, 43, ${0.08 + 0.42 * strength})` }));
     }
     this.clampItem.name = 'LSTM Lens clamp';
     this.clampItem.command = COMMANDS.inspect.id;
@@ -108,7 +108,7 @@ export class Units implements vscode.Disposable {
     const query = previous?.query ?? defaultQuery(choice.state);
     const session = previous && previous.job.alive ? previous : this.newSession(uri, name, choice, query);
     session.select = select;
-    await this.read(session, previous === null || previous.version !== document.version || !previous.opened);
+    await this.read(session, previous === null || previous.version !== document.version || !previous.opened, true);
   }
 
   private newSession(uri: string, name: string, choice: StatesChoice, query: MatchQueryMessage): Session {
@@ -125,8 +125,11 @@ export class Units implements vscode.Disposable {
     return session;
   }
 
-  /** Reads the states (when `fresh`) and answers the query; every failure is told in the tab and the log. */
-  private async read(session: Session, fresh: boolean): Promise<void> {
+  /**
+   * Reads the states (when `fresh`) and answers the query; every failure is told in the tab and the
+   * log, and, when the command asked (`byCommand`: the tab may be hidden), in a notification too.
+   */
+  private async read(session: Session, fresh: boolean, byCommand = false): Promise<void> {
     const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === session.uri);
     if (!document) return;
     try {
@@ -146,6 +149,7 @@ export class Units implements vscode.Disposable {
       const text = messageText(e instanceof Error ? e.message : String(e));
       if (!(e instanceof UnitsError)) this.host.output.error(`${session.name}: ${text}`);
       this.show({ type: 'unitsError', text });
+      if (byCommand) void (e instanceof UnitsError ? vscode.window.showInformationMessage(`LSTM Lens: ${text}.`) : vscode.window.showErrorMessage(`LSTM Lens: Find Units Active in Selection failed: ${text}`));
     }
   }
 

@@ -76,10 +76,10 @@ function answer(m: HostToUnitsWorker): void {
       return;
     }
     case 'query': {
-      const { states } = opened();
+      const { states, tokenizer } = opened();
       const started = performance.now();
       const select = tokensOfChars(states, m.select[0], m.select[1]);
-      if (!select) throw new InputError('the selection holds no token the model reads');
+      if (!select) throw new InputError(`the selection holds no token the model reads${tokenizer.kind === 'word' ? ' (a word model drops white space): select a word or a sign' : ''}`);
       const found = findMatches(states, { select, threshold: m.query.threshold, offBefore: m.query.offBefore, offAfter: m.query.offAfter, top: m.top });
       const matches = found.matches.map((x) => ({ start: x.start, end: x.end, chars: charSpan(states, x.start, x.end) }));
       post({ type: 'matches', id: m.id, select, units: found.units, matches, count: found.count, ms: performance.now() - started });
