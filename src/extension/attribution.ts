@@ -2,7 +2,8 @@
 // the model's prediction of the token there, as the gradient of log p with respect to each earlier
 // token's input (its norm shades the token; the hover gives the norm and gradient × input), the
 // predicted token outlined, and the same numbers as a strip in the panel. The colours go on an
-// edit of the file, or when asked again at the same place.
+// edit of the file, when asked again at the same place, when the model they were read from is
+// forgotten (replaced: they are read again), and with the editor (VS Code drops a hidden editor's colours).
 
 import * as vscode from 'vscode';
 import type { WhyHostToPanel } from '../protocol/why';
@@ -12,14 +13,20 @@ import type { TimeLine } from './snapshots';
 import type { Analyses } from './surpriseAnalysis';
 import { ATTRIBUTION_SHADES, attributionMarks } from './surpriseMarks';
 
+/** How often the model of the colours shown is looked at for a change (as Show Surprise does). */
+const WATCH_EVERY_MS = 3000;
+
 /** Characters before the cursor read (the engine reads at most ATTRIBUTION_MAX_TOKENS tokens of them), and after it (the token at the cursor). */
 const BEFORE_CHARS = 4000;
 const AFTER_CHARS = 200;
 
 export class Attribution implements vscode.Disposable {
   private readonly types: vscode.TextEditorDecorationType[];
-  private shown: { uri: string; offset: number } | null = null;
+  /** Where colours are shown, and the identity of the model file they were read from. */
+  private shown: { uri: string; offset: number; identity: string | null } | null = null;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly watch: NodeJS.Timeout;
+  private refreshing = false;
 
   constructor(
     private readonly host: Host,
@@ -36,13 +43,36 @@ export class Attribution implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (this.shown && e.document.uri.toString() === this.shown.uri && e.contentChanges.length > 0) this.clear();
       }),
+      // A hidden editor loses its colours: asked again at the same place, they are shown, not toggled off.
+      vscode.window.onDidChangeVisibleTextEditors((editors) => {
+        if (this.shown && !editors.some((e) => e.document.uri.toString() === this.shown?.uri)) this.shown = null;
+      }),
     );
+    // The model changed under the colours: forgotten (here or in another window), they go; replaced
+    // (Open PyTorch Model…, a run's end), they are read again from it. A run's saves while it trains
+    // leave them as they are (asked during the run, they say so in the log).
+    this.watch = setInterval(() => {
+      const shown = this.shown;
+      if (!shown || this.refreshing) return;
+      const identity = this.host.store.identity(shown.uri);
+      if (identity === shown.identity || this.host.runs.has(shown.uri)) return;
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === shown.uri);
+      if (identity === null || !document) {
+        this.clear();
+        return;
+      }
+      this.refreshing = true;
+      void this.at(document, shown.offset, true).finally(() => (this.refreshing = false));
+    }, WATCH_EVERY_MS);
   }
 
   /** Why This Prediction? at the active editor's cursor (again at the same place: the colours go). */
   atCursor(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
-    if (!editor) return Promise.resolve();
+    if (!editor) {
+      void vscode.window.showInformationMessage('LSTM Lens: put the cursor in a file with a model, at the token whose prediction to explain, then ask again.');
+      return Promise.resolve();
+    }
     const offset = editor.document.offsetAt(editor.selection.active);
     const uri = editor.document.uri.toString();
     if (this.shown && this.shown.uri === uri && this.shown.offset === offset) {
@@ -53,10 +83,11 @@ export class Attribution implements vscode.Disposable {
   }
 
   /** The prediction of the token that starts at `offset` of the document. */
-  async at(document: vscode.TextDocument, offset: number): Promise<void> {
+  async at(document: vscode.TextDocument, offset: number, again = false): Promise<void> {
     const uri = document.uri.toString();
     const name = displayName(document);
     if (!this.host.store.has(uri)) {
+      if (again) return this.clear();
       void vscode.window.showInformationMessage(`LSTM Lens: ${name} has no model yet. Train one first (“LSTM Lens: Train LSTM on This File”).`);
       return;
     }
@@ -64,11 +95,15 @@ export class Attribution implements vscode.Disposable {
     const start = Math.max(0, offset - BEFORE_CHARS);
     const text = whole.slice(start, Math.min(whole.length, offset + AFTER_CHARS));
     const version = document.version;
+    const identity = this.host.store.identity(uri);
     let answer;
     try {
       answer = await this.analyses.run('attribution', this.timeLine.checkpointFor(uri), text, { kind: 'attribution', cursor: offset - start });
     } catch (e) {
-      void vscode.window.showWarningMessage(`LSTM Lens: ${(e as Error).message}.`);
+      if (again) {
+        this.clear();
+        this.host.output.warn(`${name}: why at offset ${offset} read again from the changed model: ${(e as Error).message}`);
+      } else void vscode.window.showWarningMessage(`LSTM Lens: ${(e as Error).message}.`);
       return;
     }
     if (!answer || answer.kind !== 'attribution' || document.version !== version) return;
@@ -83,7 +118,7 @@ export class Attribution implements vscode.Disposable {
       if (editor.document !== document) continue;
       this.types.forEach((t, k) => editor.setDecorations(t, byType[k]));
     }
-    this.shown = { uri, offset };
+    this.shown = { uri, offset, identity };
     const T = answer.spans.length / 2;
     this.toPanel({
       type: 'whyAttribution',
@@ -98,7 +133,7 @@ export class Attribution implements vscode.Disposable {
 
   /** Whether colours are shown, and where (for the tests). */
   get showing(): { uri: string; offset: number } | null {
-    return this.shown;
+    return this.shown && { uri: this.shown.uri, offset: this.shown.offset };
   }
 
   clear(): void {
@@ -107,6 +142,7 @@ export class Attribution implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearInterval(this.watch);
     for (const d of this.disposables) d.dispose();
   }
 }

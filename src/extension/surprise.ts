@@ -75,7 +75,10 @@ export class Surprise implements vscode.Disposable {
   /** Show Surprise / Show Gain over N-gram: on for the active file in that mode, or off when it already is. */
   toggle(mode: SurpriseMode): void {
     const editor = vscode.window.activeTextEditor;
-    if (!editor) return;
+    if (!editor) {
+      void vscode.window.showInformationMessage(`LSTM Lens: open a file with a model first; ${mode === 'gain' ? 'Show Gain over N-gram' : 'Show Surprise'} colours the file in the active editor.`);
+      return;
+    }
     const uri = editor.document.uri.toString();
     if (this.on.get(uri)?.mode === mode) {
       this.off(uri);
