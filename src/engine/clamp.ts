@@ -20,14 +20,24 @@ const SPEC = /^([hc]):(\d+):(\d+)=([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)$/i;
 export function parseClamp(spec: string, config?: ModelConfig): Clamp {
   const m = SPEC.exec(spec.trim());
   if (m === null) {
+    const value = /^[hc]:\d+:\d+=\s*([-+]?\w+)$/i.exec(spec.trim());
+    if (value !== null && /^[-+]?(nan|inf(inity)?)$/i.test(value[1])) throw new InputError(`the clamp "${printable(spec, 60)}" needs a finite value, got ${value[1]} (a clamp is h:K:U=V or c:K:U=V, V a number)`);
     throw new InputError(`a clamp is h:K:U=V or c:K:U=V (state, layer, unit, value; e.g. c:0:12=1.5), got "${printable(spec, 60)}"`);
   }
   const clamp: Clamp = { state: m[1].toLowerCase() as 'h' | 'c', layer: Number(m[2]), unit: Number(m[3]), value: Number(m[4]) };
-  if (!Number.isSafeInteger(clamp.layer) || !Number.isSafeInteger(clamp.unit) || !Number.isFinite(clamp.value)) {
-    throw new InputError(`the clamp "${printable(spec, 60)}" has a layer, unit or value out of range`);
+  if (!Number.isSafeInteger(clamp.layer) || !Number.isSafeInteger(clamp.unit)) {
+    throw new InputError(`the clamp "${printable(spec, 60)}" has a layer or unit out of range`);
   }
+  checkValue(clamp, m[4]);
   if (config) checkClamps([clamp], config);
   return clamp;
+}
+
+/** The engine computes in float32: a value float32 cannot hold would be infinite there, not V. */
+function checkValue(c: Clamp, written: string = String(c.value)): void {
+  if (!Number.isFinite(Math.fround(c.value))) {
+    throw new InputError(`the clamp ${c.state}:${c.layer}:${c.unit} needs a finite value float32 can hold (at most 3.4e38 in size), got ${printable(written, 40)}`);
+  }
 }
 
 /** Every spec parsed and checked against `config`, in order. */
@@ -54,7 +64,7 @@ export function checkClamps(clamps: readonly Clamp[], config: ModelConfig): void
     if (!(Number.isInteger(c.unit) && c.unit >= 0 && c.unit < config.hidden_size)) {
       throw new InputError(`the clamp ${name} names unit ${c.unit}, and the model has ${config.hidden_size} per layer (0 to ${config.hidden_size - 1})`);
     }
-    if (!Number.isFinite(c.value)) throw new InputError(`the clamp ${name} needs a finite value, got ${c.value}`);
+    checkValue(c);
     if (seen.has(name)) throw new InputError(`the clamp ${name} is given twice`);
     seen.add(name);
   }

@@ -175,3 +175,16 @@ describe('clamps through inspect and generation', () => {
     assert.throws(() => inspectText(modelOf(f, 'float32'), tokenizer, 'if', { clamps: [{ state: 'c', layer: 0, unit: 6, value: 1 }] }), InputError);
   });
 });
+
+describe('clamp values', () => {
+  const config = { vocab_size: 4, embedding_size: null, hidden_size: 3, num_layers: 1, bidirectional: false, mode: 'many_to_many' as const };
+  it('refuses a value float32 cannot hold (it would be infinite in the engine, not V), and NaN or infinity by name', () => {
+    assert.equal(parseClamps(['h:0:1=3.4e38'], config)[0].value, 3.4e38);
+    for (const spec of ['h:0:1=1e39', 'c:0:2=-1e39', 'h:0:1=1e400']) {
+      assert.throws(() => parseClamps([spec], config), (e: unknown) => e instanceof InputError && /needs a finite value float32 can hold/.test(e.message), spec);
+    }
+    for (const spec of ['h:0:1=nan', 'h:0:1=-inf', 'c:0:1=Infinity']) {
+      assert.throws(() => parseClamps([spec], config), (e: unknown) => e instanceof InputError && /needs a finite value, got/.test(e.message), spec);
+    }
+  });
+});
