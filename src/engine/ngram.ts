@@ -23,6 +23,12 @@ import { InputError } from './config';
 export const NGRAM_MAX_ORDER = 6;
 /** The held-out part of a text, as trainer.ts's EVALUATION_FRACTION: its last tenth. */
 export const NGRAM_HELDOUT_FRACTION = 0.1;
+/**
+ * The most distinct n-grams a model counts (about 1.2 GB of maps at the limit); a text with more
+ * (several megabytes of varied characters at order 6) is refused once it reaches them, instead of
+ * growing until the maps' own limit (2^24 entries) or the memory ends the process.
+ */
+export const NGRAM_MAX_ENTRIES = 2 ** 23;
 /** The discount of an order without a count of 1 to estimate it from. */
 const FALLBACK_DISCOUNT = 0.5;
 
@@ -55,7 +61,7 @@ export class NgramModel {
    * map operations; memory grows with the distinct n-grams (about 2 M for 1 MB of characters at
    * order 6, a few hundred MB).
    */
-  static fit(ids: ArrayLike<number>, vocabSize: number, maxOrder: number = NGRAM_MAX_ORDER): NgramModel {
+  static fit(ids: ArrayLike<number>, vocabSize: number, maxOrder: number = NGRAM_MAX_ORDER, maxEntries: number = NGRAM_MAX_ENTRIES): NgramModel {
     if (!Number.isSafeInteger(maxOrder) || maxOrder < 1 || maxOrder > NGRAM_MAX_ORDER) throw new InputError(`the order must be a whole number from 1 to ${NGRAM_MAX_ORDER}, got ${maxOrder}`);
     if (!Number.isSafeInteger(vocabSize) || vocabSize < 1) throw new InputError(`the vocabulary size must be a positive whole number, got ${vocabSize}`);
     const m = new NgramModel(vocabSize, maxOrder, ids.length);
@@ -68,6 +74,11 @@ export class NgramModel {
       for (let k = 0; k < maxOrder && k <= i; k++) {
         if (k > 0) node = m.child(node, ids[i - k]);
         const e = m.entry(node, w);
+        if (m.raw.length > maxEntries) {
+          throw new InputError(
+            `the text has more than ${maxEntries.toLocaleString('en-US')} distinct n-grams of orders 1 to ${maxOrder} (found by token ${i.toLocaleString('en-US')} of ${ids.length.toLocaleString('en-US')}), more than the baseline counts in memory: measure a lower order or a part of the text`,
+          );
+        }
         // A (k+1)-gram seen for the first time is one more distinct token before its suffix.
         if (++m.raw[e] === 1 && below >= 0) m.cont[below]++;
         below = e;

@@ -140,3 +140,12 @@ describe('n-gram baseline (interpolated Kneser–Ney)', () => {
     assert.throws(() => NgramModel.fit(TRAIN, 3, 2).probability([a], b, 3), /from 1 to 2/);
   });
 });
+
+describe('n-gram baseline: bounded memory', () => {
+  it('refuses a text with more distinct n-grams than the limit, in one line, instead of growing without end', () => {
+    // "abcabc" at order 2: unigrams a, b, c and bigrams ab, bc, ca: 6 distinct n-grams.
+    const ids = [0, 1, 2, 0, 1, 2];
+    assert.ok(NgramModel.fit(ids, 3, 2, 6) instanceof NgramModel);
+    assert.throws(() => NgramModel.fit(ids, 3, 2, 5), (e: unknown) => e instanceof InputError && /more than 5 distinct n-grams of orders 1 to 2 .*lower order or a part of the text/.test(e.message) && !e.message.includes('\n'));
+  });
+});
