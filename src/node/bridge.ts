@@ -7,19 +7,20 @@
 // importState: a PyTorch state_dict saved as safetensors (the names of docs/model.md) and a
 //   vocabulary become a checkpoint at step 0, without optimizer state, that every command opens.
 
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { validateRun, type Checkpoint, type TrainingSettings } from '../engine/checkpoint';
 import { InputError, MAX_LAYERS, modeOption, type Mode, type ModelConfig } from '../engine/config';
-import { printable } from '../engine/format';
 import { TrainingHistory } from '../engine/history';
 import { parameterSpecs } from '../engine/model';
 import { Random } from '../engine/random';
-import { brief, label, readHeaderLength } from '../engine/safetensors';
+import { brief, checkTiling, label, readHeaderLength } from '../engine/safetensors';
 import { Tokenizer, type Vocabulary } from '../engine/tokenizer';
 import { ShorterTextError, Trainer } from '../engine/trainer';
 import { TRAINING_OPTIONS } from '../engine/trainingOptions';
-import { checkWritable, readCheckpointBytes, readCheckpointFile, readJsonFile, readTextFile, shown, whatIsAt, writeCheckpointFile, writeFileAtomic } from './files';
+import { checkWritable, readCheckpointBytes, readCheckpointFile, readJsonFile, readTextFile, sameFile, shown, whatIsAt, writeCheckpointFile, writeFileAtomic, WriteError } from './files';
+import { reason } from './fileFacts';
 
 /** The files an export writes, in the order it writes them. */
 export const EXPORT_FILES = ['model.safetensors', 'tokens.bin', 'text.txt', 'train.py', 'README.md'] as const;
@@ -64,7 +65,8 @@ export function exportRun(options: { checkpoint: string; text: string | ExportTe
   const textPath = given ? given.name : (options.text as string);
   const at = whatIsAt(out);
   if (at.kind !== 'missing' && at.kind !== 'folder') throw new InputError(`--out ${shown(out)} is a file; give a folder for the exported run`);
-  if (at.kind === 'folder' && !options.force && readdirSync(out).length > 0) {
+  const full = at.kind === 'folder' && readdirSync(out).length > 0;
+  if (full && !options.force) {
     throw new InputError(`--out ${shown(out)} exists and is not empty; choose a new folder, or add --force to write the export into it`);
   }
   // Read whole and checked (a text given for the checkpoint is named as such); the bytes are what is copied.
@@ -87,14 +89,6 @@ export function exportRun(options: { checkpoint: string; text: string | ExportTe
     if (e instanceof ShorterTextError) throw new InputError(`${e.message.replace(/; continue on the text.*$/, '')}: export it with the text it was trained on`);
     throw e;
   }
-  if (at.kind === 'missing') {
-    try {
-      mkdirSync(out, { recursive: true });
-    } catch (e) {
-      throw new InputError(`--out ${shown(out)} cannot be made: ${printable((e as Error).message, 200)}`);
-    }
-  }
-  for (const name of EXPORT_FILES) checkWritable(join(out, name), `--out ${shown(out)}:`);
   const ids = trainer.ids;
   const idBytes = new Uint8Array(ids.length * 4);
   const view = new DataView(idBytes.buffer);
@@ -107,10 +101,13 @@ export function exportRun(options: { checkpoint: string; text: string | ExportTe
     'train.py': Buffer.from(trainScript(), 'utf8'),
     'README.md': Buffer.from(exportReadme({ checkpoint: options.checkpointName ?? basename(checkpoint), text: basename(textPath), config: ckpt.config, settings: s, step: trainer.step, tokens: ids.length }), 'utf8'),
   };
-  const files: string[] = [];
-  for (const name of EXPORT_FILES) {
-    writeFileAtomic(join(out, name), contents[name]);
-    files.push(join(out, name));
+  const files = EXPORT_FILES.map((name) => join(out, name));
+  if (full) {
+    // --force into a folder that holds other files: each file replaced whole, one by one.
+    for (const name of EXPORT_FILES) checkWritable(join(out, name), `--out ${shown(out)}:`);
+    for (const name of EXPORT_FILES) writeFileAtomic(join(out, name), contents[name]);
+  } else {
+    writeFolderAtomic(out, contents, at.kind === 'folder');
   }
   return {
     dir: out,
@@ -121,6 +118,93 @@ export function exportRun(options: { checkpoint: string; text: string | ExportTe
     tokens: ids.length,
     batchSize: s.batch_size,
   };
+}
+
+/** The beginning of the name of an export's folder while it is written, beside the folder it becomes. */
+const STAGING_PREFIX = '.lstm-lens-export.';
+
+/**
+ * The folders of `dir` that are missing, made one by one from the top (mkdirSync's recursive mode
+ * never returns on Node 20 for a path whose parent exists but cannot hold it, such as /proc/x).
+ */
+function makeFolders(dir: string, option: string): void {
+  const missing: string[] = [];
+  for (let at = resolve(dir); ; ) {
+    try {
+      statSync(at);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') break; // mkdir below says why
+    }
+    missing.push(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue; // made meanwhile
+      throw new InputError(`${option} cannot be made: ${reason(e)} (making ${shown(folder)})`);
+    }
+  }
+}
+
+/**
+ * Writes the folder `out` (missing or empty) so that it is never seen half written: the files go
+ * into a new hidden folder first (beside `out` when it is missing, inside it when it is an empty
+ * folder), flushed, then that folder is renamed to `out`, or its files are linked into `out` one
+ * by one, model.safetensors first as a claim (a link never replaces a file), train.py and
+ * README.md last. An export killed on the way leaves the hidden folder, never an export without
+ * its script; of two exports to one place at once, the second is refused rather than mixing its
+ * files with the first's.
+ */
+function writeFolderAtomic(out: string, contents: Record<(typeof EXPORT_FILES)[number], Uint8Array>, exists: boolean): void {
+  const option = `--out ${shown(out)}`;
+  const parent = exists ? out : dirname(resolve(out));
+  if (!exists) makeFolders(parent, option);
+  const staging = join(parent, `${STAGING_PREFIX}${process.pid}.${randomBytes(6).toString('hex')}`);
+  try {
+    mkdirSync(staging);
+  } catch (e) {
+    throw new InputError(`${option} cannot be written: ${reason(e)} in ${shown(parent)}`);
+  }
+  const filled = (): InputError => new InputError(`${option} was filled while this export was written (another export to the same folder?); nothing of this one was written there`);
+  try {
+    for (const name of EXPORT_FILES) writeFileAtomic(join(staging, name), contents[name]);
+    if (!exists) {
+      try {
+        renameSync(staging, out);
+        return;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST' || code === 'ENOTEMPTY') throw filled();
+        throw new WriteError(`cannot save ${option}: ${reason(e)}`, e);
+      }
+    }
+    EXPORT_FILES.forEach((name, k) => {
+      const from = join(staging, name);
+      const to = join(out, name);
+      try {
+        linkSync(from, to);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') {
+          if (k === 0) throw filled();
+          throw new WriteError(`cannot save ${shown(to)}: another file appeared there while the export was written`, e);
+        }
+        // A file system without hard links: moved instead.
+        try {
+          renameSync(from, to);
+        } catch (e2) {
+          throw new WriteError(`cannot save ${shown(to)}: ${reason(e2)}`, e2);
+        }
+      }
+    });
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 /** The exported folder's README: what is there, how to run it on one machine or many, how to bring it back. */
@@ -241,6 +325,7 @@ export function decodeStateDict(bytes: Uint8Array): Map<string, StateTensor> {
   const start = 8 + n;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Map<string, StateTensor>();
+  const located: Array<{ name: string; begin: number; end: number }> = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') continue;
     const bad = (why: string): never => {
@@ -255,6 +340,7 @@ export function decodeStateDict(bytes: Uint8Array): Map<string, StateTensor> {
     const [begin, end] = offsets as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (end - begin !== count * size || start + end > bytes.length) bad(`data_offsets [${begin}, ${end}] do not hold shape [${(shape as number[]).join(', ')}] of ${dtype}`);
+    located.push({ name, begin, end });
     const data = new Float32Array(count);
     const at = start + begin;
     for (let k = 0; k < count; k++) {
@@ -269,6 +355,8 @@ export function decodeStateDict(bytes: Uint8Array): Map<string, StateTensor> {
     }
     out.set(name, { shape: (shape as number[]).slice(), data, dtype: dtype as string });
   }
+  // As safetensors itself: no two tensors share bytes, and every byte belongs to one.
+  checkTiling(located, bytes.length - start, 'not a valid safetensors file');
   return out;
 }
 
@@ -377,6 +465,10 @@ export function importState(options: { state: string; vocab: string; out: string
   const { state, out } = options;
   const existing = whatIsAt(out);
   if (existing.kind === 'folder') throw new InputError(`--out ${shown(out)} is a folder; give a file name`);
+  // Never the files it reads, even with --force: the state or the vocabulary would be lost.
+  for (const [input, what] of [[state, 'the state it reads'], [options.vocab, 'the vocabulary it reads']] as const) {
+    if (sameFile(out, input)) throw new InputError(`--out ${shown(out)} is ${what}; give another file name`);
+  }
   if (existing.kind === 'other' && !options.force) {
     throw new InputError(`--out ${shown(out)} exists and is not an lstm-lens checkpoint; it would be replaced (choose another --out, or add --force)`);
   }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { cliIn, ok, readHeader, refused, tensors, workspace } from './cli-support';
+import { CLI, cliIn, ok, readHeader, refused, startCli, tensors, workspace } from './cli-support';
 import { NO_TORCH, PYTHON } from './pytorch-support';
 
 interface PyRun {
@@ -169,6 +169,47 @@ describe('lstm-lens export: what it refuses, in one line, writing nothing', () =
       refused(cliIn(dir, ['export', 'run.safetensors', '--out', 'y']), /--text FILE is required/);
       refused(cliIn(dir, ['export', 'run.safetensors', '--text', story]), /--out DIR is required/);
       refused(cliIn(dir, ['export', story, '--text', story, '--out', 'z']), /text file/);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('lstm-lens export: the folder is written whole or not at all', () => {
+  it('two exports to one new or empty folder at once: one is refused, and the folder is the other\'s, whole', async () => {
+    const { dir, story, cleanup } = workspace('export-race');
+    try {
+      ok(cliIn(dir, ['train', story, '--hidden', '8', '--seq', '8', '--batch', '4', '--steps', '3', '--holdout', '0', '--out', 'a.safetensors', '--quiet']));
+      ok(cliIn(dir, ['train', story, '--hidden', '8', '--seq', '8', '--batch', '4', '--steps', '4', '--holdout', '0', '--seed', '5', '--out', 'b.safetensors', '--quiet']));
+      const run = (ckpt: string, out: string): Promise<number | null> =>
+        new Promise((done) => startCli(dir, ['export', ckpt, '--text', story, '--out', out], 'ignore').on('exit', (code) => done(code)));
+      for (const [k, out] of ['new1', 'empty1', 'new2', 'empty2'].entries()) {
+        if (out.startsWith('empty')) mkdirSync(join(dir, out));
+        const codes = await Promise.all([run('a.safetensors', out), run('b.safetensors', out)]);
+        assert.deepEqual(codes.slice().sort(), [0, 2], `round ${k}: one export succeeds, the other is refused (${codes})`);
+        const winner = codes[0] === 0 ? 'a.safetensors' : 'b.safetensors';
+        assert.deepEqual(readdirSync(join(dir, out)).sort(), ['README.md', 'model.safetensors', 'text.txt', 'tokens.bin', 'train.py']);
+        assert.ok(readFileSync(join(dir, out, 'model.safetensors')).equals(readFileSync(join(dir, winner))), `round ${k}: the model is ${winner}'s`);
+        assert.match(readFileSync(join(dir, out, 'README.md'), 'utf8'), new RegExp(`^# ${winner.replace('.', '\\.')},`), `round ${k}: the README is ${winner}'s`);
+      }
+      assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.')), [], 'nothing hidden left behind');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('an --out that cannot be made is refused in one line, not waited on for ever (Node\'s recursive mkdir never returns under /proc)', { skip: !existsSync('/proc/self') }, () => {
+    const { dir, story, cleanup } = workspace('export-proc');
+    try {
+      ok(cliIn(dir, ['train', story, '--hidden', '8', '--seq', '8', '--batch', '4', '--steps', '2', '--holdout', '0', '--out', 'run.safetensors', '--quiet']));
+      refused(cliIn(dir, ['export', 'run.safetensors', '--text', story, '--out', '/proc/lstm-lens-export'], { timeout: 20_000 }), /--out \/proc\/lstm-lens-export cannot be written/);
+      refused(cliIn(dir, ['export', 'run.safetensors', '--text', story, '--out', '/proc/lstm-lens/a/b'], { timeout: 20_000 }), /cannot be made: no such file or folder \(making \/proc\/lstm-lens\)/);
+      // The folder it runs in, empty: written there (it cannot be renamed over).
+      const here = join(dir, 'here');
+      mkdirSync(here);
+      const r = spawnSync(process.execPath, [CLI, 'export', join(dir, 'run.safetensors'), '--text', story, '--out', '.'], { cwd: here, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(readdirSync(here).sort(), ['README.md', 'model.safetensors', 'text.txt', 'tokens.bin', 'train.py']);
     } finally {
       cleanup();
     }
