@@ -220,19 +220,30 @@ export function decodeSafetensorsHeader(headerBytes: Uint8Array, dataLength?: nu
     located.push({ name, shape: (shape as number[]).slice(), begin, end });
   }
 
-  // The tensors must tile the data region: sorted by position, each starts where the last ended.
+  const cursor = checkTiling(located, dataLength);
+  const tensors = new Map<string, TensorHeaderEntry>();
+  for (const t of located) tensors.set(t.name, { shape: t.shape, begin: t.begin, end: t.end });
+  return { tensors, metadata, dataLength: cursor };
+}
+
+/**
+ * Refuses tensors that do not tile the data region exactly, as the reference implementation
+ * does: an overlap, a byte that belongs to no tensor, and (with `dataLength`) bytes after the
+ * last (`what` begins the message). Returns the bytes they cover.
+ */
+export function checkTiling(located: ReadonlyArray<{ name: string; begin: number; end: number }>, dataLength?: number, what = 'corrupt checkpoint'): number {
   const byPosition = located.slice().sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
-  let previous: Located | null = null;
+  let previous: { name: string; begin: number; end: number } | null = null;
   for (const t of byPosition) {
     if (t.begin < cursor && previous !== null) {
       throw new CheckpointError(
-        `corrupt checkpoint: tensors ${label(previous.name)} [${previous.begin}, ${previous.end}] and ${label(t.name)} [${t.begin}, ${t.end}] overlap`,
+        `${what}: tensors ${label(previous.name)} [${previous.begin}, ${previous.end}] and ${label(t.name)} [${t.begin}, ${t.end}] overlap`,
       );
     }
     if (t.begin > cursor) {
       throw new CheckpointError(
-        `corrupt checkpoint: bytes ${cursor} to ${t.begin} of the data region belong to no tensor (the format requires every byte to be indexed)`,
+        `${what}: bytes ${cursor} to ${t.begin} of the data region belong to no tensor (the format requires every byte to be indexed)`,
       );
     }
     cursor = t.end;
@@ -240,12 +251,10 @@ export function decodeSafetensorsHeader(headerBytes: Uint8Array, dataLength?: nu
   }
   if (dataLength !== undefined && cursor !== dataLength) {
     throw new CheckpointError(
-      `corrupt checkpoint: ${dataLength - cursor} trailing bytes after the last tensor in the data region (the format requires every byte to be indexed)`,
+      `${what}: ${dataLength - cursor} trailing bytes after the last tensor in the data region (the format requires every byte to be indexed)`,
     );
   }
-  const tensors = new Map<string, TensorHeaderEntry>();
-  for (const t of located) tensors.set(t.name, { shape: t.shape, begin: t.begin, end: t.end });
-  return { tensors, metadata, dataLength: cursor };
+  return cursor;
 }
 
 export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {

@@ -153,3 +153,36 @@ describe('lstm-lens import: what it refuses, in one line, writing nothing', () =
     }
   });
 });
+
+describe('lstm-lens import: a safetensors file that lies, and its own inputs', () => {
+  it('tensors that share bytes or leave bytes over are refused, as safetensors refuses them; --out is never the state or the vocabulary, even with --force', () => {
+    const { dir, cleanup } = workspace('import-lies');
+    try {
+      const V = 5, H = 3;
+      writeFileSync(join(dir, 'vocab.json'), JSON.stringify({ kind: 'char', tokens: ['a', 'b', 'c', 'd', 'e'] }));
+      writeState(join(dir, 'good.safetensors'), lstmShapes(V, H));
+      const file = readFileSync(join(dir, 'good.safetensors'));
+      const n = Number(file.readBigUInt64LE(0));
+      const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+      const withHeader = (h: unknown, data: Buffer): Buffer => {
+        const json = Buffer.from(JSON.stringify(h));
+        const length = Buffer.alloc(8);
+        length.writeBigUInt64LE(BigInt(json.length));
+        return Buffer.concat([length, json, data]);
+      };
+      // Every tensor read from the start of the data: each the right size, all of them the same bytes.
+      const overlapping = Object.fromEntries(Object.entries(header).map(([k, v]) => [k, { ...v, data_offsets: [0, v.data_offsets[1] - v.data_offsets[0]] }]));
+      writeFileSync(join(dir, 'overlap.safetensors'), withHeader(overlapping, file.subarray(8 + n)));
+      refused(cliIn(dir, ['import', 'overlap.safetensors', '--vocab', 'vocab.json', '--out', 'x.ckpt']), /overlap\.safetensors: not a valid safetensors file: tensors .* overlap/);
+      writeFileSync(join(dir, 'trailing.safetensors'), Buffer.concat([file, Buffer.alloc(4)]));
+      refused(cliIn(dir, ['import', 'trailing.safetensors', '--vocab', 'vocab.json', '--out', 'x.ckpt']), /4 trailing bytes after the last tensor/);
+      assert.equal(existsSync(join(dir, 'x.ckpt')), false, 'nothing written');
+      refused(cliIn(dir, ['import', 'good.safetensors', '--vocab', 'vocab.json', '--out', 'vocab.json', '--force']), /--out vocab\.json is the vocabulary it reads/);
+      refused(cliIn(dir, ['import', 'good.safetensors', '--vocab', 'vocab.json', '--out', 'good.safetensors', '--force']), /--out good\.safetensors is the state it reads/);
+      assert.ok(readFileSync(join(dir, 'good.safetensors')).equals(file), 'the state is as it was');
+      assert.deepEqual(JSON.parse(readFileSync(join(dir, 'vocab.json'), 'utf8')).tokens, ['a', 'b', 'c', 'd', 'e'], 'the vocabulary is as it was');
+    } finally {
+      cleanup();
+    }
+  });
+});
