@@ -16,7 +16,8 @@
 import type { CellBackward, CellForward, Product, View } from './backend';
 import type { FloatArray } from './config';
 import {
-  fastKernelsAvailable, simdCellBackward, simdCellForward, simdColumnSums, simdMatmul, simdScatterAddRows, wasmKernelPath, type KernelPath,
+  fastKernelsAvailable, simdCellBackward, simdCellForward, simdColumnSums, simdMatmul, simdScatterAddRows, simdSoftmax, wasmKernelPath,
+  type KernelPath,
 } from './wasm/simd';
 
 let fastPath = true;
@@ -180,6 +181,14 @@ export const IGNORE_TARGET = -100;
  * loss over the counted rows (NaN without targets).
  */
 export function softmaxCrossEntropyForward(probs: FloatArray, logits: FloatArray, targets: Int32Array | null, R: number, V: number): number {
+  const stats = fastPath ? simdSoftmax(probs, logits, R, V) : null;
+  if (stats) {
+    // The SIMD kernel wrote the probabilities (float32 exps and sums); the loss from each row's max and sum.
+    if (!targets) return NaN;
+    let sum = 0;
+    for (let r = 0; r < R; r++) if (targets[r] !== IGNORE_TARGET) sum += Math.log(stats[2 * r + 1]) + stats[2 * r] - logits[r * V + targets[r]];
+    return sum / countTargets(targets, R);
+  }
   let total = 0;
   for (let r = 0; r < R; r++) {
     const o = r * V;

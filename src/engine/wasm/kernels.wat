@@ -675,6 +675,66 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows))))
 
+  ;; Softmax of R rows of V logits (row r at logits + 4rV) into probs: e^(x - max) / sum, the
+  ;; exps and their sum in float32. stats receives each row's max and sum (2R floats), from which
+  ;; the caller takes the loss (log sum + max - the target's logit).
+  (func (export "softmax_rows") (param $probs i32) (param $logits i32) (param $R i32) (param $V i32) (param $stats i32)
+    (local $r i32) (local $j i32) (local $n i32) (local $row i32) (local $out i32)
+    (local $m v128) (local $v v128) (local $sum v128) (local $max f32) (local $total f32) (local $inv v128)
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_s (local.get $r) (local.get $R)))
+        (local.set $row (i32.add (local.get $logits) (i32.shl (i32.mul (local.get $r) (local.get $V)) (i32.const 2))))
+        (local.set $out (i32.add (local.get $probs) (i32.shl (i32.mul (local.get $r) (local.get $V)) (i32.const 2))))
+        ;; The row's max (lanes past V hold -inf).
+        (local.set $m (v128.const f32x4 -inf -inf -inf -inf))
+        (local.set $j (i32.const 0))
+        (block $max_done
+          (loop $max_l
+            (br_if $max_done (i32.ge_s (local.get $j) (local.get $V)))
+            (local.set $n (i32.sub (local.get $V) (local.get $j)))
+            (local.set $v (call $load_n (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $n)))
+            (if (i32.lt_s (local.get $n) (i32.const 4))
+              (then (local.set $v (v128.bitselect (local.get $v) (v128.const f32x4 -inf -inf -inf -inf)
+                (i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (local.get $n)))))))
+            (local.set $m (f32x4.max (local.get $m) (local.get $v)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $max_l)))
+        (local.set $max (f32.max (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
+                                 (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
+        (local.set $m (f32x4.splat (local.get $max)))
+        ;; e^(x - max) into probs, summed (lanes past V count zero).
+        (local.set $sum (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (block $exp_done
+          (loop $exp_l
+            (br_if $exp_done (i32.ge_s (local.get $j) (local.get $V)))
+            (local.set $n (i32.sub (local.get $V) (local.get $j)))
+            (local.set $v (call $vexp (f32x4.sub (call $load_n (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $n)) (local.get $m))))
+            (if (i32.lt_s (local.get $n) (i32.const 4))
+              (then (local.set $v (v128.and (local.get $v) (i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (local.get $n)))))))
+            (local.set $sum (f32x4.add (local.get $sum) (local.get $v)))
+            (call $store_n (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2))) (local.get $v) (local.get $n))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $exp_l)))
+        (local.set $total (f32.add (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 2 (local.get $sum)))
+                                   (f32.add (f32x4.extract_lane 1 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum)))))
+        (local.set $inv (f32x4.splat (f32.div (f32.const 1) (local.get $total))))
+        (local.set $j (i32.const 0))
+        (block $scale_done
+          (loop $scale_l
+            (br_if $scale_done (i32.ge_s (local.get $j) (local.get $V)))
+            (local.set $n (i32.sub (local.get $V) (local.get $j)))
+            (call $store_n (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
+              (f32x4.mul (call $load_n (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2))) (local.get $n)) (local.get $inv))
+              (local.get $n))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $scale_l)))
+        (f32.store (i32.add (local.get $stats) (i32.shl (local.get $r) (i32.const 3))) (local.get $max))
+        (f32.store offset=4 (i32.add (local.get $stats) (i32.shl (local.get $r) (i32.const 3))) (local.get $total))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows))))
+
   ;; ---------------------------------------------------------------------------------------------
   ;; gemm_packed: C (M, N) (+)= A (M, K) · B (K, N) for any of the three forms, where A(i, k) lies at
   ;; a + 4*(i*sai + k*sak) and B(k, j) at b + 4*(k*sbk + j*sbj). Blocks of B (KC x NC) and of A

@@ -50,6 +50,7 @@ export interface KernelExports {
   gemm_packed(c: number, ldc: number, a: number, sai: number, sak: number, b: number, sbk: number, sbj: number, M: number, N: number, K: number, acc: number, work: number): void;
   cell_forward(gates: number, gs: number, c: number, h: number, tc: number, hp: number, cp: number, ss: number, hIn: number, cIn: number, ps: number, B: number, H: number): void;
   cell_backward(gates: number, dg: number, gs: number, tc: number, cp: number, dhT: number, dcT: number, ss: number, dOut: number, os: number, dhN: number, dcN: number, B: number, H: number): void;
+  softmax_rows(probs: number, logits: number, R: number, V: number, stats: number): void;
   column_sums(dst1: number, dst2: number, src: number, R: number, N: number, work: number): void;
   scatter_add_rows(dst: number, src: number, ids: number, R: number, N: number): void;
   /** dst[k] = f(src[k]) for n floats; f: 0 exp, 1 sigmoid, 2 tanh (the kernels' approximations). */
@@ -465,78 +466,170 @@ export function simdMatmul(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The element-wise kernels: on a model's own buffers only (every tensor in one arena), else the
-// caller runs the plain loops.
+// The element-wise kernels. Where their arrays lie in one arena they run in place; otherwise (an
+// initial state the caller made, a model without an arena) the rows they touch are copied into
+// that arena's scratch area (or the default arena's) and the rows they write copied back, as
+// simdMatmul does: a float32 model gets the same bits with or without an arena. float64 arrays run
+// the plain loops.
 
-/** The arena every given array lies in (null arrays aside), or null. */
-function commonArena(...arrays: Array<FloatArray | null>): Arena | null {
+/** Rows an element-wise kernel touches: `rows` rows of `width` floats of x from `offset`, `stride` apart. */
+interface Touched {
+  x: FloatArray | null;
+  offset: number;
+  stride: number;
+  rows: number;
+  width: number;
+  write: boolean;
+}
+
+function touched(x: FloatArray | null, offset: number, stride: number, rows: number, width: number, write: boolean): Touched {
+  return { x, offset, stride, rows, width, write };
+}
+
+interface Placed {
+  arena: Arena;
+  /** Byte addresses, as the groups (0 for a null array). */
+  addr: number[][];
+  /** Each group's row stride in bytes. */
+  stride: number[];
+  /** `extraBytes` bytes of the scratch area for the kernel's own use. */
+  extra: number;
+  /** Copies back the rows written to copies. */
+  done(): void;
+}
+
+/**
+ * Places the operands of one kernel call. Operands of a group share a stride in the kernel's
+ * arguments, so a group is in place only if all of it is in the arena; otherwise all of it is copied.
+ */
+function place(groups: Touched[][], extraBytes: number): Placed | null {
   let arena: Arena | null = null;
-  for (const x of arrays) {
-    if (x === null) continue;
-    if (!(x instanceof Float32Array)) return null;
-    const a = arenaOfBuffer.get(x.buffer);
-    if (!a || (arena && a !== arena)) return null;
-    arena = a;
+  for (const group of groups) {
+    for (const { x } of group) {
+      if (x === null) continue;
+      if (!(x instanceof Float32Array)) return null;
+      arena ??= arenaOfBuffer.get(x.buffer) ?? null;
+    }
   }
-  return arena;
+  arena ??= defaultArena();
+  if (!arena) return null;
+  const home = arena;
+  const inPlace = groups.map((group) => group.every(({ x }) => x === null || home.owns(x.buffer)));
+  let bytes = extraBytes + ALIGN;
+  groups.forEach((group, g) => {
+    if (!inPlace[g]) for (const o of group) if (o.x) bytes += Math.ceil((4 * o.rows * o.width) / ALIGN) * ALIGN;
+  });
+  const needsScratch = bytes > ALIGN + extraBytes || extraBytes > 0;
+  const scratch = needsScratch ? home.scratch(bytes) : 0;
+  if (scratch === null) return null;
+  const mem = home.floats();
+  let next = scratch;
+  const copies: Array<{ o: Touched; at: number }> = [];
+  const addr = groups.map((group, g) =>
+    group.map((o) => {
+      if (o.x === null) return 0;
+      if (inPlace[g]) return o.x.byteOffset + 4 * o.offset;
+      const at = next;
+      next += Math.ceil((4 * o.rows * o.width) / ALIGN) * ALIGN;
+      copyIn(mem, at >> 2, o.x as Float32Array, o.offset, o.stride, o.rows, o.width);
+      if (o.write) copies.push({ o, at });
+      return at;
+    }),
+  );
+  const stride = groups.map((group, g) => 4 * (inPlace[g] ? group[0].stride : group[0].width));
+  return {
+    arena: home,
+    addr,
+    stride,
+    extra: next,
+    done() {
+      if (copies.length === 0) return;
+      const out = home.floats();
+      for (const { o, at } of copies) {
+        const x = o.x as Float32Array;
+        for (let r = 0; r < o.rows; r++) x.set(out.subarray((at >> 2) + r * o.width, (at >> 2) + (r + 1) * o.width), o.offset + r * o.stride);
+      }
+    },
+  };
 }
 
-/** Byte address of element `offset` of x (0 for null: the kernels' "none"). */
-function at(x: FloatArray | null, offset: number): number {
-  return x === null ? 0 : x.byteOffset + 4 * offset;
-}
-
-/** kernels.ts lstmCellForward on the SIMD kernels; false (nothing done) where the buffers are not all in one arena. */
+/** kernels.ts lstmCellForward on the SIMD kernels; false (nothing done) for float64 arrays or without SIMD. */
 export function simdCellForward(step: CellForward<FloatArray>): boolean {
   const { B, H, c, h, tanhC, hPrev, cPrev, hPrevIn, cPrevIn, gates, state, prev } = step;
-  const arena = commonArena(gates.tensor, c, h, tanhC, hPrev, cPrev, hPrevIn, cPrevIn);
-  if (!arena || B <= 0 || H <= 0) return false;
-  const gs = 4 * gates.stride, ss = 4 * state.stride, ps = 4 * prev.stride;
-  const args = [
-    at(gates.tensor, gates.offset), gs,
-    at(c, state.offset), at(h, state.offset), at(tanhC, state.offset), at(hPrev, state.offset), at(cPrev, state.offset), ss,
-    at(hPrevIn, prev.offset), at(cPrevIn, prev.offset), ps, B, H,
-  ];
+  if (B <= 0 || H <= 0) return true;
+  const s = (x: FloatArray): Touched => touched(x, state.offset, state.stride, B, H, true);
+  const placed = place([
+    [touched(gates.tensor, gates.offset, gates.stride, B, 4 * H, true)],
+    [s(c), s(h), s(tanhC), s(hPrev), s(cPrev)],
+    [touched(hPrevIn, prev.offset, prev.stride, B, H, false), touched(cPrevIn, prev.offset, prev.stride, B, H, false)],
+  ], 0);
+  if (!placed) return false;
+  const { arena, addr: [[g], [ac, ah, at, ahp, acp], [ahi, aci]], stride: [gs, ss, ps] } = placed;
+  const args = [g, gs, ac, ah, at, ahp, acp, ss, ahi, aci, ps, B, H];
   // Rows split across the helper threads where it pays (each row's arithmetic is the same: same bits).
-  if (splitCell(arena, KERNEL_CELL_FORWARD, args, [[0, gs], [2, ss], [3, ss], [4, ss], [5, ss], [6, ss], [8, ps], [9, ps]], 11, B)) return true;
-  runKernel(arena.kernels, KERNEL_CELL_FORWARD, args, 0);
+  if (!splitCell(arena, KERNEL_CELL_FORWARD, args, [[0, gs], [2, ss], [3, ss], [4, ss], [5, ss], [6, ss], [8, ps], [9, ps]], 11, B)) {
+    runKernel(arena.kernels, KERNEL_CELL_FORWARD, args, 0);
+  }
+  placed.done();
   return true;
 }
 
-/** kernels.ts lstmCellBackward on the SIMD kernels; false (nothing done) where the buffers are not all in one arena. */
+/** kernels.ts lstmCellBackward on the SIMD kernels; false (nothing done) for float64 arrays or without SIMD. */
 export function simdCellBackward(step: CellBackward<FloatArray>): boolean {
   const { B, H, gates, dGates, tanhC, cPrev, dhTrace, dcTrace, dOut, dhNext, dcNext, gate, state } = step;
-  const arena = commonArena(gates, dGates, tanhC, cPrev, dhTrace, dcTrace, dOut.tensor, dhNext, dcNext);
-  if (!arena || B <= 0 || H <= 0) return false;
-  const gs = 4 * gate.stride, ss = 4 * state.stride, os = 4 * dOut.stride, hs = 4 * H;
-  const args = [
-    at(gates, gate.offset), at(dGates, gate.offset), gs,
-    at(tanhC, state.offset), at(cPrev, state.offset), at(dhTrace, state.offset), at(dcTrace, state.offset), ss,
-    at(dOut.tensor, dOut.offset), os, at(dhNext, 0), at(dcNext, 0), B, H,
-  ];
-  if (splitCell(arena, KERNEL_CELL_BACKWARD, args, [[0, gs], [1, gs], [3, ss], [4, ss], [5, ss], [6, ss], [8, os], [10, hs], [11, hs]], 12, B)) return true;
-  runKernel(arena.kernels, KERNEL_CELL_BACKWARD, args, 0);
+  if (B <= 0 || H <= 0) return true;
+  const s = (x: FloatArray | null, write: boolean): Touched => touched(x, state.offset, state.stride, B, H, write);
+  const placed = place([
+    [touched(gates, gate.offset, gate.stride, B, 4 * H, false), touched(dGates, gate.offset, gate.stride, B, 4 * H, true)],
+    [s(tanhC, false), s(cPrev, false), s(dhTrace, true), s(dcTrace, true)],
+    [touched(dOut.tensor, dOut.offset, dOut.stride, B, H, false)],
+    [touched(dhNext, 0, H, B, H, false), touched(dcNext, 0, H, B, H, true)],
+  ], 0);
+  if (!placed) return false;
+  const { arena, addr: [[ag, adg], [atc, acp, adh, adc], [ao], [ahn, acn]], stride: [gs, ss, os, hs] } = placed;
+  const args = [ag, adg, gs, atc, acp, adh, adc, ss, ao, os, ahn, acn, B, H];
+  if (!splitCell(arena, KERNEL_CELL_BACKWARD, args, [[0, gs], [1, gs], [3, ss], [4, ss], [5, ss], [6, ss], [8, os], [10, hs], [11, hs]], 12, B)) {
+    runKernel(arena.kernels, KERNEL_CELL_BACKWARD, args, 0);
+  }
+  placed.done();
   return true;
 }
 
-/** kernels.ts addColumnSums (into dst2 too unless null) on the SIMD kernel, the same bits; false where the arrays are not all in one arena. */
+/**
+ * The softmax of R rows of V logits into probs on the SIMD kernel (float32 exps and sums); returns
+ * each row's max and sum (2R floats, a copy), or null for float64 arrays or without SIMD.
+ */
+export function simdSoftmax(probs: FloatArray, logits: FloatArray, R: number, V: number): Float32Array | null {
+  if (R <= 0 || V <= 0) return null;
+  const placed = place([[touched(probs, 0, V, R, V, true)], [touched(logits, 0, V, R, V, false)]], 8 * R);
+  if (!placed) return null;
+  const { arena, addr: [[ap], [al]], extra } = placed;
+  arena.kernels.softmax_rows(ap, al, R, V, extra);
+  const stats = arena.floats().slice(extra >> 2, (extra >> 2) + 2 * R);
+  placed.done();
+  return stats;
+}
+
+/** kernels.ts addColumnSums (into dst2 too unless null) on the SIMD kernel, the same bits; false for float64 arrays or without SIMD. */
 export function simdColumnSums(dst1: FloatArray, dst2: FloatArray | null, src: FloatArray, R: number, N: number): boolean {
-  const arena = commonArena(dst1, dst2, src);
-  if (!arena || R <= 0 || N <= 0) return false;
-  const work = arena.scratch(8 * (N + 4));
-  if (work === null) return false;
-  arena.kernels.column_sums(at(dst1, 0), at(dst2, 0), at(src, 0), R, N, work);
+  if (R <= 0 || N <= 0) return true;
+  const placed = place([[touched(dst1, 0, N, 1, N, true)], [touched(dst2, 0, N, 1, N, true)], [touched(src, 0, N, R, N, false)]], 8 * (N + 4));
+  if (!placed) return false;
+  const { arena, addr: [[a1], [a2], [aSrc]], extra } = placed;
+  arena.kernels.column_sums(a1, a2, aSrc, R, N, extra);
+  placed.done();
   return true;
 }
 
-/** dst[ids[r], :] += src[r, :] (backend.ts scatterAddRows) on the SIMD kernel, the same bits; false where dst and src are not in one arena. */
+/** dst[ids[r], :] += src[r, :] (backend.ts scatterAddRows) on the SIMD kernel, the same bits; false for float64 arrays or without SIMD. */
 export function simdScatterAddRows(dst: FloatArray, src: FloatArray, ids: Int32Array, R: number, N: number): boolean {
-  const arena = commonArena(dst, src);
-  if (!arena || R <= 0 || N <= 0) return false;
-  const idsAt = arena.scratch(4 * R);
-  if (idsAt === null) return false;
-  new Int32Array(arena.memory.buffer, idsAt, R).set(ids.subarray(0, R));
-  arena.kernels.scatter_add_rows(at(dst, 0), at(src, 0), idsAt, R, N);
+  if (R <= 0 || N <= 0) return true;
+  const placed = place([[touched(dst, 0, N, Math.floor(dst.length / N), N, true)], [touched(src, 0, N, R, N, false)]], 4 * R);
+  if (!placed) return false;
+  const { arena, addr: [[ad], [aSrc]], extra } = placed;
+  new Int32Array(arena.memory.buffer, extra, R).set(ids.subarray(0, R));
+  arena.kernels.scatter_add_rows(ad, aSrc, extra, R, N);
+  placed.done();
   return true;
 }
 

@@ -171,3 +171,31 @@ describe('column sums and row scatter-adds on the SIMD kernels', () => {
     });
   }
 });
+
+describe('the SIMD cell on arrays outside an arena', () => {
+  it('copies the rows it touches: the same bits as in the arena, an initial state from outside included', () => {
+    const rng = new Random(12);
+    const B = 3, T = 2, H = 5, G = 4 * H, t = 1;
+    const gates0 = Float32Array.from({ length: B * T * G }, () => rng.uniform(-3, 3));
+    const h0 = Float32Array.from({ length: B * H }, () => rng.uniform(-1, 1));
+    const c0 = Float32Array.from({ length: B * H }, () => rng.uniform(-1, 1));
+    const run = (arena: Arena | null): Float32Array => {
+      const alloc = (n: number): Float32Array => (arena ? arena.allocFloats(n) : new Float32Array(n));
+      const gates = alloc(B * T * G);
+      gates.set(gates0);
+      const [c, h, tanhC, hPrev, cPrev] = [0, 1, 2, 3, 4].map(() => alloc(B * T * H));
+      lstmCellForward({ B, H, gates: view(gates, t * G, T * G), state: rows(t * H, T * H), c, h, tanhC, hPrev, cPrev, prev: rows(0, H), hPrevIn: h0, cPrevIn: c0 });
+      return Float32Array.from([...gates, ...c, ...h, ...tanhC, ...hPrev, ...cPrev]);
+    };
+    const inArena = run(createArena());
+    const outside = run(null);
+    assert.deepEqual(new Uint32Array(outside.buffer), new Uint32Array(inArena.buffer));
+    // And it is the SIMD kernel's result, not the plain loop's (which rounds otherwise somewhere).
+    const before = useFastKernels(false);
+    try {
+      assert.notDeepEqual(new Uint32Array(run(null).buffer), new Uint32Array(inArena.buffer));
+    } finally {
+      useFastKernels(before);
+    }
+  });
+});
