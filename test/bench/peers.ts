@@ -4,6 +4,13 @@
 // Every measurement runs in a process of its own (peak memory is its own).
 //
 //   npm run bench:peers [-- --steps N] [--max-seconds S] [--skip-tfjs-cpu] [--skip-tfjs] [--configs 128x1,512x2]
+//                          [--torch-blas DIR]
+// PyTorch runs on the BLAS its libblas.so.3 is: Debian's default is the reference BLAS (netlib,
+// several times slower than OpenBLAS); --torch-blas DIR puts DIR first on PyTorch's library path,
+// e.g. OpenBLAS unpacked without installing it:
+//   apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb /tmp/openblas
+//   npm run bench:peers -- --torch-blas /tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread
+// The table names the BLAS PyTorch mapped.
 // A slow peer's timed steps stop after S seconds (default 90) once it has 3; the table says how many.
 
 import { spawnSync } from 'node:child_process';
@@ -19,8 +26,10 @@ const { values } = parseArgs({
     'skip-tfjs': { type: 'boolean', default: false },
     configs: { type: 'string' }, // HxL,HxL: only these configurations
     json: { type: 'boolean', default: false },
+    'torch-blas': { type: 'string' },
   },
 });
+const torchEnv = values['torch-blas'] ? { ...process.env, LD_LIBRARY_PATH: [values['torch-blas'], process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : process.env;
 const steps = values.steps as string;
 const maxSeconds = values['max-seconds'] as string;
 const CONFIGS: Array<[number, number]> = values.configs
@@ -30,8 +39,8 @@ const PYTHON = '/usr/bin/python3';
 
 type Row = { tokens_per_s: number; steps?: number; peak_rss_mb?: number } | null;
 
-function lastJson(command: string, args: string[]): Record<string, unknown> | null {
-  const run = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+function lastJson(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | null {
+  const run = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 26, env });
   if (run.status !== 0) {
     process.stderr.write(`  (${[command, ...args].join(' ')} failed: ${(run.stderr || '').trim().split('\n').pop()})\n`);
     return null;
@@ -60,7 +69,7 @@ for (const [H, L] of CONFIGS) {
       r = out ? (out.train as Array<Record<string, unknown>>)[0] : null;
       if (out && !engineGenerate) engineGenerate = out.generate as Row;
     } else if (peer === 'pytorch') {
-      r = lastJson(PYTHON, ['test/bench/torch_bench.py', '--hidden', String(H), '--layers', String(L), '--steps', steps, '--threads', '2']);
+      r = lastJson(PYTHON, ['test/bench/torch_bench.py', '--hidden', String(H), '--layers', String(L), '--steps', steps, '--threads', '2'], torchEnv);
       if (r) blas = (r.blas as string[]).join(', ');
     } else {
       r = lastJson(process.execPath, [...tsx, '--backend', peer.slice(5), '--hidden', String(H), '--layers', String(L), '--steps', steps, '--max-seconds', maxSeconds]);
@@ -73,7 +82,7 @@ for (const peer of peers.slice(1)) {
   process.stderr.write(`generate: ${peer}...\n`);
   generate[peer] =
     peer === 'pytorch'
-      ? (lastJson(PYTHON, ['test/bench/torch_bench.py', '--generate', '--threads', '2']) as Row)
+      ? (lastJson(PYTHON, ['test/bench/torch_bench.py', '--generate', '--threads', '2'], torchEnv) as Row)
       : (lastJson(process.execPath, [...tsx, '--backend', peer.slice(5), '--generate']) as Row);
 }
 
