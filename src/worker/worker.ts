@@ -10,7 +10,7 @@ import { TextGenerator } from '../engine/sampling';
 import { modelFromCheckpoint } from '../engine/trainer';
 import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
-import { startMatmulPool, stopMatmulPool } from '../node/matmulPool';
+import { defaultThreads, startMatmulPool, stopMatmulPool } from '../node/matmulPool';
 import { enableRelaxedSimd } from '../node/wasmFeatures';
 import { keepSnapshot, removeSnapshots } from '../node/snapshots';
 import { snapshotRefusal } from '../engine/snapshots';
@@ -49,7 +49,7 @@ const shell = new JobShell<Job>({
 port.on('message', (raw: unknown) => shell.receive(raw));
 
 async function train(request: TrainRequest): Promise<void> {
-  startMatmulPool(2); // a helper thread takes part of each large multiply (same results; one thread where it cannot start)
+  startMatmulPool(defaultThreads()); // helper threads (every core, up to 8) take part of each large multiply and cell step (same results; one thread where they cannot start)
   checkTextSize(request.text.length); // the command line's limit on a file, for an editor's text
   const trainer = trainerFor(request, request.resumeFrom ? readCheckpointFile(request.resumeFrom) : null);
   if (request.timing) {
