@@ -206,18 +206,21 @@
       (br_if $k (local.get $K)))
     (v128.store (local.get $c) (local.get $r0)))
 
-  ;; 1 row x 1 column.
+  ;; 1 row x 1 column, in the lanes of vectors so that it rounds as the other columns do (fused
+  ;; in the FMA build: units that should stay equal, as the article's constant start, stay equal).
   (func $nn_1x1
     (param $c i32) (param $pa i32) (param $sak4 i32) (param $pb i32) (param $ldb4 i32) (param $K i32) (param $acc i32)
-    (local $r f32)
-    (if (local.get $acc) (then (local.set $r (f32.load (local.get $c)))))
+    (local $r v128) (local $x v128) (local $y v128)
+    (if (local.get $acc) (then (local.set $r (v128.load32_splat (local.get $c)))))
     (loop $k
-      (local.set $r (f32.add (local.get $r) (f32.mul (f32.load (local.get $pa)) (f32.load (local.get $pb)))))
+      (local.set $x (v128.load32_splat (local.get $pa)))
+      (local.set $y (v128.load32_splat (local.get $pb)))
+      (FMA $r $x $y)
       (local.set $pa (i32.add (local.get $pa) (local.get $sak4)))
       (local.set $pb (i32.add (local.get $pb) (local.get $ldb4)))
       (local.set $K (i32.sub (local.get $K) (i32.const 1)))
       (br_if $k (local.get $K)))
-    (f32.store (local.get $c) (local.get $r)))
+    (f32.store (local.get $c) (f32x4.extract_lane 0 (local.get $r))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; gemm_nt

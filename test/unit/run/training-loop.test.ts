@@ -14,6 +14,7 @@ import { decodeCheckpoint, encodeCheckpoint, type TrainingSettings } from '../..
 import { existsSync } from 'node:fs';
 import { DivergenceError, Trainer, type ModelShape } from '../../../src/engine/trainer';
 import { checkWorkerToHost, type StoreRequest, type TrainRequest, type WorkerToHost } from '../../../src/protocol/worker';
+import '../../support/kernelPaths'; // relaxed SIMD on, as in the worker: the references below run the same (FMA) kernels
 
 const ROOT = join(__dirname, '..', '..', '..');
 const WORKER = join(ROOT, 'dist', 'worker.js');
