@@ -1,6 +1,6 @@
 // The multiplies of the benchmark workload one by one (GFLOP/s of each shape on each kernel), so a
 // change to kernels.wat is measured where it matters before the whole step is:
-//   node --import tsx test/bench/kernels.ts [--reps N]
+//   npm run bench:kernels [-- --reps N] [--only H=512]
 // Rows: the shapes of one training step at H = 128 and H = 512 (B = 32, T = 64, V = 96), named by
 // where the model runs them; columns: the packed FMA kernel, the packed plain-SIMD kernel and the
 // tiles that read the operands in place (the kernels before packing), all on one thread. Times are
