@@ -20,6 +20,7 @@ import { readCheckpointFile } from '../../../src/node/files';
 import type { GpuToHost, HostToWebviewGpu } from '../../../src/protocol/gpu';
 import type { TrainRequest, WorkerToHost } from '../../../src/protocol/worker';
 import { startedMessage } from '../../../src/run/trainingLoop';
+import '../../support/kernelPaths'; // relaxed SIMD on, as in the worker: the in-process CPU runs use the same (FMA) kernels
 
 const ROOT = join(__dirname, '..', '..', '..');
 const WORKER = join(ROOT, 'dist', 'worker.js');
