@@ -117,6 +117,11 @@ function validValue(s: Schema, rng: Random, depth = 0): unknown {
     case 'array': return Array.from({ length: depth > 4 ? 0 : rng.int(4) }, () => validValue(s.item as Schema, rng, depth + 1));
     case 'instance': return s.class === Uint8Array ? Uint8Array.from({ length: rng.int(6) }, () => rng.int(256)) : Float32Array.from({ length: rng.int(6) }, () => rng.normal());
     case 'variant': return validValue((s.options as Schema[])[rng.int((s.options as Schema[]).length)], rng, depth);
+    // The protocol's tuples are spans of numbers, [start, end] with start <= end: made in ascending order.
+    case 'tuple': {
+      const items = (s.items as Schema[]).map((item) => validValue(item, rng, depth + 1));
+      return items.every((x) => typeof x === 'number') ? (items as number[]).sort((a, b) => a - b) : items;
+    }
     case 'strict_object': {
       const out: Record<string, unknown> = {};
       for (const [k, e] of Object.entries(s.entries as Record<string, Schema>)) {
@@ -175,6 +180,39 @@ function agree(m: Record<string, unknown>, rng: Random): Record<string, unknown>
     };
     m.span = { steps, memory: new Float32Array(steps.length * H), lastDh: rng.int(2) === 0 ? null : vec(steps.length), lastDc: rng.int(2) === 0 ? null : new Float32Array(steps.length * H) };
   }
+  if (m.type === 'analyzed' && m.answer && typeof m.answer === 'object') {
+    // Spans 2 per token, start <= end; every per-token array one per token.
+    const a = m.answer as Record<string, unknown>;
+    if (a.kind !== 'baseline') {
+      const T = rng.int(6);
+      a.spans = Array.from({ length: 2 * T }, (_, k) => k);
+      const perToken = (x: unknown): unknown => (Array.isArray(x) ? Array.from({ length: T }, (_, k) => x[k % Math.max(1, x.length)] ?? (typeof x[0] === 'object' ? [] : 0.5)) : x);
+      for (const k of ['values', 'top', 'gain', 'gradNorm', 'gradXInput']) if (k in a && a[k] !== null) a[k] = perToken(a[k]);
+      if (Array.isArray(a.top)) a.top = (a.top as unknown[]).map(() => []);
+      for (const k of ['values', 'gain', 'gradNorm', 'gradXInput']) if (Array.isArray(a[k])) a[k] = (a[k] as unknown[]).map(() => rng.next());
+    }
+  }
+  if (m.type === 'whyAttribution') {
+    // As many non-negative norms and products as tokens.
+    const T = Array.isArray(m.tokens) ? m.tokens.length : 0;
+    m.gradNorm = Array.from({ length: T }, () => rng.next());
+    m.gradXInput = Array.from({ length: T }, () => rng.normal());
+  }
+  if (m.type === 'whyTimeline' && Array.isArray(m.snapshots)) {
+    // Snapshots in increasing step order; the chosen step one of them (or null).
+    const rows = m.snapshots as Array<Record<string, unknown>>;
+    rows.forEach((r, k) => { r.step = 3 * k; });
+    m.chosen = rows.length > 0 && rng.int(2) === 0 ? rows[rng.int(rows.length)].step : null;
+  }
+  if (m.type === 'units') {
+    // Matches and the selection not empty; the layer, units within the model.
+    if (Array.isArray(m.matches)) for (const x of m.matches as Array<Record<string, unknown>>) x.end = (x.start as number) + 1 + rng.int(3);
+    const choice = m.choice as Record<string, unknown> | undefined;
+    if (choice && typeof m.layers === 'number') choice.layer = rng.int(m.layers);
+    if (Array.isArray(m.units) && typeof m.H === 'number') m.units = (m.units as number[]).map((u) => u % (m.H as number));
+    const selection = m.selection as { tokens: number[] } | null | undefined;
+    if (selection && Array.isArray(selection.tokens)) selection.tokens = [selection.tokens[0], selection.tokens[0] + 1 + rng.int(3)];
+  }
   return m;
 }
 
@@ -215,8 +253,9 @@ function invalidFor(s: Schema, valid: unknown, rng: Random): { value: unknown; w
       const r = numberRule(s);
       general.push([NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity'], ['1', 'a numeric string'], [null, 'null'], [new Float32Array(1), 'a Float32Array'], [[1], 'an array'], [true, 'a boolean']);
       if (r.integer) general.push([0.5, 'a fraction'], [(valid as number) + 0.25, 'a fraction near a valid value']);
-      if (r.min > -Infinity) general.push([r.min - 1, `below the minimum ${r.min}`], [-1e308, 'a huge negative']);
-      if (r.max < Infinity) general.push([r.max + 1, `above the maximum ${r.max}`], [2 ** 64, '2^64']);
+      // (min - 1 is min itself where min is huge, as float32's largest; 2^64 is in range of such a max.)
+      if (r.min > -Infinity) general.push(...(r.min - 1 < r.min ? [[r.min - 1, `below the minimum ${r.min}`] as [number, string]] : []), [-1e308, 'a huge negative']);
+      if (r.max < Infinity) general.push(...(r.max + 1 > r.max ? [[r.max + 1, `above the maximum ${r.max}`] as [number, string]] : []), ...(2 ** 64 > r.max ? [[2 ** 64, '2^64'] as [number, string]] : [[1e308, 'a huge positive'] as [number, string]]));
       if (r.above > -Infinity) general.push([r.above, `equal to the exclusive bound ${r.above}`]);
       break;
     }
@@ -253,6 +292,17 @@ function invalidFor(s: Schema, valid: unknown, rng: Random): { value: unknown; w
       selfish.push(selfish);
       general.push([[bad.value], `an array of ${bad.what}`], [{ length: 1, 0: sample }, 'an array-like object'], ['abc', 'a string'], [null, 'null'], [new Float32Array(2), 'a Float32Array']);
       if (item.type !== 'array') general.push([selfish, 'an array that contains itself']);
+      break;
+    }
+    case 'tuple': {
+      const items = s.items as Schema[];
+      const sample = Array.isArray(valid) && valid.length === items.length ? valid : (validValue(s, rng, 5) as unknown[]);
+      const k = rng.int(items.length);
+      const bad = invalidFor(items[k], sample[k], rng);
+      const withBad = [...sample];
+      withBad[k] = bad.value;
+      general.push([withBad, `a tuple whose item ${k} is ${bad.what}`], [sample.slice(0, -1), 'a tuple one item short'], [[...sample, 0], 'a tuple one item long'], [null, 'null'], ['0,1', 'a string']);
+      if (items.every((i) => i.type === 'number') && items.length === 2) general.push([[1, 0], 'a span that ends before it starts']);
       break;
     }
     case 'instance':
