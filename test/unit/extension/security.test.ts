@@ -171,9 +171,9 @@ describe('the manifest and the package', () => {
     const r = spawnSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     const files = r.stdout.trim().split('\n').map((f) => f.trim().replace(/\\/g, '/')).filter(Boolean);
-    const allowed = (f: string): boolean => ['dist/extension.js', 'dist/worker.js', 'dist/gpu-worker.js', 'dist/webview.js', 'dist/webview.css', 'package.json', 'README.md', 'LICENSE'].includes(f) || f.startsWith('media/');
+    const allowed = (f: string): boolean => ['dist/extension.js', 'dist/worker.js', 'dist/gpu-worker.js', 'dist/units-worker.js', 'dist/bridge-worker.js', 'dist/pytorch/train.py', 'dist/webview.js', 'dist/webview.css', 'package.json', 'README.md', 'LICENSE'].includes(f) || f.startsWith('media/');
     assert.deepEqual(files.filter((f) => !allowed(f)), [], 'nothing else: no sources, maps, tests, keys or checkpoints');
-    for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/gpu-worker.js', 'dist/webview.js', 'dist/webview.css', 'package.json', 'README.md', 'LICENSE']) assert.ok(files.includes(f), `${f} is packaged`);
+    for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/gpu-worker.js', 'dist/units-worker.js', 'dist/bridge-worker.js', 'dist/pytorch/train.py', 'dist/webview.js', 'dist/webview.css', 'package.json', 'README.md', 'LICENSE']) assert.ok(files.includes(f), `${f} is packaged`);
   });
 });
 
