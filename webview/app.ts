@@ -2,11 +2,9 @@
 // turns messages into drawing. Messages only update the store; one requestAnimationFrame callback
 // draws whatever is latest, so a burst of traces costs one drawing (of the last).
 
-import { modeOption } from '../src/engine/config';
 import { checkHostToPanel } from '../src/protocol/panel';
 import { ChartSet, readTheme } from './charts';
 import { GpuRelay, isForGpuRelay } from './gpu/relay';
-import { formatCount, formatValue } from './format';
 import type { Host } from './host';
 import type { SectionContext } from './sections/context';
 import { renderGradientNorm, renderGradients } from './sections/gradients';
@@ -17,11 +15,12 @@ import { defaultStep, renderStep } from './sections/step';
 import { renderTraining } from './sections/training';
 import { renderUnits } from './sections/units';
 import { renderAttribution, renderTimeline } from './sections/why';
+import { renderHeader, renderNotes, renderPickers } from './header';
 import { ALL_PARTS, layerChoices, PanelStore, TABS, type Part, type Selection, type SequenceSource, type TabId } from './store';
 import { Tooltip } from './tooltip';
 import { linkColumns } from './heatmap';
 import { el } from './ui/dom';
-import { button, dropdown, panels, selectTab, setDisabled, tag } from './ui/toolkit';
+import { button, panels, selectTab, setDisabled } from './ui/toolkit';
 
 /** What is drawn on its own: a tab's content, or part of it (the Gradients tab's last chart). */
 type PaneId = Exclude<Part, 'header' | 'notes' | 'controls'>;
@@ -52,9 +51,7 @@ const SEQUENCE_BUTTONS: Array<{ source: SequenceSource; label: string; title: st
 ];
 
 /** How a run that is not running ended: all its steps, or fewer. */
-export function runOutcome(t: { step: number; totalSteps: number }): 'finished' | 'stopped' {
-  return t.step >= t.totalSteps ? 'finished' : 'stopped';
-}
+export { runOutcome } from './header';
 
 export class App {
   private readonly store = new PanelStore();
@@ -254,40 +251,7 @@ export class App {
   }
 
   private drawHeader(): void {
-    const { model, noModel, training, trace } = this.store;
-    this.heading.textContent = model?.summary.file ?? noModel?.file ?? 'Inspect States';
-    const m = model?.summary;
-    if (m) {
-      const parts = [
-        `${m.tokens === 'char' ? 'Characters' : 'Words'}, vocabulary ${formatCount(m.vocabSize)}`,
-        `${m.layers} layer${m.layers === 1 ? '' : 's'} × ${m.hiddenSize} units${m.directions === 2 ? ', both directions' : ''}`,
-        m.embeddingSize === null ? 'one-hot input' : `embedding ${m.embeddingSize}`,
-        modeOption(m.mode),
-        `${formatCount(m.parameters)} parameters`,
-      ];
-      this.summary.textContent = parts.join(' · ');
-    } else this.summary.textContent = '';
-    this.status.replaceChildren();
-    if (training) {
-      this.status.append(tag(training.running ? `training${training.backend ? ` on the ${training.backend}` : ''} · step ${training.step} / ${training.totalSteps}` : `${runOutcome(training)} · step ${training.step}${training.step < training.totalSteps ? ` / ${training.totalSteps}` : ''}`, training.running ? 'running' : ''));
-    } else if (m) this.status.append(tag(`step ${m.step}${m.loss === null ? '' : ` · loss ${formatValue(m.loss)}`}`));
-    // The sequence line belongs to the trace.
-    this.sequence.replaceChildren();
-    if (this.store.pendingSequence) this.sequence.append(el('span', { class: 'muted', text: 'Reading the sequence…' }));
-    else if (trace) {
-      this.sequence.append(
-        el('span', { class: 'seq-label', text: 'Sequence: ' }),
-        el('strong', { text: trace.source }),
-        el('span', { class: 'muted', text: ` · ${trace.T} token${trace.T === 1 ? '' : 's'} · model at step ${trace.step}${trace.loss === null ? '' : ` · loss ${formatValue(trace.loss)}`}` }),
-      );
-      // Many-to-one trains on windows: the trace reads the whole text as one sequence.
-      if (m && m.mode === 'many_to_one' && trace.T > m.sequenceLength) {
-        const trained = training?.history.loss.length ? training.history.loss[training.history.loss.length - 1] : m.loss;
-        this.sequence.append(
-          el('div', { class: 'muted windows-note', id: 'windows-note', text: `This trace reads the ${trace.T} tokens as one sequence; training read windows of ${m.sequenceLength}${trained === null ? '' : ` (trained loss ${formatValue(trained)})`}, so its loss is not the training loss.` }),
-        );
-      }
-    } else this.sequence.append(el('span', { class: 'muted', text: 'No sequence traced yet.' }));
+    renderHeader({ heading: this.heading, summary: this.summary, status: this.status, sequence: this.sequence }, this.store);
   }
 
   private drawEmpty(): void {
@@ -299,17 +263,7 @@ export class App {
   }
 
   private drawNotes(): void {
-    this.notes.replaceChildren(
-      ...this.store.notes.map((n) =>
-        el(
-          'div',
-          { class: `note ${n.level}`, role: n.level === 'error' ? 'alert' : 'status', attrs: { 'data-note-id': n.id } },
-          el('span', { class: 'note-icon', text: n.level === 'error' ? '✖' : n.level === 'warning' ? '⚠' : 'ℹ', attrs: { 'aria-hidden': 'true' } }),
-          el('span', { class: 'note-text', text: n.text }),
-          button({ label: '×', appearance: 'icon', ariaLabel: 'Dismiss', title: 'Dismiss', onClick: () => this.dismissNote(n.id) }),
-        ),
-      ),
-    );
+    renderNotes(this.notes, this.store.notes, (id) => this.dismissNote(id));
   }
 
   private dismissNote(id: number): void {
@@ -317,41 +271,8 @@ export class App {
     this.schedule();
   }
 
-  /** Layer and direction dropdowns; rebuilt only when their choices change (not to steal focus). */
   private drawControls(): void {
-    const s = this.store;
-    const choices = layerChoices(s.model, s.trace);
-    const layers = [...new Set(choices.map((c) => c.layer))];
-    const directions = choices.filter((c) => c.layer === s.ui.layer).map((c) => c.direction);
-    const key = JSON.stringify([layers, directions, s.ui.layer, s.ui.direction, s.ui.scale]);
-    if (key === this.pickersKey) return;
-    this.pickersKey = key;
-    const layer = dropdown({
-      id: 'layer',
-      label: 'Layer',
-      options: (layers.length ? layers : [0]).map((l) => ({ value: String(l), label: `Layer ${l}` })),
-      value: String(s.ui.layer),
-      onChange: (v) => this.chooseLayer(Number(v), s.ui.direction),
-    });
-    const scale = dropdown({
-      id: 'scale',
-      label: 'Colours',
-      options: [
-        { value: 'map', label: 'per map' },
-        { value: 'unit', label: 'per unit' },
-      ],
-      value: s.ui.scale,
-      onChange: (v) => this.chooseScale(v === 'unit' ? 'unit' : 'map'),
-    });
-    scale.control.title = 'Signed maps (g, c, h and the gradients): one scale per map, clipped at its 99th percentile, or one per unit (row)';
-    const direction = dropdown({
-      id: 'direction',
-      label: 'Direction',
-      options: (directions.length ? directions : ['forward' as const]).map((d) => ({ value: d, label: d })),
-      value: s.ui.direction,
-      onChange: (v) => this.chooseLayer(s.ui.layer, v === 'backward' ? 'backward' : 'forward'),
-    });
-    this.pickers.replaceChildren(layer.element, direction.element, scale.element);
+    this.pickersKey = renderPickers(this.pickers, this.store, { chooseLayer: (l, d) => this.chooseLayer(l, d), chooseScale: (v) => this.chooseScale(v) }, this.pickersKey);
   }
 
   private drawSelection(): void {
