@@ -43,6 +43,8 @@ interface Schema {
   entries?: Record<string, Schema>;
   options?: unknown[];
   item?: Schema;
+  /** A tuple's items, in order. */
+  items?: Schema[];
   wrapped?: Schema;
   literal?: unknown;
   class?: new (...args: never[]) => unknown;
