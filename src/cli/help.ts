@@ -37,7 +37,7 @@ units CKPT FILE [--state h|c] [--layer K] [--direction forward|backward] [--json
 explain CKPT --text TEXT --at t [--layer K] [--direction forward|backward] [--json]
              [--clamp SPEC]...
 grad CASE.json
-bench [--json] [--hidden H] [--layers L] [--steps N] [--threads 1|2]
+bench [--json] [--hidden H] [--layers L] [--steps N] [--threads N] [--kernels fma|simd|js]
 baseline FILE [--order N] [--tokens char|word] [--max-vocab N] [--json]
 export CKPT --text FILE --out DIR [--force] [--json]
 import STATE.safetensors --vocab VOCAB.json --out CKPT [--mode many_to_many|many_to_one] [--seq T] [--batch B] [--force] [--json]
