@@ -472,7 +472,9 @@ export async function startVSCode(options: StartOptions): Promise<VSCode> {
     };
 
     const chooseRow = async (what: string, matches: (label: string) => boolean, timeoutMs: number): Promise<void> => {
-      const index = await waitUntil(
+      // Find the row and click it in one go, again if the list changed in between (quick open
+      // re-sorts as results arrive: a row found at index 1 may be the only one, at 0, a moment later).
+      await waitUntil(
         what,
         async () => {
           // The label's text only: a row also holds the keybinding, the description, a separator's label.
@@ -480,12 +482,12 @@ export async function startVSCode(options: StartOptions): Promise<VSCode> {
             `[...document.querySelectorAll(${JSON.stringify(QUICK_ROWS)})].map((row) => { const l = row.querySelector('.label-name') || row; return (l.textContent || '').trim(); })`,
           );
           const i = labels.findIndex(matches);
-          return i >= 0 ? i : undefined;
+          if (i < 0) return undefined;
+          return (await page.locator(QUICK_ROWS).nth(i).click({ timeout: 2_000 }).then(() => true, () => undefined));
         },
-        timeoutMs,
+        timeoutMs + 10_000,
         quickRowsText,
       );
-      await page.locator(QUICK_ROWS).nth(index).click();
       await page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {
         throw new Error(`the quick input stayed open after choosing ${what}`);
       });
