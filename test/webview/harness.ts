@@ -4,6 +4,7 @@
 // and keeps its state as JSON (as VS Code does).
 
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { readFileSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -215,4 +216,27 @@ export async function withPanel(browser: Browser, server: PanelServer, options: 
   } finally {
     await panel.close();
   }
+}
+
+/**
+ * One page server and one headless Chromium for a test file: started before its tests, closed after
+ * them. `withPanel` opens a panel on them as the free function does.
+ */
+export function panelHostForFile(): { withPanel: (options: OpenOptions | undefined, body: (panel: Panel) => Promise<void>) => Promise<void> } {
+  let server: PanelServer | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    withPanel: (options, body) => {
+      if (!browser || !server) throw new Error('the panel host starts before the tests');
+      return withPanel(browser, server, options, body);
+    },
+  };
 }

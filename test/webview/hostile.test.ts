@@ -3,21 +3,12 @@
 // field; a clamp outside the model in view (unit ≥ H, layer ≥ its layers) is refused there too.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { checkHostToPanel } from '../../src/protocol/panel';
-import { launchBrowser, loadRecording, post, posted, settle, startServer, withPanel, type PanelServer } from './harness';
+import { loadRecording, post, posted, settle, panelHostForFile } from './harness';
 
-let server: PanelServer;
-let browser: Browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const panels = panelHostForFile();
 
 const units = {
   type: 'units', file: 'code.py', step: 40, T: 1200, H: 16, layers: 1, directions: 1,
@@ -43,7 +34,7 @@ async function typeInto(page: Page, selector: string, text: string): Promise<voi
 test('a threshold typed as a non-number or left empty is not sent as 0, and the field says why', async () => {
   assert.ok(checkHostToPanel(units).ok);
   const recording = loadRecording('article');
-  await withPanel(browser, server, {}, async ({ page }) => {
+  await panels.withPanel({}, async ({ page }) => {
     await post(page, [...recording.filter((m) => m.type === 'model'), units]);
     await settle(page);
     for (const typo of ['', '-', 'abc']) {
@@ -69,7 +60,7 @@ test('a threshold typed as a non-number or left empty is not sent as 0, and the 
 
 test('a clamp beyond the model in view, or with an empty field, is refused in the tab, not sent', async () => {
   const recording = loadRecording('article');
-  await withPanel(browser, server, {}, async ({ page }) => {
+  await panels.withPanel({}, async ({ page }) => {
     await post(page, [...recording.filter((m) => m.type === 'model'), units]);
     await settle(page);
     const tries: Array<[string, string, RegExp]> = [

@@ -5,27 +5,16 @@
 // Needs `npm run build` first and Chromium at /usr/bin/chromium.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { checkHostToPanel, type HostToPanel, type StepMessage, type TraceMessage } from '../../src/protocol/panel';
 import { modelMessage, traceMessage } from '../../src/run/panelData';
 import { Tokenizer } from '../../src/engine/tokenizer';
 import { formatValue } from '../../webview/format';
 import { explainFixtures, fixtureModel, type ExplainFixture } from '../support/explainFixtures';
-import { launchBrowser, post, posted, settle, showTab, startServer, withPanel, type PanelServer } from './harness';
+import { post, posted, settle, showTab, panelHostForFile } from './harness';
 
-let server: PanelServer;
-let browser: Browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const panels = panelHostForFile();
 
 const fixture: ExplainFixture = explainFixtures().find((f) => f.name === 'article') ?? explainFixtures()[0];
 type FixtureStep = ExplainFixture['steps'][number];
@@ -86,7 +75,7 @@ test('the Step tab writes the fixture\'s numbers for every unit, forward and bac
   const s = fixture.steps.find((x) => x.t === 4 && x.layer === 0 && x.direction === 'forward');
   assert.ok(s, 'the fixture explains step 4');
   const H = s.forward.h.length;
-  await withPanel(browser, server, {}, async ({ page }) => {
+  await panels.withPanel({}, async ({ page }) => {
     await post(page, [model, trace]);
     await showTab(page, 'step');
     // Opening the tab asks for the step before the cursor (no cursor: the last).
@@ -133,7 +122,7 @@ test('◀ ▶ and the arrow keys ask for the neighbouring step; the last step sa
     assert.ok(s, `the fixture explains step ${t}`);
     return s;
   };
-  await withPanel(browser, server, {}, async ({ page }) => {
+  await panels.withPanel({}, async ({ page }) => {
     await post(page, [model, trace, stepFromFixture(at(3), T)]);
     await showTab(page, 'step');
     assert.equal(await page.getAttribute('#step-where', 'data-t'), '3');
@@ -175,7 +164,7 @@ test('◀ ▶ and the arrow keys ask for the neighbouring step; the last step sa
 
 test('a token picked on the States tab opens the Step tab at that step; showStep opens it', async () => {
   const { model, trace } = fixtureTrace();
-  await withPanel(browser, server, {}, async ({ page }) => {
+  await panels.withPanel({}, async ({ page }) => {
     await post(page, [model, trace]);
     await showTab(page, 'states');
     await page.click('#states-strip [data-col="2"]');

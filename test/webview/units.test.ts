@@ -2,21 +2,11 @@
 // the host's messages, and its controls (reachable by keyboard) send the messages the host acts on.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { checkHostToPanel } from '../../src/protocol/panel';
-import { launchBrowser, loadRecording, post, posted, settle, startServer, withPanel, type PanelServer } from './harness';
+import { loadRecording, post, posted, settle, panelHostForFile } from './harness';
 
-let server: PanelServer;
-let browser: Browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const panels = panelHostForFile();
 
 const units = {
   type: 'units', file: 'code.py', step: 40, T: 1200, H: 16, layers: 1, directions: 1,
@@ -30,7 +20,7 @@ const leaders = { type: 'unitsLeaders', tracks: [{ name: 'in_quotes', leaders: [
 test('the Units tab lists the matches and the leaders, and its controls send checked messages', async () => {
   for (const m of [units, leaders]) assert.ok(checkHostToPanel(m).ok, JSON.stringify(m).slice(0, 80));
   const recording = loadRecording('article');
-  await withPanel(browser, server, {}, async ({ page }) => {
+  await panels.withPanel({}, async ({ page }) => {
     await post(page, [...recording.filter((m) => m.type === 'model'), units, leaders]);
     await settle(page);
     // A new selection's answer shows the tab.

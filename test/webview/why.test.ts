@@ -10,26 +10,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { before, test } from 'node:test';
 import { checkHostToPanel, type HostToPanel } from '../../src/protocol/panel';
 import { modelMessage, traceMessage } from '../../src/run/panelData';
 import { whyFixtures, whyModel } from '../support/whyFixtures';
-import { launchBrowser, post, posted, showTab, startServer, withPanel, type PanelServer } from './harness';
+import { post, posted, showTab, panelHostForFile } from './harness';
 
-let server: PanelServer;
-let browser: Browser;
+const panels = panelHostForFile();
 const SHOTS = join(tmpdir(), 'lstm-lens-why-shots');
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
+before(() => {
   mkdirSync(SHOTS, { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 const fixture = whyFixtures().find((f) => f.name === 'onehot_l2') ?? whyFixtures()[0];
@@ -76,7 +66,7 @@ function strip(): HostToPanel {
 }
 
 test('the time line: a stop per snapshot and the latest, the chosen one’s sample, arrow keys post the choice', async () => {
-  await withPanel(browser, server, {}, async ({ page }) => {
+  await panels.withPanel({}, async ({ page }) => {
     await post(page, [...modelAndTrace(), timeline(null)]);
     await showTab(page, 'training');
     const slider = page.locator('#timeline-slider');
@@ -104,7 +94,7 @@ test('the time line: a stop per snapshot and the latest, the chosen one’s samp
 });
 
 test('the baseline: a bar per order and the LSTM, lengths by loss, the verdict in words', async () => {
-  await withPanel(browser, server, {}, async ({ page }) => {
+  await panels.withPanel({}, async ({ page }) => {
     await post(page, [...modelAndTrace(), timeline(null), baseline]);
     await showTab(page, 'training');
     const rows = await page.$$eval('.baseline-row', (rs) =>
@@ -121,7 +111,7 @@ test('the baseline: a bar per order and the LSTM, lengths by loss, the verdict i
 });
 
 test('the attribution strip: earlier tokens shaded by PyTorch’s gradient norms, the target last, the picked prediction asked for', async () => {
-  await withPanel(browser, server, {}, async ({ page }) => {
+  await panels.withPanel({}, async ({ page }) => {
     const m = strip() as Extract<HostToPanel, { type: 'whyAttribution' }>;
     await post(page, [...modelAndTrace(), m]);
     await showTab(page, 'predictions');
@@ -145,7 +135,7 @@ test('the attribution strip: earlier tokens shaded by PyTorch’s gradient norms
 test('screenshots: light and dark, narrow and wide', async () => {
   for (const theme of ['light', 'dark'] as const) {
     for (const width of [320, 1200]) {
-      await withPanel(browser, server, { theme, width, height: 1100 }, async ({ page }) => {
+      await panels.withPanel({ theme, width, height: 1100 }, async ({ page }) => {
         await post(page, [...modelAndTrace(), timeline(64), baseline, strip()]);
         await showTab(page, 'training');
         await page.locator('[data-pane="timeline"]').screenshot({ path: join(SHOTS, `${theme}-${width}-timeline.png`) });
