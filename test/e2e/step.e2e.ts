@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { Frame } from 'playwright-core';
 import { REPO_ROOT, waitUntil, withVSCode, type VSCode } from './harness';
-import { assertNothingFailed, editorColoured } from './lens';
+import { assertNothingFailed, editorColoured, SHORT_WORD_RUN } from './lens';
 
 const VSIX = path.join(REPO_ROOT, 'lstm-lens.vsix');
 const FILE = 'fable.txt';
@@ -20,16 +20,10 @@ const TEXT = fs.readFileSync(path.join(REPO_ROOT, 'media', 'samples', 'belling_t
 
 /** A short word-level run: a few seconds on the CPU. */
 const SETTINGS = {
-  'lstmLens.tokens': 'word',
-  'lstmLens.mode': 'many-to-many',
-  'lstmLens.embeddingSize': 0,
-  'lstmLens.sequenceLength': 8,
-  'lstmLens.batchSize': 4,
-  'lstmLens.hiddenSize': 8,
+  ...SHORT_WORD_RUN,
   'lstmLens.optimizer': 'adam',
   'lstmLens.learningRate': 0.01,
   'lstmLens.steps': 150,
-  'lstmLens.backend': 'cpu',
   // The fable's first line is long: wrapped, its end (where the cursor goes) and the span stay on screen.
   'editor.wordWrap': 'on',
 };
