@@ -14,11 +14,13 @@ import {
   lstmCellBackward,
   lstmCellForward,
   matmul,
+  recurrenceBackwardOverBatch,
+  recurrenceForwardOverBatch,
   scatterAddRows,
   softmaxCrossEntropyBackward,
   softmaxCrossEntropyForward,
 } from './kernels';
-import { createArena, type Arena } from './wasm/simd';
+import { createArena, type Arena, type RecurrenceBackward, type RecurrenceForward } from './wasm/simd';
 
 /** The largest finite float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -173,6 +175,19 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
       const o = r * G;
       for (let j = 0; j < G; j++) dwih[j * V + tok] += dGates[o + j];
     }
+  }
+
+  /**
+   * The whole forward recurrence of one layer and direction with the batch's sequences shared
+   * among the helper threads; false (nothing done) where it cannot: the model goes step by step.
+   */
+  recurrenceForward(r: RecurrenceForward): boolean {
+    return recurrenceForwardOverBatch(r);
+  }
+
+  /** Back through the whole recurrence, shared as recurrenceForward; false: step by step. */
+  recurrenceBackward(r: RecurrenceBackward): boolean {
+    return recurrenceBackwardOverBatch(r);
   }
 
   lstmCellForward(step: CellForward<FloatArray>): void {

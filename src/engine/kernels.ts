@@ -16,8 +16,9 @@
 import type { CellBackward, CellForward, Product, View } from './backend';
 import type { FloatArray } from './config';
 import {
-  fastKernelsAvailable, simdCellBackward, simdCellForward, simdColumnSums, simdMatmul, simdScatterAddRows, simdSoftmax, wasmKernelPath,
-  type KernelPath,
+  fastKernelsAvailable, simdCellBackward, simdCellForward, simdColumnSums, simdMatmul, simdRecurrenceBackward, simdRecurrenceForward,
+  simdScatterAddRows, simdSoftmax, wasmKernelPath,
+  type KernelPath, type RecurrenceBackward, type RecurrenceForward,
 } from './wasm/simd';
 
 let fastPath = true;
@@ -37,6 +38,20 @@ export function fastKernelsActive(): boolean {
 /** The kernels float32 models made now run on: 'wasm relaxed-simd fma', 'wasm simd' or 'js'. */
 export function kernelPath(): KernelPath {
   return fastPath ? wasmKernelPath() : 'js';
+}
+
+/**
+ * A whole recurrence (every time step of one layer and direction) with each helper thread taking
+ * a share of the batch's sequences (wasm/simd.ts); false, having done nothing, where that cannot
+ * run (no helper threads, the plain loops, buffers outside the arena): the caller goes step by step.
+ */
+export function recurrenceForwardOverBatch(r: RecurrenceForward): boolean {
+  return fastPath && simdRecurrenceForward(r);
+}
+
+/** Back through a whole recurrence split over the batch, as recurrenceForwardOverBatch. */
+export function recurrenceBackwardOverBatch(r: RecurrenceBackward): boolean {
+  return fastPath && simdRecurrenceBackward(r);
 }
 
 /**

@@ -427,9 +427,16 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
           k.fillRowsWithBiases(buf.gates, p.bih, p.bhh, BT, G);
           k.matmul(view(buf.gates, 0, G), view(input, 0, I), view(p.wih, 0, I), { M: BT, N: G, K: I, transB: true, accumulate: true });
         }
-        // The recurrence, step by step, in this direction's reading order.
+        // The recurrence, step by step, in this direction's reading order; on the CPU with helper
+        // threads, each thread takes a share of the batch's sequences through every step (the same bits).
         const stateOffset = (l * D + d) * B * H;
-        for (let s = 0; s < T; s++) {
+        const overBatch = k instanceof CpuBackend && ws.clamps.length === 0 && k.recurrenceForward({
+          B, T, H, reverse: d === 1,
+          gates: buf.gates as FloatArray, c: buf.c as FloatArray, h: buf.h as FloatArray, tanhC: buf.tanhC as FloatArray,
+          hPrev: buf.hPrev as FloatArray, cPrev: buf.cPrev as FloatArray, whh: p.whh as FloatArray,
+          h0: (options.h0 ?? null) as FloatArray | null, c0: (options.c0 ?? null) as FloatArray | null, stateOffset,
+        });
+        for (let s = 0; s < T && !overBatch; s++) {
           const t = d === 0 ? s : T - 1 - s;
           const tPrev = d === 0 ? t - 1 : t + 1;
           // The previous state: this direction's last step, or the initial state (row b of (B, H)).
@@ -524,7 +531,15 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
         else k.fill(ws.dhNext, 0);
         if (options.dcN) k.copyRows(view(ws.dcNext, 0, H), view(options.dcN, stateOffset, H), B, H);
         else k.fill(ws.dcNext, 0);
-        for (let s = 0; s < T; s++) {
+        const overBatch = k instanceof CpuBackend && ws.clamps.length === 0 && k.recurrenceBackward({
+          B, T, H, reverse: d === 1,
+          gates: buf.gates as FloatArray, dGates: buf.dGates as FloatArray, tanhC: buf.tanhC as FloatArray, cPrev: buf.cPrev as FloatArray,
+          dhTrace: ws.recordTrace ? (buf.dh as FloatArray) : null, dcTrace: ws.recordTrace ? (buf.dc as FloatArray) : null,
+          dOut: ws.dOutputs[l] as FloatArray, dOutOffset: d * H, dOutWidth: DH,
+          dhNext: ws.dhNext as FloatArray, dcNext: ws.dcNext as FloatArray, whh: p.whh as FloatArray,
+          dh0: (options.dh0 ?? null) as FloatArray | null, stateOffset,
+        });
+        for (let s = 0; s < T && !overBatch; s++) {
           const t = d === 0 ? T - 1 - s : s;
           const held = d === 0 && ws.clamps.length > 0 ? this.clampGradientIn(ws, l, t) : null;
           k.lstmCellBackward({

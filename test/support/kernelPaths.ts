@@ -50,7 +50,7 @@ export function kernelPaths(): KernelPathCase[] {
     let threshold = 0;
     paths.push({
       key: 'threads',
-      name: 'wasm kernels, every multiply split with a helper thread',
+      name: 'wasm kernels with a helper thread: each recurrence shared over the batch, every other multiply split',
       enter() {
         inner.enter();
         if (!startMatmulPool(2, { script: MATMUL_HELPER }) || !waitForMatmulPool(30000)) throw new Error('the helper thread did not start');

@@ -659,7 +659,9 @@ export function simdMap(x: Float32Array, f: 0 | 1 | 2): Float32Array {
 //   DONE    chunks finished (Atomics.add, then Atomics.notify).
 //   MEM     the memory's id with the helpers (MatmulPool.memoryId).
 //   KERNEL  0: gemm_nn, 1: gemm_nt, 2: gemm_packed (each chunk with a work area of its own),
-//           3: cell_forward, 4: cell_backward (chunks of the batch's rows).
+//           3: cell_forward, 4: cell_backward (chunks of the batch's rows),
+//           5, 6: a whole recurrence forward or backward, every time step, for a chunk of the
+//           batch's sequences (runRecurrenceForward/Backward below).
 //   CHUNKS  how many chunks the job has (at most POOL_MAX_CHUNKS).
 //   READY   helpers started (for a benchmark that waits for them before it measures).
 //   FAILED  non-zero once a helper's kernel call threw: the pool is dropped and the multiply
@@ -683,13 +685,15 @@ export const POOL_READY = 5;
 /** Set by a helper whose kernel call threw (never expected: the caller checked every bound). */
 export const POOL_FAILED = 6;
 export const POOL_ARGS = 8;
-export const POOL_ARGS_PER_CHUNK = 14;
+export const POOL_ARGS_PER_CHUNK = 16;
 /** The kernels a job names (POOL_KERNEL). */
 export const KERNEL_NN = 0;
 export const KERNEL_NT = 1;
 export const KERNEL_PACKED = 2;
 export const KERNEL_CELL_FORWARD = 3;
 export const KERNEL_CELL_BACKWARD = 4;
+export const KERNEL_RECURRENCE_FORWARD = 5;
+export const KERNEL_RECURRENCE_BACKWARD = 6;
 export const POOL_MAX_CHUNKS = 8;
 /** Int32 slots of the control block. */
 export const POOL_CONTROL_INTS = POOL_ARGS + POOL_ARGS_PER_CHUNK * POOL_MAX_CHUNKS;
@@ -709,8 +713,11 @@ export interface MatmulPool {
 
 let pool: MatmulPool | null = null;
 let poolSeq = 0;
-/** Split multiplies so far: jobs, their chunks, and the chunks the caller ran itself (tests read it). */
-export const poolStats = { jobs: 0, chunks: 0, callerChunks: 0 };
+/**
+ * Split jobs so far: jobs, their chunks, the chunks the caller ran itself, and the recurrences run
+ * over the batch (tests read it).
+ */
+export const poolStats = { jobs: 0, chunks: 0, callerChunks: 0, recurrences: 0 };
 /**
  * Multiplies of fewer multiply-adds (M·N·K) than this run on the caller alone: splitting costs a
  * hand-over and a wait (microseconds while the helper still spins from the last job, tens when it
@@ -764,7 +771,9 @@ function gemm(
 
 /** Runs one call from its arguments (c, ldc, a, sai, sak, b, b1, b2, M, N, K, acc, work) at `at`. */
 export function runKernel(k: KernelExports, kernel: number, x: ArrayLike<number>, at: number): void {
-  if (kernel === KERNEL_CELL_FORWARD) k.cell_forward(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12]);
+  if (kernel === KERNEL_RECURRENCE_FORWARD) runRecurrenceForward(k, x, at);
+  else if (kernel === KERNEL_RECURRENCE_BACKWARD) runRecurrenceBackward(k, x, at);
+  else if (kernel === KERNEL_CELL_FORWARD) k.cell_forward(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12]);
   else if (kernel === KERNEL_CELL_BACKWARD) k.cell_backward(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12], x[at + 13]);
   else if (kernel === KERNEL_PACKED) k.gemm_packed(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12]);
   else if (kernel === KERNEL_NN) k.gemm_nn(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 8], x[at + 9], x[at + 10], x[at + 11]);
@@ -898,5 +907,213 @@ function splitCell(
     ctl[at + countAt] = Math.min(step, B - lo);
   }
   runJob(p, arena, kernel, id, chunks);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads over the batch. The recurrence of one layer and direction is T multiplies and T cell
+// steps, each waiting for the last; split step by step, a helper thread must be handed work 2T
+// times a step (about 190 µs of cell between two multiplies at H = 128, longer than a helper
+// spins, so every hand-over wakes it: 17 µs). But the sequences of a batch never meet in the
+// recurrence: row b of h_t depends on row b of h_{t-1} only. So each thread takes a share of the
+// batch's sequences and runs it through every time step on its own, with one hand-over per
+// layer and direction. Each of its multiplies is a row block of the one-thread multiply, on the
+// kernel the whole batch would use, and each cell step a row block of the whole step: every
+// value is computed by the same operations in the same order, so the results are bit-identical
+// to one thread's.
+
+/** The forward recurrence of one layer and direction on a model's buffers (model.ts forward). */
+export interface RecurrenceForward {
+  readonly B: number;
+  readonly T: number;
+  readonly H: number;
+  /** Reads t = T-1 down to 0 (the backward direction of a bidirectional layer). */
+  readonly reverse: boolean;
+  /** (B, T, 4H): the input projection on entry, the gate activations on exit. */
+  readonly gates: FloatArray;
+  /** (B, T, H) each. */
+  readonly c: FloatArray;
+  readonly h: FloatArray;
+  readonly tanhC: FloatArray;
+  readonly hPrev: FloatArray;
+  readonly cPrev: FloatArray;
+  /** (G, H). */
+  readonly whh: FloatArray;
+  /** The initial state, rows of H from stateOffset (null: zeros). */
+  readonly h0: FloatArray | null;
+  readonly c0: FloatArray | null;
+  readonly stateOffset: number;
+}
+
+/** Back through the recurrence of one layer and direction (model.ts backward). */
+export interface RecurrenceBackward {
+  readonly B: number;
+  readonly T: number;
+  readonly H: number;
+  readonly reverse: boolean;
+  readonly gates: FloatArray;
+  readonly dGates: FloatArray;
+  readonly tanhC: FloatArray;
+  readonly cPrev: FloatArray;
+  readonly dhTrace: FloatArray | null;
+  readonly dcTrace: FloatArray | null;
+  /** dL/dh_t from above: row b, step t at dOutOffset + (b*T + t) * dOutWidth. */
+  readonly dOut: FloatArray;
+  readonly dOutOffset: number;
+  readonly dOutWidth: number;
+  /** (B, H): what arrives from the step after (in), dL/dc_{-1} (out, in dcNext). */
+  readonly dhNext: FloatArray;
+  readonly dcNext: FloatArray;
+  readonly whh: FloatArray;
+  /** Receives dL/dh_{-1}, rows of H from stateOffset (null: not wanted). */
+  readonly dh0: FloatArray | null;
+  readonly stateOffset: number;
+}
+
+/** The flags slot: bit 0 reverse; bits 1 and up, the multiply's kernel. */
+const flags = (reverse: boolean, kernel: number): number => (reverse ? 1 : 0) | (kernel << 1);
+
+/** Chunk arguments (forward): gates c h tanhC hPrev cPrev h0 c0 whh rows H T flags work, byte addresses of the chunk's first row. */
+function runRecurrenceForward(k: KernelExports, x: ArrayLike<number>, at: number): void {
+  const gates = x[at], c = x[at + 1], h = x[at + 2], tc = x[at + 3], hp = x[at + 4], cp = x[at + 5];
+  const h0 = x[at + 6], c0 = x[at + 7], whh = x[at + 8], rows = x[at + 9], H = x[at + 10], T = x[at + 11];
+  const reverse = (x[at + 12] & 1) === 1, kernel = x[at + 12] >> 1, work = x[at + 13];
+  const G = 4 * H;
+  const gs = 4 * T * G, ss = 4 * T * H;
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    const tPrev = reverse ? t + 1 : t - 1;
+    const hIn = s > 0 ? h + 4 * tPrev * H : h0;
+    const cIn = s > 0 ? c + 4 * tPrev * H : c0;
+    const ps = s > 0 ? ss : 4 * H;
+    const g = gates + 4 * t * G;
+    // gates_t += h_{t-1} · W_hh^T (simdMatmul's arguments for transB).
+    if (hIn !== 0) {
+      if (kernel === KERNEL_PACKED) k.gemm_packed(g, T * G, hIn, ps >> 2, 1, whh, 1, H, rows, G, H, 1, work);
+      else k.gemm_nt(g, T * G, hIn, ps >> 2, whh, H, rows, G, H, 1);
+    }
+    const o = 4 * t * H;
+    k.cell_forward(g, gs, c + o, h + o, tc + o, hp + o, cp + o, ss, hIn, cIn, ps, rows, H);
+  }
+}
+
+/** Chunk arguments (backward): gates dGates tanhC cPrev dhTrace dcTrace dOut dOutWidth dhNext dcNext whh dh0 rows H T flags; work after. */
+function runRecurrenceBackward(k: KernelExports, x: ArrayLike<number>, at: number): void {
+  const gates = x[at], dg = x[at + 1], tc = x[at + 2], cp = x[at + 3], dhT = x[at + 4], dcT = x[at + 5];
+  const dOut = x[at + 6], width = x[at + 7], dhN = x[at + 8], dcN = x[at + 9], whh = x[at + 10], dh0 = x[at + 11];
+  const rows = x[at + 12], H = x[at + 13], T = x[at + 14];
+  const reverse = (x[at + 15] & 1) === 1, kernel = (x[at + 15] >> 1) & 7, work = x[at + 15] & ~15;
+  const G = 4 * H;
+  const gs = 4 * T * G, ss = 4 * T * H;
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? s : T - 1 - s;
+    const o = 4 * t * H;
+    const g = 4 * t * G;
+    k.cell_backward(gates + g, dg + g, gs, tc + o, cp + o, dhT && dhT + o, dcT && dcT + o, ss, dOut + 4 * t * width, 4 * T * width, dhN, dcN, rows, H);
+    // dL/dh_{t-1} = dGates_t · W_hh (simdMatmul's arguments, no transpose), into dhNext or dh0.
+    const into = s < T - 1 ? dhN : dh0;
+    if (into === 0) continue;
+    if (kernel === KERNEL_PACKED) k.gemm_packed(into, H, dg + g, T * G, 1, whh, H, 1, rows, H, G, 0, work);
+    else k.gemm_nn(into, H, dg + g, T * G, 1, whh, H, rows, H, G, 0);
+  }
+}
+
+/**
+ * Whether the recurrence can run split over the batch: a pool, shared memory, every buffer in
+ * the arena, enough work. Returns the arena, the helpers' id for its memory and the chunks.
+ */
+function recurrenceSplit(arrays: ReadonlyArray<FloatArray | null>, B: number, H: number): { arena: Arena; id: number; chunks: number; step: number } | null {
+  const p = pool;
+  if (!p || B < 2) return null;
+  const first = arrays[0];
+  if (!(first instanceof Float32Array)) return null;
+  const arena = arenaOfBuffer.get(first.buffer);
+  if (!arena || !arena.shared) return null;
+  for (const x of arrays) if (x !== null && !(x instanceof Float32Array && arena.owns(x.buffer))) return null;
+  const least = splitThreshold === 0 ? 0 : CELL_SPLIT_MIN;
+  if (B * H < least) return null;
+  const n = Math.min(POOL_MAX_CHUNKS, p.helpers + 1, B);
+  if (n < 2) return null;
+  const step = Math.ceil(B / n);
+  const chunks = Math.ceil(B / step);
+  for (let i = 0; i < chunks; i++) if (arena.work(i) === null) return null;
+  const id = p.memoryId(arena.memory, arena.module);
+  if (id <= 0) return null;
+  return { arena, id, chunks, step };
+}
+
+/** The kernel a multiply of B rows takes (simdMatmul's choice), so that every chunk uses the whole batch's. */
+const recurrentKernel = (B: number, transB: boolean): number => (B >= packedMinRows ? KERNEL_PACKED : transB ? KERNEL_NT : KERNEL_NN);
+
+const addr = (x: FloatArray | null, floats = 0): number => (x === null ? 0 : x.byteOffset + 4 * floats);
+
+/**
+ * The forward recurrence with each thread taking a share of the batch's sequences through every
+ * step; false (nothing done) where it cannot run so (no helper threads, buffers outside the
+ * arena, too little work): the caller then runs it step by step.
+ */
+export function simdRecurrenceForward(r: RecurrenceForward): boolean {
+  const { B, T, H } = r;
+  const split = recurrenceSplit([r.gates, r.c, r.h, r.tanhC, r.hPrev, r.cPrev, r.whh, r.h0, r.c0], B, H);
+  if (!split) return false;
+  const G = 4 * H;
+  const ctl = (pool as MatmulPool).control;
+  const kernel = recurrentKernel(B, true);
+  for (let i = 0; i < split.chunks; i++) {
+    const lo = i * split.step;
+    const at = POOL_ARGS + i * POOL_ARGS_PER_CHUNK;
+    ctl[at] = addr(r.gates, lo * T * G);
+    ctl[at + 1] = addr(r.c, lo * T * H);
+    ctl[at + 2] = addr(r.h, lo * T * H);
+    ctl[at + 3] = addr(r.tanhC, lo * T * H);
+    ctl[at + 4] = addr(r.hPrev, lo * T * H);
+    ctl[at + 5] = addr(r.cPrev, lo * T * H);
+    ctl[at + 6] = addr(r.h0, r.stateOffset + lo * H);
+    ctl[at + 7] = addr(r.c0, r.stateOffset + lo * H);
+    ctl[at + 8] = addr(r.whh);
+    ctl[at + 9] = Math.min(split.step, B - lo);
+    ctl[at + 10] = H;
+    ctl[at + 11] = T;
+    ctl[at + 12] = flags(r.reverse, kernel);
+    ctl[at + 13] = split.arena.work(i) as number;
+  }
+  runJob(pool as MatmulPool, split.arena, KERNEL_RECURRENCE_FORWARD, split.id, split.chunks);
+  poolStats.recurrences++;
+  return true;
+}
+
+/** Back through the recurrence split over the batch, as simdRecurrenceForward; false: the caller goes step by step. */
+export function simdRecurrenceBackward(r: RecurrenceBackward): boolean {
+  const { B, T, H } = r;
+  const split = recurrenceSplit([r.gates, r.dGates, r.tanhC, r.cPrev, r.dhTrace, r.dcTrace, r.dOut, r.dhNext, r.dcNext, r.whh, r.dh0], B, H);
+  if (!split) return false;
+  const G = 4 * H;
+  const ctl = (pool as MatmulPool).control;
+  const kernel = recurrentKernel(B, false);
+  for (let i = 0; i < split.chunks; i++) {
+    const lo = i * split.step;
+    const at = POOL_ARGS + i * POOL_ARGS_PER_CHUNK;
+    const work = split.arena.work(i) as number;
+    // The work area's address rides in the flags slot (aligned, so its low 4 bits are free).
+    if (work % 16 !== 0) return false;
+    ctl[at] = addr(r.gates, lo * T * G);
+    ctl[at + 1] = addr(r.dGates, lo * T * G);
+    ctl[at + 2] = addr(r.tanhC, lo * T * H);
+    ctl[at + 3] = addr(r.cPrev, lo * T * H);
+    ctl[at + 4] = addr(r.dhTrace, lo * T * H);
+    ctl[at + 5] = addr(r.dcTrace, lo * T * H);
+    ctl[at + 6] = addr(r.dOut, r.dOutOffset + lo * T * r.dOutWidth);
+    ctl[at + 7] = r.dOutWidth;
+    ctl[at + 8] = addr(r.dhNext, lo * H);
+    ctl[at + 9] = addr(r.dcNext, lo * H);
+    ctl[at + 10] = addr(r.whh);
+    ctl[at + 11] = addr(r.dh0, r.stateOffset + lo * H);
+    ctl[at + 12] = Math.min(split.step, B - lo);
+    ctl[at + 13] = H;
+    ctl[at + 14] = T;
+    ctl[at + 15] = flags(r.reverse, kernel) | work;
+  }
+  runJob(pool as MatmulPool, split.arena, KERNEL_RECURRENCE_BACKWARD, split.id, split.chunks);
+  poolStats.recurrences++;
   return true;
 }
