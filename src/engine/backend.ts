@@ -101,6 +101,59 @@ export interface CellBackward<Tensor> {
   readonly dcNext: Tensor;
 }
 
+/**
+ * The whole recurrence of one layer and direction, forward: what model.ts's step loop does (the
+ * recurrent product h_{t-1} · W_hhᵀ added to the gates, then the cell) for every step at once, so
+ * that a backend may fuse and batch it. Steps run t = 0 … T-1, or T-1 … 0 when `reverse`.
+ */
+export interface RecurrenceForward<Tensor> {
+  readonly B: number;
+  readonly T: number;
+  readonly H: number;
+  readonly reverse: boolean;
+  /** (B, T, 4H): the input projection (with both biases) on entry, the gate activations on exit. */
+  readonly gates: Tensor;
+  /** (B, T, H) each, every step written. */
+  readonly c: Tensor;
+  readonly h: Tensor;
+  readonly tanhC: Tensor;
+  readonly hPrev: Tensor;
+  readonly cPrev: Tensor;
+  /** (4H, H). */
+  readonly whh: Tensor;
+  /** The initial state, B rows of H from stateOffset (null: zeros). */
+  readonly h0: Tensor | null;
+  readonly c0: Tensor | null;
+  readonly stateOffset: number;
+}
+
+/** Back through the whole recurrence of one layer and direction: model.ts's backward step loop. */
+export interface RecurrenceBackward<Tensor> {
+  readonly B: number;
+  readonly T: number;
+  readonly H: number;
+  readonly reverse: boolean;
+  readonly gates: Tensor;
+  /** (B, T, 4H): receives every step's gate gradients. */
+  readonly dGates: Tensor;
+  readonly tanhC: Tensor;
+  readonly cPrev: Tensor;
+  /** (B, T, H): receive dL/dh_t and dL/dc_t (null: not recorded). */
+  readonly dhTrace: Tensor | null;
+  readonly dcTrace: Tensor | null;
+  /** dL/dh_t from above: row b, step t at dOutOffset + (b*T + t) * dOutWidth. */
+  readonly dOut: Tensor;
+  readonly dOutOffset: number;
+  readonly dOutWidth: number;
+  /** (B, H): what arrives from after the last step (in); dcNext leaves with dL/dc_{-1}, dhNext unspecified. */
+  readonly dhNext: Tensor;
+  readonly dcNext: Tensor;
+  readonly whh: Tensor;
+  /** Receives dL/dh_{-1}, B rows of H from stateOffset (null: not wanted). */
+  readonly dh0: Tensor | null;
+  readonly stateOffset: number;
+}
+
 export interface Backend<Tensor, Ids> {
   /** 'cpu' or 'webgl': what the user is told. */
   readonly name: string;
@@ -149,6 +202,13 @@ export interface Backend<Tensor, Ids> {
   lstmCellForward(step: CellForward<Tensor>): void;
   /** Back through one time step of the cell; see CellBackward. */
   lstmCellBackward(step: CellBackward<Tensor>): void;
+  /**
+   * Optional: the whole forward recurrence at once (RecurrenceForward); true when done, false
+   * (nothing done) where it cannot run: the model then goes step by step (matmul, lstmCellForward).
+   */
+  recurrenceForward?(r: RecurrenceForward<Tensor>): boolean;
+  /** Optional: back through the whole recurrence at once (RecurrenceBackward), as recurrenceForward. */
+  recurrenceBackward?(r: RecurrenceBackward<Tensor>): boolean;
   /** Softmax into probs; returns the mean cross-entropy over counted targets (NaN without targets). The one number read back per step. */
   softmaxCrossEntropyForward(probs: Tensor, logits: Tensor, targets: Ids | null, R: number, V: number): number;
   softmaxCrossEntropyBackward(dlogits: Tensor, probs: Tensor, targets: Ids, R: number, V: number): void;
