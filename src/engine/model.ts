@@ -428,13 +428,13 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
           k.matmul(view(buf.gates, 0, G), view(input, 0, I), view(p.wih, 0, I), { M: BT, N: G, K: I, transB: true, accumulate: true });
         }
         // The recurrence, step by step, in this direction's reading order; on the CPU with helper
-        // threads, each thread takes a share of the batch's sequences through every step (the same bits).
+        // threads, each thread takes a share of the batch's sequences through every step (the same bits);
+        // the GPU fuses each step into one draw (the backend's recurrenceForward).
         const stateOffset = (l * D + d) * B * H;
-        const overBatch = k instanceof CpuBackend && ws.clamps.length === 0 && k.recurrenceForward({
+        const overBatch = ws.clamps.length === 0 && k.recurrenceForward !== undefined && k.recurrenceForward({
           B, T, H, reverse: d === 1,
-          gates: buf.gates as FloatArray, c: buf.c as FloatArray, h: buf.h as FloatArray, tanhC: buf.tanhC as FloatArray,
-          hPrev: buf.hPrev as FloatArray, cPrev: buf.cPrev as FloatArray, whh: p.whh as FloatArray,
-          h0: (options.h0 ?? null) as FloatArray | null, c0: (options.c0 ?? null) as FloatArray | null, stateOffset,
+          gates: buf.gates, c: buf.c, h: buf.h, tanhC: buf.tanhC, hPrev: buf.hPrev, cPrev: buf.cPrev, whh: p.whh,
+          h0: options.h0 ?? null, c0: options.c0 ?? null, stateOffset,
         });
         for (let s = 0; s < T && !overBatch; s++) {
           const t = d === 0 ? s : T - 1 - s;
@@ -531,13 +531,13 @@ export class LSTMModel<Tensor = FloatArray, Ids = Int32Array> {
         else k.fill(ws.dhNext, 0);
         if (options.dcN) k.copyRows(view(ws.dcNext, 0, H), view(options.dcN, stateOffset, H), B, H);
         else k.fill(ws.dcNext, 0);
-        const overBatch = k instanceof CpuBackend && ws.clamps.length === 0 && k.recurrenceBackward({
+        const overBatch = ws.clamps.length === 0 && k.recurrenceBackward !== undefined && k.recurrenceBackward({
           B, T, H, reverse: d === 1,
-          gates: buf.gates as FloatArray, dGates: buf.dGates as FloatArray, tanhC: buf.tanhC as FloatArray, cPrev: buf.cPrev as FloatArray,
-          dhTrace: ws.recordTrace ? (buf.dh as FloatArray) : null, dcTrace: ws.recordTrace ? (buf.dc as FloatArray) : null,
-          dOut: ws.dOutputs[l] as FloatArray, dOutOffset: d * H, dOutWidth: DH,
-          dhNext: ws.dhNext as FloatArray, dcNext: ws.dcNext as FloatArray, whh: p.whh as FloatArray,
-          dh0: (options.dh0 ?? null) as FloatArray | null, stateOffset,
+          gates: buf.gates, dGates: buf.dGates, tanhC: buf.tanhC, cPrev: buf.cPrev,
+          dhTrace: ws.recordTrace ? buf.dh : null, dcTrace: ws.recordTrace ? buf.dc : null,
+          dOut: ws.dOutputs[l], dOutOffset: d * H, dOutWidth: DH,
+          dhNext: ws.dhNext, dcNext: ws.dcNext, whh: p.whh,
+          dh0: options.dh0 ?? null, stateOffset,
         });
         for (let s = 0; s < T && !overBatch; s++) {
           const t = d === 0 ? T - 1 - s : s;
