@@ -754,6 +754,50 @@
     (param $c i32) (param $ldc i32) (param $a i32) (param $sai i32) (param $sak i32)
     (param $b i32) (param $sbk i32) (param $sbj i32) (param $M i32) (param $N i32) (param $K i32)
     (param $acc i32) (param $work i32)
+    (call $gemm_blocks (local.get $c) (local.get $ldc) (local.get $a) (local.get $sai) (local.get $sak)
+      (local.get $b) (local.get $sbk) (local.get $sbj) (local.get $M) (local.get $N) (local.get $K)
+      (local.get $acc) (local.get $work) (i32.const 0)))
+
+  ;; gemm_packed with B packed beforehand by pack_b_all (a weight read by every time step of a
+  ;; recurrence is packed once, not once a step); the same tiles in the same order: the same bits.
+  (func (export "gemm_prepacked")
+    (param $c i32) (param $ldc i32) (param $a i32) (param $sai i32) (param $sak i32)
+    (param $bpk i32) (param $M i32) (param $N i32) (param $K i32) (param $acc i32) (param $work i32)
+    (call $gemm_blocks (local.get $c) (local.get $ldc) (local.get $a) (local.get $sai) (local.get $sak)
+      (i32.const 0) (i32.const 0) (i32.const 0) (local.get $M) (local.get $N) (local.get $K)
+      (local.get $acc) (local.get $work) (local.get $bpk)))
+
+  ;; Packs all of B (K x N, B(k, j) at b + 4*(k*sbk + j*sbj)) as gemm_packed packs it block by
+  ;; block: the block of columns jc.. and rows pc.. at dst + 4*(jc*K + pc*ncpad), ncpad = its
+  ;; columns rounded up to 8; K * (N rounded up to 8) floats in all.
+  (func (export "pack_b_all") (param $dst i32) (param $b i32) (param $sbk i32) (param $sbj i32) (param $K i32) (param $N i32)
+    (local $jc i32) (local $pc i32) (local $nc i32) (local $kc i32)
+    (block $jc_done
+      (loop $jc_loop
+        (br_if $jc_done (i32.ge_s (local.get $jc) (local.get $N)))
+        (local.set $nc (i32.sub (local.get $N) (local.get $jc)))
+        (if (i32.gt_s (local.get $nc) (i32.const 256)) (then (local.set $nc (i32.const 256))))
+        (local.set $pc (i32.const 0))
+        (block $pc_done
+          (loop $pc_loop
+            (br_if $pc_done (i32.ge_s (local.get $pc) (local.get $K)))
+            (local.set $kc (i32.sub (local.get $K) (local.get $pc)))
+            (if (i32.gt_s (local.get $kc) (i32.const 256)) (then (local.set $kc (i32.const 256))))
+            (call $pack_b
+              (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $jc) (local.get $K))
+                (i32.mul (local.get $pc) (i32.and (i32.add (local.get $nc) (i32.const 7)) (i32.const -8)))) (i32.const 2)))
+              (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbj))) (i32.const 2)))
+              (local.get $sbk) (local.get $sbj) (local.get $kc) (local.get $nc))
+            (local.set $pc (i32.add (local.get $pc) (i32.const 256)))
+            (br $pc_loop)))
+        (local.set $jc (i32.add (local.get $jc) (i32.const 256)))
+        (br $jc_loop))))
+
+  ;; gemm_packed's blocks; B packed here into work, or (bpk non-zero) already packed at bpk.
+  (func $gemm_blocks
+    (param $c i32) (param $ldc i32) (param $a i32) (param $sai i32) (param $sak i32)
+    (param $b i32) (param $sbk i32) (param $sbj i32) (param $M i32) (param $N i32) (param $K i32)
+    (param $acc i32) (param $work i32) (param $bpk i32)
     (local $jc i32) (local $pc i32) (local $ic i32) (local $jr i32) (local $ir i32)
     (local $nc i32) (local $kc i32) (local $mc i32) (local $accb i32)
     (local $bp i32) (local $ap i32) (local $tile i32) (local $ldc4 i32) (local $pcc i32)
@@ -777,9 +821,14 @@
             (local.set $kc (i32.sub (local.get $K) (local.get $pc)))
             (if (i32.gt_s (local.get $kc) (i32.const 256)) (then (local.set $kc (i32.const 256))))
             (local.set $accb (i32.or (local.get $acc) (i32.gt_s (local.get $pc) (i32.const 0))))
-            (call $pack_b (local.get $bp)
-              (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbj))) (i32.const 2)))
-              (local.get $sbk) (local.get $sbj) (local.get $kc) (local.get $nc))
+            (if (local.get $bpk)
+              (then
+                (local.set $bp (i32.add (local.get $bpk) (i32.shl (i32.add (i32.mul (local.get $jc) (local.get $K))
+                  (i32.mul (local.get $pc) (i32.and (i32.add (local.get $nc) (i32.const 7)) (i32.const -8)))) (i32.const 2)))))
+              (else
+                (call $pack_b (local.get $bp)
+                  (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbj))) (i32.const 2)))
+                  (local.get $sbk) (local.get $sbj) (local.get $kc) (local.get $nc))))
             (local.set $ic (i32.const 0))
             (block $ic_done
               (loop $ic_loop

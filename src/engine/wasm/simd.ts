@@ -48,6 +48,10 @@ export interface KernelExports {
   gemm_nn(c: number, ldc: number, a: number, sai: number, sak: number, b: number, ldb: number, M: number, N: number, K: number, acc: number): void;
   gemm_nt(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, N: number, K: number, acc: number): void;
   gemm_packed(c: number, ldc: number, a: number, sai: number, sak: number, b: number, sbk: number, sbj: number, M: number, N: number, K: number, acc: number, work: number): void;
+  /** gemm_packed on a B that pack_b_all packed beforehand (at bpk). */
+  gemm_prepacked(c: number, ldc: number, a: number, sai: number, sak: number, bpk: number, M: number, N: number, K: number, acc: number, work: number): void;
+  /** Packs all of B (K, N) as gemm_packed would, block by block: K * (N rounded up to 8) floats at dst. */
+  pack_b_all(dst: number, b: number, sbk: number, sbj: number, K: number, N: number): void;
   cell_forward(gates: number, gs: number, c: number, h: number, tc: number, hp: number, cp: number, ss: number, hIn: number, cIn: number, ps: number, B: number, H: number): void;
   cell_backward(gates: number, dg: number, gs: number, tc: number, cp: number, dhT: number, dcT: number, ss: number, dOut: number, os: number, dhN: number, dcN: number, B: number, H: number): void;
   softmax_rows(probs: number, logits: number, R: number, V: number, stats: number): void;
@@ -193,6 +197,8 @@ export class Arena {
   private top = ALIGN; // address 0 is never handed out
   private scratchPtr = 0;
   private scratchSize = 0;
+  private packedPtr = 0;
+  private packedSize = 0;
 
   constructor(c: Compiled) {
     this.shared = c.shared;
@@ -332,6 +338,22 @@ export class Arena {
   }
 
   /**
+   * An area for a weight packed once for the many multiplies that read it (the recurrence's W_hh,
+   * read by every time step), of at least `bytes` bytes; kept for the arena's life (grown when a
+   * larger one is asked for), null when the memory cannot grow.
+   */
+  packedWeights(bytes: number): number | null {
+    if (bytes <= this.packedSize) return this.packedPtr;
+    if (this.packedSize > 0) this.freeBytes(this.packedPtr);
+    this.packedSize = 0;
+    const start = this.allocBytes(bytes);
+    if (start === null) return null;
+    this.packedPtr = start;
+    this.packedSize = bytes;
+    return start;
+  }
+
+  /**
    * Bytes of memory the arena's users hold (allocated blocks), for tests of the allocator and of
    * memory.ts's estimates; the kernels' own areas (kernelBytes) aside.
    */
@@ -341,9 +363,9 @@ export class Arena {
     return n - this.kernelBytes();
   }
 
-  /** Bytes of the kernels' own areas: the scratch area and gemm_packed's work areas (at most POOL_MAX_CHUNKS). */
+  /** Bytes of the kernels' own areas: the scratch area, gemm_packed's work areas (at most POOL_MAX_CHUNKS) and the packed weight. */
   kernelBytes(): number {
-    let n = this.scratchSize;
+    let n = this.scratchSize + (this.packedSize > 0 ? (this.sizes.get(this.packedPtr) ?? 0) : 0);
     for (const start of this.workAreas) n += this.sizes.get(start) ?? 0;
     return n;
   }
@@ -973,7 +995,11 @@ export interface RecurrenceBackward {
 /** The flags slot: bit 0 reverse; bits 1 and up, the multiply's kernel. */
 const flags = (reverse: boolean, kernel: number): number => (reverse ? 1 : 0) | (kernel << 1);
 
-/** Chunk arguments (forward): gates c h tanhC hPrev cPrev h0 c0 whh rows H T flags work, byte addresses of the chunk's first row. */
+/**
+ * Chunk arguments (forward): gates c h tanhC hPrev cPrev h0 c0 whh rows H T flags work, byte
+ * addresses of the chunk's first row. With the packed kernel, `whh` is W_hh already packed
+ * (pack_b_all, by the caller before the chunks start).
+ */
 function runRecurrenceForward(k: KernelExports, x: ArrayLike<number>, at: number): void {
   const gates = x[at], c = x[at + 1], h = x[at + 2], tc = x[at + 3], hp = x[at + 4], cp = x[at + 5];
   const h0 = x[at + 6], c0 = x[at + 7], whh = x[at + 8], rows = x[at + 9], H = x[at + 10], T = x[at + 11];
@@ -989,7 +1015,7 @@ function runRecurrenceForward(k: KernelExports, x: ArrayLike<number>, at: number
     const g = gates + 4 * t * G;
     // gates_t += h_{t-1} · W_hh^T (simdMatmul's arguments for transB).
     if (hIn !== 0) {
-      if (kernel === KERNEL_PACKED) k.gemm_packed(g, T * G, hIn, ps >> 2, 1, whh, 1, H, rows, G, H, 1, work);
+      if (kernel === KERNEL_PACKED) k.gemm_prepacked(g, T * G, hIn, ps >> 2, 1, whh, rows, G, H, 1, work);
       else k.gemm_nt(g, T * G, hIn, ps >> 2, whh, H, rows, G, H, 1);
     }
     const o = 4 * t * H;
@@ -997,7 +1023,7 @@ function runRecurrenceForward(k: KernelExports, x: ArrayLike<number>, at: number
   }
 }
 
-/** Chunk arguments (backward): gates dGates tanhC cPrev dhTrace dcTrace dOut dOutWidth dhNext dcNext whh dh0 rows H T flags; work after. */
+/** Chunk arguments (backward): gates dGates tanhC cPrev dhTrace dcTrace dOut dOutWidth dhNext dcNext whh dh0 rows H T flags|work (W_hh packed as forward's). */
 function runRecurrenceBackward(k: KernelExports, x: ArrayLike<number>, at: number): void {
   const gates = x[at], dg = x[at + 1], tc = x[at + 2], cp = x[at + 3], dhT = x[at + 4], dcT = x[at + 5];
   const dOut = x[at + 6], width = x[at + 7], dhN = x[at + 8], dcN = x[at + 9], whh = x[at + 10], dh0 = x[at + 11];
@@ -1013,55 +1039,96 @@ function runRecurrenceBackward(k: KernelExports, x: ArrayLike<number>, at: numbe
     // dL/dh_{t-1} = dGates_t · W_hh (simdMatmul's arguments, no transpose), into dhNext or dh0.
     const into = s < T - 1 ? dhN : dh0;
     if (into === 0) continue;
-    if (kernel === KERNEL_PACKED) k.gemm_packed(into, H, dg + g, T * G, 1, whh, H, 1, rows, H, G, 0, work);
+    if (kernel === KERNEL_PACKED) k.gemm_prepacked(into, H, dg + g, T * G, 1, whh, rows, H, G, 0, work);
     else k.gemm_nn(into, H, dg + g, T * G, 1, whh, H, rows, H, G, 0);
   }
 }
 
 /**
- * Whether the recurrence can run split over the batch: a pool, shared memory, every buffer in
- * the arena, enough work. Returns the arena, the helpers' id for its memory and the chunks.
+ * Where and how the recurrence runs as one call: every buffer in one arena (float32, the SIMD
+ * kernels), and, with helper threads, shared memory and enough work to split the batch among
+ * them. Returns the arena, the chunks (1: the caller alone, without the per-step calls' overhead)
+ * and, when split, the helpers' id for the memory.
  */
-function recurrenceSplit(arrays: ReadonlyArray<FloatArray | null>, B: number, H: number): { arena: Arena; id: number; chunks: number; step: number } | null {
-  const p = pool;
-  if (!p || B < 2) return null;
+function recurrencePlan(arrays: ReadonlyArray<FloatArray | null>, B: number, H: number): { arena: Arena; id: number; chunks: number; step: number } | null {
+  if (!recurrenceCalls) return null;
   const first = arrays[0];
   if (!(first instanceof Float32Array)) return null;
   const arena = arenaOfBuffer.get(first.buffer);
-  if (!arena || !arena.shared) return null;
+  if (!arena) return null;
   for (const x of arrays) if (x !== null && !(x instanceof Float32Array && arena.owns(x.buffer))) return null;
+  if (arena.work(0) === null) return null;
+  const alone = { arena, id: 0, chunks: 1, step: B };
+  const p = pool;
   const least = splitThreshold === 0 ? 0 : CELL_SPLIT_MIN;
-  if (B * H < least) return null;
+  if (!p || !arena.shared || B < 2 || B * H < least) return alone;
   const n = Math.min(POOL_MAX_CHUNKS, p.helpers + 1, B);
-  if (n < 2) return null;
   const step = Math.ceil(B / n);
   const chunks = Math.ceil(B / step);
-  for (let i = 0; i < chunks; i++) if (arena.work(i) === null) return null;
+  if (chunks < 2) return alone;
+  for (let i = 0; i < chunks; i++) if (arena.work(i) === null) return alone;
   const id = p.memoryId(arena.memory, arena.module);
-  if (id <= 0) return null;
+  if (id <= 0) return alone;
   return { arena, id, chunks, step };
 }
+
+/** Runs the recurrence's chunks: split among the helper threads, or the one chunk here. */
+function runRecurrence(plan: { arena: Arena; id: number; chunks: number }, kernel: number, args: Int32Array): void {
+  if (plan.chunks === 1) {
+    runKernel(plan.arena.kernels, kernel, args, 0);
+    return;
+  }
+  (pool as MatmulPool).control.set(args.subarray(0, plan.chunks * POOL_ARGS_PER_CHUNK), POOL_ARGS);
+  runJob(pool as MatmulPool, plan.arena, kernel, plan.id, plan.chunks);
+  poolStats.recurrences++;
+}
+
+let recurrenceCalls = true;
+
+/**
+ * Whether a recurrence runs as one call (the default) or step by step, as the model's own loop
+ * does (tests compare the two bit for bit); returns the previous setting.
+ */
+export function useRecurrenceCalls(on: boolean): boolean {
+  const before = recurrenceCalls;
+  recurrenceCalls = on;
+  return before;
+}
+
+/** Chunk arguments, laid out as the control block's (POOL_ARGS_PER_CHUNK a chunk). */
+const recurrenceArgs = new Int32Array(POOL_ARGS_PER_CHUNK * POOL_MAX_CHUNKS);
 
 /** The kernel a multiply of B rows takes (simdMatmul's choice), so that every chunk uses the whole batch's. */
 const recurrentKernel = (B: number, transB: boolean): number => (B >= packedMinRows ? KERNEL_PACKED : transB ? KERNEL_NT : KERNEL_NN);
 
 const addr = (x: FloatArray | null, floats = 0): number => (x === null ? 0 : x.byteOffset + 4 * floats);
 
+/** Packs the weight w as a multiply's B (K, N) (B(k, j) at w[k*sbk + j*sbj]) into the arena's packed area; its address, or null. */
+function packWeight(arena: Arena, w: FloatArray, sbk: number, sbj: number, K: number, N: number): number | null {
+  const at = arena.packedWeights(4 * K * (Math.ceil(N / 8) * 8));
+  if (at === null) return null;
+  arena.kernels.pack_b_all(at, addr(w), sbk, sbj, K, N);
+  return at;
+}
+
 /**
- * The forward recurrence with each thread taking a share of the batch's sequences through every
- * step; false (nothing done) where it cannot run so (no helper threads, buffers outside the
- * arena, too little work): the caller then runs it step by step.
+ * The forward recurrence as one call: with helper threads, each taking a share of the batch's
+ * sequences through every step; without, the caller alone. False (nothing done) where it cannot
+ * run so (float64, buffers outside the arena): the caller then runs it step by step.
  */
 export function simdRecurrenceForward(r: RecurrenceForward): boolean {
   const { B, T, H } = r;
-  const split = recurrenceSplit([r.gates, r.c, r.h, r.tanhC, r.hPrev, r.cPrev, r.whh, r.h0, r.c0], B, H);
+  const split = recurrencePlan([r.gates, r.c, r.h, r.tanhC, r.hPrev, r.cPrev, r.whh, r.h0, r.c0], B, H);
   if (!split) return false;
   const G = 4 * H;
-  const ctl = (pool as MatmulPool).control;
+  const ctl = recurrenceArgs;
   const kernel = recurrentKernel(B, true);
+  // W_hh^T as the multiply's B (K = H, N = G): B(k, j) = W_hh[j, k].
+  const whh = kernel === KERNEL_PACKED ? packWeight(split.arena, r.whh, 1, H, H, G) : addr(r.whh);
+  if (whh === null) return false;
   for (let i = 0; i < split.chunks; i++) {
     const lo = i * split.step;
-    const at = POOL_ARGS + i * POOL_ARGS_PER_CHUNK;
+    const at = i * POOL_ARGS_PER_CHUNK;
     ctl[at] = addr(r.gates, lo * T * G);
     ctl[at + 1] = addr(r.c, lo * T * H);
     ctl[at + 2] = addr(r.h, lo * T * H);
@@ -1070,29 +1137,31 @@ export function simdRecurrenceForward(r: RecurrenceForward): boolean {
     ctl[at + 5] = addr(r.cPrev, lo * T * H);
     ctl[at + 6] = addr(r.h0, r.stateOffset + lo * H);
     ctl[at + 7] = addr(r.c0, r.stateOffset + lo * H);
-    ctl[at + 8] = addr(r.whh);
+    ctl[at + 8] = whh;
     ctl[at + 9] = Math.min(split.step, B - lo);
     ctl[at + 10] = H;
     ctl[at + 11] = T;
     ctl[at + 12] = flags(r.reverse, kernel);
     ctl[at + 13] = split.arena.work(i) as number;
   }
-  runJob(pool as MatmulPool, split.arena, KERNEL_RECURRENCE_FORWARD, split.id, split.chunks);
-  poolStats.recurrences++;
+  runRecurrence(split, KERNEL_RECURRENCE_FORWARD, ctl);
   return true;
 }
 
 /** Back through the recurrence split over the batch, as simdRecurrenceForward; false: the caller goes step by step. */
 export function simdRecurrenceBackward(r: RecurrenceBackward): boolean {
   const { B, T, H } = r;
-  const split = recurrenceSplit([r.gates, r.dGates, r.tanhC, r.cPrev, r.dhTrace, r.dcTrace, r.dOut, r.dhNext, r.dcNext, r.whh, r.dh0], B, H);
+  const split = recurrencePlan([r.gates, r.dGates, r.tanhC, r.cPrev, r.dhTrace, r.dcTrace, r.dOut, r.dhNext, r.dcNext, r.whh, r.dh0], B, H);
   if (!split) return false;
   const G = 4 * H;
-  const ctl = (pool as MatmulPool).control;
+  const ctl = recurrenceArgs;
   const kernel = recurrentKernel(B, false);
+  // W_hh as the multiply's B (K = G, N = H).
+  const whh = kernel === KERNEL_PACKED ? packWeight(split.arena, r.whh, H, 1, G, H) : addr(r.whh);
+  if (whh === null) return false;
   for (let i = 0; i < split.chunks; i++) {
     const lo = i * split.step;
-    const at = POOL_ARGS + i * POOL_ARGS_PER_CHUNK;
+    const at = i * POOL_ARGS_PER_CHUNK;
     const work = split.arena.work(i) as number;
     // The work area's address rides in the flags slot (aligned, so its low 4 bits are free).
     if (work % 16 !== 0) return false;
@@ -1106,14 +1175,13 @@ export function simdRecurrenceBackward(r: RecurrenceBackward): boolean {
     ctl[at + 7] = r.dOutWidth;
     ctl[at + 8] = addr(r.dhNext, lo * H);
     ctl[at + 9] = addr(r.dcNext, lo * H);
-    ctl[at + 10] = addr(r.whh);
+    ctl[at + 10] = whh;
     ctl[at + 11] = addr(r.dh0, r.stateOffset + lo * H);
     ctl[at + 12] = Math.min(split.step, B - lo);
     ctl[at + 13] = H;
     ctl[at + 14] = T;
     ctl[at + 15] = flags(r.reverse, kernel) | work;
   }
-  runJob(pool as MatmulPool, split.arena, KERNEL_RECURRENCE_BACKWARD, split.id, split.chunks);
-  poolStats.recurrences++;
+  runRecurrence(split, KERNEL_RECURRENCE_BACKWARD, ctl);
   return true;
 }

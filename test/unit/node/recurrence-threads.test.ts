@@ -1,6 +1,7 @@
-// Threads over the batch (src/engine/wasm/simd.ts simdRecurrenceForward/Backward): with helper
-// threads, each thread runs its share of the batch's sequences through every time step of a layer.
-// The results must be BIT-IDENTICAL to one thread's: every output, state, trace and gradient, for
+// The recurrence as one call (src/engine/wasm/simd.ts simdRecurrenceForward/Backward): without
+// helper threads the caller runs every time step of a layer in one call, with them each thread
+// runs its share of the batch's sequences through every step. The results must be BIT-IDENTICAL
+// to the model's own step-by-step loop on one thread: every output, state, trace and gradient, for
 // each shape of model the engine has (layers, both directions, embedding, many-to-one), an initial
 // state given and its gradient taken, batches that split unevenly, batches below the packed
 // kernel's rows and above, and a full training run.
@@ -12,12 +13,21 @@ import type { ModelConfig } from '../../../src/engine/config';
 import { fastKernelsActive } from '../../../src/engine/kernels';
 import { LSTMModel } from '../../../src/engine/model';
 import { Random } from '../../../src/engine/random';
-import { fastKernelsAvailable, matmulPool, poolStats, setMatmulPool, setMatmulSplitThreshold } from '../../../src/engine/wasm/simd';
+import { fastKernelsAvailable, matmulPool, poolStats, setMatmulPool, setMatmulSplitThreshold, useRecurrenceCalls } from '../../../src/engine/wasm/simd';
 import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../../../src/node/matmulPool';
 import '../../support/kernelPaths'; // relaxed SIMD on: the FMA build, as the CLI runs it
 
 const HELPER = join(__dirname, 'matmul-helper.cjs');
 const shared = fastKernelsAvailable().shared && fastKernelsActive();
+
+function stepByStep<T>(f: () => T): T {
+  const before = useRecurrenceCalls(false);
+  try {
+    return withoutPool(f);
+  } finally {
+    useRecurrenceCalls(before);
+  }
+}
 
 function withoutPool<T>(f: () => T): T {
   const p = setMatmulPool(null);
@@ -101,14 +111,19 @@ describe('threads over the batch', { skip: !shared && 'no shared WebAssembly mem
   });
 
   for (const c of cases) {
-    it(`gives one thread's bits: ${c.name}`, () => {
+    it(`gives the step-by-step loop's bits, as one call and split over the batch: ${c.name}`, () => {
+      const steps = stepByStep(() => runCase(c));
       const one = withoutPool(() => runCase(c));
       const recurrences = poolStats.recurrences;
       const two = runCase(c);
       const D = c.config.bidirectional ? 2 : 1;
       assert.equal(poolStats.recurrences - recurrences, 2 * c.config.num_layers * D, 'every layer and direction ran over the batch, forward and back');
-      assert.equal(two.length, one.length);
-      for (let k = 0; k < one.length; k++) assert.deepEqual(two[k], one[k], `output ${k} differs`);
+      assert.equal(one.length, steps.length);
+      assert.equal(two.length, steps.length);
+      for (let k = 0; k < steps.length; k++) {
+        assert.deepEqual(one[k], steps[k], `output ${k} differs, one call against step by step`);
+        assert.deepEqual(two[k], steps[k], `output ${k} differs, split against step by step`);
+      }
     });
   }
 
@@ -120,9 +135,11 @@ describe('threads over the batch', { skip: !shared && 'no shared WebAssembly mem
     assert.ok(poolStats.callerChunks - callerBefore < poolStats.chunks - chunksBefore, 'the helper thread never took a chunk');
   });
 
-  it('a batch of one, and clamps, run step by step (nothing to share, or a rule the shared loop does not apply)', () => {
+  it('a batch of one is not split (nothing to share), and gives the step-by-step bits', () => {
+    const c: Case = { name: 'B = 1', config: { ...base, num_layers: 2 }, B: 1, T: 4, trace: true };
+    const steps = stepByStep(() => runCase(c));
     const recurrences = poolStats.recurrences;
-    runCase({ name: 'B = 1', config: base, B: 1, T: 4 });
+    assert.deepEqual(runCase(c), steps);
     assert.equal(poolStats.recurrences, recurrences);
   });
 });
