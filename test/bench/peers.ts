@@ -4,7 +4,9 @@
 // Every measurement runs in a process of its own (peak memory is its own).
 //
 //   npm run bench:peers [-- --steps N] [--max-seconds S] [--skip-tfjs-cpu] [--skip-tfjs] [--configs 128x1,512x2]
-//                          [--torch-blas DIR]
+//                          [--torch-blas DIR] [--threads 1,2,4,8,16]
+// --threads: the engine and PyTorch on each thread count in turn (default 2), side by side; with
+// more than one, a thread-scaling table follows (the engine takes at most 8; TensorFlow.js runs once).
 // PyTorch runs on the BLAS its libblas.so.3 is: Debian's default is the reference BLAS (netlib,
 // several times slower than OpenBLAS); --torch-blas DIR puts DIR first on PyTorch's library path,
 // e.g. OpenBLAS unpacked without installing it:
@@ -27,9 +29,19 @@ const { values } = parseArgs({
     configs: { type: 'string' }, // HxL,HxL: only these configurations
     json: { type: 'boolean', default: false },
     'torch-blas': { type: 'string' },
+    threads: { type: 'string', default: '2' },
   },
 });
+const THREADS = (values.threads as string).split(',').map(Number);
+if (THREADS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--threads ${values.threads}: a list of thread counts, e.g. 1,2,4`);
+/** What the engine's --threads takes (1 to 8). */
+const engineThreads = (n: number): number => Math.min(8, n);
 const torchEnv = values['torch-blas'] ? { ...process.env, LD_LIBRARY_PATH: [values['torch-blas'], process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : process.env;
+/**
+ * PyTorch on n threads: its own (torch.set_num_threads) and its BLAS's, which otherwise starts a
+ * thread per core of its own beside PyTorch's (OpenBLAS's pthread build), oversubscribing the cores.
+ */
+const torchOn = (n: number): NodeJS.ProcessEnv => ({ ...torchEnv, OPENBLAS_NUM_THREADS: String(n), OMP_NUM_THREADS: String(n) });
 const steps = values.steps as string;
 const maxSeconds = values['max-seconds'] as string;
 const CONFIGS: Array<[number, number]> = values.configs
@@ -58,31 +70,40 @@ const generate: Record<string, Row> = {};
 let engineGenerate: Row = null;
 let blas = '';
 
+/** Each configuration's rows by thread count: train[HxL][threads][peer]. */
+const scaling: Record<string, Record<number, Record<string, Row>>> = {};
 for (const [H, L] of CONFIGS) {
   const key = `${H}x${L}`;
   train[key] = {};
-  for (const peer of peers) {
-    process.stderr.write(`H=${H} L=${L}: ${peer}...\n`);
-    let r: Record<string, unknown> | null = null;
-    if (peer === 'engine') {
-      const out = lastJson(process.execPath, ['dist/cli.js', 'bench', '--json', '--hidden', String(H), '--layers', String(L), '--steps', steps]);
-      r = out ? (out.train as Array<Record<string, unknown>>)[0] : null;
-      if (out && !engineGenerate) engineGenerate = out.generate as Row;
-    } else if (peer === 'pytorch') {
-      r = lastJson(PYTHON, ['test/bench/torch_bench.py', '--hidden', String(H), '--layers', String(L), '--steps', steps, '--threads', '2'], torchEnv);
-      if (r) blas = (r.blas as string[]).join(', ');
-    } else {
-      r = lastJson(process.execPath, [...tsx, '--backend', peer.slice(5), '--hidden', String(H), '--layers', String(L), '--steps', steps, '--max-seconds', maxSeconds]);
+  scaling[key] = {};
+  THREADS.forEach((threads, k) => {
+    const row: Record<string, Row> = {};
+    for (const peer of peers) {
+      if (peer.startsWith('tfjs') && k > 0) continue; // single-threaded: once is enough
+      process.stderr.write(`H=${H} L=${L} threads=${threads}: ${peer}...\n`);
+      let r: Record<string, unknown> | null = null;
+      if (peer === 'engine') {
+        const out = lastJson(process.execPath, ['dist/cli.js', 'bench', '--json', '--hidden', String(H), '--layers', String(L), '--steps', steps, '--threads', String(engineThreads(threads))]);
+        r = out ? (out.train as Array<Record<string, unknown>>)[0] : null;
+        if (out && !engineGenerate) engineGenerate = out.generate as Row;
+      } else if (peer === 'pytorch') {
+        r = lastJson(PYTHON, ['test/bench/torch_bench.py', '--hidden', String(H), '--layers', String(L), '--steps', steps, '--threads', String(threads)], torchOn(threads));
+        if (r) blas = (r.blas as string[]).join(', ');
+      } else {
+        r = lastJson(process.execPath, [...tsx, '--backend', peer.slice(5), '--hidden', String(H), '--layers', String(L), '--steps', steps, '--max-seconds', maxSeconds]);
+      }
+      row[peer] = r as Row;
     }
-    train[key][peer] = r as Row;
-  }
+    scaling[key][threads] = row;
+    if (k === 0) train[key] = row;
+  });
 }
 generate.engine = engineGenerate;
 for (const peer of peers.slice(1)) {
   process.stderr.write(`generate: ${peer}...\n`);
   generate[peer] =
     peer === 'pytorch'
-      ? (lastJson(PYTHON, ['test/bench/torch_bench.py', '--generate', '--threads', '2'], torchEnv) as Row)
+      ? (lastJson(PYTHON, ['test/bench/torch_bench.py', '--generate', '--threads', String(THREADS[0])], torchOn(THREADS[0])) as Row)
       : (lastJson(process.execPath, [...tsx, '--backend', peer.slice(5), '--generate']) as Row);
 }
 
@@ -90,7 +111,7 @@ const fmt = (x: number | undefined, d = 0): string => (x === undefined || !Numbe
 const ratio = (a: Row, b: Row): string => (a && b ? `${fmt(a.tokens_per_s / b.tokens_per_s, 2)}x` : '-');
 
 const lines: string[] = [];
-lines.push(`training tokens/s (median; GFLOP/s by the issue's count; peak RSS MB)${blas ? `; PyTorch BLAS: ${blas}, 2 threads` : ''}`);
+lines.push(`training tokens/s (median; GFLOP/s by the issue's count; peak RSS MB); ${THREADS[0]} threads each${blas ? `; PyTorch BLAS: ${blas}` : ''}`);
 lines.push(`| H | L | ${peers.join(' | ')} | engine/PyTorch | engine/tfjs-wasm | engine/tfjs-cpu |`);
 lines.push(`|---|---|${peers.map(() => '---:').join('|')}|---:|---:|---:|`);
 for (const [H, L] of CONFIGS) {
@@ -103,7 +124,20 @@ for (const [H, L] of CONFIGS) {
   });
   lines.push(`| ${H} | ${L} | ${cells.join(' | ')} | ${ratio(row.engine, row.pytorch)} | ${ratio(row.engine, row['tfjs-wasm'])} | ${ratio(row.engine, row['tfjs-cpu'])} |`);
 }
+if (THREADS.length > 1) {
+  lines.push('');
+  lines.push('thread scaling: training tokens/s, the engine against PyTorch on the same threads (the engine takes at most 8)');
+  lines.push(`| H | L | ${THREADS.map((n) => `${n} thr engine | PyTorch | ratio`).join(' | ')} |`);
+  lines.push(`|---|---|${THREADS.map(() => '---:|---:|---:').join('|')}|`);
+  for (const [H, L] of CONFIGS) {
+    const cells = THREADS.map((n) => {
+      const r = scaling[`${H}x${L}`][n] ?? {};
+      return `${fmt(r.engine?.tokens_per_s)} | ${fmt(r.pytorch?.tokens_per_s)} | ${ratio(r.engine ?? null, r.pytorch ?? null)}`;
+    });
+    lines.push(`| ${H} | ${L} | ${cells.join(' | ')} |`);
+  }
+}
 lines.push('');
-lines.push(`generation, H=512 L=2, batch 1, 200 tokens: ${peers.map((p) => `${p} ${fmt(generate[p]?.tokens_per_s)}`).join(', ')} tokens/s`);
+lines.push(`generation (${THREADS[0]} threads), H=512 L=2, batch 1, 200 tokens: ${peers.map((p) => `${p} ${fmt(generate[p]?.tokens_per_s)}`).join(', ')} tokens/s`);
 process.stdout.write(`${lines.join('\n')}\n`);
-if (values.json) process.stdout.write(`${JSON.stringify({ train, generate, blas })}\n`);
+if (values.json) process.stdout.write(`${JSON.stringify({ train, scaling, generate, blas })}\n`);
