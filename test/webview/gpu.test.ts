@@ -27,6 +27,7 @@ interface Lab {
   gradCase(json: unknown, which: 'cpu' | 'webgl'): Record<string, unknown>;
   optimizerStep(json: unknown, which: 'cpu' | 'webgl', lr: number, clip: number): Record<'grads' | 'params' | 'm' | 'v', number[]>;
   train(options: unknown, which: 'cpu' | 'webgl'): { losses: number[]; gradNorms: number[]; params: number[]; draws: number };
+  boundary(options: unknown, which: 'cpu' | 'webgl'): Record<string, number[]>;
 }
 declare const lstmGpuLab: Lab;
 
@@ -92,6 +93,39 @@ describe('WebGL2 backend', () => {
       }
     }
     console.log(`optimizer step: largest moment difference ${worstMoment.toExponential(2)}, largest weight difference where |g| >= 1e-5 ${worstWeight.toExponential(2)}`);
+  });
+
+  for (const [name, bidirectional, layers] of [['one layer', false, 1], ['two layers, both directions', true, 2]] as const) {
+    it(`a piece in the middle of a text (${name}): initial states, gradients arriving at the final states, dL/dh0 and dL/dc0 and the trace match the CPU`, async () => {
+      // The fused recurrence's own paths: h0 and c0 into the first step, dhN and dcN into the
+      // first backward step, what leaves through the initial state, the recorded dh and dc.
+      const options = {
+        config: { vocab_size: 11, embedding_size: null, hidden_size: 5, num_layers: layers, bidirectional, mode: 'many_to_many' },
+        B: 3, T: 6, seed: 7,
+      };
+      const [gpu, cpu] = await page.evaluate(([o]) => [lstmGpuLab.boundary(o, 'webgl'), lstmGpuLab.boundary(o, 'cpu')], [options]);
+      assert.deepEqual(Object.keys(gpu).sort(), Object.keys(cpu).sort());
+      for (const key of ['dh0', 'dc0', '0.forward.dh', '0.forward.dc']) assert.ok(cpu[key].some((x) => Math.abs(x) > 1e-3), `${key} is not all zeros`);
+      const mismatches = compareNested(gpu, cpu, { rtol: 1e-4, atol: 1e-6 });
+      console.log(`${name}: largest difference GPU - CPU ${maxAbsDiff(gpu, cpu).toExponential(2)}`);
+      assert.equal(mismatches.length, 0, mismatches.slice(0, 5).map((m) => `${m.path}: GPU ${JSON.stringify(m.actual)}, CPU ${JSON.stringify(m.expected)}`).join('\n'));
+      assert.deepEqual(errors, []);
+    });
+  }
+
+  it('a training step at the benchmark\'s T = 64 makes at most 4 draws per time step (forward and backward fused)', async () => {
+    // Draws do not depend on H or B (each draw covers whole rows), so the benchmark's shape
+    // (char LM, V = 96 one-hot, T = 64, Adam, clip 5) is counted at H = 16, B = 4 to stay quick.
+    const T = 64;
+    const V = 96;
+    const options = {
+      config: { vocab_size: V, embedding_size: null, hidden_size: 16, num_layers: 1, bidirectional: false, mode: 'many_to_many' },
+      ids: Array.from({ length: 4 * T * 3 + 1 }, (_, k) => (k * 7919 + (k >> 3)) % V), B: 4, T, steps: 2, lr: 0.002, clip: 5, seed: 1,
+    };
+    const gpu = await page.evaluate(([o]) => lstmGpuLab.train(o, 'webgl'), [options]);
+    const perTimeStep = gpu.draws / options.steps / T;
+    console.log(`${gpu.draws / options.steps} draws per training step, ${perTimeStep.toFixed(2)} per time step`);
+    assert.ok(perTimeStep <= 4, `${perTimeStep} draws per time step`);
   });
 
   it('50 training steps follow the CPU backend\'s loss curve', async () => {

@@ -4,6 +4,9 @@
 // output view. For every input X the prelude declares `float X_at(int r, int c)`, element (r, c)
 // of X's view; `id_at(int r)` reads the token ids where a kernel takes them (`ids: true`).
 // The output view's shape is given when the kernel runs (webgl.ts draws exactly its rows).
+// `X_at4(int r, int c)` reads all four channels, for the RGBA textures of the fused recurrence.
+// A kernel with `outputs` writes several textures of one size at once (multiple render targets):
+// it defines `void compute(int row, int col)` and assigns a vec4 to each output by name.
 
 export interface Kernel {
   name: string;
@@ -11,6 +14,7 @@ export interface Kernel {
   ints?: readonly string[];
   floats?: readonly string[];
   ids?: boolean;
+  outputs?: readonly string[];
   source: string;
 }
 
@@ -314,5 +318,191 @@ float compute(int row, int col) {
   float s = 0.0;
   for (int r = 0; r < R; r++) s += x_at(r, 0);
   return s;
+}`,
+};
+
+// ---- The fused recurrence (webgl.ts recurrenceForward and recurrenceBackward) ----
+//
+// One draw per time step each way. A step's fragment (b, j) computes everything of unit j of
+// sequence b: its four gate pre-activations (the input projection plus h_{t-1} · W_hhᵀ), the
+// cell, and on the way back its four gate gradients and dL/dh_{t-1} (dGates_{t+1} · W_hh). The
+// four gates of a unit travel together in one RGBA texel, in textures (B·T, H) private to the
+// backend; the states alternate between two of them by the step's parity (a draw may not read
+// the texture it writes). After the last step, a few draws unpack them into the model's tensors.
+
+/** W_hh (4H, H) packed by gate: texel (r, c) = (W[r, c], W[H + r, c], W[2H + r, c], W[3H + r, c]). */
+export const packByGate: Kernel = {
+  name: 'pack_by_gate',
+  inputs: ['w'],
+  ints: ['H'],
+  outputs: ['packed'],
+  source: `
+void compute(int row, int col) {
+  packed = vec4(w_at(row, col), w_at(H + row, col), w_at(2 * H + row, col), w_at(3 * H + row, col));
+}`,
+};
+
+/**
+ * Forward step t, rows b: gates (B·T, H, RGBA) = the activations (i, f, g, o); state = (h, c,
+ * tanh c, 0). The previous state is prev's (h, c) (first == 0), or h0 and c0 (initH, initC == 1), or zeros.
+ */
+export const recurrentStepForward: Kernel = {
+  name: 'recurrent_step_forward',
+  inputs: ['pre', 'wp', 'prev', 'h0', 'c0'],
+  ints: ['H', 'first', 'initH', 'initC'],
+  outputs: ['gatesOut', 'stateOut'],
+  source: `${ACTIVATIONS}
+void compute(int row, int col) {
+  vec4 s = vec4(0.0);
+  float cp = 0.0;
+  if (first == 0) {
+    for (int k = 0; k < H; k++) s += prev_at4(row, k).x * wp_at4(col, k);
+    cp = prev_at4(row, col).y;
+  } else {
+    if (initH == 1) for (int k = 0; k < H; k++) s += h0_at(row, k) * wp_at4(col, k);
+    if (initC == 1) cp = c0_at(row, col);
+  }
+  vec4 z = vec4(pre_at(row, col), pre_at(row, H + col), pre_at(row, 2 * H + col), pre_at(row, 3 * H + col)) + s;
+  vec4 a = vec4(sigm(z.x), sigm(z.y), tanh_(z.z), sigm(z.w));
+  float c = a.y * cp + a.x * a.z;
+  float tc = tanh_(c);
+  gatesOut = a;
+  stateOut = vec4(a.w * tc, c, tc, 0.0);
+}`,
+};
+
+/** The step s of the recurrence that wrote (B·T, H) row \`row\`, and so its texture (s % 2). */
+const STEP_OF_ROW = `
+int stepOf(int row) { int t = row - (row / T) * T; return reverse == 1 ? T - 1 - t : t; }`;
+
+/** The model's gates (B·T, 4H) from the packed activations (B·T, H, RGBA). */
+export const unpackGates: Kernel = {
+  name: 'unpack_gates',
+  inputs: ['packed'],
+  ints: ['H'],
+  source: `
+float compute(int row, int col) {
+  int k = col / H;
+  return packed_at4(row, col - k * H)[k];
+}`,
+};
+
+/** h, c and tanh c of every step, from the two state textures. */
+export const unpackStates: Kernel = {
+  name: 'unpack_states',
+  inputs: ['s0', 's1'],
+  ints: ['T', 'reverse'],
+  outputs: ['h', 'c', 'tanhC'],
+  source: `${STEP_OF_ROW}
+void compute(int row, int col) {
+  vec4 v = stepOf(row) % 2 == 0 ? s0_at4(row, col) : s1_at4(row, col);
+  h = vec4(v.x);
+  c = vec4(v.y);
+  tanhC = vec4(v.z);
+}`,
+};
+
+/** The state each step started from: the step before's h and c, or h0 and c0 (initH, initC == 1), or zeros. */
+export const unpackPrevious: Kernel = {
+  name: 'unpack_previous',
+  inputs: ['s0', 's1', 'h0', 'c0'],
+  ints: ['T', 'reverse', 'initH', 'initC'],
+  outputs: ['hPrev', 'cPrev'],
+  source: `${STEP_OF_ROW}
+void compute(int row, int col) {
+  int s = stepOf(row);
+  vec2 v = vec2(0.0);
+  if (s > 0) {
+    int before = row + (reverse == 1 ? 1 : -1);
+    v = (s - 1) % 2 == 0 ? s0_at4(before, col).xy : s1_at4(before, col).xy;
+  } else {
+    if (initH == 1) v.x = h0_at(row / T, col);
+    if (initC == 1) v.y = c0_at(row / T, col);
+  }
+  hPrev = vec4(v.x);
+  cPrev = vec4(v.y);
+}`,
+};
+
+/**
+ * Backward step t, rows b: dGates (B·T, H, RGBA) = the four gate gradients of unit j; carry =
+ * (dc · f, dh, dc, 0). What arrives from step t+1 is dhNext and dcNext (first == 1), or the step
+ * before's gate gradients through W_hh and its carried dc.
+ */
+export const recurrentStepBackward: Kernel = {
+  name: 'recurrent_step_backward',
+  inputs: ['gates', 'tanhC', 'cPrev', 'dOut', 'wp', 'dgPrev', 'carryPrev', 'dhNext', 'dcNext'],
+  ints: ['H', 'first'],
+  outputs: ['dGatesOut', 'carryOut'],
+  source: `
+void compute(int row, int col) {
+  float dhN;
+  float dcN;
+  if (first == 1) {
+    dhN = dhNext_at(row, col);
+    dcN = dcNext_at(row, col);
+  } else {
+    vec4 s = vec4(0.0);
+    for (int m = 0; m < H; m++) s += dgPrev_at4(row, m) * wp_at4(m, col);
+    dhN = s.x + s.y + s.z + s.w;
+    dcN = carryPrev_at4(row, col).x;
+  }
+  vec4 a = vec4(gates_at(row, col), gates_at(row, H + col), gates_at(row, 2 * H + col), gates_at(row, 3 * H + col));
+  float tc = tanhC_at(row, col);
+  float dh = dOut_at(row, col) + dhN;
+  float dc = dcN + dh * a.w * (1.0 - tc * tc);
+  dGatesOut = vec4(dc * a.z * a.x * (1.0 - a.x), dc * cPrev_at(row, col) * a.y * (1.0 - a.y), dc * a.x * (1.0 - a.z * a.z), dh * tc * a.w * (1.0 - a.w));
+  carryOut = vec4(dc * a.y, dh, dc, 0.0);
+}`,
+};
+
+/** The model's dGates (B·T, 4H) from the two packed gradient textures. */
+export const unpackGateGradients: Kernel = {
+  name: 'unpack_gate_gradients',
+  inputs: ['q0', 'q1'],
+  ints: ['H', 'T', 'reverse'],
+  source: `${STEP_OF_ROW}
+float compute(int row, int col) {
+  int k = col / H;
+  int j = col - k * H;
+  // Backward visits t = T-1 … 0 (reverse: 0 … T-1): its step s wrote row t into texture s % 2.
+  int s = T - 1 - stepOf(row);
+  return s % 2 == 0 ? q0_at4(row, j)[k] : q1_at4(row, j)[k];
+}`,
+};
+
+/** The trace's dL/dh_t and dL/dc_t from the two carry textures. */
+export const unpackTrace: Kernel = {
+  name: 'unpack_trace',
+  inputs: ['r0', 'r1'],
+  ints: ['T', 'reverse'],
+  outputs: ['dh', 'dc'],
+  source: `${STEP_OF_ROW}
+void compute(int row, int col) {
+  int s = T - 1 - stepOf(row);
+  vec4 v = s % 2 == 0 ? r0_at4(row, col) : r1_at4(row, col);
+  dh = vec4(v.y);
+  dc = vec4(v.z);
+}`,
+};
+
+/** One channel of an RGBA view. */
+export const channel: Kernel = {
+  name: 'channel',
+  inputs: ['src'],
+  ints: ['k'],
+  source: `float compute(int row, int col) { return src_at4(row, col)[k]; }`,
+};
+
+/** dL/dh_{-1} = dGates_first · W_hh: the packed gradients (RGBA) through the packed weights. */
+export const packedTimesWeights: Kernel = {
+  name: 'packed_times_weights',
+  inputs: ['dg', 'wp'],
+  ints: ['H'],
+  source: `
+float compute(int row, int col) {
+  vec4 s = vec4(0.0);
+  for (int m = 0; m < H; m++) s += dg_at4(row, m) * wp_at4(m, col);
+  return s.x + s.y + s.z + s.w;
 }`,
 };

@@ -9,8 +9,11 @@
 // A kernel may not read the texture it draws into (a feedback loop in WebGL), so an in-place
 // update draws into a scratch texture of the same size and then either swaps the two (when it
 // covers the whole tensor) or copies the rows back.
+//
+// The recurrence (recurrenceForward, recurrenceBackward) is fused: one draw per time step each
+// way, writing two RGBA textures at once (multiple render targets); see kernels.ts.
 
-import type { Backend, CellBackward, CellForward, Product, View } from '../backend';
+import type { Backend, CellBackward, CellForward, Product, RecurrenceBackward, RecurrenceForward, View } from '../backend';
 import { countTargets } from '../kernels';
 import * as K from './kernels';
 import type { Kernel } from './kernels';
@@ -81,10 +84,13 @@ void main() {
 }`;
 
 function fragmentSource(k: Kernel): string {
-  const lines = ['#version 300 es', 'precision highp float;', 'precision highp int;', 'precision highp sampler2D;', 'out vec4 outColor;', 'uniform ivec4 u_out;'];
+  const lines = ['#version 300 es', 'precision highp float;', 'precision highp int;', 'precision highp sampler2D;', 'uniform ivec4 u_out;'];
+  const outputs = k.outputs ?? ['outColor'];
+  outputs.forEach((name, n) => lines.push(`layout(location = ${n}) out vec4 ${name};`));
   for (const name of k.inputs) {
     lines.push(`uniform sampler2D ${name};`, `uniform ivec3 ${name}_v;`);
-    lines.push(`float ${name}_at(int r, int c) { return texelFetch(${name}, ivec2(${name}_v.y + c, ${name}_v.x + r * ${name}_v.z), 0).r; }`);
+    lines.push(`vec4 ${name}_at4(int r, int c) { return texelFetch(${name}, ivec2(${name}_v.y + c, ${name}_v.x + r * ${name}_v.z), 0); }`);
+    lines.push(`float ${name}_at(int r, int c) { return ${name}_at4(r, c).r; }`);
   }
   if (k.ids) {
     lines.push('uniform sampler2D u_ids;');
@@ -93,9 +99,12 @@ function fragmentSource(k: Kernel): string {
   for (const n of k.ints ?? []) lines.push(`uniform int ${n};`);
   for (const n of k.floats ?? []) lines.push(`uniform float ${n};`);
   lines.push(k.source);
+  const call = k.outputs ? 'compute(row, col);' : 'outColor = vec4(compute(row, col), 0.0, 0.0, 1.0);';
   lines.push(`void main() {
   ivec2 p = ivec2(gl_FragCoord.xy);
-  outColor = vec4(compute((p.y - u_out.x) / u_out.z, p.x - u_out.y), 0.0, 0.0, 1.0);
+  int row = (p.y - u_out.x) / u_out.z;
+  int col = p.x - u_out.y;
+  ${call}
 }`);
   return lines.join('\n');
 }
@@ -106,6 +115,11 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
   private readonly programs = new Map<string, Compiled>();
   private readonly scratch = new Map<string, WebGLTexture>();
   private readonly framebuffer: WebGLFramebuffer;
+  /** For the kernels that write several textures at once; its attachments are set by each draw. */
+  private readonly multiFramebuffer: WebGLFramebuffer;
+  private multiAttached = 0;
+  /** The fused recurrence's RGBA textures, for one (B·T, H) and one H at a time. */
+  private recurrenceTextures: { key: string; states: GLTensor[]; packed: GLTensor } | null = null;
   private readonly vertexShader: WebGLShader;
   private readonly maxSize: number;
   /** Kernels drawn so far (for tests and the benchmark). */
@@ -117,6 +131,7 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     const reason = webglUnavailableReason(gl);
     if (reason) throw new Error(reason);
     this.framebuffer = gl.createFramebuffer() as WebGLFramebuffer;
+    this.multiFramebuffer = gl.createFramebuffer() as WebGLFramebuffer;
     this.vertexShader = this.shader(gl.VERTEX_SHADER, VERTEX);
     this.maxSize = gl.getParameter(gl.MAX_TEXTURE_SIZE) as number;
     gl.disable(gl.DEPTH_TEST);
@@ -126,12 +141,12 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
 
   // ---- tensors ----
 
-  private texture(cols: number, rows: number): WebGLTexture {
+  private texture(cols: number, rows: number, rgba = false): WebGLTexture {
     const gl = this.gl;
     if (cols > this.maxSize || rows > this.maxSize) throw new Error(`a ${rows} × ${cols} tensor exceeds this GPU's largest texture (${this.maxSize})`);
     const tex = gl.createTexture() as WebGLTexture;
     gl.bindTexture(gl.TEXTURE_2D, tex);
-    gl.texStorage2D(gl.TEXTURE_2D, 1, gl.R32F, cols, rows);
+    gl.texStorage2D(gl.TEXTURE_2D, 1, rgba ? gl.RGBA32F : gl.R32F, cols, rows);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
     return tex;
@@ -317,11 +332,34 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     }
   }
 
+  /** Draws kernel `k` (with `outputs`) into the rows of `out` of every target at once: textures of out's size, none of them read. */
+  private drawMany(k: Kernel, targets: GLTensor[], out: Region, inputs: Array<Region | null>, scalars: Record<string, number>): void {
+    const gl = this.gl;
+    if (targets.length !== (k.outputs?.length ?? 1)) throw new Error(`kernel ${k.name} writes ${k.outputs?.length ?? 1} textures, given ${targets.length}`);
+    if (targets.some((t) => t.rows !== out.t.rows || t.cols !== out.t.cols || inputs.some((v) => v !== null && v.t.texture === t.texture))) {
+      throw new Error(`kernel ${k.name}: its targets must have one size and not be read`);
+    }
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.multiFramebuffer);
+    const buffers: number[] = [];
+    for (let n = 0; n < Math.max(targets.length, this.multiAttached); n++) {
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + n, gl.TEXTURE_2D, n < targets.length ? targets[n].texture : null, 0);
+      if (n < targets.length) buffers.push(gl.COLOR_ATTACHMENT0 + n);
+    }
+    this.multiAttached = targets.length;
+    gl.drawBuffers(buffers);
+    this.drawBound(k, out, inputs, scalars, null);
+  }
+
   private draw(k: Kernel, target: WebGLTexture, out: Region, inputs: Array<Region | null>, scalars: Record<string, number>, ids: GLIds | null): void {
+    this.attach(target);
+    this.drawBound(k, out, inputs, scalars, ids);
+  }
+
+  /** Draws into what the bound framebuffer has attached. */
+  private drawBound(k: Kernel, out: Region, inputs: Array<Region | null>, scalars: Record<string, number>, ids: GLIds | null): void {
     const gl = this.gl;
     const c = this.compile(k);
     gl.useProgram(c.program);
-    this.attach(target);
     gl.viewport(0, 0, out.t.cols, out.t.rows);
     const u = c.uniforms;
     gl.uniform4i(u.get('u_out') ?? null, out.row0, out.col0, out.stride, out.cols);
@@ -403,6 +441,86 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
   oneHotGradient(dwih: GLTensor, dGates: GLTensor, ids: GLIds, R: number, G: number): void {
     const out = this.whole(dwih);
     this.run(K.oneHotGradient, out, [out, this.rowsOf(dGates, 0, G, R, G)], { R }, ids);
+  }
+
+  /** The fused recurrence's four state textures (B·T, H) and W_hh packed by gate (H, H), RGBA. */
+  private recurrenceScratch(BT: number, H: number): { states: GLTensor[]; packed: GLTensor } {
+    const key = `${BT}x${H}`;
+    if (this.recurrenceTextures?.key !== key) {
+      if (this.recurrenceTextures) for (const t of [...this.recurrenceTextures.states, this.recurrenceTextures.packed]) this.release(t);
+      const states = [0, 1, 2, 3].map(() => new GLTensor(this.texture(H, BT, true), BT, H));
+      this.recurrenceTextures = { key, states, packed: new GLTensor(this.texture(H, H, true), H, H) };
+    }
+    return this.recurrenceTextures;
+  }
+
+  /** W_hh (4H, H) into `packed` (H, H, RGBA): the four gates' weights of one (row, col) in one texel. */
+  private packWeights(packed: GLTensor, whh: GLTensor, H: number): Region {
+    const out = this.whole(packed);
+    this.drawMany(K.packByGate, [packed], out, [this.whole(whh)], { H });
+    return out;
+  }
+
+  /**
+   * One draw per step: texture 2 collects the gate activations, textures 0 and 1 the state (h, c,
+   * tanh c) of the even and odd steps. Then three draws write the model's tensors.
+   */
+  recurrenceForward(r: RecurrenceForward<GLTensor>): boolean {
+    const { B, T, H, reverse } = r;
+    const BT = B * T;
+    const { states, packed } = this.recurrenceScratch(BT, H);
+    const wp = this.packWeights(packed, r.whh, H);
+    const init = { initH: r.h0 ? 1 : 0, initC: r.c0 ? 1 : 0 };
+    const initial = (t: GLTensor | null): Region | null => (t ? this.rowsOf(t, r.stateOffset, H, B, H) : null);
+    for (let s = 0; s < T; s++) {
+      const t = reverse ? T - 1 - s : s;
+      const tPrev = reverse ? t + 1 : t - 1;
+      const step = (x: GLTensor, cols: number, at = t): Region => this.rowsOf(x, at * cols, T * cols, B, cols);
+      const prev = s > 0 ? step(states[(s - 1) % 2], H, tPrev) : null;
+      this.drawMany(K.recurrentStepForward, [states[2], states[s % 2]], step(states[2], H),
+        [step(r.gates, 4 * H), wp, prev, s === 0 ? initial(r.h0) : null, s === 0 ? initial(r.c0) : null], { H, first: s === 0 ? 1 : 0, ...init });
+    }
+    this.run(K.unpackGates, this.whole(r.gates), [this.whole(states[2])], { H });
+    const both = [this.whole(states[0]), this.whole(states[1])];
+    const rev = reverse ? 1 : 0;
+    this.drawMany(K.unpackStates, [r.h, r.c, r.tanhC], this.whole(r.h), both, { T, reverse: rev });
+    this.drawMany(K.unpackPrevious, [r.hPrev, r.cPrev], this.whole(r.hPrev), [...both, initial(r.h0), initial(r.c0)], { T, reverse: rev, ...init });
+    return true;
+  }
+
+  /**
+   * One draw per step: textures 0 and 1 collect the gate gradients of the even and odd steps,
+   * textures 2 and 3 what they carry (dc · f, dh, dc). Then up to four draws write the model's tensors.
+   */
+  recurrenceBackward(r: RecurrenceBackward<GLTensor>): boolean {
+    const { B, T, H, reverse } = r;
+    const BT = B * T;
+    const { states, packed } = this.recurrenceScratch(BT, H);
+    const wp = this.packWeights(packed, r.whh, H);
+    const next = (x: GLTensor): Region => this.rowsOf(x, 0, H, B, H);
+    let last = 0;
+    for (let s = 0; s < T; s++) {
+      const t = reverse ? s : T - 1 - s;
+      const tNext = reverse ? t - 1 : t + 1;
+      const step = (x: GLTensor, cols: number, at = t): Region => this.rowsOf(x, at * cols, T * cols, B, cols);
+      const first = s === 0;
+      this.drawMany(K.recurrentStepBackward, [states[s % 2], states[2 + (s % 2)]], step(states[0], H), [
+        step(r.gates, 4 * H), step(r.tanhC, H), step(r.cPrev, H),
+        this.rowsOf(r.dOut, r.dOutOffset + t * r.dOutWidth, T * r.dOutWidth, B, H), wp,
+        first ? null : step(states[(s - 1) % 2], H, tNext), first ? null : step(states[2 + ((s - 1) % 2)], H, tNext),
+        first ? next(r.dhNext) : null, first ? next(r.dcNext) : null,
+      ], { H, first: first ? 1 : 0 });
+      last = t;
+    }
+    const rev = reverse ? 1 : 0;
+    this.run(K.unpackGateGradients, this.whole(r.dGates), [this.whole(states[0]), this.whole(states[1])], { H, T, reverse: rev });
+    if (r.dhTrace && r.dcTrace) this.drawMany(K.unpackTrace, [r.dhTrace, r.dcTrace], this.whole(r.dhTrace), [this.whole(states[2]), this.whole(states[3])], { T, reverse: rev });
+    else if (r.dhTrace || r.dcTrace) throw new Error('recurrenceBackward: dhTrace and dcTrace go together');
+    const lastSlot = (T - 1) % 2;
+    const lastRows = (x: GLTensor): Region => this.rowsOf(x, last * H, T * H, B, H);
+    this.run(K.channel, next(r.dcNext), [lastRows(states[2 + lastSlot])], { k: 0 });
+    if (r.dh0) this.run(K.packedTimesWeights, this.rowsOf(r.dh0, r.stateOffset, H, B, H), [lastRows(states[lastSlot]), wp], { H });
+    return true;
   }
 
   lstmCellForward(step: CellForward<GLTensor>): void {

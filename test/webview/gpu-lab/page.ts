@@ -111,4 +111,48 @@ function optimizerStep(json: unknown, which: Which, lr: number, clip: number): R
   return { grads, params: Array.from(k.read(model.params)), m: Array.from(k.read(optimizer.m as GLTensor)), v: Array.from(k.read(optimizer.v as GLTensor)) };
 }
 
-(globalThis as unknown as { lstmGpuLab: unknown }).lstmGpuLab = { probe, gradCase, train, optimizerStep };
+export interface BoundaryOptions {
+  config: ModelConfig;
+  B: number;
+  T: number;
+  seed: number;
+}
+
+/**
+ * One forward and backward of a piece read in the middle of a text (inspect.ts's pieces): initial
+ * states h0 and c0 in, the gradients dhN and dcN arriving at the final states, a loss scale, the
+ * trace recorded; out: the gradients, the trace, the final states and dL/dh0, dL/dc0. Every input
+ * comes from the seed, so both backends see the same numbers.
+ */
+function boundary(options: BoundaryOptions, which: Which): Record<string, number[]> {
+  const { config, B, T } = options;
+  const model = new LSTMModel<GLTensor, GLIds>(config, 'float32', backend(which));
+  const k = model.backend;
+  const rng = new Random(options.seed);
+  model.initialize({ kind: 'pytorch' }, rng);
+  const rows = config.num_layers * model.D * B;
+  const H = config.hidden_size;
+  const state = (): GLTensor => {
+    const t = k.alloc(rows, H);
+    k.write(t, Float32Array.from({ length: rows * H }, () => rng.uniform(-1, 1)));
+    return t;
+  };
+  const [h0, c0, dhN, dcN] = [state(), state(), state(), state()];
+  const [dh0, dc0, hN, cN] = [k.alloc(rows, H), k.alloc(rows, H), k.alloc(rows, H), k.alloc(rows, H)];
+  const V = config.vocab_size;
+  const inputs = Int32Array.from({ length: B * T }, () => Math.floor(rng.uniform(0, V)));
+  const targets = Int32Array.from({ length: config.mode === 'many_to_many' ? B * T : B }, () => Math.floor(rng.uniform(0, V)));
+  model.zeroGrad();
+  const loss = model.forward(inputs, B, T, targets, { h0, c0, recordTrace: true });
+  model.backward({ lossScale: 0.5, dhN, dcN, dh0, dc0 });
+  model.finalState(hN, cN);
+  const out: Record<string, number[]> = { loss: [loss], grads: Array.from(k.read(model.grads)) };
+  for (const [name, t] of [['dh0', dh0], ['dc0', dc0], ['hN', hN], ['cN', cN]] as const) out[name] = Array.from(k.read(t));
+  for (const e of model.trace()) {
+    for (const key of ['i', 'f', 'g', 'o', 'c', 'h', 'dh', 'dc'] as const) out[`${e.layer}.${e.direction}.${key}`] = Array.from(e[key] ?? []);
+  }
+  for (const t of [h0, c0, dhN, dcN, dh0, dc0, hN, cN]) k.release(t);
+  return out;
+}
+
+(globalThis as unknown as { lstmGpuLab: unknown }).lstmGpuLab = { probe, gradCase, train, optimizerStep, boundary };
