@@ -7,7 +7,7 @@
 // made the first time it is needed, in the arena).
 
 import { arrayConstructor, type DType, type FloatArray } from './config';
-import type { Backend, CellBackward, CellForward, Product, View } from './backend';
+import type { Backend, CellBackward, CellForward, Product, RecurrenceBackward, RecurrenceForward, View } from './backend';
 import {
   addColumnSums,
   fillRowsWithBiases,
@@ -20,7 +20,7 @@ import {
   softmaxCrossEntropyBackward,
   softmaxCrossEntropyForward,
 } from './kernels';
-import { createArena, type Arena, type RecurrenceBackward, type RecurrenceForward } from './wasm/simd';
+import { createArena, type Arena } from './wasm/simd';
 
 /** The largest finite float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -181,12 +181,12 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
    * The whole forward recurrence of one layer and direction with the batch's sequences shared
    * among the helper threads; false (nothing done) where it cannot: the model goes step by step.
    */
-  recurrenceForward(r: RecurrenceForward): boolean {
+  recurrenceForward(r: RecurrenceForward<FloatArray>): boolean {
     return recurrenceForwardOverBatch(r);
   }
 
   /** Back through the whole recurrence, shared as recurrenceForward; false: step by step. */
-  recurrenceBackward(r: RecurrenceBackward): boolean {
+  recurrenceBackward(r: RecurrenceBackward<FloatArray>): boolean {
     return recurrenceBackwardOverBatch(r);
   }
 

@@ -13,12 +13,12 @@
 // buffers); the loops below are the reference it is tested against, and what float64 (the
 // finite-difference checks) always runs.
 
-import type { CellBackward, CellForward, Product, View } from './backend';
+import type { CellBackward, CellForward, Product, RecurrenceBackward, RecurrenceForward, View } from './backend';
 import type { FloatArray } from './config';
 import {
   fastKernelsAvailable, simdCellBackward, simdCellForward, simdColumnSums, simdMatmul, simdRecurrenceBackward, simdRecurrenceForward,
   simdScatterAddRows, simdSoftmax, wasmKernelPath,
-  type KernelPath, type RecurrenceBackward, type RecurrenceForward,
+  type KernelPath,
 } from './wasm/simd';
 
 let fastPath = true;
@@ -45,12 +45,12 @@ export function kernelPath(): KernelPath {
  * a share of the batch's sequences (wasm/simd.ts); false, having done nothing, where that cannot
  * run (no helper threads, the plain loops, buffers outside the arena): the caller goes step by step.
  */
-export function recurrenceForwardOverBatch(r: RecurrenceForward): boolean {
+export function recurrenceForwardOverBatch(r: RecurrenceForward<FloatArray>): boolean {
   return fastPath && simdRecurrenceForward(r);
 }
 
 /** Back through a whole recurrence split over the batch, as recurrenceForwardOverBatch. */
-export function recurrenceBackwardOverBatch(r: RecurrenceBackward): boolean {
+export function recurrenceBackwardOverBatch(r: RecurrenceBackward<FloatArray>): boolean {
   return fastPath && simdRecurrenceBackward(r);
 }
 

@@ -15,7 +15,7 @@
 // before anything compiles), and with a multiply then an add everywhere else. A fused multiply-add
 // rounds once where the other rounds twice, so the two agree to float32 rounding, not bit for bit.
 
-import type { CellBackward, CellForward } from '../backend';
+import type { CellBackward, CellForward, RecurrenceBackward, RecurrenceForward } from '../backend';
 import type { FloatArray } from '../config';
 import {
   KERNELS_SHARED_BASE64,
@@ -944,54 +944,6 @@ function splitCell(
 // value is computed by the same operations in the same order, so the results are bit-identical
 // to one thread's.
 
-/** The forward recurrence of one layer and direction on a model's buffers (model.ts forward). */
-export interface RecurrenceForward {
-  readonly B: number;
-  readonly T: number;
-  readonly H: number;
-  /** Reads t = T-1 down to 0 (the backward direction of a bidirectional layer). */
-  readonly reverse: boolean;
-  /** (B, T, 4H): the input projection on entry, the gate activations on exit. */
-  readonly gates: FloatArray;
-  /** (B, T, H) each. */
-  readonly c: FloatArray;
-  readonly h: FloatArray;
-  readonly tanhC: FloatArray;
-  readonly hPrev: FloatArray;
-  readonly cPrev: FloatArray;
-  /** (G, H). */
-  readonly whh: FloatArray;
-  /** The initial state, rows of H from stateOffset (null: zeros). */
-  readonly h0: FloatArray | null;
-  readonly c0: FloatArray | null;
-  readonly stateOffset: number;
-}
-
-/** Back through the recurrence of one layer and direction (model.ts backward). */
-export interface RecurrenceBackward {
-  readonly B: number;
-  readonly T: number;
-  readonly H: number;
-  readonly reverse: boolean;
-  readonly gates: FloatArray;
-  readonly dGates: FloatArray;
-  readonly tanhC: FloatArray;
-  readonly cPrev: FloatArray;
-  readonly dhTrace: FloatArray | null;
-  readonly dcTrace: FloatArray | null;
-  /** dL/dh_t from above: row b, step t at dOutOffset + (b*T + t) * dOutWidth. */
-  readonly dOut: FloatArray;
-  readonly dOutOffset: number;
-  readonly dOutWidth: number;
-  /** (B, H): what arrives from the step after (in), dL/dc_{-1} (out, in dcNext). */
-  readonly dhNext: FloatArray;
-  readonly dcNext: FloatArray;
-  readonly whh: FloatArray;
-  /** Receives dL/dh_{-1}, rows of H from stateOffset (null: not wanted). */
-  readonly dh0: FloatArray | null;
-  readonly stateOffset: number;
-}
-
 /** The flags slot: bit 0 reverse; bits 1 and up, the multiply's kernel. */
 const flags = (reverse: boolean, kernel: number): number => (reverse ? 1 : 0) | (kernel << 1);
 
@@ -1116,7 +1068,7 @@ function packWeight(arena: Arena, w: FloatArray, sbk: number, sbj: number, K: nu
  * sequences through every step; without, the caller alone. False (nothing done) where it cannot
  * run so (float64, buffers outside the arena): the caller then runs it step by step.
  */
-export function simdRecurrenceForward(r: RecurrenceForward): boolean {
+export function simdRecurrenceForward(r: RecurrenceForward<FloatArray>): boolean {
   const { B, T, H } = r;
   const split = recurrencePlan([r.gates, r.c, r.h, r.tanhC, r.hPrev, r.cPrev, r.whh, r.h0, r.c0], B, H);
   if (!split) return false;
@@ -1149,7 +1101,7 @@ export function simdRecurrenceForward(r: RecurrenceForward): boolean {
 }
 
 /** Back through the recurrence split over the batch, as simdRecurrenceForward; false: the caller goes step by step. */
-export function simdRecurrenceBackward(r: RecurrenceBackward): boolean {
+export function simdRecurrenceBackward(r: RecurrenceBackward<FloatArray>): boolean {
   const { B, T, H } = r;
   const split = recurrencePlan([r.gates, r.dGates, r.tanhC, r.cPrev, r.dhTrace, r.dcTrace, r.dOut, r.dhNext, r.dcNext, r.whh, r.dh0], B, H);
   if (!split) return false;
