@@ -217,16 +217,30 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
   }
 
   /**
-   * Adam, in two passes: every new value (weight and moments) is computed and checked to stay
-   * finite in the parameters' precision, then written; an update that would overflow is refused
-   * (false, nothing changed), so a diverging run keeps its last good weights.
+   * Adam, as torch.optim.Adam computes it, refused (false, nothing changed) when a new value
+   * (weight or moment) would not be finite in the parameters' precision, so that a diverging run
+   * keeps its last good weights. The update itself is computed once: a lighter first pass (no
+   * square root) proves that no value can overflow (a weight moves by at most stepSize·|m|/eps, the
+   * denominator being at least eps; rounding is monotonic, so the bound computed in floating point
+   * bounds the weight computed in floating point), then one pass computes and writes. Where that
+   * proof fails, every value is computed and checked before any is written (two full passes).
    */
   adamUpdate(params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number, beta2: number, eps: number, step: number): boolean {
     const largest = params instanceof Float32Array ? FLOAT32_MAX : Number.MAX_VALUE;
     const stepSize = lr / (1 - Math.pow(beta1, step));
     const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, step));
-    for (let pass = 0; pass < 2; pass++) {
-      for (let k = 0; k < params.length; k++) {
+    const n = params.length;
+    let k = 0;
+    for (; k < n; k++) {
+      const g = grads[k];
+      const mk = beta1 * m[k] + (1 - beta1) * g;
+      const vk = beta2 * v[k] + (1 - beta2) * g * g;
+      // NaN fails every comparison: such a value goes to the exact check.
+      if (!(Math.abs(mk) <= largest && vk >= 0 && vk <= largest && Math.abs(params[k]) + (stepSize * Math.abs(mk)) / eps <= largest)) break;
+    }
+    // Not proven: the exact check of every value first (the update's own arithmetic).
+    for (let pass = k < n ? 0 : 1; pass < 2; pass++) {
+      for (k = 0; k < n; k++) {
         const g = grads[k];
         const mk = beta1 * m[k] + (1 - beta1) * g;
         const vk = beta2 * v[k] + (1 - beta2) * g * g;
