@@ -18,7 +18,9 @@ import { Random } from '../engine/random';
 import { TextGenerator } from '../engine/sampling';
 import { Trainer } from '../engine/trainer';
 import { fastKernelsAvailable, matmulPool, poolStats, preferFmaKernels, setMatmulSplitThreshold, type KernelPath } from '../engine/wasm/simd';
-import { defaultThreads, MAX_THREADS, startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../node/matmulPool';
+import { defaultThreads, startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../node/matmulPool';
+import { threadCount } from '../engine/trainingOptions';
+import { readThreads } from './trainOptions';
 import { enableRelaxedSimd } from '../node/wasmFeatures';
 
 export const BENCH_HELP = `lstm-lens bench [--json] [--hidden H] [--layers L] [--steps N] [--threads N] [--kernels fma|simd|js]
@@ -31,8 +33,8 @@ of N timed steps (default 10) after 3 warm-up steps. Then generation: H = 512, L
 
   --hidden H, --layers L   only this configuration
   --steps N              timed steps per configuration (default 10; 2000 shows memory staying flat)
-  --threads N            threads, 1 to 8 (default: every core, up to 8): helper threads take part of
-                         each large multiply and cell step (the same results as one thread)
+  --threads N            threads, 1 to 8; 0 for every core, up to 8 (the default): helper threads take
+                         part of each large multiply and cell step (the same results as one thread)
   --json                 end stdout with one JSON line: {"train": [...], "generate": {...}, "kernels": "..."}
   --kernels K            fma (WebAssembly relaxed SIMD's fused multiply-add, the default where the
                          runtime has it), simd (WebAssembly SIMD, multiply then add) or js (the plain
@@ -236,7 +238,7 @@ export async function bench(argv: string[]): Promise<number> {
   if (kernels === 'fma') enableRelaxedSimd();
   if (kernels === 'simd') preferFmaKernels(false);
   if (kernels === 'js') useFastKernels(false);
-  const threads = positiveInt(values.threads, 'threads', defaultThreads(), MAX_THREADS);
+  const threads = threadCount(readThreads(values), defaultThreads());
   const passOn = ['--kernels', kernels, '--steps', String(steps), '--threads', String(threads), ...(values.split ? ['--split', values.split] : [])];
   if (values.split !== undefined) setMatmulSplitThreshold(positiveInt(values.split, 'split', 1));
   // The helper thread runs in the processes that measure (the parent only starts them).

@@ -58,7 +58,6 @@ ${trainHelpLines()}
   --out CKPT             checkpoint path (default FILE.lstm.safetensors); never the text itself
   --force                replace a file at --out that is not an lstm-lens checkpoint
   --save-every N         also save every N steps (default 100)
-  --threads N            threads, 1 to 8 (default: every core, up to 8); the same results whatever N
   --resume               continue the run saved at --out, to --steps in total, with its own
                          settings (only --steps and --lr can change)
   --restart-stream       with --resume, on a text shorter than the one trained on: read it

@@ -9,12 +9,13 @@ import { evaluateLoss } from '../engine/inspect';
 import { parameterCount } from '../engine/model';
 import { DivergenceError, modelFromCheckpoint, ShorterTextError, Trainer, type ModelShape } from '../engine/trainer';
 import { checkWritable, readCheckpointFile, readTextFile, removeStaleTemporaryFiles, sameFile, whatIsAt, writeCheckpointFile } from '../node/files';
-import { defaultThreads, MAX_THREADS, startMatmulPool, stopMatmulPool } from '../node/matmulPool';
+import { defaultThreads, startMatmulPool, stopMatmulPool } from '../node/matmulPool';
+import { threadCount } from '../engine/trainingOptions';
 import { runTraining } from '../run/trainingLoop';
 import { intOption, onePositional, parse, UsageError } from './args';
 import { ProgressReporter } from './progress';
 import { say, stderrIsOpen } from './stderr';
-import { MODEL_FLAGS, readResumeOptions, readTrainOptions, trainParseOptions } from './trainOptions';
+import { MODEL_FLAGS, readResumeOptions, readThreads, readTrainOptions, trainParseOptions } from './trainOptions';
 
 /** Signals that stop a run after saving it, and the exit status each gives (128 + the signal's number). */
 const STOP_SIGNALS: ReadonlyArray<[NodeJS.Signals, number]> = [
@@ -35,14 +36,13 @@ export async function train(args: string[]): Promise<number> {
       force: { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
-      threads: { type: 'string' },
     },
     'train',
   );
   const file = onePositional(positionals, 'FILE', 'train');
   const out = typeof values.out === 'string' ? values.out : `${file}.lstm.safetensors`;
   const saveEvery = intOption(values, 'save-every', 100, 1);
-  const threads = intOption(values, 'threads', defaultThreads(), 1, MAX_THREADS);
+  const threads = threadCount(readThreads(values), defaultThreads());
   const resume = values.resume === true;
   const restartStream = values['restart-stream'] === true;
   if (restartStream && !resume) throw new UsageError('--restart-stream goes with --resume: it reads a shorter text from its start when continuing a saved run');

@@ -3,12 +3,14 @@
 // engine's model shape and training settings, with the messages every option has always given.
 
 import type { ParseArgsConfig } from 'node:util';
-import { trainingOptions, validateSettings, type TrainingOption, type TrainingOptionKey, type TrainingSettings } from '../engine/trainingOptions';
+import { TRAINING_OPTIONS, trainingOptions, validateSettings, type TrainingOption, type TrainingOptionKey, type TrainingSettings } from '../engine/trainingOptions';
 import type { ModelShape } from '../engine/trainer';
 import { intOption, oneOf, realOption, UsageError, type Values } from './optionValues';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 const ROWS = trainingOptions();
+/** The rows a run saves (its shape and settings); the machine's (threads) are read apart. */
+const RUN_ROWS = ROWS.filter((o) => o.group !== 'machine');
 
 /** The training options for parseArgs: a switch is a boolean, every other option takes a value. */
 export function trainParseOptions(): Options {
@@ -73,7 +75,7 @@ function readOption(o: TrainingOption & { key: TrainingOptionKey }, values: Valu
 export function readTrainOptions(values: Values): { shape: ModelShape; settings: TrainingSettings } {
   const chosen: Record<string, unknown> = {};
   // The choices first: a default can depend on one (--seq on --tokens, --lr on --optimizer).
-  for (const o of [...ROWS.filter((r) => r.kind === 'choice'), ...ROWS.filter((r) => r.kind !== 'choice')]) {
+  for (const o of [...RUN_ROWS.filter((r) => r.kind === 'choice'), ...RUN_ROWS.filter((r) => r.kind !== 'choice')]) {
     const value = readOption(o, values, chosen);
     if (value !== undefined) chosen[o.key] = value;
   }
@@ -84,6 +86,11 @@ export function readTrainOptions(values: Values): { shape: ModelShape; settings:
 /** What `--resume` may change: the options given of those it takes (--steps, --lr), by their engine names. */
 export function readResumeOptions(values: Values): Partial<Pick<TrainingSettings, 'steps' | 'learning_rate'>> {
   const out: Record<string, unknown> = {};
-  for (const o of ROWS) if ('resumable' in o && o.resumable && values[o.flag] !== undefined) out[o.key] = readOption(o, values, {});
+  for (const o of RUN_ROWS) if ('resumable' in o && o.resumable && values[o.flag] !== undefined) out[o.key] = readOption(o, values, {});
   return out;
+}
+
+/** --threads as given (0: every core, up to 8; the default), checked by the table's row: resolve it with threadCount. */
+export function readThreads(values: Values): number {
+  return readOption({ ...TRAINING_OPTIONS.threads, key: 'threads' }, values, {}) as number;
 }

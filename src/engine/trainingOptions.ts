@@ -1,5 +1,5 @@
 // The options of a training run, in one table: each row is one option, under its name in the
-// checkpoint's `config` (the key), with its command-line flag, its VS Code setting (or none), its
+// checkpoint's `config` (the key; a machine option, as the thread count, is never stored), with its command-line flag, its VS Code setting (or none), its
 // default, its bounds and its doc. Everything else is generated from it: the command line's
 // options and their help (src/cli/trainOptions.ts), the extension's settings and so package.json's
 // contributes.configuration (src/extension/settings.ts), the worker messages' schema
@@ -22,6 +22,8 @@ export const MAX_HOLDOUT = 0.5;
 export const MAX_SEED = 0xffffffff;
 /** The largest finite float32: every weight starts at init_value, in float32. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
+/** The most threads a run takes (the most chunks a job is split into); 0 asks for every core up to this. */
+export const MAX_THREADS = 8;
 
 /** How a run is trained: stored beside the model config in the checkpoint's `config`. */
 export interface TrainingSettings {
@@ -60,8 +62,12 @@ export interface SettingFace {
 }
 
 interface Row {
-  /** Where the engine keeps the value: the model's shape (ModelShape) or the run's settings (TrainingSettings). */
-  group: 'shape' | 'settings';
+  /**
+   * Where the engine keeps the value: the model's shape (ModelShape) or the run's settings
+   * (TrainingSettings), both saved in the checkpoint; or 'machine', how this machine runs it (the
+   * same results whatever the value), never saved and never compared with a saved run's.
+   */
+  group: 'shape' | 'settings' | 'machine';
   /** The command-line flag, without its dashes. */
   flag: string;
   /** How the help names the value (H in --hidden H); absent for a switch or a choice spelled out. */
@@ -219,6 +225,14 @@ export const TRAINING_OPTIONS = {
     help: 'keep the last fraction F of the text out of training, and report the\nloss there (default 0.1; 0 trains on all of it, and the loss is then\nmeasured on the last tenth, which was trained on)',
     setting: null,
   },
+  threads: {
+    group: 'machine', kind: 'int', flag: 'threads', metavar: 'N', default: 0, min: 0, max: MAX_THREADS, none: { meaning: `every core, up to ${MAX_THREADS}`, engine: 'zero' }, resumable: true,
+    help: `threads, 1 to ${MAX_THREADS}; 0 for every core, up to ${MAX_THREADS} (default 0); the same\nresults whatever N`,
+    setting: {
+      name: 'threads',
+      description: `Threads a run trains on: 0 for every core, up to ${MAX_THREADS}; 1 to ${MAX_THREADS} for that many. The results are the same whatever the count; each run (one per file) takes its own.`,
+    },
+  },
 } as const satisfies Record<string, TrainingOption>;
 
 export type TrainingOptionKey = keyof typeof TRAINING_OPTIONS;
@@ -226,6 +240,11 @@ export type TrainingOptionKey = keyof typeof TRAINING_OPTIONS;
 /** Every row, with its key, in the table's order. */
 export function trainingOptions(): Array<TrainingOption & { key: TrainingOptionKey }> {
   return (Object.keys(TRAINING_OPTIONS) as TrainingOptionKey[]).map((key) => ({ ...(TRAINING_OPTIONS[key] as TrainingOption), key }));
+}
+
+/** The threads a run takes: the option's count, or with 0 (or none given) `auto`, every core up to MAX_THREADS. */
+export function threadCount(option: number | undefined, auto: number): number {
+  return option !== undefined && option > 0 ? option : auto;
 }
 
 const wholeBound = (n: number): string => (n === Number.MAX_SAFE_INTEGER ? '2^53 - 1' : String(n));

@@ -105,9 +105,9 @@ export class RunStart {
       }
       if (decision === 'continue') resumeFrom = store.checkpointPath(uri);
     }
-    const { shape, settings } = trainingPlan(values);
+    const { shape, settings, threads } = trainingPlan(values);
     const checkpointPath = store.prepare(uri);
-    let request: TrainRequest = { type: 'train', text, sourceName: rawName(document), shape, settings, resumeFrom, checkpointPath, saveEverySteps: 50, saveEveryMs: 30_000, progressEveryMs: 200, timing: null };
+    let request: TrainRequest = { type: 'train', text, sourceName: rawName(document), shape, settings, threads, resumeFrom, checkpointPath, saveEverySteps: 50, saveEveryMs: 30_000, progressEveryMs: 200, timing: null };
     for (;;) {
       const outcome = await this.runs.execute(uri, name, request, values, selection.isEmpty ? '' : ' (selection)', lock);
       if (!outcome || outcome.kind !== 'failed' || outcome.reason !== 'textShorter' || host.disposed) return;

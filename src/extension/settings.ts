@@ -135,9 +135,10 @@ export function readSettings(get: (key: SettingKey) => unknown): SettingsValues 
   return values;
 }
 
-/** The model shape and training settings the engine takes, from the extension's settings. */
-export function trainingPlan(values: SettingsValues): { shape: ModelShape; settings: TrainingSettings } {
+/** The model shape and training settings the engine takes, from the extension's settings, and the threads the worker trains on (0: every core, up to 8; not saved with the run). */
+export function trainingPlan(values: SettingsValues): { shape: ModelShape; settings: TrainingSettings; threads: number } {
   return {
+    threads: values.threads,
     shape: {
       hidden_size: values.hiddenSize,
       num_layers: values.layers,
@@ -169,7 +170,7 @@ export function trainingPlan(values: SettingsValues): { shape: ModelShape; setti
  */
 export const SETTING_SECTIONS: ReadonlyArray<{ id: string; title: string; keys: readonly SettingKey[] }> = [
   { id: 'lstmLens.model', title: 'Model', keys: ['tokens', 'mode', 'hiddenSize', 'layers', 'embeddingSize', 'bidirectional'] },
-  { id: 'lstmLens.training', title: 'Training', keys: ['sequenceLength', 'batchSize', 'steps', 'learningRate', 'optimizer', 'gradientClip', 'initialization', 'seed', 'backend'] },
+  { id: 'lstmLens.training', title: 'Training', keys: ['sequenceLength', 'batchSize', 'steps', 'learningRate', 'optimizer', 'gradientClip', 'initialization', 'seed', 'backend', 'threads'] },
   { id: 'lstmLens.generation', title: 'Generation', keys: ['length', 'temperature', 'topK'] },
   { id: 'lstmLens.panel', title: 'Inspect States and the log', keys: ['traceLength', 'diagnostics'] },
 ];

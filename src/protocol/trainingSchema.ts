@@ -1,4 +1,4 @@
-// The schemas of a run's model shape and training settings in the worker messages, generated from
+// The schemas of a run's model shape, training settings and thread count in the worker messages, generated from
 // the table of training options (src/engine/trainingOptions.ts) with the engine's own bounds for
 // each value (the rules between values are the trainer's, validateRun). The types the schemas infer are
 // checked, at compile time, to be the engine's ModelShape and TrainingSettings, both ways.
@@ -56,6 +56,9 @@ export const ModelShapeSchema = groupSchema('shape');
 
 /** Each setting within the engine's bounds; the rules between settings (B × T at most MAX_TOKENS_PER_STEP) are the trainer's (validateRun). */
 export const TrainingSettingsSchema = groupSchema('settings');
+
+/** The threads a run takes (lstmLens.threads: 0 for every core up to 8, else 1 to 8): the machine's, never saved. */
+export const ThreadsSchema = rowSchema('threads', TRAINING_OPTIONS.threads) as v.GenericSchema<number>;
 
 /** True when A and B are the same type (each assignable to the other, exactly). */
 export type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

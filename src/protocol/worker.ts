@@ -5,7 +5,7 @@
 import * as v from 'valibot';
 import { checkMessage, type Checked } from './check';
 import { HostToPanelSchema, checkHostToPanel, historyProblem } from './panel';
-import { ModelShapeSchema, TrainingSettingsSchema } from './trainingSchema';
+import { ModelShapeSchema, ThreadsSchema, TrainingSettingsSchema } from './trainingSchema';
 import { ClampSchema } from './units';
 import { analyzedProblem, AnalyzedSchema, AnalyzeRequestSchema, type Analyzed } from './why';
 
@@ -68,6 +68,8 @@ const trainFields = {
   ),
   /** Continuing on a text shorter than the one trained on: read it from its start again (the engine's restartStream). */
   restartStream: v.optional(v.boolean()),
+  /** Threads the CPU trains on (lstmLens.threads): 0 or absent, every core up to 8. Not part of the run: never saved. The GPU has no use for it. */
+  threads: v.optional(ThreadsSchema),
 };
 
 export const StopSchema = v.strictObject({ type: v.literal('stop') });

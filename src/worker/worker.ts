@@ -11,6 +11,7 @@ import { modelFromCheckpoint } from '../engine/trainer';
 import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
 import { defaultThreads, startMatmulPool, stopMatmulPool } from '../node/matmulPool';
+import { threadCount } from '../engine/trainingOptions';
 import { enableRelaxedSimd } from '../node/wasmFeatures';
 import { keepSnapshot, removeSnapshots } from '../node/snapshots';
 import { snapshotRefusal } from '../engine/snapshots';
@@ -49,7 +50,7 @@ const shell = new JobShell<Job>({
 port.on('message', (raw: unknown) => shell.receive(raw));
 
 async function train(request: TrainRequest): Promise<void> {
-  startMatmulPool(defaultThreads()); // helper threads (every core, up to 8) take part of each large multiply and cell step (same results; one thread where they cannot start)
+  startMatmulPool(threadCount(request.threads, defaultThreads())); // lstmLens.threads (0: every core, up to 8): helper threads take part of each large multiply and cell step (same results; one thread where they cannot start)
   checkTextSize(request.text.length); // the command line's limit on a file, for an editor's text
   const trainer = trainerFor(request, request.resumeFrom ? readCheckpointFile(request.resumeFrom) : null);
   if (request.timing) {

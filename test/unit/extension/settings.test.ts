@@ -74,7 +74,7 @@ describe('settings in the log', () => {
     const line = settingsLine(readSettings((k) => (k === 'hiddenSize' ? 5 : k === 'tokens' ? 'word' : undefined)));
     assert.equal(
       line,
-      'tokens=word mode=many-to-many hiddenSize=5 layers=1 embeddingSize=0 bidirectional=false sequenceLength=64 batchSize=32 steps=600 learningRate=0.004 optimizer=adam gradientClip=5 initialization=pytorch seed=0 backend=auto',
+      'tokens=word mode=many-to-many hiddenSize=5 layers=1 embeddingSize=0 bidirectional=false sequenceLength=64 batchSize=32 steps=600 learningRate=0.004 optimizer=adam gradientClip=5 initialization=pytorch seed=0 backend=auto threads=0',
     );
   });
 });
