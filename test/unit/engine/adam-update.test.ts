@@ -46,7 +46,7 @@ interface State {
 
 function state(dtype: DType, seed: number): State {
   const rng = new Random(seed);
-  const make = (f: () => number): FloatArray => arrayConstructor(dtype).from({ length: N }, f);
+  const make = (f: () => number): FloatArray => new (arrayConstructor(dtype))(Float64Array.from({ length: N }, f));
   return { p: make(() => rng.uniform(-1, 1)), g: make(() => rng.uniform(-0.5, 0.5)), m: make(() => rng.uniform(-0.1, 0.1)), v: make(() => rng.uniform(0, 0.01)) };
 }
 
