@@ -19,6 +19,7 @@ import {
   POOL_ARGS, POOL_ARGS_PER_CHUNK, POOL_CHUNKS, POOL_CONTROL_INTS, POOL_DONE, POOL_KERNEL, POOL_FAILED, POOL_MEM, POOL_READY, POOL_TICKET,
   matmulPool, runKernel, setMatmulPool, sharedKernelsAvailable, type KernelExports, type MatmulPool,
 } from '../engine/wasm/simd';
+import { MAX_THREADS } from '../engine/trainingOptions';
 
 /** Memories a helper keeps instantiated: a model's and the scratch arena's, and one more. */
 const HELD_MEMORIES = 3;
@@ -160,9 +161,7 @@ class NodeMatmulPool implements MatmulPool {
 
 let current: NodeMatmulPool | null = null;
 
-/** The threads a run uses unless told: every core, up to 8 (the most chunks a job is split into). */
-export const MAX_THREADS = 8;
-
+/** The threads a run uses unless told: every core, up to MAX_THREADS (the most chunks a job is split into). */
 export function defaultThreads(): number {
   return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
 }
