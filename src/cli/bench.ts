@@ -17,8 +17,8 @@ import { fastKernelsActive, kernelPath, useFastKernels } from '../engine/kernels
 import { Random } from '../engine/random';
 import { TextGenerator } from '../engine/sampling';
 import { Trainer } from '../engine/trainer';
-import { fastKernelsAvailable, matmulPool, poolStats, preferFmaKernels, setMatmulSplitThreshold, type KernelPath } from '../engine/wasm/simd';
-import { defaultThreads, startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../node/matmulPool';
+import { fastKernelsAvailable, poolStats, preferFmaKernels, setMatmulSplitThreshold, type KernelPath } from '../engine/wasm/simd';
+import { defaultThreads, startMatmulPool, stopMatmulPool, threadsInUse, waitForMatmulPool } from '../node/matmulPool';
 import { threadCount } from '../engine/trainingOptions';
 import { readThreads } from './trainOptions';
 import { enableRelaxedSimd } from '../node/wasmFeatures';
@@ -167,11 +167,6 @@ export function benchGenerate(): GenerateResult {
   for (let k = 0; k < GENERATE.tokens; k++) generator.next();
   const seconds = (performance.now() - t0) / 1000;
   return { hidden: H, layers: L, tokens_per_s: GENERATE.tokens / seconds, peak_rss_mb: peakRssMb(), threads: threadsInUse() };
-}
-
-function threadsInUse(): number {
-  const pool = matmulPool();
-  return pool ? pool.helpers + 1 : 1;
 }
 
 /** A plain decimal whole number from 1 to `max` (no sign, spaces, 0x or exponent), as the other commands take them. */

@@ -206,6 +206,12 @@ export function waitForMatmulPool(timeoutMs = 5000): boolean {
   }
 }
 
+/** The threads the engine runs on now: the helpers and the caller. */
+export function threadsInUse(): number {
+  const pool = matmulPool();
+  return pool ? pool.helpers + 1 : 1;
+}
+
 /** Stops the helper threads; the engine runs on one thread again. */
 export function stopMatmulPool(): void {
   if (!current) return;

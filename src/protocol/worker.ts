@@ -144,6 +144,8 @@ export const StartedSchema = v.strictObject({
   shape: ModelShapeSchema,
   settings: TrainingSettingsSchema,
   notes: v.array(v.string()),
+  /** What runs the arithmetic, for the log: "CPU, kernels wasm relaxed-simd fma, 2 threads". */
+  engine: v.optional(v.pipe(v.string(), v.maxLength(200))),
 });
 
 export const ProgressSchema = v.strictObject({

@@ -69,7 +69,7 @@ export function trainerFor<Tensor, Ids>(
   return Trainer.resume(saved, request.text, request.sourceName, backend, overrides);
 }
 
-export function startedMessage<Tensor, Ids>(trainer: Trainer<Tensor, Ids>): Extract<WorkerToHost, { type: 'started' }> {
+export function startedMessage<Tensor, Ids>(trainer: Trainer<Tensor, Ids>, engine?: string): Extract<WorkerToHost, { type: 'started' }> {
   const config = trainer.model.config;
   const { vocab_size: _v, ...shape } = config;
   return {
@@ -83,6 +83,7 @@ export function startedMessage<Tensor, Ids>(trainer: Trainer<Tensor, Ids>): Extr
     shape,
     settings: trainer.settings,
     notes: trainer.notes,
+    ...(engine === undefined ? {} : { engine }),
   };
 }
 

@@ -10,7 +10,8 @@ import { TextGenerator } from '../engine/sampling';
 import { modelFromCheckpoint } from '../engine/trainer';
 import { decodeCheckpoint } from '../engine/checkpoint';
 import { checkTextSize, readCheckpointFile, writeCheckpointFile, writeFileAtomic } from '../node/files';
-import { defaultThreads, startMatmulPool, stopMatmulPool } from '../node/matmulPool';
+import { defaultThreads, startMatmulPool, stopMatmulPool, threadsInUse } from '../node/matmulPool';
+import { kernelPath } from '../engine/kernels';
 import { threadCount } from '../engine/trainingOptions';
 import { enableRelaxedSimd } from '../node/wasmFeatures';
 import { keepSnapshot, removeSnapshots } from '../node/snapshots';
@@ -57,7 +58,7 @@ async function train(request: TrainRequest): Promise<void> {
     post({ type: 'timed', ...timeTraining(trainer, request.timing.steps, request.timing.budgetMs) });
     return;
   }
-  post(startedMessage(trainer));
+  post(startedMessage(trainer, `CPU, kernels ${kernelPath()}, ${threadsInUse()} thread${threadsInUse() === 1 ? '' : 's'}`));
   // The time line (src/node/snapshots.ts): a fresh run replaces the old one's; a model too large keeps none.
   if (!request.resumeFrom) removeSnapshots(request.checkpointPath);
   const snapshots = snapshotRefusal(parameterCount(trainer.model.config)) === null;

@@ -5,6 +5,7 @@
 // and the checkpoint neither stores it nor is judged against it.
 
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,8 +100,12 @@ describe('a real worker trains with it', { timeout: 180_000 }, () => {
     const store = new ModelStore(join(scratch, `t${threads}`));
     const checkpointPath = store.prepare('file:///fox.txt');
     const request: TrainRequest = { type: 'train', text, sourceName: 'fox.txt', ...plan, threads, resumeFrom: null, checkpointPath, saveEverySteps: 100, saveEveryMs: 0, progressEveryMs: 0, timing: null };
-    const outcome = await new WorkerJob(WORKER, request).outcome;
+    let engine: string | undefined;
+    const outcome = await new WorkerJob(WORKER, request, { onMessage: (m) => { if (m.type === 'started') engine = m.engine; } }).outcome;
     assert.equal(outcome.kind, 'finished', JSON.stringify(outcome));
+    // The log names what ran: the kernels (relaxed SIMD's FMA on Node 20 with the flag the worker sets) and the threads.
+    const expected = threads === 0 ? Math.min(8, availableParallelism()) : Math.min(threads, availableParallelism());
+    assert.equal(engine, `CPU, kernels wasm relaxed-simd fma, ${expected} thread${expected === 1 ? '' : 's'}`);
     return readFileSync(checkpointPath);
   }
 
