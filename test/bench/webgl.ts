@@ -2,6 +2,9 @@
 // many-to-many, T = 64, B = 32, Adam, clip 5, trace off) on the CPU backend and on the WebGL2
 // backend, side by side, in headless Chromium. Here that WebGL is SwiftShader (software): the
 // numbers say what the GPU path costs without a GPU, not what a GPU does.
+// Draws per step count every draw of a training step (forward, backward, clipping, Adam); draws
+// per time step are those divided by T (the fused recurrence makes one draw per time step each way
+// and layer, the rest is a fixed cost per step).
 // Options: --steps N (timed steps per configuration, after one warm-up step), --hidden H, --layers L.
 
 import { launchWebGLBrowser, openLab } from '../webview/gpu-lab/launch';
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
     const B = 32, T = 64, V = 96;
     const ids = Array.from({ length: B * T * 4 + 1 }, (_, k) => (k * 7919 + (k >> 3)) % V);
     const rows: string[] = [];
-    console.log('hidden layers   cpu tokens/s   webgl tokens/s   webgl draws/step');
+    console.log('hidden layers   cpu tokens/s   webgl tokens/s   webgl draws/step   draws per time step');
     for (const H of option('hidden', [128, 512])) {
       for (const L of option('layers', [1, 2])) {
         const options = {
@@ -37,7 +40,9 @@ async function main(): Promise<void> {
         const perSecond = (ms: number[]): number => (B * T * ms.length * 1000) / ms.reduce((a, b) => a + b, 0);
         const cpu = await page.evaluate(([o]) => lstmGpuLab.train(o, 'cpu'), [options]);
         const gpu = probe.available ? await page.evaluate(([o]) => lstmGpuLab.train(o, 'webgl'), [options]) : null;
-        const line = `${String(H).padStart(6)} ${String(L).padStart(6)}   ${perSecond(cpu.stepMs).toFixed(0).padStart(12)}   ${gpu ? perSecond(gpu.stepMs).toFixed(0).padStart(14) : '—'.padStart(14)}   ${gpu ? String(Math.round(gpu.draws / (steps + 1))).padStart(16) : ''}`;
+        const drawsPerStep = gpu ? gpu.draws / (steps + 1) : NaN;
+        const draws = gpu ? `   ${String(Math.round(drawsPerStep)).padStart(16)}   ${(drawsPerStep / T).toFixed(2).padStart(19)}` : '';
+        const line = `${String(H).padStart(6)} ${String(L).padStart(6)}   ${perSecond(cpu.stepMs).toFixed(0).padStart(12)}   ${gpu ? perSecond(gpu.stepMs).toFixed(0).padStart(14) : '—'.padStart(14)}${draws}`;
         console.log(line);
         rows.push(line);
       }
