@@ -276,26 +276,21 @@ export const scale: Kernel = {
   source: `float compute(int row, int col) { return x_at(row, col) * factor; }`,
 };
 
-export const adamM: Kernel = {
-  name: 'adam_m',
-  inputs: ['m', 'g'],
-  floats: ['beta1'],
-  source: `float compute(int row, int col) { return beta1 * m_at(row, col) + (1.0 - beta1) * g_at(row, col); }`,
-};
-
-export const adamV: Kernel = {
-  name: 'adam_v',
-  inputs: ['v', 'g'],
-  floats: ['beta2'],
-  source: `float compute(int row, int col) { float g = g_at(row, col); return beta2 * v_at(row, col) + (1.0 - beta2) * g * g; }`,
-};
-
-/** The parameter update from the new moments. */
-export const adamP: Kernel = {
-  name: 'adam_p',
-  inputs: ['p', 'm', 'v'],
-  floats: ['stepSize', 'sqrtBc2', 'eps'],
-  source: `float compute(int row, int col) { return p_at(row, col) - stepSize * m_at(row, col) / (sqrt(v_at(row, col)) / sqrtBc2 + eps); }`,
+/** One Adam update in one draw (torch.optim.Adam): the new moments, then the parameter from them. */
+export const adam: Kernel = {
+  name: 'adam',
+  inputs: ['p', 'g', 'm', 'v'],
+  floats: ['beta1', 'beta2', 'stepSize', 'sqrtBc2', 'eps'],
+  outputs: ['pOut', 'mOut', 'vOut'],
+  source: `
+void compute(int row, int col) {
+  float g = g_at(row, col);
+  float m = beta1 * m_at(row, col) + (1.0 - beta1) * g;
+  float v = beta2 * v_at(row, col) + (1.0 - beta2) * g * g;
+  pOut = vec4(p_at(row, col) - stepSize * m / (sqrt(v) / sqrtBc2 + eps));
+  mOut = vec4(m);
+  vOut = vec4(v);
+}`,
 };
 
 export const sgd: Kernel = {

@@ -302,8 +302,13 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     return { t, row0: 0, col0: 0, stride: 1, rows: t.rows, cols: t.cols };
   }
 
-  private scratchFor(t: GLTensor): WebGLTexture {
-    const key = `${t.cols}x${t.rows}`;
+  /** The n-th spare texture of t's shape. */
+  private scratchKey(t: GLTensor, n = 0): string {
+    return `${t.cols}x${t.rows}${n > 0 ? `#${n}` : ''}`;
+  }
+
+  private scratchFor(t: GLTensor, n = 0): WebGLTexture {
+    const key = this.scratchKey(t, n);
     let tex = this.scratch.get(key);
     if (!tex) {
       tex = this.texture(t.cols, t.rows);
@@ -323,8 +328,7 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     if (!inPlace) return;
     const covers = out.row0 === 0 && out.col0 === 0 && out.stride === 1 && out.rows === out.t.rows && out.cols === out.t.cols;
     if (covers) {
-      const key = `${out.t.cols}x${out.t.rows}`;
-      this.scratch.set(key, out.t.texture as WebGLTexture);
+      this.scratch.set(this.scratchKey(out.t), out.t.texture as WebGLTexture);
       out.t.texture = target;
     } else {
       const tmp = new GLTensor(target, out.t.rows, out.t.cols);
@@ -609,10 +613,14 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     const ms = m.parts ?? [m];
     const vs = v.parts ?? [v];
     for (let k = 0; k < ps.length; k++) {
-      const [p, g, mk, vk] = [this.whole(ps[k]), this.whole(gs[k]), this.whole(ms[k]), this.whole(vs[k])];
-      this.run(K.adamM, mk, [mk, g], { beta1 });
-      this.run(K.adamV, vk, [vk, g], { beta2 });
-      this.run(K.adamP, p, [p, mk, vk], { stepSize, sqrtBc2, eps });
+      // One draw writes the new p, m and v into three spare textures of their shape, which then take their places.
+      const updated = [ps[k], ms[k], vs[k]];
+      const spares = updated.map((t, n) => new GLTensor(this.scratchFor(t, n), t.rows, t.cols));
+      this.drawMany(K.adam, spares, this.whole(spares[0]), [this.whole(ps[k]), this.whole(gs[k]), this.whole(ms[k]), this.whole(vs[k])], { beta1, beta2, stepSize, sqrtBc2, eps });
+      updated.forEach((t, n) => {
+        this.scratch.set(this.scratchKey(t, n), t.texture as WebGLTexture);
+        t.texture = spares[n].texture;
+      });
     }
     return true;
   }
