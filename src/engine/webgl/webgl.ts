@@ -447,22 +447,20 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
     this.run(K.oneHotGradient, out, [out, this.rowsOf(dGates, 0, G, R, G)], { R }, ids);
   }
 
-  /** The fused recurrence's four state textures (B·T, H) and W_hh packed by gate (H, H), RGBA. */
-  private recurrenceScratch(BT: number, H: number): { states: GLTensor[]; packed: GLTensor } {
+  /**
+   * The fused recurrence's four state textures (B·T, H, RGBA), and W_hh (4H, H) packed by gate into
+   * (H, H, RGBA): the four gates' weights of one (row, col) in one texel.
+   */
+  private recurrenceStart(BT: number, H: number, whh: GLTensor): { states: GLTensor[]; wp: Region } {
     const key = `${BT}x${H}`;
     if (this.recurrenceTextures?.key !== key) {
       if (this.recurrenceTextures) for (const t of [...this.recurrenceTextures.states, this.recurrenceTextures.packed]) this.release(t);
       const states = [0, 1, 2, 3].map(() => new GLTensor(this.texture(H, BT, true), BT, H));
       this.recurrenceTextures = { key, states, packed: new GLTensor(this.texture(H, H, true), H, H) };
     }
-    return this.recurrenceTextures;
-  }
-
-  /** W_hh (4H, H) into `packed` (H, H, RGBA): the four gates' weights of one (row, col) in one texel. */
-  private packWeights(packed: GLTensor, whh: GLTensor, H: number): Region {
-    const out = this.whole(packed);
-    this.drawMany(K.packByGate, [packed], out, [this.whole(whh)], { H });
-    return out;
+    const wp = this.whole(this.recurrenceTextures.packed);
+    this.drawMany(K.packByGate, [wp.t], wp, [this.whole(whh)], { H });
+    return { states: this.recurrenceTextures.states, wp };
   }
 
   /**
@@ -471,9 +469,7 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
    */
   recurrenceForward(r: RecurrenceForward<GLTensor>): boolean {
     const { B, T, H, reverse } = r;
-    const BT = B * T;
-    const { states, packed } = this.recurrenceScratch(BT, H);
-    const wp = this.packWeights(packed, r.whh, H);
+    const { states, wp } = this.recurrenceStart(B * T, H, r.whh);
     const init = { initH: r.h0 ? 1 : 0, initC: r.c0 ? 1 : 0 };
     const initial = (t: GLTensor | null): Region | null => (t ? this.rowsOf(t, r.stateOffset, H, B, H) : null);
     for (let s = 0; s < T; s++) {
@@ -498,9 +494,7 @@ export class WebGLBackend implements Backend<GLTensor, GLIds> {
    */
   recurrenceBackward(r: RecurrenceBackward<GLTensor>): boolean {
     const { B, T, H, reverse } = r;
-    const BT = B * T;
-    const { states, packed } = this.recurrenceScratch(BT, H);
-    const wp = this.packWeights(packed, r.whh, H);
+    const { states, wp } = this.recurrenceStart(B * T, H, r.whh);
     const next = (x: GLTensor): Region => this.rowsOf(x, 0, H, B, H);
     let last = 0;
     for (let s = 0; s < T; s++) {
