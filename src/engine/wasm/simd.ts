@@ -1012,8 +1012,11 @@ function recurrencePlan(arrays: ReadonlyArray<FloatArray | null>, B: number, H: 
   if (arena.work(0) === null) return null;
   const alone = { arena, id: 0, chunks: 1, step: B };
   const p = pool;
+  if (!p || !arena.shared) return alone;
   const least = splitThreshold === 0 ? 0 : CELL_SPLIT_MIN;
-  if (!p || !arena.shared || B < 2 || B * H < least) return alone;
+  // A batch too small to share (generation's one sequence): step by step, where each step's
+  // multiply is split over its columns among the threads, if it is large enough to be.
+  if (B < 2 || B * H < least) return B * 4 * H * H >= splitThreshold ? null : alone;
   const n = Math.min(POOL_MAX_CHUNKS, p.helpers + 1, B);
   const step = Math.ceil(B / n);
   const chunks = Math.ceil(B / step);
