@@ -110,10 +110,15 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
   copyRows(dst: View<FloatArray>, src: View<FloatArray>, R: number, N: number): void {
     const d0 = dst.tensor;
     const s0 = src.tensor;
-    for (let r = 0; r < R; r++) {
-      const d = dst.offset + r * dst.stride;
-      const s = src.offset + r * src.stride;
-      for (let k = 0; k < N; k++) d0[d + k] = s0[s + k];
+    // Rows contiguous in both: one block copy; wide rows: a block copy each; else element by element.
+    if (dst.stride === N && src.stride === N && d0 !== s0) d0.set(s0.subarray(src.offset, src.offset + R * N), dst.offset);
+    else if (N >= 16 && d0 !== s0) for (let r = 0; r < R; r++) d0.set(s0.subarray(src.offset + r * src.stride, src.offset + r * src.stride + N), dst.offset + r * dst.stride);
+    else {
+      for (let r = 0; r < R; r++) {
+        const d = dst.offset + r * dst.stride;
+        const s = src.offset + r * src.stride;
+        for (let k = 0; k < N; k++) d0[d + k] = s0[s + k];
+      }
     }
   }
 

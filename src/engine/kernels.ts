@@ -148,10 +148,14 @@ function matmulTN(cv: View<FloatArray>, av: View<FloatArray>, bv: View<FloatArra
 
 /** out[r, :] = bias1 + bias2 for R rows of width N (contiguous). */
 export function fillRowsWithBiases(out: FloatArray, bias1: FloatArray, bias2: FloatArray | null, R: number, N: number): void {
-  for (let r = 0; r < R; r++) {
-    const o = r * N;
-    if (bias2) for (let j = 0; j < N; j++) out[o + j] = bias1[j] + bias2[j];
-    else for (let j = 0; j < N; j++) out[o + j] = bias1[j];
+  if (R <= 0) return;
+  if (bias2) for (let j = 0; j < N; j++) out[j] = bias1[j] + bias2[j];
+  else for (let j = 0; j < N; j++) out[j] = bias1[j];
+  // Every other row is a copy of the first: doubled by block copies.
+  for (let filled = 1; filled < R; ) {
+    const n = Math.min(filled, R - filled);
+    out.copyWithin(filled * N, 0, n * N);
+    filled += n;
   }
 }
 

@@ -614,10 +614,10 @@
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $rows))))
 
-  ;; Column sums: dst1[j] (and dst2[j] unless 0) += the sum over R rows (src + r*4N) of src[r, j],
+  ;; Column sums: dst1[j] (and dst2[j] unless 0) += the sum over R rows (src + r*4ld) of src[r, j],
   ;; summed in float64 row by row into `work` ((N + 4) doubles), as kernels.ts addColumnSums does:
   ;; the same additions in the same order, so the same bits.
-  (func (export "column_sums") (param $dst1 i32) (param $dst2 i32) (param $src i32) (param $R i32) (param $N i32) (param $work i32)
+  (func (export "column_sums") (param $dst1 i32) (param $dst2 i32) (param $src i32) (param $R i32) (param $N i32) (param $ld i32) (param $work i32)
     (local $r i32) (local $j i32) (local $v v128) (local $p i32) (local $w i32) (local $s f64)
     (local.set $j (i32.const 0))
     (block $z_done
@@ -627,10 +627,10 @@
         (v128.store offset=16 (i32.add (local.get $work) (i32.shl (local.get $j) (i32.const 3))) (v128.const i32x4 0 0 0 0))
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $z)))
-    (local.set $p (local.get $src))
     (block $rows_done
       (loop $rows
         (br_if $rows_done (i32.ge_s (local.get $r) (local.get $R)))
+        (local.set $p (i32.add (local.get $src) (i32.shl (i32.mul (local.get $r) (local.get $ld)) (i32.const 2))))
         (local.set $j (i32.const 0))
         (local.set $w (local.get $work))
         (block $cols_done

@@ -55,7 +55,8 @@ export interface KernelExports {
   cell_forward(gates: number, gs: number, c: number, h: number, tc: number, hp: number, cp: number, ss: number, hIn: number, cIn: number, ps: number, B: number, H: number): void;
   cell_backward(gates: number, dg: number, gs: number, tc: number, cp: number, dhT: number, dcT: number, ss: number, dOut: number, os: number, dhN: number, dcN: number, B: number, H: number): void;
   softmax_rows(probs: number, logits: number, R: number, V: number, stats: number): void;
-  column_sums(dst1: number, dst2: number, src: number, R: number, N: number, work: number): void;
+  /** Rows of src `ld` floats apart. */
+  column_sums(dst1: number, dst2: number, src: number, R: number, N: number, ld: number, work: number): void;
   scatter_add_rows(dst: number, src: number, ids: number, R: number, N: number): void;
   /** dst[k] = f(src[k]) for n floats; f: 0 exp, 1 sigmoid, 2 tanh (the kernels' approximations). */
   map(dst: number, src: number, n: number, f: number): void;
@@ -626,7 +627,14 @@ export function simdSoftmax(probs: FloatArray, logits: FloatArray, R: number, V:
   const placed = place([[touched(probs, 0, V, R, V, true)], [touched(logits, 0, V, R, V, false)]], 8 * R);
   if (!placed) return null;
   const { arena, addr: [[ap], [al]], extra } = placed;
-  arena.kernels.softmax_rows(ap, al, R, V, extra);
+  // Rows shared among the helper threads where it pays (each row on its own: the same bits).
+  const split = R * V >= ELEMENTWISE_SPLIT_MIN || splitThreshold === 0
+    ? splitElementwise(arena, KERNEL_SOFTMAX, R, 1, (ctl, at, lo, size) => {
+      ctl.set([ap + 4 * lo * V, al + 4 * lo * V, size, V, extra + 8 * lo], at);
+      return true;
+    })
+    : false;
+  if (!split) arena.kernels.softmax_rows(ap, al, R, V, extra);
   const stats = arena.floats().slice(extra >> 2, (extra >> 2) + 2 * R);
   placed.done();
   return stats;
@@ -638,7 +646,16 @@ export function simdColumnSums(dst1: FloatArray, dst2: FloatArray | null, src: F
   const placed = place([[touched(dst1, 0, N, 1, N, true)], [touched(dst2, 0, N, 1, N, true)], [touched(src, 0, N, R, N, false)]], 8 * (N + 4));
   if (!placed) return false;
   const { arena, addr: [[a1], [a2], [aSrc]], extra } = placed;
-  arena.kernels.column_sums(a1, a2, aSrc, R, N, extra);
+  // Columns shared among the helper threads where it pays (each column's sum is the same: the same bits).
+  const split = R * N >= ELEMENTWISE_SPLIT_MIN || splitThreshold === 0
+    ? splitElementwise(arena, KERNEL_COLUMN_SUMS, N, 4, (ctl, at, lo, size, i) => {
+      const work = 8 * (size + 4) <= GEMM_WORK_BYTES ? arena.work(i) : null;
+      if (work === null) return false;
+      ctl.set([a1 + 4 * lo, a2 && a2 + 4 * lo, aSrc + 4 * lo, R, size, N, work], at);
+      return true;
+    })
+    : false;
+  if (!split) arena.kernels.column_sums(a1, a2, aSrc, R, N, N, extra);
   placed.done();
   return true;
 }
@@ -683,7 +700,8 @@ export function simdMap(x: Float32Array, f: 0 | 1 | 2): Float32Array {
 //   KERNEL  0: gemm_nn, 1: gemm_nt, 2: gemm_packed (each chunk with a work area of its own),
 //           3: cell_forward, 4: cell_backward (chunks of the batch's rows),
 //           5, 6: a whole recurrence forward or backward, every time step, for a chunk of the
-//           batch's sequences (runRecurrenceForward/Backward below).
+//           batch's sequences (runRecurrenceForward/Backward below); 7: softmax_rows (chunks of
+//           rows), 8: column_sums (chunks of columns, each with a work area of its own).
 //   CHUNKS  how many chunks the job has (at most POOL_MAX_CHUNKS).
 //   READY   helpers started (for a benchmark that waits for them before it measures).
 //   FAILED  non-zero once a helper's kernel call threw: the pool is dropped and the multiply
@@ -716,6 +734,8 @@ export const KERNEL_CELL_FORWARD = 3;
 export const KERNEL_CELL_BACKWARD = 4;
 export const KERNEL_RECURRENCE_FORWARD = 5;
 export const KERNEL_RECURRENCE_BACKWARD = 6;
+export const KERNEL_SOFTMAX = 7;
+export const KERNEL_COLUMN_SUMS = 8;
 export const POOL_MAX_CHUNKS = 8;
 /** Int32 slots of the control block. */
 export const POOL_CONTROL_INTS = POOL_ARGS + POOL_ARGS_PER_CHUNK * POOL_MAX_CHUNKS;
@@ -794,6 +814,8 @@ function gemm(
 /** Runs one call from its arguments (c, ldc, a, sai, sak, b, b1, b2, M, N, K, acc, work) at `at`. */
 export function runKernel(k: KernelExports, kernel: number, x: ArrayLike<number>, at: number): void {
   if (kernel === KERNEL_RECURRENCE_FORWARD) runRecurrenceForward(k, x, at);
+  else if (kernel === KERNEL_SOFTMAX) k.softmax_rows(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4]);
+  else if (kernel === KERNEL_COLUMN_SUMS) k.column_sums(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6]);
   else if (kernel === KERNEL_RECURRENCE_BACKWARD) runRecurrenceBackward(k, x, at);
   else if (kernel === KERNEL_CELL_FORWARD) k.cell_forward(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12]);
   else if (kernel === KERNEL_CELL_BACKWARD) k.cell_backward(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5], x[at + 6], x[at + 7], x[at + 8], x[at + 9], x[at + 10], x[at + 11], x[at + 12], x[at + 13]);
@@ -899,6 +921,34 @@ function runJob(p: MatmulPool, arena: Arena, kernel: number, id: number, n: numb
     if (pool === p) pool = null;
     throw new Error('a helper thread failed in a kernel; the engine runs on one thread from now on');
   }
+}
+
+/** Below this many values an element-wise kernel (softmax, column sums) runs on the caller alone. */
+const ELEMENTWISE_SPLIT_MIN = 1 << 16;
+
+/**
+ * Runs an element-wise kernel split among the pool's threads over `extent` rows or columns, in
+ * chunks of a multiple of `align`; `args` writes chunk i's arguments (rows or columns [lo, lo+size))
+ * at `at` and may refuse (false: nothing run). False where there is no pool or nothing to split.
+ */
+function splitElementwise(
+  arena: Arena, kernel: number, extent: number, align: number,
+  args: (ctl: Int32Array, at: number, lo: number, size: number, i: number) => boolean,
+): boolean {
+  const p = pool;
+  if (!p || !arena.shared) return false;
+  const want = Math.min(POOL_MAX_CHUNKS, p.helpers + 1);
+  const step = Math.ceil(Math.ceil(extent / want) / align) * align;
+  const chunks = Math.ceil(extent / step);
+  if (chunks < 2) return false;
+  const id = p.memoryId(arena.memory, arena.module);
+  if (id <= 0) return false;
+  for (let i = 0; i < chunks; i++) {
+    const lo = i * step;
+    if (!args(p.control, POOL_ARGS + i * POOL_ARGS_PER_CHUNK, lo, Math.min(step, extent - lo), i)) return false;
+  }
+  runJob(p, arena, kernel, id, chunks);
+  return true;
 }
 
 /** Below this many values (B·H) a cell step runs on the caller alone. */

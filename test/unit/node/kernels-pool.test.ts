@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { view } from '../../../src/engine/backend';
 import type { TrainingSettings } from '../../../src/engine/checkpoint';
-import { fastKernelsActive, matmul } from '../../../src/engine/kernels';
+import { addColumnSums, fastKernelsActive, matmul, softmaxCrossEntropyForward } from '../../../src/engine/kernels';
 import { Random } from '../../../src/engine/random';
 import { Trainer, type ModelShape } from '../../../src/engine/trainer';
 import { type Arena, createArena, fastKernelsAvailable, matmulPool, poolStats, setMatmulPool, setMatmulSplitThreshold } from '../../../src/engine/wasm/simd';
@@ -108,6 +108,27 @@ describe('multiplies split across helper threads', { skip: !shared && 'no shared
       }
     });
   }
+
+  it('softmax rows and column sums split among the threads give one thread\'s bits', () => {
+    const arena = createArena()!;
+    for (const [R, N] of [[1, 7], [3, 5], [9, 130], [64, 1000], [2048, 96], [300, 513]]) {
+      const logits = alloc(arena, R * N);
+      const probs = arena.allocFloats(R * N);
+      const run = (): { loss: number; probs: Uint32Array; sums: Uint32Array; both: Uint32Array } => {
+        const targets = Int32Array.from({ length: R }, (_, r) => (r * 7) % N);
+        const loss = softmaxCrossEntropyForward(probs, logits, targets, R, N);
+        const d1 = arena.allocFloats(N), d2 = arena.allocFloats(N);
+        d1.fill(0.5);
+        addColumnSums(d1, logits, R, N, d2);
+        return { loss, probs: bits(probs).slice(), sums: bits(d1).slice(), both: bits(d2).slice() };
+      };
+      const one = withoutPool(run);
+      const jobs = poolStats.jobs;
+      const two = run();
+      assert.deepEqual(two, one, `R=${R} N=${N}`);
+      if (R >= 2 && N >= 8) assert.ok(poolStats.jobs > jobs, `R=${R} N=${N} was not split`);
+    }
+  });
 
   it('serves many models\' memories in turn, and a memory that grew since the helper got it', () => {
     const arenas = Array.from({ length: 6 }, () => createArena()!);
