@@ -33,9 +33,9 @@ of N timed steps (default 10) after 3 warm-up steps. Then generation: H = 512, L
 
   --hidden H, --layers L   only this configuration
   --steps N              timed steps per configuration (default 10; 2000 shows memory staying flat)
-  --threads N            threads, 1 to 8; 0 for every core, up to 8 (the default): helper
-                         threads take part of each large multiply and cell step (the same
-                         results as one thread)
+  --threads N            threads, 1 to 8; 0 for every core, up to 8 (the default): each takes
+                         a share of the batch's sequences through every time step, and part
+                         of each large multiply (the same results as one thread)
   --json                 end stdout with one JSON line: {"train": [...], "generate": {...}, "kernels": "..."}
   --kernels K            fma (WebAssembly relaxed SIMD's fused multiply-add, the default where the
                          runtime has it), simd (WebAssembly SIMD, multiply then add) or js (the plain

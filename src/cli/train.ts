@@ -129,8 +129,8 @@ export async function train(args: string[]): Promise<number> {
     process.on(signal, handler);
     return [signal, handler] as const;
   });
-  // Helper threads take part of each large multiply and cell step where there are more cores (the
-  // same results; one thread wherever they cannot start).
+  // Helper threads take a share of the batch's sequences through each recurrence and part of each
+  // large multiply where there are more cores (the same results; one thread wherever they cannot start).
   const pooled = startMatmulPool(threads);
   const started = performance.now();
   /** When the run ended (the measuring of the loss after it is not training time). */

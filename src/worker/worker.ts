@@ -51,7 +51,7 @@ const shell = new JobShell<Job>({
 port.on('message', (raw: unknown) => shell.receive(raw));
 
 async function train(request: TrainRequest): Promise<void> {
-  startMatmulPool(threadCount(request.threads, defaultThreads())); // lstmLens.threads (0: every core, up to 8): helper threads take part of each large multiply and cell step (same results; one thread where they cannot start)
+  startMatmulPool(threadCount(request.threads, defaultThreads())); // lstmLens.threads (0: every core, up to 8): helper threads take a share of the batch through each recurrence and part of each large multiply (same results; one thread where they cannot start)
   checkTextSize(request.text.length); // the command line's limit on a file, for an editor's text
   const trainer = trainerFor(request, request.resumeFrom ? readCheckpointFile(request.resumeFrom) : null);
   if (request.timing) {
