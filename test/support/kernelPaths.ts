@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { useFastKernels } from '../../src/engine/kernels';
-import { fastKernelsAvailable, preferFmaKernels, relaxedSimdAvailable, setMatmulSplitThreshold } from '../../src/engine/wasm/simd';
+import { fastKernelsAvailable, preferFmaKernels, relaxedSimdAvailable, setMatmulPool, setMatmulSplitThreshold } from '../../src/engine/wasm/simd';
 import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../../src/node/matmulPool';
 import { enableRelaxedSimd } from '../../src/node/wasmFeatures';
 
@@ -70,4 +70,14 @@ export function kernelPaths(): KernelPathCase[] {
     return picked;
   }
   return paths;
+}
+
+/** Runs f with the helper threads set aside (one thread), then puts them back. */
+export function withoutPool<T>(f: () => T): T {
+  const p = setMatmulPool(null);
+  try {
+    return f();
+  } finally {
+    setMatmulPool(p);
+  }
 }

@@ -1134,20 +1134,11 @@ export function simdRecurrenceForward(r: RecurrenceForward<FloatArray>): boolean
   for (let i = 0; i < split.chunks; i++) {
     const lo = i * split.step;
     const at = i * POOL_ARGS_PER_CHUNK;
-    ctl[at] = addr(r.gates, lo * T * G);
-    ctl[at + 1] = addr(r.c, lo * T * H);
-    ctl[at + 2] = addr(r.h, lo * T * H);
-    ctl[at + 3] = addr(r.tanhC, lo * T * H);
-    ctl[at + 4] = addr(r.hPrev, lo * T * H);
-    ctl[at + 5] = addr(r.cPrev, lo * T * H);
-    ctl[at + 6] = addr(r.h0, r.stateOffset + lo * H);
-    ctl[at + 7] = addr(r.c0, r.stateOffset + lo * H);
-    ctl[at + 8] = whh;
-    ctl[at + 9] = Math.min(split.step, B - lo);
-    ctl[at + 10] = H;
-    ctl[at + 11] = T;
-    ctl[at + 12] = flags(r.reverse, kernel);
-    ctl[at + 13] = split.arena.work(i) as number;
+    ctl.set([
+      addr(r.gates, lo * T * G), addr(r.c, lo * T * H), addr(r.h, lo * T * H), addr(r.tanhC, lo * T * H),
+      addr(r.hPrev, lo * T * H), addr(r.cPrev, lo * T * H), addr(r.h0, r.stateOffset + lo * H), addr(r.c0, r.stateOffset + lo * H),
+      whh, Math.min(split.step, B - lo), H, T, flags(r.reverse, kernel), split.arena.work(i) as number,
+    ], at);
   }
   runRecurrence(split, KERNEL_RECURRENCE_FORWARD, ctl);
   return true;
@@ -1170,22 +1161,12 @@ export function simdRecurrenceBackward(r: RecurrenceBackward<FloatArray>): boole
     const work = split.arena.work(i) as number;
     // The work area's address rides in the flags slot (aligned, so its low 4 bits are free).
     if (work % 16 !== 0) return false;
-    ctl[at] = addr(r.gates, lo * T * G);
-    ctl[at + 1] = addr(r.dGates, lo * T * G);
-    ctl[at + 2] = addr(r.tanhC, lo * T * H);
-    ctl[at + 3] = addr(r.cPrev, lo * T * H);
-    ctl[at + 4] = addr(r.dhTrace, lo * T * H);
-    ctl[at + 5] = addr(r.dcTrace, lo * T * H);
-    ctl[at + 6] = addr(r.dOut, r.dOutOffset + lo * T * r.dOutWidth);
-    ctl[at + 7] = r.dOutWidth;
-    ctl[at + 8] = addr(r.dhNext, lo * H);
-    ctl[at + 9] = addr(r.dcNext, lo * H);
-    ctl[at + 10] = whh;
-    ctl[at + 11] = addr(r.dh0, r.stateOffset + lo * H);
-    ctl[at + 12] = Math.min(split.step, B - lo);
-    ctl[at + 13] = H;
-    ctl[at + 14] = T;
-    ctl[at + 15] = flags(r.reverse, kernel) | work;
+    ctl.set([
+      addr(r.gates, lo * T * G), addr(r.dGates, lo * T * G), addr(r.tanhC, lo * T * H), addr(r.cPrev, lo * T * H),
+      addr(r.dhTrace, lo * T * H), addr(r.dcTrace, lo * T * H), addr(r.dOut, r.dOutOffset + lo * T * r.dOutWidth), r.dOutWidth,
+      addr(r.dhNext, lo * H), addr(r.dcNext, lo * H), whh, addr(r.dh0, r.stateOffset + lo * H),
+      Math.min(split.step, B - lo), H, T, flags(r.reverse, kernel) | work,
+    ], at);
   }
   runRecurrence(split, KERNEL_RECURRENCE_BACKWARD, ctl);
   return true;

@@ -13,9 +13,9 @@ import type { TrainingSettings } from '../../../src/engine/checkpoint';
 import { addColumnSums, fastKernelsActive, matmul, softmaxCrossEntropyForward } from '../../../src/engine/kernels';
 import { Random } from '../../../src/engine/random';
 import { Trainer, type ModelShape } from '../../../src/engine/trainer';
-import { type Arena, createArena, fastKernelsAvailable, matmulPool, poolStats, setMatmulPool, setMatmulSplitThreshold } from '../../../src/engine/wasm/simd';
+import { type Arena, createArena, fastKernelsAvailable, matmulPool, poolStats, setMatmulSplitThreshold } from '../../../src/engine/wasm/simd';
 import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../../../src/node/matmulPool';
-import '../../support/kernelPaths'; // relaxed SIMD on: the FMA build, as the CLI runs it
+import { withoutPool } from '../../support/kernelPaths'; // also: relaxed SIMD on, the FMA build, as the CLI runs it
 
 const rng = new Random(11);
 const HELPER = join(__dirname, 'matmul-helper.cjs');
@@ -52,15 +52,6 @@ function makeCase(arena: Arena | null, transA: boolean, transB: boolean, M: numb
 
 function bits(x: Float32Array): Uint32Array {
   return new Uint32Array(x.buffer, x.byteOffset, x.length);
-}
-
-function withoutPool<T>(f: () => T): T {
-  const p = setMatmulPool(null);
-  try {
-    return f();
-  } finally {
-    setMatmulPool(p);
-  }
 }
 
 /** Runs big multiplies until a helper has taken a chunk (it starts asynchronously). */

@@ -13,9 +13,9 @@ import type { ModelConfig } from '../../../src/engine/config';
 import { fastKernelsActive } from '../../../src/engine/kernels';
 import { LSTMModel } from '../../../src/engine/model';
 import { Random } from '../../../src/engine/random';
-import { fastKernelsAvailable, matmulPool, poolStats, setMatmulPool, setMatmulSplitThreshold, useRecurrenceCalls } from '../../../src/engine/wasm/simd';
+import { fastKernelsAvailable, matmulPool, poolStats, setMatmulSplitThreshold, useRecurrenceCalls } from '../../../src/engine/wasm/simd';
 import { startMatmulPool, stopMatmulPool, waitForMatmulPool } from '../../../src/node/matmulPool';
-import '../../support/kernelPaths'; // relaxed SIMD on: the FMA build, as the CLI runs it
+import { withoutPool } from '../../support/kernelPaths'; // also: relaxed SIMD on, the FMA build, as the CLI runs it
 
 const HELPER = join(__dirname, 'matmul-helper.cjs');
 const shared = fastKernelsAvailable().shared && fastKernelsActive();
@@ -26,15 +26,6 @@ function stepByStep<T>(f: () => T): T {
     return withoutPool(f);
   } finally {
     useRecurrenceCalls(before);
-  }
-}
-
-function withoutPool<T>(f: () => T): T {
-  const p = setMatmulPool(null);
-  try {
-    return f();
-  } finally {
-    setMatmulPool(p);
   }
 }
 
