@@ -14,8 +14,7 @@ export function startedLine(name: string, m: StartedMessage): string {
     `${name}: ${m.settings.tokens}-level, vocabulary ${m.vocabSize}, ${m.tokens} tokens; ` +
     `${m.shape.num_layers} layer(s) of ${m.shape.hidden_size}, ${m.shape.embedding_size === null ? 'one-hot input' : `embedding ${m.shape.embedding_size}`}, ` +
     `${m.shape.mode.replace(/_/g, '-')}${m.shape.bidirectional ? ', bidirectional' : ''}; ${m.parameters.toLocaleString('en-US')} parameters; ` +
-    `batch ${m.batchSize} × ${m.settings.sequence_length}, ${m.settings.optimizer} lr ${m.settings.learning_rate}; steps ${m.step} → ${m.totalSteps}` +
-    (m.engine ? `; ${m.engine}` : '')
+    `batch ${m.batchSize} × ${m.settings.sequence_length}, ${m.settings.optimizer} lr ${m.settings.learning_rate}; steps ${m.step} → ${m.totalSteps}`
   );
 }
 

@@ -116,6 +116,7 @@ export class Runs {
         run.started = message;
         if (this.follow.follows(run)) this.follow.schedule(0);
         output.info(startedLine(run.name, message));
+        if (message.engine) output.info(`${run.name}: training on ${message.engine}`);
         for (const note of message.notes) output.info(`${run.name}: ${messageText(note)}`);
         break;
       case 'progress': {

@@ -123,8 +123,8 @@ test('LSTM Lens trains on the open file, generates at the cursor, and still gene
       const delay = await waitUntil('the run\'s event loop delay in the LSTM Lens log', () => vscode.extensionHostLog().split('\n').find((l) => /event loop delay during the run/.test(l)), 30_000);
       console.log(`extension host while training: ${delay.replace(/^.*event loop delay during the run: /, '')}`);
       // The training worker runs the FMA kernels (relaxed SIMD, on in this runtime or turned on by the worker) on its threads.
-      const engine = lensLog(vscode).map((l) => l.match(/; (CPU, kernels [^;]*)$/)?.[1]).find((e) => e !== undefined);
-      assert.match(engine ?? '', /^CPU, kernels wasm relaxed-simd fma, [1-8] threads?$/, `the run's first log line names the kernels and threads: ${lensLog(vscode).slice(0, 4).join(' | ')}`);
+      const engine = lensLog(vscode).map((l) => l.match(/: training on (CPU, kernels .*)$/)?.[1]).find((e) => e !== undefined);
+      assert.match(engine ?? '', /^CPU, kernels wasm relaxed-simd fma, [1-8] threads?$/, `the run's log names the kernels and threads: ${lensLog(vscode).slice(0, 5).join(' | ')}`);
       console.log(`training engine: ${engine}`);
 
       // Generate at the end of the file.
