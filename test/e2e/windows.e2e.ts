@@ -42,10 +42,10 @@ test('two windows, one file: the second says it is training in the other window 
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-lens-e2e-windows-'));
   fs.writeFileSync(path.join(workspace, 'fable.txt'), fs.readFileSync(path.join(REPO_ROOT, 'media', 'samples', 'belling_the_cat.txt'), 'utf8').repeat(4));
   fs.mkdirSync(path.join(workspace, '.vscode'));
-  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'lstmLens.backend': 'cpu', 'lstmLens.hiddenSize': 16, 'lstmLens.sequenceLength': 16, 'lstmLens.batchSize': 4, 'lstmLens.steps': 100000 }, null, 2));
+  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'lstmLens.backend': 'cpu', 'lstmLens.hiddenSize': 64, 'lstmLens.sequenceLength': 32, 'lstmLens.batchSize': 16, 'lstmLens.steps': 100000 }, null, 2));
   try {
     await withVSCode({ vsix: VSIX, workspace, name: 'lstm-lens-windows', keybindings: KEYBINDINGS }, async (vscode) => {
-      // Window 1 trains a long run.
+      // Window 1 trains a long run (minutes: a small model's 100,000 steps ended before the second window was up).
       await vscode.openFile('fable.txt');
       await vscode.page.keyboard.press(KEYS.train.press);
       await vscode.waitForStatusBar(/LSTM \d+\/100000/, 120_000);
