@@ -5,39 +5,24 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { Trainer } from '../../src/engine/trainer';
 import { at, type HostToPanel, type TraceMessage, type TrainingMessage } from '../../src/protocol/panel';
 import { checkpointFacts, modelMessage, traceMessage } from '../../src/run/panelData';
-import { launchBrowser, loadRecording, openPanel, post, posted, ROOT, settle, showTab, startServer, withPanel as withPanelIn, type Panel, type PanelServer } from './harness';
+import { loadRecording, panelHostForFile, post, posted, ROOT, settle, showTab } from './harness';
 import { THEMES, type ThemeName } from './themes';
 
 const SCREENSHOTS = join(ROOT, 'test', 'webview', 'screenshots');
 const article = loadRecording('article');
 const fable = loadRecording('fable-char');
 
-let server: PanelServer;
-let browser: Browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const { withPanel } = panelHostForFile();
 
 function lastTrace(messages: HostToPanel[]): TraceMessage {
   const trace = [...messages].reverse().find((m): m is TraceMessage => m.type === 'trace');
   assert.ok(trace, 'the recording has a trace');
   return trace;
-}
-
-function withPanel(options: Parameters<typeof openPanel>[2], body: (panel: Panel) => Promise<void>): Promise<void> {
-  return withPanelIn(browser, server, options, body);
 }
 
 interface MapInfo {
