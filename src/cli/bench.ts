@@ -256,7 +256,7 @@ export async function bench(argv: string[]): Promise<number> {
   log(
     `lstm-lens bench: char-level, V=${V}, one-hot, many-to-many, T=${T}, B=${B}, Adam lr 2e-3, clip 5, float32; ` +
       `kernels: ${path}${path === 'js' ? '' : available.shared ? ' (shared memory)' : ' (copied operands)'}; ` +
-      `threads: ${threads > 1 && fastKernelsActive() && available.shared ? `${threads} (large multiplies and cell steps split with helper threads)` : '1'}`,
+      `threads: ${threads > 1 && fastKernelsActive() && available.shared ? `${threads} (each takes a share of the batch through every time step, and part of each large multiply)` : '1'}`,
   );
   const train: TrainResult[] = [];
   let generate: GenerateResult | null = null;

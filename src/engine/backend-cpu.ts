@@ -14,8 +14,8 @@ import {
   lstmCellBackward,
   lstmCellForward,
   matmul,
-  recurrenceBackwardOverBatch,
-  recurrenceForwardOverBatch,
+  recurrenceBackward,
+  recurrenceForward,
   scatterAddRows,
   softmaxCrossEntropyBackward,
   softmaxCrossEntropyForward,
@@ -183,16 +183,17 @@ export class CpuBackend implements Backend<FloatArray, Int32Array> {
   }
 
   /**
-   * The whole forward recurrence of one layer and direction with the batch's sequences shared
-   * among the helper threads; false (nothing done) where it cannot: the model goes step by step.
+   * The whole forward recurrence of one layer and direction in one call (the batch's sequences
+   * shared among the helper threads where there are any); false (nothing done) where it cannot:
+   * the model goes step by step.
    */
   recurrenceForward(r: RecurrenceForward<FloatArray>): boolean {
-    return recurrenceForwardOverBatch(r);
+    return recurrenceForward(r);
   }
 
-  /** Back through the whole recurrence, shared as recurrenceForward; false: step by step. */
+  /** Back through the whole recurrence in one call, as recurrenceForward; false: step by step. */
   recurrenceBackward(r: RecurrenceBackward<FloatArray>): boolean {
-    return recurrenceBackwardOverBatch(r);
+    return recurrenceBackward(r);
   }
 
   lstmCellForward(step: CellForward<FloatArray>): void {

@@ -41,16 +41,17 @@ export function kernelPath(): KernelPath {
 }
 
 /**
- * A whole recurrence (every time step of one layer and direction) with each helper thread taking
- * a share of the batch's sequences (wasm/simd.ts); false, having done nothing, where that cannot
- * run (no helper threads, the plain loops, buffers outside the arena): the caller goes step by step.
+ * A whole recurrence (every time step of one layer and direction) in one call of the SIMD kernels,
+ * each helper thread taking a share of the batch's sequences where there are any (wasm/simd.ts);
+ * false, having done nothing, where that cannot run (the plain loops, float64, buffers outside the
+ * arena): the caller goes step by step.
  */
-export function recurrenceForwardOverBatch(r: RecurrenceForward<FloatArray>): boolean {
+export function recurrenceForward(r: RecurrenceForward<FloatArray>): boolean {
   return fastPath && simdRecurrenceForward(r);
 }
 
-/** Back through a whole recurrence split over the batch, as recurrenceForwardOverBatch. */
-export function recurrenceBackwardOverBatch(r: RecurrenceBackward<FloatArray>): boolean {
+/** Back through a whole recurrence in one call, as recurrenceForward. */
+export function recurrenceBackward(r: RecurrenceBackward<FloatArray>): boolean {
   return fastPath && simdRecurrenceBackward(r);
 }
 

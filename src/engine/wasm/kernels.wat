@@ -775,8 +775,7 @@
       (local.get $acc) (local.get $work) (local.get $bpk)))
 
   ;; Packs all of B (K x N, B(k, j) at b + 4*(k*sbk + j*sbj)) as gemm_packed packs it block by
-  ;; block: the block of columns jc.. and rows pc.. at dst + 4*(jc*K + pc*ncpad), ncpad = its
-  ;; columns rounded up to 8; K * (N rounded up to 8) floats in all.
+  ;; block, each block where $packed_block says; K * (N rounded up to 8) floats in all.
   (func (export "pack_b_all") (param $dst i32) (param $b i32) (param $sbk i32) (param $sbj i32) (param $K i32) (param $N i32)
     (local $jc i32) (local $pc i32) (local $nc i32) (local $kc i32)
     (block $jc_done
@@ -790,15 +789,19 @@
             (br_if $pc_done (i32.ge_s (local.get $pc) (local.get $K)))
             (local.set $kc (i32.sub (local.get $K) (local.get $pc)))
             (if (i32.gt_s (local.get $kc) (i32.const 256)) (then (local.set $kc (i32.const 256))))
-            (call $pack_b
-              (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $jc) (local.get $K))
-                (i32.mul (local.get $pc) (i32.and (i32.add (local.get $nc) (i32.const 7)) (i32.const -8)))) (i32.const 2)))
+            (call $pack_b (call $packed_block (local.get $dst) (local.get $jc) (local.get $pc) (local.get $K) (local.get $nc))
               (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbj))) (i32.const 2)))
               (local.get $sbk) (local.get $sbj) (local.get $kc) (local.get $nc))
             (local.set $pc (i32.add (local.get $pc) (i32.const 256)))
             (br $pc_loop)))
         (local.set $jc (i32.add (local.get $jc) (i32.const 256)))
         (br $jc_loop))))
+
+  ;; Where pack_b_all puts the block of B's columns jc.. (nc of them) and rows pc..: at
+  ;; dst + 4*(jc*K + pc*ncpad), ncpad = nc rounded up to 8.
+  (func $packed_block (param $dst i32) (param $jc i32) (param $pc i32) (param $K i32) (param $nc i32) (result i32)
+    (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $jc) (local.get $K))
+      (i32.mul (local.get $pc) (i32.and (i32.add (local.get $nc) (i32.const 7)) (i32.const -8)))) (i32.const 2))))
 
   ;; gemm_packed's blocks; B packed here into work, or (bpk non-zero) already packed at bpk.
   (func $gemm_blocks
@@ -830,8 +833,7 @@
             (local.set $accb (i32.or (local.get $acc) (i32.gt_s (local.get $pc) (i32.const 0))))
             (if (local.get $bpk)
               (then
-                (local.set $bp (i32.add (local.get $bpk) (i32.shl (i32.add (i32.mul (local.get $jc) (local.get $K))
-                  (i32.mul (local.get $pc) (i32.and (i32.add (local.get $nc) (i32.const 7)) (i32.const -8)))) (i32.const 2)))))
+                (local.set $bp (call $packed_block (local.get $bpk) (local.get $jc) (local.get $pc) (local.get $K) (local.get $nc))))
               (else
                 (call $pack_b (local.get $bp)
                   (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbj))) (i32.const 2)))

@@ -421,6 +421,14 @@ function copyIn(mem: Float32Array, dst: number, src: Float32Array, off: number, 
 }
 
 /**
+ * The kernel a multiply of M rows of C over K takes: the packed one from packedMinRows rows on,
+ * else the tiles that read the operands in place (gemm_nt for A·B^T, gemm_nn otherwise).
+ */
+function multiplyKernel(M: number, K: number, transB: boolean): number {
+  return M >= packedMinRows && K > 0 ? KERNEL_PACKED : transB ? KERNEL_NT : KERNEL_NN;
+}
+
+/**
  * C (M, N) = op(A) · op(B) (or +=) with the SIMD kernels; arguments as kernels.ts's matmul.
  * Returns false (having done nothing) where the fast path cannot run: no SIMD, an operand out of
  * range, both operands transposed.
@@ -476,8 +484,9 @@ export function simdMatmul(
   // A(i, k) at ap + 4*(i*sai + k*sak); B(k, j) at bp + 4*(k*sbk + j*sbj).
   const sai = transA ? 1 : ald, sak = transA ? ald : 1;
   const sbk = transB ? 1 : bld, sbj = transB ? bld : 1;
-  if (M >= packedMinRows && K > 0) gemm(arena, KERNEL_PACKED, cp, cld, ap, sai, sak, bp, sbk, sbj, M, N, K, acc);
-  else if (!transB) gemm(arena, KERNEL_NN, cp, cld, ap, sai, sak, bp, bld, 0, M, N, K, acc);
+  const kernel = multiplyKernel(M, K, transB);
+  if (kernel === KERNEL_PACKED) gemm(arena, KERNEL_PACKED, cp, cld, ap, sai, sak, bp, sbk, sbj, M, N, K, acc);
+  else if (kernel === KERNEL_NN) gemm(arena, KERNEL_NN, cp, cld, ap, sai, sak, bp, bld, 0, M, N, K, acc);
   else gemm(arena, KERNEL_NT, cp, cld, ap, ald, 0, bp, bld, 0, M, N, K, acc);
 
   if (!cHere) {
@@ -725,7 +734,7 @@ export const POOL_READY = 5;
 /** Set by a helper whose kernel call threw (never expected: the caller checked every bound). */
 export const POOL_FAILED = 6;
 export const POOL_ARGS = 8;
-export const POOL_ARGS_PER_CHUNK = 16;
+export const POOL_ARGS_PER_CHUNK = 17;
 /** The kernels a job names (POOL_KERNEL). */
 export const KERNEL_NN = 0;
 export const KERNEL_NT = 1;
@@ -923,6 +932,16 @@ function runJob(p: MatmulPool, arena: Arena, kernel: number, id: number, n: numb
   }
 }
 
+/**
+ * How `extent` rows (or columns) are shared among the pool's threads: chunks of `step`, a multiple
+ * of `align`, one a thread at most.
+ */
+function shares(p: MatmulPool, extent: number, align: number): { step: number; chunks: number } {
+  const want = Math.min(POOL_MAX_CHUNKS, p.helpers + 1);
+  const step = Math.ceil(Math.ceil(extent / want) / align) * align;
+  return { step, chunks: Math.ceil(extent / step) };
+}
+
 /** Below this many values an element-wise kernel (softmax, column sums) runs on the caller alone. */
 const ELEMENTWISE_SPLIT_MIN = 1 << 16;
 
@@ -937,9 +956,7 @@ function splitElementwise(
 ): boolean {
   const p = pool;
   if (!p || !arena.shared) return false;
-  const want = Math.min(POOL_MAX_CHUNKS, p.helpers + 1);
-  const step = Math.ceil(Math.ceil(extent / want) / align) * align;
-  const chunks = Math.ceil(extent / step);
+  const { step, chunks } = shares(p, extent, align);
   if (chunks < 2) return false;
   const id = p.memoryId(arena.memory, arena.module);
   if (id <= 0) return false;
@@ -961,25 +978,15 @@ const CELL_SPLIT_MIN = 2048;
 function splitCell(
   arena: Arena, kernel: number, args: number[], rowPointers: ReadonlyArray<readonly [number, number]>, countAt: number, B: number,
 ): boolean {
-  const p = pool;
   // A test's threshold of 0 splits everything; otherwise from CELL_SPLIT_MIN values on.
   const least = splitThreshold === 0 ? 0 : CELL_SPLIT_MIN;
-  if (!p || !arena.shared || B < 2 || B * args[countAt + 1] < least) return false;
-  const n = Math.min(POOL_MAX_CHUNKS, p.helpers + 1, B);
-  const id = p.memoryId(arena.memory, arena.module);
-  if (id <= 0) return false;
-  const step = Math.ceil(B / n);
-  const chunks = Math.ceil(B / step);
-  const ctl = p.control;
-  for (let i = 0; i < chunks; i++) {
-    const lo = i * step;
-    const at = POOL_ARGS + i * POOL_ARGS_PER_CHUNK;
+  if (B * args[countAt + 1] < least) return false;
+  return splitElementwise(arena, kernel, B, 1, (ctl, at, lo, size) => {
     for (let k = 0; k < args.length; k++) ctl[at + k] = args[k];
     for (const [slot, stride] of rowPointers) if (args[slot] !== 0) ctl[at + slot] = args[slot] + lo * stride;
-    ctl[at + countAt] = Math.min(step, B - lo);
-  }
-  runJob(p, arena, kernel, id, chunks);
-  return true;
+    ctl[at + countAt] = size;
+    return true;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1025,12 +1032,12 @@ function runRecurrenceForward(k: KernelExports, x: ArrayLike<number>, at: number
   }
 }
 
-/** Chunk arguments (backward): gates dGates tanhC cPrev dhTrace dcTrace dOut dOutWidth dhNext dcNext whh dh0 rows H T flags|work (W_hh packed as forward's). */
+/** Chunk arguments (backward): gates dGates tanhC cPrev dhTrace dcTrace dOut dOutWidth dhNext dcNext whh dh0 rows H T flags work (W_hh packed as forward's). */
 function runRecurrenceBackward(k: KernelExports, x: ArrayLike<number>, at: number): void {
   const gates = x[at], dg = x[at + 1], tc = x[at + 2], cp = x[at + 3], dhT = x[at + 4], dcT = x[at + 5];
   const dOut = x[at + 6], width = x[at + 7], dhN = x[at + 8], dcN = x[at + 9], whh = x[at + 10], dh0 = x[at + 11];
   const rows = x[at + 12], H = x[at + 13], T = x[at + 14];
-  const reverse = (x[at + 15] & 1) === 1, kernel = (x[at + 15] >> 1) & 7, work = x[at + 15] & ~15;
+  const reverse = (x[at + 15] & 1) === 1, kernel = x[at + 15] >> 1, work = x[at + 16];
   const G = 4 * H;
   const gs = 4 * T * G, ss = 4 * T * H;
   for (let s = 0; s < T; s++) {
@@ -1067,9 +1074,7 @@ function recurrencePlan(arrays: ReadonlyArray<FloatArray | null>, B: number, H: 
   // A batch too small to share (generation's one sequence): step by step, where each step's
   // multiply is split over its columns among the threads, if it is large enough to be.
   if (B < 2 || B * H < least) return B * 4 * H * H >= splitThreshold ? null : alone;
-  const n = Math.min(POOL_MAX_CHUNKS, p.helpers + 1, B);
-  const step = Math.ceil(B / n);
-  const chunks = Math.ceil(B / step);
+  const { step, chunks } = shares(p, B, 1);
   if (chunks < 2) return alone;
   for (let i = 0; i < chunks; i++) if (arena.work(i) === null) return alone;
   const id = p.memoryId(arena.memory, arena.module);
@@ -1103,9 +1108,6 @@ export function useRecurrenceCalls(on: boolean): boolean {
 /** Chunk arguments, laid out as the control block's (POOL_ARGS_PER_CHUNK a chunk). */
 const recurrenceArgs = new Int32Array(POOL_ARGS_PER_CHUNK * POOL_MAX_CHUNKS);
 
-/** The kernel a multiply of B rows takes (simdMatmul's choice), so that every chunk uses the whole batch's. */
-const recurrentKernel = (B: number, transB: boolean): number => (B >= packedMinRows ? KERNEL_PACKED : transB ? KERNEL_NT : KERNEL_NN);
-
 const addr = (x: FloatArray | null, floats = 0): number => (x === null ? 0 : x.byteOffset + 4 * floats);
 
 /** Packs the weight w as a multiply's B (K, N) (B(k, j) at w[k*sbk + j*sbj]) into the arena's packed area; its address, or null. */
@@ -1123,51 +1125,48 @@ function packWeight(arena: Arena, w: FloatArray, sbk: number, sbj: number, K: nu
  */
 export function simdRecurrenceForward(r: RecurrenceForward<FloatArray>): boolean {
   const { B, T, H } = r;
-  const split = recurrencePlan([r.gates, r.c, r.h, r.tanhC, r.hPrev, r.cPrev, r.whh, r.h0, r.c0], B, H);
-  if (!split) return false;
+  const plan = recurrencePlan([r.gates, r.c, r.h, r.tanhC, r.hPrev, r.cPrev, r.whh, r.h0, r.c0], B, H);
+  if (!plan) return false;
   const G = 4 * H;
   const ctl = recurrenceArgs;
-  const kernel = recurrentKernel(B, true);
+  const kernel = multiplyKernel(B, H, true); // the whole batch's kernel, for every chunk
   // W_hh^T as the multiply's B (K = H, N = G): B(k, j) = W_hh[j, k].
-  const whh = kernel === KERNEL_PACKED ? packWeight(split.arena, r.whh, 1, H, H, G) : addr(r.whh);
+  const whh = kernel === KERNEL_PACKED ? packWeight(plan.arena, r.whh, 1, H, H, G) : addr(r.whh);
   if (whh === null) return false;
-  for (let i = 0; i < split.chunks; i++) {
-    const lo = i * split.step;
+  for (let i = 0; i < plan.chunks; i++) {
+    const lo = i * plan.step;
     const at = i * POOL_ARGS_PER_CHUNK;
     ctl.set([
       addr(r.gates, lo * T * G), addr(r.c, lo * T * H), addr(r.h, lo * T * H), addr(r.tanhC, lo * T * H),
       addr(r.hPrev, lo * T * H), addr(r.cPrev, lo * T * H), addr(r.h0, r.stateOffset + lo * H), addr(r.c0, r.stateOffset + lo * H),
-      whh, Math.min(split.step, B - lo), H, T, flags(r.reverse, kernel), split.arena.work(i) as number,
+      whh, Math.min(plan.step, B - lo), H, T, flags(r.reverse, kernel), plan.arena.work(i) as number,
     ], at);
   }
-  runRecurrence(split, KERNEL_RECURRENCE_FORWARD, ctl);
+  runRecurrence(plan, KERNEL_RECURRENCE_FORWARD, ctl);
   return true;
 }
 
 /** Back through the recurrence split over the batch, as simdRecurrenceForward; false: the caller goes step by step. */
 export function simdRecurrenceBackward(r: RecurrenceBackward<FloatArray>): boolean {
   const { B, T, H } = r;
-  const split = recurrencePlan([r.gates, r.dGates, r.tanhC, r.cPrev, r.dhTrace, r.dcTrace, r.dOut, r.dhNext, r.dcNext, r.whh, r.dh0], B, H);
-  if (!split) return false;
+  const plan = recurrencePlan([r.gates, r.dGates, r.tanhC, r.cPrev, r.dhTrace, r.dcTrace, r.dOut, r.dhNext, r.dcNext, r.whh, r.dh0], B, H);
+  if (!plan) return false;
   const G = 4 * H;
   const ctl = recurrenceArgs;
-  const kernel = recurrentKernel(B, false);
+  const kernel = multiplyKernel(B, G, false); // the whole batch's kernel, for every chunk
   // W_hh as the multiply's B (K = G, N = H).
-  const whh = kernel === KERNEL_PACKED ? packWeight(split.arena, r.whh, H, 1, G, H) : addr(r.whh);
+  const whh = kernel === KERNEL_PACKED ? packWeight(plan.arena, r.whh, H, 1, G, H) : addr(r.whh);
   if (whh === null) return false;
-  for (let i = 0; i < split.chunks; i++) {
-    const lo = i * split.step;
+  for (let i = 0; i < plan.chunks; i++) {
+    const lo = i * plan.step;
     const at = i * POOL_ARGS_PER_CHUNK;
-    const work = split.arena.work(i) as number;
-    // The work area's address rides in the flags slot (aligned, so its low 4 bits are free).
-    if (work % 16 !== 0) return false;
     ctl.set([
       addr(r.gates, lo * T * G), addr(r.dGates, lo * T * G), addr(r.tanhC, lo * T * H), addr(r.cPrev, lo * T * H),
       addr(r.dhTrace, lo * T * H), addr(r.dcTrace, lo * T * H), addr(r.dOut, r.dOutOffset + lo * T * r.dOutWidth), r.dOutWidth,
       addr(r.dhNext, lo * H), addr(r.dcNext, lo * H), whh, addr(r.dh0, r.stateOffset + lo * H),
-      Math.min(split.step, B - lo), H, T, flags(r.reverse, kernel) | work,
+      Math.min(plan.step, B - lo), H, T, flags(r.reverse, kernel), plan.arena.work(i) as number,
     ], at);
   }
-  runRecurrence(split, KERNEL_RECURRENCE_BACKWARD, ctl);
+  runRecurrence(plan, KERNEL_RECURRENCE_BACKWARD, ctl);
   return true;
 }
