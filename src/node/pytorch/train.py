@@ -529,6 +529,9 @@ def main():
     save(args.out)
     note(f"saved {args.out} at step {step}, loss {loss_value:.4f}")
     if world > 1:
+        # Every process reaches the end before any tears the group down: one that destroyed it while
+        # rank 0 still wrote the checkpoint was seen to leave the run hanging at exit.
+        dist.barrier()
         dist.destroy_process_group()
     return 0
 
