@@ -130,7 +130,7 @@ describe('100 MB of text', () => {
     for (const kind of ['word', 'char'] as const) {
       tokenize(small, kind); // warm up the JIT
       const a = Math.min(tokenize(small, kind).ms, tokenize(small, kind).ms);
-      const b = tokenize(large, kind).ms;
+      const b = Math.min(tokenize(large, kind).ms, tokenize(large, kind).ms); // the better of two, as for the small text: one run under load can be slowed by the others
       t.diagnostic(`${kind}: 5 MiB ${a.toFixed(0)} ms, 20 MiB ${b.toFixed(0)} ms, ratio ${(b / a).toFixed(1)}`);
       assert.ok(b / a < 8, `${kind}: 4 times the text took ${(b / a).toFixed(1)} times as long`);
     }
